@@ -1,0 +1,7 @@
+/**
+ * keyward for Hono: `apiKeyAuth` middleware, explicit public routes, and OpenAPI/docs
+ * generated from the same declarations.
+ * @module
+ */
+export { apiKeyAuth, failureResponse, type KeywardEnv, principalOf, publicRoute } from './middleware.js';
+export { describeRoutes, type MountDocsOptions, mountDocs, openApiDocument, withSecurity } from './routes.js';

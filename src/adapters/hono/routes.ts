@@ -1,0 +1,123 @@
+import type { Hono } from 'hono';
+import type { RouterRoute } from 'hono/types';
+import { guardOf, HIDDEN, isHiddenHandler, isPublicHandler } from '../../core/tags.js';
+import { docsPage } from '../../openapi/docs-page.js';
+import {
+  applySecurity,
+  buildOpenApiDocument,
+  type OpenApiDocument,
+  type OpenApiInfo,
+  type RouteDescription,
+} from '../../openapi/document.js';
+import { combineGuards } from '../../openapi/security.js';
+import { publicRoute } from './middleware.js';
+
+// Hono's own rule (hono/dev): a handler taking (c, next) is middleware.
+const isEndpoint = (route: RouterRoute) =>
+  route.method !== 'ALL' &&
+  route.handler.length < 2 &&
+  !guardOf(route.handler) &&
+  !isPublicHandler(route.handler);
+
+/** Does a middleware path pattern (`*`, `/api/*`, `/users/:id`) cover a route path? */
+function covers(pattern: string, path: string): boolean {
+  if (pattern === '*' || pattern === '/*') return true;
+  const source = pattern
+    .replace(/[.+?^$()|[\]\\]/g, '\\$&')
+    .replace(/:[A-Za-z0-9_]+(\{[^}]*\})?\??/g, '[^/]+')
+    .replace(/\/\*$/, '(?:/.*)?')
+    .replace(/\*/g, '.*');
+  return new RegExp(`^${source}$`).test(path);
+}
+
+/** `/users/:id{[0-9]+}` becomes `/users/{id}`. */
+function toOpenApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, '{$1}');
+}
+
+/**
+ * Lists an app's endpoints with the guards that protect them, read from the middleware
+ * that {@link apiKeyAuth} registered: the declaration that enforces is the one that documents.
+ */
+export function describeRoutes(app: Hono<any, any, any>): RouteDescription[] {
+  const routes = app.routes;
+  const out: RouteDescription[] = [];
+  const seen = new Set<string>();
+  routes.forEach((route, index) => {
+    if (!isEndpoint(route) || isHiddenHandler(route.handler) || route.path.includes('*')) return;
+    const id = `${route.method} ${route.path}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    const applies = (r: RouterRoute) =>
+      (r.method === 'ALL' || r.method === route.method) && covers(r.path, route.path);
+    const isPublic = routes.some((r) => isPublicHandler(r.handler) && applies(r));
+    const guards = isPublic
+      ? []
+      : routes.slice(0, index).flatMap((r) => {
+          const guard = guardOf(r.handler);
+          return guard && applies(r) ? [guard] : [];
+        });
+    out.push({
+      method: route.method.toLowerCase(),
+      path: toOpenApiPath(route.path),
+      guard: combineGuards(guards),
+    });
+  });
+  return out;
+}
+
+/** keyward's own OpenAPI 3.1 document for a Hono app. Throws on a scheme-name clash. */
+export function openApiDocument(app: Hono<any, any, any>, info: OpenApiInfo): OpenApiDocument {
+  return buildOpenApiDocument(info, describeRoutes(app));
+}
+
+/** Adds keyward's `security` and `securitySchemes` to a document made elsewhere (e.g. `@hono/zod-openapi`). */
+export function withSecurity(app: Hono<any, any, any>, document: OpenApiDocument): OpenApiDocument {
+  return applySecurity(document, describeRoutes(app));
+}
+
+export interface MountDocsOptions {
+  info: OpenApiInfo;
+  /** Default `/openapi.json`. */
+  openapiPath?: string;
+  /** Default `/docs`. */
+  docsPath?: string;
+  /** Post-process the generated document (add schemas, servers, ...). */
+  transform?: (document: OpenApiDocument) => OpenApiDocument;
+}
+
+/**
+ * Serves `GET /openapi.json` and the interactive `GET /docs` page (Swagger UI from the
+ * installed package, no CDN). Both stay public. Call it after the routes are declared.
+ */
+export function mountDocs(app: Hono<any, any, any>, options: MountDocsOptions): void {
+  const openapiPath = options.openapiPath ?? '/openapi.json';
+  const docsPath = options.docsPath ?? '/docs';
+  const assets = docsPage({ docsPath, openapiPath, title: options.info.title });
+  let body: string | undefined;
+  const documentBody = () => {
+    body ??= JSON.stringify((options.transform ?? ((d) => d))(openApiDocument(app, options.info)));
+    return body;
+  };
+  const hidden = <T extends object>(handler: T) => Object.assign(handler, { [HIDDEN]: true as const });
+  app.get(
+    openapiPath,
+    publicRoute(),
+    hidden((c) => c.body(documentBody(), 200, { 'content-type': 'application/json; charset=utf-8' })),
+  );
+  const serveAsset = (path: string) => {
+    const asset = assets(path);
+    if (!asset) return undefined;
+    return new Response(asset.body as BodyInit, { status: asset.status, headers: asset.headers });
+  };
+  app.get(
+    docsPath,
+    publicRoute(),
+    hidden((c) => serveAsset(docsPath) ?? c.notFound()),
+  );
+  app.get(
+    `${docsPath}/:asset`,
+    publicRoute(),
+    hidden((c) => serveAsset(c.req.path) ?? c.notFound()),
+  );
+}

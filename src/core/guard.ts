@@ -1,0 +1,221 @@
+import {
+  AuthFailure,
+  type FailureCode,
+  type FailureResponder,
+  type FailureResponse,
+  jsonFailure,
+  KeywardConfigError,
+} from './errors.js';
+import { DUPLICATE, extractKey } from './extract.js';
+import type { KeySource } from './request.js';
+import { type ApiKeyScheme, sameScheme } from './schemes.js';
+
+/** What a verifier knows about the attempt besides the key. */
+export interface VerifyContext {
+  /** The scheme the key came from. */
+  readonly scheme: ApiKeyScheme;
+  /** Scopes the route requires (checked by the guard after verification). */
+  readonly scopes: readonly string[];
+}
+
+/**
+ * Maps a presented key to a principal. Return `null`, `undefined` or `false` for an
+ * unknown key, or an {@link AuthFailure} (see `deny`) to refuse with a specific reason.
+ * May be sync (fast path, no promise) or async.
+ */
+export type Verifier<P> = (
+  key: string,
+  context: VerifyContext,
+) => P | null | undefined | false | AuthFailure | Promise<P | null | undefined | false | AuthFailure>;
+
+/** The outcome of {@link Guard.authenticate}. */
+export type AuthResult<P> =
+  | { readonly ok: true; readonly principal: P; readonly scheme: ApiKeyScheme }
+  /** Optional auth (`autoError: false` on every scheme) and no key anywhere. */
+  | { readonly ok: true; readonly principal: undefined; readonly scheme: undefined }
+  | { readonly ok: false; readonly failure: AuthFailure };
+
+export interface GuardOptions<P> {
+  /** Where the key may travel; alternatives tried in this order. The first that carries a key decides. */
+  schemes: ApiKeyScheme | readonly ApiKeyScheme[];
+  /** Maps a key to a principal (see {@link Verifier}). */
+  verify: Verifier<P>;
+  /** Scopes every request through this guard needs. */
+  scopes?: readonly string[];
+  /** Reads the scopes of a principal; default: its `scopes` property when it is an array or a Set. */
+  scopesOf?: (principal: P) => Iterable<string> | undefined;
+  /** Replaces the default `{"detail": ...}` responses. */
+  onFailure?: FailureResponder;
+  /** Longer keys are rejected before any hashing or lookup. Default 256. */
+  maxKeyLength?: number;
+  /**
+   * Called when the verifier throws (the request gets a 503, never a 500 or a pass).
+   * Default: one line on stderr with the error's name and message.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** A reusable, framework-neutral authentication check. Adapters wrap it in their idiom. */
+export interface Guard<P = unknown> {
+  readonly schemes: readonly ApiKeyScheme[];
+  readonly scopes: readonly string[];
+  /** True when every scheme has `autoError: false`: a request without a key passes anonymously. */
+  readonly optional: boolean;
+  /** Identity shared by a guard and the guards derived from it with {@link Guard.require}. */
+  readonly family: object;
+  /** Authenticates a request. Sync whenever the verifier is. */
+  authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>>;
+  /** Checks an already authenticated principal against this guard's scopes. */
+  authorize(result: AuthResult<P>): AuthResult<P>;
+  /** The HTTP response for a failure. */
+  respond(failure: AuthFailure): FailureResponse;
+  /** A guard with the same schemes and verifier that also requires these scopes. */
+  require(...scopes: string[]): Guard<P>;
+}
+
+const SCOPE = /^[\x21-\x7e]{1,128}$/;
+const FAILURES: Record<string, AuthFailure> = {};
+function failure(code: FailureCode): AuthFailure {
+  FAILURES[code] ??= new AuthFailure(code);
+  return FAILURES[code];
+}
+
+/** A presented key is usable only if it is 1..max visible ASCII characters. */
+function plausible(key: string, max: number): boolean {
+  if (key.length > max) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+function logVerifierError(error: unknown): void {
+  const e = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  process.emitWarning(`verifier failed, answering 503 (${e})`, 'KeywardWarning');
+}
+
+function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
+  const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
+  return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
+}
+
+function checkSchemes(schemes: readonly ApiKeyScheme[]): void {
+  if (schemes.length === 0) throw new KeywardConfigError('a guard needs at least one scheme');
+  for (let i = 0; i < schemes.length; i++) {
+    for (let j = i + 1; j < schemes.length; j++) {
+      const a = schemes[i]!;
+      const b = schemes[j]!;
+      if (a.schemeName === b.schemeName && !sameScheme(a, b)) {
+        throw new KeywardConfigError(
+          `two different schemes share the schemeName "${a.schemeName}"; give each its own schemeName`,
+        );
+      }
+    }
+  }
+}
+
+/** Creates a guard from schemes and a verifier. Options are validated here, once. */
+export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
+  const schemes = Object.freeze(Array.isArray(options.schemes) ? [...options.schemes] : [options.schemes]);
+  checkSchemes(schemes as ApiKeyScheme[]);
+  if (typeof options.verify !== 'function') throw new KeywardConfigError('verify must be a function');
+  const maxKeyLength = options.maxKeyLength ?? 256;
+  if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
+    throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
+  }
+  return build(options, schemes as readonly ApiKeyScheme[], maxKeyLength, {}, options.scopes ?? []);
+}
+
+function build<P>(
+  options: GuardOptions<P>,
+  schemes: readonly ApiKeyScheme[],
+  maxKeyLength: number,
+  family: object,
+  requiredScopes: readonly string[],
+): Guard<P> {
+  for (const s of requiredScopes) {
+    if (typeof s !== 'string' || !SCOPE.test(s))
+      throw new KeywardConfigError(`invalid scope ${JSON.stringify(s)}`);
+  }
+  const scopes = Object.freeze([...new Set(requiredScopes)]);
+  const verify = options.verify;
+  const scopesOf = options.scopesOf ?? (defaultScopesOf as (p: P) => Iterable<string> | undefined);
+  const onFailure = options.onFailure ?? jsonFailure;
+  const optional = schemes.every((s) => !s.autoError);
+  const onError = options.onError ?? logVerifierError;
+  const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
+  // Static failures are answered with prebuilt objects: no allocation on the reject path.
+  const rejections = new Map<FailureCode, AuthResult<P>>();
+  const reject = (code: FailureCode): AuthResult<P> => {
+    let r = rejections.get(code);
+    if (!r) {
+      r = Object.freeze({ ok: false, failure: failure(code) });
+      rejections.set(code, r);
+    }
+    return r;
+  };
+  const responses = new Map<AuthFailure, FailureResponse>();
+  const contexts = new Map<ApiKeyScheme, VerifyContext>(
+    schemes.map((scheme) => [scheme, Object.freeze({ scheme, scopes })]),
+  );
+
+  function authorize(result: AuthResult<P>): AuthResult<P> {
+    if (!result.ok || result.principal === undefined || scopes.length === 0) return result;
+    const held = scopesOf(result.principal);
+    const set = held instanceof Set ? held : new Set(held ?? []);
+    for (const s of scopes) if (!set.has(s)) return reject('insufficient_scope');
+    return result;
+  }
+
+  function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
+    if (value instanceof AuthFailure) return { ok: false, failure: value };
+    if (value === null || value === undefined || value === false) return reject('invalid');
+    return authorize({ ok: true, principal: value as P, scheme });
+  }
+
+  function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
+    for (const scheme of schemes) {
+      const key = extractKey(scheme, source);
+      if (key === undefined) continue;
+      if (key === DUPLICATE) return reject('duplicate');
+      if (!plausible(key, maxKeyLength)) return reject('invalid');
+      let value: ReturnType<Verifier<P>>;
+      try {
+        value = verify(key, contexts.get(scheme)!);
+      } catch (error) {
+        return verifierError(error);
+      }
+      if (value instanceof Promise) return value.then((v) => settle(v, scheme), verifierError);
+      return settle(value, scheme);
+    }
+    return optional ? anonymous : reject('missing');
+  }
+
+  function verifierError(error: unknown): AuthResult<P> {
+    // A verifier that throws must not become a 500 nor a pass: fail closed with a 503
+    // unless it threw a deliberate AuthFailure.
+    if (error instanceof AuthFailure) return { ok: false, failure: error };
+    onError(error);
+    return reject('unavailable');
+  }
+
+  function respond(f: AuthFailure): FailureResponse {
+    const cached = responses.get(f);
+    if (cached) return cached;
+    const response = onFailure(f);
+    if (f === FAILURES[f.code]) responses.set(f, response);
+    return response;
+  }
+
+  return Object.freeze({
+    schemes,
+    scopes,
+    optional,
+    family,
+    authenticate,
+    authorize,
+    respond,
+    require: (...more: string[]) => build(options, schemes, maxKeyLength, family, [...scopes, ...more]),
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * The two things keyward reads from a request. Adapters implement this over their
+ * framework's request without copying headers.
+ */
+export interface KeySource {
+  /**
+   * A header by lower-case name. Duplicate header lines may come joined with `,`
+   * (Fetch `Headers`, Node's `req.headers`) or as an array; both count as duplicates.
+   */
+  header(lowerName: string): string | readonly string[] | undefined;
+  /** The raw query string after `?`, without the `?`; `''` when there is none. */
+  query(): string;
+}
+
+/** The query string of a request target or URL: after the first `?`, before any `#`. */
+export function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return '';
+  const hash = url.indexOf('#', q + 1);
+  return hash === -1 ? url.slice(q + 1) : url.slice(q + 1, hash);
+}

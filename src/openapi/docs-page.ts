@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** A static response for the docs page and its assets. */
+export interface StaticAsset {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array | string;
+}
+
+export interface DocsPageOptions {
+  /** Where the page is served, e.g. `/docs`. Assets live below it. */
+  docsPath: string;
+  /** URL of the OpenAPI document, e.g. `/openapi.json`. */
+  openapiPath: string;
+  title?: string;
+}
+
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The interactive docs page (Swagger UI from the installed `swagger-ui-dist` package,
+ * served by the app itself, so it works without internet access). Returns a lookup
+ * from a request path to a ready response; `undefined` for paths that are not its own.
+ */
+export function docsPage(options: DocsPageOptions): (path: string) => StaticAsset | undefined {
+  const base = options.docsPath.replace(/\/+$/, '');
+  const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const files = new Map<string, StaticAsset>();
+  for (const [name, type] of Object.entries(ASSETS)) {
+    files.set(`${base}/${name}`, {
+      status: 200,
+      headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' },
+      body: readFileSync(join(dist, name)),
+    });
+  }
+  const init = `window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: ${JSON.stringify(options.openapiPath)},
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    persistAuthorization: false,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: 'BaseLayout',
+  });
+};
+`;
+  files.set(`${base}/init.js`, {
+    status: 200,
+    headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' },
+    body: init,
+  });
+  const title = escapeHtml(options.title ?? 'API docs');
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="icon" type="image/png" href="${base}/favicon-32x32.png">
+<link rel="stylesheet" href="${base}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${base}/swagger-ui-bundle.js"></script>
+<script src="${base}/init.js"></script>
+</body>
+</html>
+`;
+  const page: StaticAsset = {
+    status: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-cache',
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+    },
+    body: html,
+  };
+  files.set(base, page);
+  return (path) => files.get(path);
+}
