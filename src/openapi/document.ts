@@ -80,7 +80,8 @@ export function buildOpenApiDocument(
   for (const route of routes) {
     const method = route.method.toLowerCase();
     if (!METHODS.has(method)) continue;
-    const item = (document.paths[route.path] ??= {});
+    document.paths[route.path] ??= {};
+    const item = document.paths[route.path]!;
     const operation: OperationObject = {};
     if (route.summary) operation.summary = route.summary;
     operation.operationId = operationId(method, route.path);

@@ -12,6 +12,9 @@ import {
 import { combineGuards } from '../../openapi/security.js';
 import { publicRoute } from './middleware.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: accepts an app of any Env, schema and base path.
+type AnyHono = Hono<any, any, any>;
+
 // Hono's own rule (hono/dev): a handler taking (c, next) is middleware.
 const isEndpoint = (route: RouterRoute) =>
   route.method !== 'ALL' &&
@@ -39,7 +42,7 @@ function toOpenApiPath(path: string): string {
  * Lists an app's endpoints with the guards that protect them, read from the middleware
  * that {@link apiKeyAuth} registered: the declaration that enforces is the one that documents.
  */
-export function describeRoutes(app: Hono<any, any, any>): RouteDescription[] {
+export function describeRoutes(app: AnyHono): RouteDescription[] {
   const routes = app.routes;
   const out: RouteDescription[] = [];
   const seen = new Set<string>();
@@ -67,12 +70,12 @@ export function describeRoutes(app: Hono<any, any, any>): RouteDescription[] {
 }
 
 /** keyward's own OpenAPI 3.1 document for a Hono app. Throws on a scheme-name clash. */
-export function openApiDocument(app: Hono<any, any, any>, info: OpenApiInfo): OpenApiDocument {
+export function openApiDocument(app: AnyHono, info: OpenApiInfo): OpenApiDocument {
   return buildOpenApiDocument(info, describeRoutes(app));
 }
 
 /** Adds keyward's `security` and `securitySchemes` to a document made elsewhere (e.g. `@hono/zod-openapi`). */
-export function withSecurity(app: Hono<any, any, any>, document: OpenApiDocument): OpenApiDocument {
+export function withSecurity(app: AnyHono, document: OpenApiDocument): OpenApiDocument {
   return applySecurity(document, describeRoutes(app));
 }
 
@@ -90,7 +93,7 @@ export interface MountDocsOptions {
  * Serves `GET /openapi.json` and the interactive `GET /docs` page (Swagger UI from the
  * installed package, no CDN). Both stay public. Call it after the routes are declared.
  */
-export function mountDocs(app: Hono<any, any, any>, options: MountDocsOptions): void {
+export function mountDocs(app: AnyHono, options: MountDocsOptions): void {
   const openapiPath = options.openapiPath ?? '/openapi.json';
   const docsPath = options.docsPath ?? '/docs';
   const assets = docsPage({ docsPath, openapiPath, title: options.info.title });
