@@ -1,0 +1,61 @@
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, type GuardOptions, staticKeys } from '../../src/index.js';
+
+/**
+ * The contract every adapter's conformance app implements. The same suites
+ * (conformance, hostile input) run unchanged against each of them.
+ *
+ * Routes:
+ * - `GET /secure-data`: guard with header `X-API-Key`, cookie `X-API-KEY`, query `x-api-key`
+ *   (alternatives, in that order) → 200 `{"message":"You have access to secure data","principal":<id>}`
+ *   with `Cache-Control: no-store`.
+ * - `GET /admin-data`: the same guard requiring scope `admin` → 200 `{"message":"You have access to admin data"}`.
+ * - `GET /optional`: the same places with `autoError: false` → 200 `{"principal":<id>|null}`.
+ * - `POST /echo`: the guard, then the JSON body is parsed and echoed as `{"received":<body>}`.
+ * - `GET /stats`: public → `{"bodyReads":<n>}`, how many request bodies the app parsed.
+ * - `GET /health`: public → `{"status":"ok"}`.
+ * - Anything else: a 404 with a JSON body.
+ */
+export interface ConformanceServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface ConformanceApp {
+  readonly name: string;
+  start(options: ConformanceOptions): Promise<ConformanceServer>;
+}
+
+export interface ConformanceOptions {
+  /** Overrides the default static-key verifier. */
+  verify?: GuardOptions<TestPrincipal>['verify'];
+}
+
+export interface TestPrincipal {
+  readonly id: string;
+  readonly scopes: readonly string[];
+}
+
+/** Keys the default verifier accepts. */
+export const KEYS = {
+  good: 'kw_good_0123456789abcdefghijklmnopqrstuv',
+  admin: 'kw_admin_0123456789abcdefghijklmnopqrstu',
+} as const;
+
+export function defaultVerify(): GuardOptions<TestPrincipal>['verify'] {
+  return staticKeys([
+    { key: KEYS.good, id: 'good', scopes: ['read'] },
+    { key: KEYS.admin, id: 'admin', scopes: ['read', 'admin'] },
+  ]);
+}
+
+export const schemes = () => [
+  apiKeyHeader({ name: 'X-API-Key' }),
+  apiKeyCookie({ name: 'X-API-KEY' }),
+  apiKeyQuery({ name: 'x-api-key' }),
+];
+
+export const optionalSchemes = () => [
+  apiKeyHeader({ name: 'X-API-Key', autoError: false }),
+  apiKeyCookie({ name: 'X-API-KEY', autoError: false }),
+  apiKeyQuery({ name: 'x-api-key', autoError: false }),
+];

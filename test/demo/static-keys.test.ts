@@ -1,0 +1,66 @@
+// `keyward serve` with static keys from KEYWARD_API_KEYS: the seed's API over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe } from '../helpers/spawn.js';
+
+const KEY = 'demo-static-key-0123456789abcdefghijk';
+let server: Awaited<ReturnType<typeof startServe>>;
+
+beforeAll(async () => {
+  server = await startServe([], { KEYWARD_API_KEYS: KEY });
+});
+afterAll(() => server?.stop());
+
+describe('keyward serve (KEYWARD_API_KEYS)', () => {
+  it('serves /secure-data with the key in header, cookie or query, with no-store', async () => {
+    for (const init of [
+      { path: '/secure-data', headers: { 'X-API-Key': KEY } },
+      { path: '/secure-data', headers: { Cookie: `X-API-KEY=${KEY}` } },
+      { path: `/secure-data?x-api-key=${KEY}`, headers: {} },
+    ]) {
+      const res = await fetch(server.url + init.path, { headers: init.headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toEqual({ message: 'You have access to secure data' });
+    }
+  });
+
+  it('answers missing, wrong and duplicated keys as documented', async () => {
+    const missing = await fetch(`${server.url}/secure-data`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('APIKey');
+    expect(await missing.json()).toEqual({ detail: 'Not authenticated' });
+
+    const wrong = await fetch(`${server.url}/secure-data`, { headers: { 'X-API-Key': 'wrong-key' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ detail: 'Invalid API Key' });
+
+    const twice = await fetch(`${server.url}/secure-data?x-api-key=${KEY}&x-api-key=${KEY}`);
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ detail: 'API key sent more than once' });
+  });
+
+  it('keeps /health, /openapi.json and /docs public, and answers unknown paths with JSON 404', async () => {
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const doc = await (await fetch(`${server.url}/openapi.json`)).json();
+    expect(doc.paths['/secure-data'].get.security).toEqual([
+      { APIKeyHeader: [] },
+      { APIKeyCookie: [] },
+      { APIKeyQuery: [] },
+    ]);
+    expect(doc.components.securitySchemes).toEqual({
+      APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header' },
+      APIKeyCookie: { type: 'apiKey', name: 'X-API-KEY', in: 'cookie' },
+      APIKeyQuery: { type: 'apiKey', name: 'x-api-key', in: 'query' },
+    });
+    const docs = await fetch(`${server.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger-ui-bundle.js');
+    const nope = await fetch(`${server.url}/nope`);
+    expect(nope.status).toBe(404);
+    expect(await nope.json()).toEqual({ detail: 'Not Found' });
+  });
+
+  it('never prints the configured key', () => {
+    expect(server.cli.stdout() + server.cli.stderr()).not.toContain(KEY);
+  });
+});

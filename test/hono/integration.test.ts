@@ -1,0 +1,116 @@
+import { Hono } from 'hono';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  apiKeyAuth,
+  type KeywardEnv,
+  mountDocs,
+  openApiDocument,
+  publicRoute,
+} from '../../src/adapters/hono/index.js';
+import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from '../../src/index.js';
+
+const header = apiKeyHeader({ name: 'X-API-Key' });
+const keys = staticKeys([
+  { key: 'reader-key', id: 'reader', scopes: ['read'] },
+  { key: 'admin-key', id: 'admin', scopes: ['read', 'admin'] },
+]);
+
+describe('Hono: app-wide and per-route protection', () => {
+  it('verifies once per request when the guard is declared at app and route level', async () => {
+    const verify = vi.fn(keys);
+    const guard = createGuard({ schemes: header, verify });
+    const app = new Hono<KeywardEnv<{ id: string }>>();
+    app.use(apiKeyAuth(guard));
+    app.get('/x', apiKeyAuth(guard), (c) => c.json({ id: c.var.principal.id }));
+    app.get('/admin', apiKeyAuth(guard.require('admin')), (c) => c.json({ id: c.var.principal.id }));
+
+    const res = await app.request('/x', { headers: { 'x-api-key': 'reader-key' } });
+    expect(await res.json()).toEqual({ id: 'reader' });
+    expect(verify).toHaveBeenCalledTimes(1);
+
+    verify.mockClear();
+    const denied = await app.request('/admin', { headers: { 'x-api-key': 'reader-key' } });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toEqual({ detail: 'Insufficient scope' });
+    expect(verify).toHaveBeenCalledTimes(1);
+
+    const allowed = await app.request('/admin', { headers: { 'x-api-key': 'admin-key' } });
+    expect(await allowed.json()).toEqual({ id: 'admin' });
+  });
+
+  it('leaves routes marked publicRoute() open under an app-wide guard, and the docs too', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth({ schemes: header, verify: keys }));
+    app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
+    app.get('/private', (c) => c.json({ secret: true }));
+    mountDocs(app, { info: { title: 'T', version: '1' } });
+
+    expect((await app.request('/health')).status).toBe(200);
+    expect((await app.request('/private')).status).toBe(401);
+    expect((await app.request('/openapi.json')).status).toBe(200);
+    expect((await app.request('/docs')).status).toBe(200);
+    expect((await app.request('/docs/swagger-ui-bundle.js')).status).toBe(200);
+    // publicRoute() applies to its own method and path only.
+    expect((await app.request('/health', { method: 'POST' })).status).toBe(401);
+
+    const doc = await (await app.request('/openapi.json')).json();
+    expect(doc.paths['/health'].get.security).toBeUndefined();
+    expect(doc.paths['/private'].get.security).toEqual([{ APIKeyHeader: [] }]);
+    expect(doc.paths['/openapi.json']).toBeUndefined();
+    expect(doc.paths['/docs']).toBeUndefined();
+  });
+
+  it('guards before the body is read', async () => {
+    let reads = 0;
+    const app = new Hono();
+    app.post('/upload', apiKeyAuth({ schemes: header, verify: keys }), async (c) => {
+      reads++;
+      return c.json(await c.req.json());
+    });
+    const res = await app.request('/upload', { method: 'POST', body: '{"a":1}' });
+    expect(res.status).toBe(401);
+    expect(reads).toBe(0);
+    const ok = await app.request('/upload', {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'x-api-key': 'admin-key' },
+    });
+    expect(await ok.json()).toEqual({ a: 1 });
+    expect(reads).toBe(1);
+  });
+
+  it('documents group middleware, path parameters and scopes', () => {
+    const guard = createGuard({ schemes: [header, apiKeyQuery({ name: 'k' })], verify: keys });
+    const app = new Hono();
+    app.use('/api/*', apiKeyAuth(guard));
+    app.get('/api/users/:id{[0-9]+}', (c) => c.json({}));
+    app.delete('/api/users/:id', apiKeyAuth(guard.require('admin')), (c) => c.json({}));
+    app.get('/open', (c) => c.json({}));
+    const doc = openApiDocument(app, { title: 'T', version: '1' });
+    expect(doc.paths['/api/users/{id}']?.get?.security).toEqual([{ APIKeyHeader: [] }, { APIKeyQuery: [] }]);
+    expect(doc.paths['/api/users/{id}']?.delete?.security).toEqual([
+      { APIKeyHeader: ['admin'] },
+      { APIKeyQuery: ['admin'] },
+    ]);
+    expect(doc.paths['/open']?.get?.security).toBeUndefined();
+  });
+
+  it('fails loudly when two different schemes share a scheme name across routes', () => {
+    const app = new Hono();
+    app.get('/a', apiKeyAuth({ schemes: apiKeyHeader({ name: 'A' }), verify: keys }), (c) => c.json({}));
+    app.get('/b', apiKeyAuth({ schemes: apiKeyHeader({ name: 'B' }), verify: keys }), (c) => c.json({}));
+    expect(() => openApiDocument(app, { title: 'T', version: '1' })).toThrow(KeywardConfigError);
+    expect(() => openApiDocument(app, { title: 'T', version: '1' })).toThrow(/APIKeyHeader/);
+  });
+
+  it('never echoes the key in a failure', async () => {
+    const app = new Hono();
+    app.get('/x', apiKeyAuth({ schemes: header, verify: keys }), (c) => c.json({}));
+    const secret = 'attacker-supplied-key-123';
+    const res = await app.request('/x', { headers: { 'x-api-key': secret } });
+    expect(res.status).toBe(401);
+    const text = await res.text();
+    expect(text).toBe('{"detail":"Invalid API Key"}');
+    expect([...res.headers.values()].join(' ')).not.toContain(secret);
+  });
+});
