@@ -12,11 +12,12 @@ afterAll(() => server?.stop());
 
 describe('keyward serve (KEYWARD_API_KEYS)', () => {
   it('serves /secure-data with the key in header, cookie or query, with no-store', async () => {
-    for (const init of [
+    const cases: { path: string; headers: Record<string, string> }[] = [
       { path: '/secure-data', headers: { 'X-API-Key': KEY } },
       { path: '/secure-data', headers: { Cookie: `X-API-KEY=${KEY}` } },
       { path: `/secure-data?x-api-key=${KEY}`, headers: {} },
-    ]) {
+    ];
+    for (const init of cases) {
       const res = await fetch(server.url + init.path, { headers: init.headers });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
