@@ -7,6 +7,19 @@ export const DUPLICATE: unique symbol = Symbol('keyward.duplicate');
 /** A key string, `undefined` when absent or empty, or {@link DUPLICATE}. */
 export type Extracted = string | undefined | typeof DUPLICATE;
 
+/**
+ * Strips HTTP optional whitespace (SP and HTAB, RFC 9110 §5.6.3) and nothing else.
+ * `String#trim` would also drop NBSP and other Unicode spaces, so a padded value that no
+ * HTTP parser or cookie library treats as the key would still authenticate here.
+ */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
 function fromHeader(value: string | readonly string[] | undefined): Extracted {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
@@ -16,12 +29,12 @@ function fromHeader(value: string | readonly string[] | undefined): Extracted {
   }
   // Fetch and Node join repeated header lines with ", "; a key never holds a comma.
   if (value.includes(',')) return DUPLICATE;
-  const key = value.trim();
+  const key = trimOws(value);
   return key === '' ? undefined : key;
 }
 
 function decodeCookieValue(raw: string): string {
-  let value = raw.trim();
+  let value = trimOws(raw);
   if (value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) {
     value = value.slice(1, -1);
   }
@@ -49,7 +62,7 @@ export function cookieValue(header: string | readonly string[] | undefined, name
     let end = text.indexOf(';', start);
     if (end === -1) end = text.length;
     const eq = text.indexOf('=', start);
-    if (eq !== -1 && eq < end && text.slice(start, eq).trim() === name) {
+    if (eq !== -1 && eq < end && trimOws(text.slice(start, eq)) === name) {
       count++;
       found = decodeCookieValue(text.slice(eq + 1, end));
     }

@@ -16,6 +16,8 @@ export interface KeySource {
 export function queryOf(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return '';
-  const hash = url.indexOf('#', q + 1);
-  return hash === -1 ? url.slice(q + 1) : url.slice(q + 1, hash);
+  // A `?` inside a fragment (`/p#x?k=v`) starts no query: URL parsers and routers see none.
+  const hash = url.indexOf('#');
+  if (hash === -1) return url.slice(q + 1);
+  return hash < q ? '' : url.slice(q + 1, hash);
 }
