@@ -13,6 +13,13 @@ export interface ApiKeySchemeOptions {
   description?: string;
   /** When false a missing key is not an error: the route runs without a principal. Default true. */
   autoError?: boolean;
+  /**
+   * Marks this way of sending the key as deprecated (typically the query parameter, which
+   * ends up in access logs and browser history): requests it authenticates get an RFC 9745
+   * `Deprecation: @<unix seconds>` response header with this date (past: deprecated since
+   * then; future: deprecated from then), and keyward's request logger warns.
+   */
+  deprecated?: Date;
 }
 
 /** A declared place to read the key from. Immutable; create with {@link apiKeyHeader} and friends. */
@@ -24,6 +31,8 @@ export interface ApiKeyScheme {
   readonly autoError: boolean;
   /** The name as looked up: lower-cased for headers, as given otherwise. */
   readonly lookupName: string;
+  /** The RFC 9745 `Deprecation` header value (`@<unix seconds>`) when the scheme is deprecated. */
+  readonly deprecation?: string | undefined;
 }
 
 // RFC 9110 token characters: valid header and cookie names.
@@ -56,6 +65,10 @@ function createScheme(location: ApiKeyLocation, options: ApiKeySchemeOptions): A
     throw new KeywardConfigError('description must be a string');
   }
   if (typeof autoError !== 'boolean') throw new KeywardConfigError('autoError must be a boolean');
+  const { deprecated } = options;
+  if (deprecated !== undefined && !(deprecated instanceof Date && Number.isFinite(deprecated.getTime()))) {
+    throw new KeywardConfigError('deprecated must be a valid Date');
+  }
   return Object.freeze({
     in: location,
     name,
@@ -63,6 +76,8 @@ function createScheme(location: ApiKeyLocation, options: ApiKeySchemeOptions): A
     description,
     autoError,
     lookupName: location === 'header' ? name.toLowerCase() : name,
+    // Formatted once here so the request path only copies a string.
+    deprecation: deprecated && `@${Math.floor(deprecated.getTime() / 1000)}`,
   });
 }
 

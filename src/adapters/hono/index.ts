@@ -3,5 +3,12 @@
  * generated from the same declarations.
  * @module
  */
-export { apiKeyAuth, failureResponse, type KeywardEnv, principalOf, publicRoute } from './middleware.js';
+export {
+  apiKeyAuth,
+  authSchemeOf,
+  failureResponse,
+  type KeywardEnv,
+  principalOf,
+  publicRoute,
+} from './middleware.js';
 export { describeRoutes, type MountDocsOptions, mountDocs, openApiDocument, withSecurity } from './routes.js';

@@ -3,6 +3,7 @@ import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../../core/errors.js';
 import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../../core/guard.js';
 import { type KeySource, queryOf } from '../../core/request.js';
+import type { ApiKeyScheme } from '../../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../../core/tags.js';
 
 /** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
@@ -64,6 +65,9 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
     outcomes.set(c, { family: resolved.family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
     await next();
+    // Set after the handler so it survives handlers that return their own Response.
+    const deprecation = result.scheme?.deprecation;
+    if (deprecation !== undefined) c.header('Deprecation', deprecation);
   };
   return Object.assign(keywardAuth, { [GUARD]: resolved });
 }
@@ -77,6 +81,15 @@ export function publicRoute(): MiddlewareHandler {
     await next();
   };
   return Object.assign(keywardPublic, { [PUBLIC]: true as const });
+}
+
+/**
+ * The scheme whose key authenticated this request (for logging where the key came from),
+ * or `undefined` when no key was accepted or {@link apiKeyAuth} has not run.
+ */
+export function authSchemeOf(c: Context): ApiKeyScheme | undefined {
+  const result = outcomes.get(c)?.result;
+  return result?.ok ? result.scheme : undefined;
 }
 
 /** The principal of an authenticated request, typed. `undefined` for optional auth without a key. */
