@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { headerRedactPaths, REDACTED, redactUrl } from './redact.js';
+
+describe('redactUrl', () => {
+  it('leaves a URL without query or fragment alone', () => {
+    expect(redactUrl('/secure-data')).toBe('/secure-data');
+    expect(redactUrl('http://h:1/a/b')).toBe('http://h:1/a/b');
+  });
+
+  it('replaces every parameter, name included, unless its name is kept', () => {
+    expect(redactUrl('/s?x-api-key=kw_secret')).toBe(`/s?${REDACTED}`);
+    expect(redactUrl('/s?page=2&x-api-key=kw_secret&x-api-kye=kw_other', ['page'])).toBe(
+      `/s?page=2&${REDACTED}&${REDACTED}`,
+    );
+    // A key pasted as a bare parameter is a name: it goes too.
+    expect(redactUrl('/s?kw_secret', ['page'])).toBe(`/s?${REDACTED}`);
+    // Kept names match after decoding, and `;` separates like `&`.
+    expect(redactUrl('/s?p%61ge=2;x-api-key=kw_secret', ['page'])).toBe(`/s?p%61ge=2&${REDACTED}`);
+  });
+
+  it('drops the fragment, and finds no query inside it', () => {
+    expect(redactUrl('/s#kw_secret')).toBe('/s');
+    expect(redactUrl('/s#x?x-api-key=kw_secret')).toBe('/s');
+    expect(redactUrl('/s?page=1#kw_secret', ['page'])).toBe('/s?page=1');
+    expect(redactUrl('/s?')).toBe('/s');
+  });
+
+  it('never lets a key through, however it is placed or encoded (property)', () => {
+    const key = fc.stringMatching(/^[A-Za-z0-9_\-.~]{12,40}$/);
+    const harmless = fc.constantFrom('page', 'limit', 'sort');
+    fc.assert(
+      fc.property(
+        key,
+        fc.array(fc.tuple(harmless, fc.stringMatching(/^[a-z0-9]{0,6}$/)), { maxLength: 4 }),
+        fc.constantFrom('x-api-key=K', 'K', 'K=1', 'x-api-kye=K', 'a=K&b', 'x%2Dapi%2Dkey=K', 'page=K'),
+        fc.nat(4),
+        (k, pairs, shape, at) => {
+          const params = pairs.map(([n, v]) => `${n}=${v}`);
+          params.splice(Math.min(at, params.length), 0, shape.replace('K', encodeURIComponent(k)));
+          // 'page=K' is the one shape a keep list lets through: the caller vouched for `page`.
+          const keep = shape === 'page=K' ? ['limit', 'sort'] : ['page', 'limit', 'sort'];
+          const out = redactUrl(`/secure-data?${params.join('&')}#${k}`, keep);
+          expect(out).not.toContain(k);
+          expect(out.startsWith('/secure-data')).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe('headerRedactPaths', () => {
+  it('covers the header wherever a logged object keeps headers, in both spellings', () => {
+    expect(headerRedactPaths(['X-API-Key'])).toEqual([
+      'headers["x-api-key"]',
+      '*.headers["x-api-key"]',
+      '*.*.headers["x-api-key"]',
+      'headers["X-API-Key"]',
+      '*.headers["X-API-Key"]',
+      '*.*.headers["X-API-Key"]',
+    ]);
+  });
+});
