@@ -1,3 +1,4 @@
+import { AuthLimits, type LimitOptions } from '../ratelimit/auth-limits.js';
 import {
   AuthFailure,
   type FailureCode,
@@ -18,21 +19,39 @@ export interface VerifyContext {
   readonly scopes: readonly string[];
 }
 
+/** What a verifier may answer: a principal, nothing (unknown key), or a specific refusal. */
+export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
+
 /**
  * Maps a presented key to a principal. Return `null`, `undefined` or `false` for an
  * unknown key, or an {@link AuthFailure} (see `deny`) to refuse with a specific reason.
  * May be sync (fast path, no promise) or async.
  */
-export type Verifier<P> = (
-  key: string,
-  context: VerifyContext,
-) => P | null | undefined | false | AuthFailure | Promise<P | null | undefined | false | AuthFailure>;
+export interface Verifier<P> {
+  (key: string, context: VerifyContext): VerifyOutcome<P> | Promise<VerifyOutcome<P>>;
+  /**
+   * Optional, sync, no I/O: has this key recently been verified as good here? Lets known
+   * clients through while their address is blocked for failed attempts.
+   */
+  knows?(key: string): boolean;
+}
 
 /** The outcome of {@link Guard.authenticate}. */
 export type AuthResult<P> =
-  | { readonly ok: true; readonly principal: P; readonly scheme: ApiKeyScheme }
+  | {
+      readonly ok: true;
+      readonly principal: P;
+      readonly scheme: ApiKeyScheme;
+      /** Headers for the response (e.g. IETF `RateLimit`), when there are any. */
+      readonly headers?: Readonly<Record<string, string>>;
+    }
   /** Optional auth (`autoError: false` on every scheme) and no key anywhere. */
-  | { readonly ok: true; readonly principal: undefined; readonly scheme: undefined }
+  | {
+      readonly ok: true;
+      readonly principal: undefined;
+      readonly scheme: undefined;
+      readonly headers?: undefined;
+    }
   | { readonly ok: false; readonly failure: AuthFailure };
 
 export interface GuardOptions<P> {
@@ -53,6 +72,8 @@ export interface GuardOptions<P> {
    * Default: one line on stderr with the error's name and message.
    */
   onError?: (error: unknown) => void;
+  /** Per-key and per-address rate limits; none unless configured. */
+  limits?: LimitOptions<P>;
 }
 
 /** A reusable, framework-neutral authentication check. Adapters wrap it in their idiom. */
@@ -124,13 +145,15 @@ export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
   if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
     throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
   }
-  return build(options, schemes as readonly ApiKeyScheme[], maxKeyLength, {}, options.scopes ?? []);
+  const limits = options.limits ? new AuthLimits(options.limits) : undefined;
+  return build(options, schemes as readonly ApiKeyScheme[], maxKeyLength, limits, {}, options.scopes ?? []);
 }
 
 function build<P>(
   options: GuardOptions<P>,
   schemes: readonly ApiKeyScheme[],
   maxKeyLength: number,
+  limits: AuthLimits<P> | undefined,
   family: object,
   requiredScopes: readonly string[],
 ): Guard<P> {
@@ -179,6 +202,7 @@ function build<P>(
       const key = extractKey(scheme, source);
       if (key === undefined) continue;
       if (key === DUPLICATE) return reject('duplicate');
+      if (limits) return limited(limits, source, key, scheme);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
       let value: ReturnType<Verifier<P>>;
       try {
@@ -190,6 +214,37 @@ function build<P>(
       return settle(value, scheme);
     }
     return optional ? anonymous : reject('missing');
+  }
+
+  // The same steps with rate limits around them; kept apart so the unlimited path stays sync.
+  async function limited(
+    limits: AuthLimits<P>,
+    source: KeySource,
+    key: string,
+    scheme: ApiKeyScheme,
+  ): Promise<AuthResult<P>> {
+    const address = limits.limitsFailures ? limits.address(source) : undefined;
+    const wait = limits.blockedFor(address);
+    // A blocked address learns nothing from its guesses: its keys are not even checked.
+    if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
+    let result: AuthResult<P>;
+    try {
+      result = plausible(key, maxKeyLength)
+        ? settle(await verify(key, contexts.get(scheme)!), scheme)
+        : reject('invalid');
+    } catch (error) {
+      return verifierError(error);
+    }
+    if (!result.ok) {
+      if (result.failure.code !== 'invalid') return result;
+      return { ok: false, failure: await limits.failed(address, result.failure) };
+    }
+    if (result.scheme === undefined) return result;
+    const rule = limits.ruleFor(result.principal);
+    if (!rule) return result;
+    const admitted = await limits.admit(result.principal, rule);
+    if (admitted instanceof AuthFailure) return { ok: false, failure: admitted };
+    return { ...result, headers: admitted };
   }
 
   function verifierError(error: unknown): AuthResult<P> {
@@ -216,6 +271,7 @@ function build<P>(
     authenticate,
     authorize,
     respond,
-    require: (...more: string[]) => build(options, schemes, maxKeyLength, family, [...scopes, ...more]),
+    require: (...more: string[]) =>
+      build(options, schemes, maxKeyLength, limits, family, [...scopes, ...more]),
   });
 }

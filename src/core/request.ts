@@ -10,6 +10,8 @@ export interface KeySource {
   header(lowerName: string): string | readonly string[] | undefined;
   /** The raw query string after `?`, without the `?`; `''` when there is none. */
   query(): string;
+  /** The address of the connection's peer, for per-address limits (optional: fetch has none). */
+  peer?(): string | undefined;
 }
 
 /** The query string of a request target or URL: after the first `?`, before any `#`. */

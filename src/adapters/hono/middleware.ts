@@ -14,6 +14,7 @@ export interface KeywardEnv<P> extends Env {
 interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
   url?: string;
+  socket?: { remoteAddress?: string };
 }
 
 // Reading Node's own header object (under @hono/node-server) avoids building a Fetch
@@ -23,7 +24,11 @@ function sourceOf(c: Context): KeySource {
   if (incoming && typeof incoming.headers === 'object' && typeof incoming.url === 'string') {
     const url = incoming.url;
     const headers = incoming.headers;
-    return { header: (name) => headers[name], query: () => queryOf(url) };
+    return {
+      header: (name) => headers[name],
+      query: () => queryOf(url),
+      peer: () => incoming.socket?.remoteAddress,
+    };
   }
   const raw = c.req.raw;
   return { header: (name) => raw.headers.get(name) ?? undefined, query: () => queryOf(raw.url) };
@@ -65,6 +70,7 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
     outcomes.set(c, { family: resolved.family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
     await next();
+    if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
     // Set after the handler so it survives handlers that return their own Response.
     const deprecation = result.scheme?.deprecation;
     if (deprecation !== undefined) c.header('Deprecation', deprecation);
