@@ -5,6 +5,7 @@ import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../
 import { type KeySource, queryOf } from '../../core/request.js';
 import type { ApiKeyScheme } from '../../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../../core/tags.js';
+import { noteUpgradeRefusal } from './refusals.js';
 
 /** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
 export interface KeywardEnv<P> extends Env {
@@ -66,7 +67,11 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
       const pending = resolved.authenticate(sourceOf(c));
       result = pending instanceof Promise ? await pending : pending;
     }
-    if (!result.ok) return failureResponse(c, resolved.respond(result.failure));
+    if (!result.ok) {
+      const response = resolved.respond(result.failure);
+      noteUpgradeRefusal(c, response);
+      return failureResponse(c, response);
+    }
     outcomes.set(c, { family: resolved.family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
     await next();

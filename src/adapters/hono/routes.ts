@@ -74,9 +74,13 @@ export function openApiDocument(app: AnyHono, info: OpenApiInfo): OpenApiDocumen
   return buildOpenApiDocument(info, describeRoutes(app));
 }
 
-/** Adds keyward's `security` and `securitySchemes` to a document made elsewhere (e.g. `@hono/zod-openapi`). */
-export function withSecurity(app: AnyHono, document: OpenApiDocument): OpenApiDocument {
-  return applySecurity(document, describeRoutes(app));
+/**
+ * Adds keyward's `security` and `securitySchemes` to a document made elsewhere (e.g.
+ * `app.getOpenAPI31Document(...)` of `@hono/zod-openapi`), in place; typed as you passed it.
+ */
+export function withSecurity<D extends object = OpenApiDocument>(app: AnyHono, document: D): D {
+  // Other generators type their documents their own way; only paths and components are touched.
+  return applySecurity(document as unknown as OpenApiDocument, describeRoutes(app)) as unknown as D;
 }
 
 export interface MountDocsOptions {

@@ -1,0 +1,14 @@
+/**
+ * keyward for Fastify 5: a plugin that guards routes in `onRequest` (before any body is
+ * parsed), per-route `config.keyward`, `request.principal`, and `security` /
+ * `securitySchemes` in the @fastify/swagger document.
+ * @module
+ */
+export {
+  type FastifyPrincipal,
+  type KeywardFastifyOptions,
+  keyward,
+  type Register,
+  type RouteAuth,
+} from './plugin.js';
+export { applyMarks } from './swagger.js';
