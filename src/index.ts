@@ -36,6 +36,8 @@ export {
   apiKeyQuery,
 } from './core/schemes.js';
 export { type StaticKey, type StaticPrincipal, staticKeys } from './core/static-keys.js';
+// Key management: per-client keys, hashed stores, lifecycle, verification, audit
+export * from './keys/index.js';
 export { type DocsPageOptions, docsPage, type StaticAsset } from './openapi/docs-page.js';
 // How it is described in OpenAPI
 export {

@@ -1,0 +1,68 @@
+import { crc32 } from 'node:zlib';
+import { KeywardConfigError } from '../core/errors.js';
+import { decodeFixed, encodeFixed, isBase62, randomBase62 } from './base62.js';
+
+/**
+ * Key format v1: `<prefix>_<random><checksum>`.
+ * - `random`: 32 base62 characters from the CSPRNG (about 190 bits).
+ * - `checksum`: CRC32 of the UTF-8 text `<prefix>_<random>`, as 6 zero-padded base62 digits.
+ *
+ * The version is carried by the shape: a later format will use another body length, so
+ * both can be told apart (and accepted side by side) without a lookup.
+ */
+export const KEY_FORMAT_VERSION = 1;
+export const RANDOM_LENGTH = 32;
+export const CHECKSUM_LENGTH = 6;
+const BODY_LENGTH = RANDOM_LENGTH + CHECKSUM_LENGTH;
+
+/** Lower-case letters, digits and inner underscores, 1-16 characters, starting with a letter. */
+const PREFIX = /^[a-z](?:[a-z0-9_]{0,14}[a-z0-9])?$/;
+
+/**
+ * How a presented key relates to the format: `valid` (shape and checksum right),
+ * `malformed` (our prefix but wrong length, alphabet or checksum: rejected without a
+ * lookup) or `foreign` (another shape, e.g. an imported legacy key: looked up).
+ */
+export type KeyShape = 'valid' | 'malformed' | 'foreign';
+
+export interface KeyFormat {
+  readonly prefix: string;
+  /** A fresh key. */
+  generate(): string;
+  classify(key: string): KeyShape;
+  /** A short, non-secret fragment people can tell keys apart by, e.g. `kw_AbCd…`. */
+  display(key: string): string;
+}
+
+function checksum(text: string): string {
+  return encodeFixed(crc32(text), CHECKSUM_LENGTH);
+}
+
+/** The v1 key format with a prefix (default `kw`). Throws KeywardConfigError on a bad prefix. */
+export function keyFormat(prefix = 'kw'): KeyFormat {
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+    throw new KeywardConfigError(
+      'key prefix must be 1-16 lower-case letters, digits or inner underscores, starting with a letter',
+    );
+  }
+  const head = `${prefix}_`;
+  const total = head.length + BODY_LENGTH;
+  return Object.freeze({
+    prefix,
+    generate(): string {
+      const text = head + randomBase62(RANDOM_LENGTH);
+      return text + checksum(text);
+    },
+    classify(key: string): KeyShape {
+      if (!key.startsWith(head)) return 'foreign';
+      if (key.length !== total || !isBase62(key, head.length)) return 'malformed';
+      const given = decodeFixed(key, total - CHECKSUM_LENGTH, total);
+      return crc32(key.slice(0, total - CHECKSUM_LENGTH)) === given ? 'valid' : 'malformed';
+    },
+    display(key: string): string {
+      if (key.startsWith(head) && key.length === total) return `${key.slice(0, head.length + 4)}…`;
+      // Legacy keys may be short: reveal at most a quarter of them, never more than 4 characters.
+      return `${key.slice(0, Math.min(4, Math.floor(key.length / 4)))}…`;
+    },
+  });
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { KeyInputError } from './errors.js';
+import { checkMetadata, checkScopes, parseDuration, parseRateLimit } from './input.js';
+
+describe('durations', () => {
+  it('parses 30s, 15m, 24h, 30d and 0', () => {
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('24h')).toBe(86_400_000);
+    expect(parseDuration('30d')).toBe(2_592_000_000);
+    expect(parseDuration('0')).toBe(0);
+  });
+
+  it('rejects anything else with a message naming the accepted forms', () => {
+    for (const bad of ['', '10', '1w', '-1d', '1.5h', '30 d', 'd', '99999999999d', 'NaN']) {
+      expect(() => parseDuration(bad)).toThrow(KeyInputError);
+    }
+    expect(() => parseDuration('3w')).toThrow(/30s, 15m, 24h, 30d/);
+  });
+});
+
+describe('rate limits', () => {
+  it('parses requests/window', () => {
+    expect(parseRateLimit('100/1m')).toEqual({ limit: 100, windowSeconds: 60 });
+    expect(parseRateLimit('10/s')).toEqual({ limit: 10, windowSeconds: 1 });
+    expect(parseRateLimit('5/2h')).toEqual({ limit: 5, windowSeconds: 7200 });
+  });
+
+  it('rejects zero, missing windows and junk', () => {
+    for (const bad of ['0/1m', '100', '100/0m', '100/1w', 'x/1m', '/1m']) {
+      expect(() => parseRateLimit(bad)).toThrow(KeyInputError);
+    }
+  });
+});
+
+describe('scopes and metadata', () => {
+  it('accepts lists or comma text, deduplicated', () => {
+    expect(checkScopes('read, admin,read')).toEqual(['read', 'admin']);
+    expect(checkScopes(['users:read', 'files/*'])).toEqual(['users:read', 'files/*']);
+    expect(checkScopes('')).toEqual([]);
+  });
+
+  it('rejects scopes with spaces, quotes or control characters', () => {
+    for (const bad of [['a b'], ['"x"'], ['x\n'], [''], ['a'.repeat(65)]]) {
+      expect(() => checkScopes(bad)).toThrow(KeyInputError);
+    }
+  });
+
+  it('takes a JSON object of at most 16 KiB', () => {
+    expect(checkMetadata({ a: 1 })).toEqual({ a: 1 });
+    for (const bad of [[], null, 'x', 3, { big: 'x'.repeat(17_000) }]) {
+      expect(() => checkMetadata(bad)).toThrow(KeyInputError);
+    }
+  });
+});

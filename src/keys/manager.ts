@@ -1,0 +1,384 @@
+import { type AuthFailure, deny, KeywardConfigError } from '../core/errors.js';
+import type { Verifier } from '../core/guard.js';
+import { KeyInputError, KeyNotFoundError, KeyStateError, PepperMismatchError } from './errors.js';
+import { ChangeFeed } from './feed.js';
+import { type KeyFormat, keyFormat } from './format.js';
+import { isKeyId, newKeyId } from './ids.js';
+import { checkImportedKey, type ImportItem, type ImportProgress } from './import.js';
+import { durationMs } from './input.js';
+import { MemoryKeyStore } from './memory-store.js';
+import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
+import { applyPatch, recordOf } from './records.js';
+import { type KeySettings, settingsPatch } from './settings.js';
+import type {
+  AuditAction,
+  AuditEntry,
+  AuditQuery,
+  KeyChange,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+} from './types.js';
+import { UsageRecorder } from './usage.js';
+import {
+  type CacheOptions,
+  type KeyCheck,
+  type KeyPrincipal,
+  type KeyRateLimiter,
+  Verification,
+} from './verification.js';
+
+export interface KeyManagerOptions {
+  store: KeyStore;
+  /** The server-side secret for keyed hashes. Required except for a `MemoryKeyStore`. */
+  pepper?: Pepper | Buffer | string;
+  /** Key prefix (default `kw`). */
+  prefix?: string;
+  /** Who changes are attributed to in the audit log, unless a call says otherwise. Default `api`. */
+  actor?: string;
+  /** Look up keys that do not have our format (imported legacy keys). Default true. */
+  legacyKeys?: boolean;
+  cache?: CacheOptions;
+  /** Change-feed poll interval; 0 disables (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Usage batch flush interval; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
+  flushIntervalMs?: number;
+  /** Enforces `rateLimit` settings; without one they are stored but not enforced. */
+  rateLimiter?: KeyRateLimiter;
+  /** Clock (ms since epoch), for tests. */
+  now?: () => number;
+  /** Background failures (feed, usage flush). Default: a process warning. */
+  onError?: (error: unknown) => void;
+}
+
+/** Per-call options of administrative changes. */
+export interface ChangeOptions {
+  actor?: string;
+}
+
+export interface CreatedKey {
+  /** The plaintext key: returned this once and never stored. */
+  readonly key: string;
+  readonly record: KeyRecord;
+}
+
+export interface RotatedKey extends CreatedKey {
+  /** The old key, with its shortened expiry (or revocation for grace 0). */
+  readonly previous: KeyRecord;
+}
+
+export interface ImportResult {
+  readonly imported: number;
+  readonly duplicates: number;
+}
+
+const INSUFFICIENT_SCOPE = deny('insufficient_scope');
+const USAGE_EXCEEDED = deny('usage_exceeded');
+const DEFAULT_GRACE = '24h';
+
+function warn(error: unknown): void {
+  const e = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  process.emitWarning(`key store background task failed (${e})`, 'KeywardWarning');
+}
+
+/** Maps a check to what a guard's verifier returns. */
+function toAuth(check: KeyCheck): KeyPrincipal | null | AuthFailure {
+  switch (check.outcome) {
+    case 'valid':
+      return check.principal!;
+    case 'insufficient_scope':
+      return INSUFFICIENT_SCOPE;
+    case 'usage_exceeded':
+      return USAGE_EXCEEDED;
+    case 'rate_limited':
+      return deny('rate_limited', check.retryAfter, check.headers);
+    default:
+      // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
+      return null;
+  }
+}
+
+/**
+ * Issues, stores, verifies, rotates and revokes per-client keys. Open with
+ * {@link KeyManager.open} (or `openKeyManager` for a database URL); `close()` on shutdown.
+ */
+export class KeyManager {
+  readonly format: KeyFormat;
+  readonly store: KeyStore;
+  readonly #hasher: KeyHasher;
+  readonly #actor: string;
+  readonly #now: () => number;
+  readonly #usage: UsageRecorder;
+  readonly #verification: Verification;
+  readonly #feed: ChangeFeed;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: KeyManagerOptions, hasher: KeyHasher) {
+    this.store = options.store;
+    this.format = keyFormat(options.prefix);
+    this.#hasher = hasher;
+    this.#actor = options.actor ?? 'api';
+    this.#now = options.now ?? Date.now;
+    this.#usage = new UsageRecorder(this.store);
+    this.#verification = new Verification({
+      store: this.store,
+      format: this.format,
+      hasher,
+      usage: this.#usage,
+      now: this.#now,
+      legacyKeys: options.legacyKeys ?? true,
+      rateLimiter: options.rateLimiter,
+      cache: options.cache ?? {},
+    });
+    this.#feed = new ChangeFeed(
+      this.store,
+      (c) => this.#apply(c),
+      () => this.#verification.clear(),
+      options.onError ?? warn,
+    );
+  }
+
+  /** Binds the pepper to the store (failing with `PepperMismatchError`) and starts the background tasks. */
+  static async open(options: KeyManagerOptions): Promise<KeyManager> {
+    let pepper = options.pepper;
+    if (pepper === undefined) {
+      if (!(options.store instanceof MemoryKeyStore)) {
+        throw new KeywardConfigError('KeyManager needs a pepper for a persistent store (see resolvePepper)');
+      }
+      pepper = resolvePepper().secret;
+    }
+    const resolved = typeof pepper === 'string' ? resolvePepper({ pepper }) : pepper;
+    const hasher = new KeyHasher(resolved);
+    const manager = new KeyManager(options, hasher);
+    try {
+      await options.store.bindPepper(hasher.fingerprint);
+    } catch (error) {
+      if (error instanceof PepperMismatchError && !Buffer.isBuffer(resolved)) {
+        throw new PepperMismatchError(options.store.location, resolved.source);
+      }
+      throw error;
+    }
+    await manager.#feed.start(options.pollIntervalMs ?? 250);
+    manager.#usage.start(options.flushIntervalMs ?? 5000, options.onError ?? warn);
+    return manager;
+  }
+
+  #apply(change: KeyChange): void {
+    if (change.action === 'create' || change.action === 'import') this.#verification.keysAdded();
+    else if (change.keyId !== null) this.#verification.invalidate(change.keyId);
+  }
+
+  #context(action: AuditAction, options?: ChangeOptions) {
+    return { actor: options?.actor ?? this.#actor, at: new Date(this.#now()), action };
+  }
+
+  #row(key: string, id: string, base: KeyRecord): NewKeyRow {
+    return { ...base, id, display: this.format.display(key), hash: this.#hasher.hash(key) };
+  }
+
+  #blank(now: number): KeyRecord {
+    return {
+      id: '',
+      name: '',
+      owner: null,
+      display: '',
+      scopes: [],
+      metadata: {},
+      createdAt: new Date(now),
+      expiresAt: null,
+      revokedAt: null,
+      enabled: true,
+      lastUsedAt: null,
+      useCount: 0,
+      remainingUses: null,
+      rateLimit: null,
+      replaces: null,
+      replacedBy: null,
+    };
+  }
+
+  /** Issues a key. The plaintext is in the result and nowhere else. */
+  async create(settings: KeySettings, options?: ChangeOptions): Promise<CreatedKey> {
+    const now = this.#now();
+    if (settings?.name === undefined) throw new KeyInputError('a key needs a name');
+    const record = applyPatch(this.#blank(now), settingsPatch(settings, now));
+    const key = this.format.generate();
+    const row = this.#row(key, newKeyId(now), record);
+    await this.store.insert(row, this.#context('create', options));
+    this.#verification.keysAdded();
+    return { key, record: recordOf(row) };
+  }
+
+  /** A key's record; rejects with `KeyNotFoundError`. */
+  async get(id: string): Promise<KeyRecord> {
+    const record = isKeyId(id) ? await this.store.get(id) : undefined;
+    if (!record) throw new KeyNotFoundError(id);
+    return record;
+  }
+
+  list(query: ListQuery = {}): Promise<KeyPage> {
+    return this.store.list(query);
+  }
+
+  async #change(id: string, patch: KeyPatch, action: AuditAction, options?: ChangeOptions) {
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    const record = await this.store.update(id, patch, this.#context(action, options));
+    // Effective on this process's next request; other processes follow the change feed.
+    this.#verification.invalidate(id);
+    return record;
+  }
+
+  /** Changes name, owner, scopes, metadata, expiry, uses, rate limit or enabled. */
+  update(id: string, settings: Partial<KeySettings>, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, settingsPatch(settings, this.#now()), 'update', options);
+  }
+
+  disable(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, { enabled: false }, 'disable', options);
+  }
+
+  enable(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, { enabled: true }, 'enable', options);
+  }
+
+  /** Revokes for good, effective at once. Revoking again changes nothing. */
+  async revoke(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    const record = await this.get(id);
+    if (record.revokedAt) return record;
+    return this.#change(id, { revokedAt: new Date(this.#now()) }, 'revoke', options);
+  }
+
+  /**
+   * Issues a successor with the same name, owner, scopes, metadata, uses left, rate limit
+   * and lifetime; the old key keeps working for `grace` (default 24h; `0` revokes it now).
+   */
+  async rotate(id: string, options: ChangeOptions & { grace?: number | string } = {}): Promise<RotatedKey> {
+    const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');
+    const old = await this.get(id);
+    if (old.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
+    if (old.replacedBy)
+      throw new KeyStateError(`key ${id} was already rotated to ${old.replacedBy}; rotate that one`);
+    const now = this.#now();
+    const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
+    const key = this.format.generate();
+    const successor = this.#row(key, newKeyId(now), {
+      ...old,
+      createdAt: new Date(now),
+      expiresAt: lifetime === null ? null : new Date(now + Math.max(lifetime, 1000)),
+      lastUsedAt: null,
+      useCount: 0,
+      replaces: id,
+      replacedBy: null,
+    });
+    const until = now + grace;
+    const patch: KeyPatch =
+      grace === 0
+        ? { revokedAt: new Date(now) }
+        : { expiresAt: new Date(Math.min(until, old.expiresAt?.getTime() ?? until)) };
+    const result = await this.store.rotate(id, successor, patch, this.#context('rotate', options));
+    this.#verification.invalidate(id);
+    this.#verification.keysAdded();
+    return { key, record: result.successor, previous: result.previous };
+  }
+
+  /** Removes a key; its audit entries stay. Prefer `revoke` to keep its history visible. */
+  async delete(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    const record = await this.store.delete(id, this.#context('delete', options));
+    this.#verification.invalidate(id);
+    return record;
+  }
+
+  /**
+   * Imports plaintext keys (stored hashed) in batches of one transaction each. Keys
+   * already stored are skipped and counted. Invalid items reject (check them first with
+   * `checkImportedKey` to skip them instead).
+   */
+  async importKeys(
+    items: Iterable<ImportItem> | AsyncIterable<ImportItem>,
+    options: ChangeOptions & { batchSize?: number; onProgress?: (p: ImportProgress) => void } = {},
+  ): Promise<ImportResult> {
+    const size = options.batchSize ?? 5000;
+    if (!Number.isInteger(size) || size < 1 || size > 100_000) {
+      throw new KeyInputError('batchSize must be an integer from 1 to 100000');
+    }
+    let processed = 0;
+    let imported = 0;
+    let batch: NewKeyRow[] = [];
+    const write = async () => {
+      const ids = await this.store.insertMany(batch, this.#context('import', options));
+      processed += batch.length;
+      imported += ids.length;
+      batch = [];
+      this.#verification.keysAdded();
+      options.onProgress?.({ processed, imported, duplicates: processed - imported });
+    };
+    for await (const item of items) {
+      const key = checkImportedKey(item?.key, this.format);
+      const now = this.#now();
+      const { key: _key, ...settings } = item;
+      const record = applyPatch(this.#blank(now), settingsPatch({ name: 'imported', ...settings }, now));
+      batch.push(this.#row(key, newKeyId(now), record));
+      if (batch.length >= size) await write();
+    }
+    if (batch.length > 0) await write();
+    return { imported, duplicates: processed - imported };
+  }
+
+  /** The audit log, newest first. */
+  audit(query: AuditQuery = {}): Promise<readonly AuditEntry[]> {
+    return this.store.audit(query);
+  }
+
+  /**
+   * Verifies a key and names the outcome. Takes a use and records usage like a request
+   * does, unless `dryRun`. `scopes` are the scopes the caller requires.
+   */
+  async check(
+    key: string,
+    options: { scopes?: readonly string[]; dryRun?: boolean } = {},
+  ): Promise<KeyCheck> {
+    if (typeof key !== 'string') return { outcome: 'malformed' };
+    return this.#verification.check(key, options.scopes ?? [], !options.dryRun);
+  }
+
+  /**
+   * A verifier for `createGuard({verify})`: a principal for usable keys (synchronously
+   * when cached), `deny('insufficient_scope' | 'usage_exceeded' | 'rate_limited')`, or
+   * `null` (401 Invalid API Key) for every other outcome.
+   */
+  verifier(): Verifier<KeyPrincipal> {
+    const verification = this.#verification;
+    return function verifyStoredKey(key, context) {
+      const check = verification.check(key, context?.scopes ?? [], true);
+      return check instanceof Promise ? check.then(toAuth) : toAuth(check);
+    };
+  }
+
+  /** Applies changes from other processes now, instead of at the next poll. */
+  sync(): Promise<void> {
+    return this.#feed.poll();
+  }
+
+  /** Writes the usage recorded in memory to the store. */
+  flush(): Promise<void> {
+    return this.#usage.flush();
+  }
+
+  /** Stops the background tasks, flushes usage and closes the store. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#feed.stop();
+      this.#usage.stop();
+      try {
+        await this.#usage.flush();
+      } finally {
+        await this.store.close();
+      }
+    })();
+    return this.#closed;
+  }
+}

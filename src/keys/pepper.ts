@@ -1,0 +1,96 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { KeywardConfigError } from '../core/errors.js';
+
+/** A pepper must carry at least this many characters (the generated ones have 43). */
+export const MIN_PEPPER_LENGTH = 32;
+
+/** The server-side secret keyed hashes are made with, and where it came from. */
+export interface Pepper {
+  readonly secret: Buffer;
+  /** For messages: `KEYWARD_PEPPER`, the file path, `option` or `ephemeral`. */
+  readonly source: string;
+}
+
+export interface ResolvePepperOptions {
+  /** An explicit pepper wins over everything. */
+  pepper?: string | Buffer;
+  /** Read for `KEYWARD_PEPPER`; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** The database file; the pepper file is `<database>.pepper`. Omit for in-memory stores. */
+  databasePath?: string;
+  /** Told when a pepper file is created or is readable by others; default: a line on stderr. */
+  notice?: (message: string) => void;
+}
+
+function fromText(text: string, source: string): Pepper {
+  const value = text.trim();
+  if (value.length < MIN_PEPPER_LENGTH) {
+    throw new KeywardConfigError(
+      `the pepper from ${source} must have at least ${MIN_PEPPER_LENGTH} characters`,
+    );
+  }
+  return { secret: Buffer.from(value, 'utf8'), source };
+}
+
+function readPepperFile(file: string, notice: (m: string) => void): Pepper {
+  const mode = statSync(file).mode;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    notice(`keyward: warning: pepper file ${file} is readable by other users; run: chmod 600 ${file}`);
+  }
+  return fromText(readFileSync(file, 'utf8'), file);
+}
+
+/**
+ * Finds the pepper: the explicit option, else `KEYWARD_PEPPER`, else the file beside the
+ * database, created on first use with 256 random bits and mode 0600 (and said so).
+ * In-memory stores without either get an ephemeral pepper.
+ */
+export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
+  const notice = options.notice ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (options.pepper !== undefined) {
+    if (Buffer.isBuffer(options.pepper)) {
+      if (options.pepper.length < MIN_PEPPER_LENGTH) {
+        throw new KeywardConfigError(`the pepper must have at least ${MIN_PEPPER_LENGTH} bytes`);
+      }
+      return { secret: Buffer.from(options.pepper), source: 'option' };
+    }
+    return fromText(options.pepper, 'option');
+  }
+  const env = (options.env ?? process.env).KEYWARD_PEPPER;
+  if (env !== undefined && env !== '') return fromText(env, 'KEYWARD_PEPPER');
+  if (options.databasePath === undefined) return { secret: randomBytes(32), source: 'ephemeral' };
+
+  const file = `${options.databasePath}.pepper`;
+  try {
+    // `wx`: create only if absent, so two processes starting together agree on one pepper.
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    notice(
+      `keyward: created pepper file ${file} (mode 0600). Keep it with the database and back it up: without it no stored key verifies. Set KEYWARD_PEPPER to manage it yourself.`,
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new KeywardConfigError(`cannot create pepper file ${file}: ${(error as Error).message}`);
+    }
+  }
+  return readPepperFile(file, notice);
+}
+
+/** Keyed hashing of keys: HMAC-SHA256 under the pepper. */
+export class KeyHasher {
+  readonly #secret: Buffer;
+  /** Identifies the pepper without revealing it; stores record it to refuse another pepper. */
+  readonly fingerprint: string;
+
+  constructor(pepper: Pepper | Buffer) {
+    this.#secret = Buffer.from(Buffer.isBuffer(pepper) ? pepper : pepper.secret);
+    this.fingerprint = createHmac('sha256', this.#secret)
+      .update('keyward pepper fingerprint v1')
+      .digest('base64url');
+  }
+
+  /** The 32-byte keyed hash a key is stored and looked up by. */
+  hash(key: string): Buffer {
+    return createHmac('sha256', this.#secret).update(key, 'utf8').digest();
+  }
+}

@@ -1,0 +1,90 @@
+import { KeyInputError } from './errors.js';
+import { isKeyId } from './ids.js';
+import type { KeyPatch, KeyRecord, NewKeyRow } from './types.js';
+
+/** Where a key stands at a moment; `active` keys verify. */
+export type KeyState = 'active' | 'expired' | 'revoked' | 'disabled';
+
+export function keyState(record: KeyRecord, now: number = Date.now()): KeyState {
+  if (record.revokedAt) return 'revoked';
+  if (!record.enabled) return 'disabled';
+  if (record.expiresAt && record.expiresAt.getTime() <= now) return 'expired';
+  return 'active';
+}
+
+function plain(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+const PATCH_FIELDS = [
+  'name',
+  'owner',
+  'scopes',
+  'metadata',
+  'expiresAt',
+  'revokedAt',
+  'enabled',
+  'remainingUses',
+  'rateLimit',
+] as const satisfies readonly (keyof KeyPatch)[];
+
+/** The record with the patch applied (fields the patch leaves out are kept). */
+export function applyPatch<R extends KeyRecord>(record: R, patch: KeyPatch): R {
+  const next = { ...record } as Record<string, unknown>;
+  for (const field of PATCH_FIELDS) if (patch[field] !== undefined) next[field] = patch[field];
+  return next as R;
+}
+
+/** `{field: {from, to}}` for each patched field whose value changed; Dates as ISO strings. */
+export function patchChanges(before: KeyRecord, after: KeyRecord): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  for (const field of PATCH_FIELDS) {
+    const from = plain(before[field]);
+    const to = plain(after[field]);
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from, to };
+  }
+  return changes;
+}
+
+/** The audit `changes` of a new key: its settings, never its value, hash or display fragment. */
+export function creationChanges(row: KeyRecord): Record<string, unknown> {
+  const changes: Record<string, unknown> = {
+    name: row.name,
+    owner: row.owner,
+    scopes: row.scopes,
+    expiresAt: plain(row.expiresAt),
+    enabled: row.enabled,
+    remainingUses: row.remainingUses,
+    rateLimit: row.rateLimit,
+  };
+  if (Object.keys(row.metadata).length > 0) changes['metadata'] = row.metadata;
+  if (row.replaces) changes['replaces'] = row.replaces;
+  return changes;
+}
+
+/** The public record of a stored row: the hash is dropped. */
+export function recordOf(row: NewKeyRow): KeyRecord {
+  const { hash: _hash, ...record } = row;
+  return record;
+}
+
+/** Validates a page size (default 100, 1..1000). */
+export function pageLimit(limit: number | undefined): number {
+  const value = limit ?? 100;
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new KeyInputError('limit must be an integer from 1 to 1000');
+  }
+  return value;
+}
+
+/** Paging cursors are opaque: the base64url of the last id of the page. */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isKeyId(id)) throw new KeyInputError('invalid cursor');
+  return id;
+}

@@ -1,0 +1,122 @@
+import type { AuditEntry, KeyRecord, NewKeyRow } from '../types.js';
+
+/** A `keyward_keys` row as better-sqlite3 returns it. */
+export interface KeyRow {
+  id: string;
+  display: string;
+  name: string;
+  owner: string | null;
+  scopes: string;
+  metadata: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  enabled: number;
+  last_used_at: number | null;
+  use_count: number;
+  remaining_uses: number | null;
+  rate_limit: number | null;
+  rate_window: number | null;
+  replaces: string | null;
+  replaced_by: string | null;
+}
+
+/** Every column but the hash, which never leaves the store. */
+export const KEY_COLUMNS =
+  'id, display, name, owner, scopes, metadata, created_at, expires_at, revoked_at, enabled, last_used_at, use_count, remaining_uses, rate_limit, rate_window, replaces, replaced_by';
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+const ms = (d: Date | null) => (d === null ? null : d.getTime());
+
+export function fromRow(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    display: row.display,
+    scopes: JSON.parse(row.scopes) as string[],
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: new Date(row.created_at),
+    expiresAt: date(row.expires_at),
+    revokedAt: date(row.revoked_at),
+    enabled: row.enabled === 1,
+    lastUsedAt: date(row.last_used_at),
+    useCount: row.use_count,
+    remainingUses: row.remaining_uses,
+    rateLimit:
+      row.rate_limit === null || row.rate_window === null
+        ? null
+        : { limit: row.rate_limit, windowSeconds: row.rate_window },
+    replaces: row.replaces,
+    replacedBy: row.replaced_by,
+  };
+}
+
+/** Named parameters for INSERT and UPDATE statements. */
+export function toParams(record: KeyRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    display: record.display,
+    name: record.name,
+    owner: record.owner,
+    scopes: JSON.stringify(record.scopes),
+    metadata: JSON.stringify(record.metadata),
+    created_at: ms(record.createdAt),
+    expires_at: ms(record.expiresAt),
+    revoked_at: ms(record.revokedAt),
+    enabled: record.enabled ? 1 : 0,
+    last_used_at: ms(record.lastUsedAt),
+    use_count: record.useCount,
+    remaining_uses: record.remainingUses,
+    rate_limit: record.rateLimit?.limit ?? null,
+    rate_window: record.rateLimit?.windowSeconds ?? null,
+    replaces: record.replaces,
+    replaced_by: record.replacedBy,
+  };
+}
+
+/** Positional values for `INSERT ... (hash, KEY_COLUMNS)`: binding by position is the fast path for imports. */
+export function insertValues(row: NewKeyRow): unknown[] {
+  return [
+    Buffer.isBuffer(row.hash)
+      ? row.hash
+      : Buffer.from(row.hash.buffer, row.hash.byteOffset, row.hash.byteLength),
+    row.id,
+    row.display,
+    row.name,
+    row.owner,
+    JSON.stringify(row.scopes),
+    JSON.stringify(row.metadata),
+    row.createdAt.getTime(),
+    ms(row.expiresAt),
+    ms(row.revokedAt),
+    row.enabled ? 1 : 0,
+    ms(row.lastUsedAt),
+    row.useCount,
+    row.remainingUses,
+    row.rateLimit?.limit ?? null,
+    row.rateLimit?.windowSeconds ?? null,
+    row.replaces,
+    row.replacedBy,
+  ];
+}
+
+export interface AuditRow {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  key_id: string | null;
+  changes: string;
+}
+
+export function auditFromRow(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    at: new Date(row.at),
+    actor: row.actor,
+    action: row.action as AuditEntry['action'],
+    keyId: row.key_id,
+    changes: JSON.parse(row.changes) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,367 @@
+import { chmodSync, existsSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import {
+  DuplicateKeyError,
+  KeyNotFoundError,
+  KeyStateError,
+  PepperMismatchError,
+  StoreUnavailableError,
+} from '../errors.js';
+import {
+  applyPatch,
+  creationChanges,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  patchChanges,
+} from '../records.js';
+import type {
+  AuditContext,
+  AuditEntry,
+  AuditQuery,
+  ChangeBatch,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+  UsageDelta,
+} from '../types.js';
+import { translateSqliteError } from './errors.js';
+import {
+  type AuditRow,
+  auditFromRow,
+  fromRow,
+  insertValues,
+  KEY_COLUMNS,
+  type KeyRow,
+  toParams,
+} from './rows.js';
+import { migrate } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * `full` (default): every acknowledged change is fsynced and survives a power loss.
+   * `normal`: in WAL mode still survives a killed process, but the last commits may be
+   * lost on power loss; faster for keys with limited uses (one commit per request).
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+const PEPPER = 'pepper_fingerprint';
+
+/** Prepares every statement once, at open. */
+function statements(db: Database.Database) {
+  const values = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
+  const insert = `INSERT INTO keyward_keys (hash, ${KEY_COLUMNS}) VALUES (${values})`;
+  return {
+    insertIgnore: db.prepare(`${insert} ON CONFLICT (hash) DO NOTHING`),
+    audit: db.prepare(
+      'INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (?, ?, ?, ?, ?)',
+    ),
+    get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
+    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`),
+    list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
+    listOwner: db.prepare(
+      `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    update: db.prepare(`UPDATE keyward_keys SET name = @name, owner = @owner, scopes = @scopes,
+      metadata = @metadata, expires_at = @expires_at, revoked_at = @revoked_at, enabled = @enabled,
+      remaining_uses = @remaining_uses, rate_limit = @rate_limit, rate_window = @rate_window,
+      replaced_by = @replaced_by WHERE id = @id`),
+    delete: db.prepare('DELETE FROM keyward_keys WHERE id = ?'),
+    consume: db
+      .prepare(`UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
+      use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
+      WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`)
+      .pluck(),
+    usage: db.prepare(`UPDATE keyward_keys SET use_count = use_count + ?,
+      last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`),
+    auditAll: db.prepare('SELECT * FROM keyward_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
+    auditKey: db.prepare(
+      'SELECT * FROM keyward_audit WHERE key_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    changes: db.prepare('SELECT seq, action, key_id FROM keyward_audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+    latest: db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck(),
+    getMeta: db.prepare('SELECT value FROM keyward_meta WHERE name = ?').pluck(),
+    setMeta: db.prepare('INSERT INTO keyward_meta (name, value) VALUES (?, ?)'),
+  };
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode (readers never block the
+ * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
+ * better-sqlite3 is synchronous; each call is short and indexed.
+ */
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: Database.Database;
+  readonly #s: ReturnType<typeof statements>;
+  readonly #busy: number;
+  readonly #full: boolean;
+  #closed = false;
+
+  private constructor(
+    readonly location: string,
+    db: Database.Database,
+    busy: number,
+    full: boolean,
+  ) {
+    this.#db = db;
+    this.#busy = busy;
+    this.#full = full;
+    this.#s = statements(db);
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteKeyStore> {
+    const busy = options.busyTimeoutMs ?? 5000;
+    const created = path !== ':memory:' && !existsSync(path);
+    let db: Database.Database | undefined;
+    try {
+      // Loaded on first use, so importing keyward never loads the native addon by itself.
+      const { default: open } = await import('better-sqlite3');
+      db = new open(path, { timeout: busy });
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('cache_size = -65536');
+      migrate(db, path);
+      // Hashes are peppered, but owners and metadata are nobody else's business.
+      if (created) chmodSync(path, 0o600);
+      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal');
+    } catch (error) {
+      db?.close();
+      const translated = translateSqliteError(error, path, busy);
+      if (translated !== error || error instanceof StoreUnavailableError) throw translated;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`cannot open database ${path} (${message})`, { cause: error });
+    }
+  }
+
+  #run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError(`store ${this.location} is closed`));
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(translateSqliteError(error, this.location, this.#busy));
+    }
+  }
+
+  /**
+   * Runs a per-request write (a use taken, a usage batch) without its own fsync: in WAL
+   * mode it still survives a killed process, and the next FULL commit makes it durable
+   * on power loss too. Administrative changes always commit with FULL.
+   */
+  #relaxed<T>(fn: () => T): T {
+    if (!this.#full) return fn();
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
+    this.#s.audit.run(context.at.getTime(), context.actor, context.action, keyId, JSON.stringify(changes));
+  }
+
+  #row(id: string): KeyRecord {
+    const row = this.#s.get.get(id) as KeyRow | undefined;
+    if (!row) throw new KeyNotFoundError(id);
+    return fromRow(row);
+  }
+
+  bindPepper(fingerprint: string): Promise<void> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const stored = this.#s.getMeta.get(PEPPER) as string | undefined;
+          if (stored === undefined) this.#s.setMeta.run(PEPPER, fingerprint);
+          else if (stored !== fingerprint) throw new PepperMismatchError(this.location);
+        })
+        .immediate(),
+    );
+  }
+
+  insert(row: NewKeyRow, context: AuditContext): Promise<void> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) throw new DuplicateKeyError();
+          this.#log(context, row.id, creationChanges(row));
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Bulk imports commit each batch without an fsync of their own (a killed process loses
+   * none of them; the WAL is synced at the next FULL commit and by the checkpoint on
+   * close, so the CLI reports an import only once it is durable).
+   */
+  insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
+    const write = this.#db.transaction(() => {
+      const inserted: string[] = [];
+      for (const row of rows) {
+        if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) continue;
+        this.#log(context, row.id, creationChanges(row));
+        inserted.push(row.id);
+      }
+      return inserted;
+    });
+    return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  get(id: string): Promise<KeyRecord | undefined> {
+    return this.#run(() => {
+      const row = this.#s.get.get(id) as KeyRow | undefined;
+      return row && fromRow(row);
+    });
+  }
+
+  findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
+    return this.#run(() => {
+      const row = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
+        | KeyRow
+        | undefined;
+      return row && fromRow(row);
+    });
+  }
+
+  list(query: ListQuery): Promise<KeyPage> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const after = decodeCursor(query.cursor) ?? '';
+      const rows = (
+        query.owner === undefined
+          ? this.#s.list.all(after, limit + 1)
+          : this.#s.listOwner.all(query.owner, after, limit + 1)
+      ) as KeyRow[];
+      const items = rows.slice(0, limit).map(fromRow);
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items[limit - 1]!.id) : null };
+    });
+  }
+
+  update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          const after = applyPatch(before, patch);
+          const changes = patchChanges(before, after);
+          if (Object.keys(changes).length === 0) return before;
+          this.#s.update.run(toParams(after));
+          this.#log(context, id, changes);
+          return after;
+        })
+        .immediate(),
+    );
+  }
+
+  rotate(
+    id: string,
+    successor: NewKeyRow,
+    patch: KeyPatch,
+    context: AuditContext,
+  ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
+          if (before.replacedBy) {
+            throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
+          }
+          const next = { ...successor, replaces: id };
+          if (this.#s.insertIgnore.run(insertValues(next)).changes === 0) throw new DuplicateKeyError();
+          const after = { ...applyPatch(before, patch), replacedBy: successor.id };
+          this.#s.update.run(toParams(after));
+          this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
+          this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
+          return { previous: after, successor: this.#row(successor.id) };
+        })
+        .immediate(),
+    );
+  }
+
+  delete(id: string, context: AuditContext): Promise<KeyRecord> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          this.#s.delete.run(id);
+          this.#log(context, id, { name: before.name, owner: before.owner });
+          return before;
+        })
+        .immediate(),
+    );
+  }
+
+  consumeUse(id: string, at: Date): Promise<number | null> {
+    return this.#run(() => {
+      const left = this.#relaxed(() => this.#s.consume.get(at.getTime(), id)) as number | undefined;
+      return left ?? null;
+    });
+  }
+
+  recordUsage(batch: readonly UsageDelta[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    const write = this.#db.transaction(() => {
+      for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
+    });
+    return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const before = query.before ?? Number.MAX_SAFE_INTEGER;
+      const rows = (
+        query.keyId === undefined
+          ? this.#s.auditAll.all(before, limit)
+          : this.#s.auditKey.all(query.keyId, before, limit)
+      ) as AuditRow[];
+      return rows.map(auditFromRow);
+    });
+  }
+
+  changesSince(seq: number, limit: number): Promise<ChangeBatch> {
+    return this.#run(() => {
+      const rows = this.#s.changes.all(seq, limit) as {
+        seq: number;
+        action: string;
+        key_id: string | null;
+      }[];
+      const latest = (this.#s.latest.get() as number | undefined) ?? 0;
+      return {
+        changes: rows.map((r) => ({ seq: r.seq, action: r.action as AuditEntry['action'], keyId: r.key_id })),
+        latest,
+      };
+    });
+  }
+
+  /** The connection's durability settings, for diagnostics and tests. */
+  info(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; busyTimeoutMs: number } {
+    const sync = this.#db.pragma('synchronous', { simple: true }) as number;
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: (['off', 'normal', 'full', 'extra'] as const)[sync] ?? 'full',
+      busyTimeoutMs: this.#db.pragma('busy_timeout', { simple: true }) as number,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
+      if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another connection may hold the WAL; SQLite syncs it at its own checkpoint.
+    }
+    this.#db.close();
+  }
+}

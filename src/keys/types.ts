@@ -1,0 +1,177 @@
+/** A per-key rate limit: at most `limit` requests per `windowSeconds`. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+/** A stored key as everybody but the store sees it: never the key, never its hash. */
+export interface KeyRecord {
+  readonly id: string;
+  readonly name: string;
+  /** The client the key belongs to. */
+  readonly owner: string | null;
+  /** A short non-secret fragment, e.g. `kw_AbCd…`. */
+  readonly display: string;
+  readonly scopes: readonly string[];
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly enabled: boolean;
+  readonly lastUsedAt: Date | null;
+  readonly useCount: number;
+  /** Uses left; `null` for unlimited. */
+  readonly remainingUses: number | null;
+  readonly rateLimit: RateLimit | null;
+  /** The key this one replaced by rotation. */
+  readonly replaces: string | null;
+  /** The key that replaced this one by rotation. */
+  readonly replacedBy: string | null;
+}
+
+/** A new key as handed to a store: the record plus its keyed hash (HMAC-SHA256, 32 bytes). */
+export interface NewKeyRow extends KeyRecord {
+  readonly hash: Uint8Array;
+}
+
+/** Fields a lifecycle change may set. */
+export interface KeyPatch {
+  name?: string;
+  owner?: string | null;
+  scopes?: readonly string[];
+  metadata?: Readonly<Record<string, unknown>>;
+  expiresAt?: Date | null;
+  revokedAt?: Date | null;
+  enabled?: boolean;
+  remainingUses?: number | null;
+  rateLimit?: RateLimit | null;
+}
+
+export type AuditAction =
+  | 'create'
+  | 'update'
+  | 'disable'
+  | 'enable'
+  | 'revoke'
+  | 'rotate'
+  | 'delete'
+  | 'import';
+
+/** Who makes a change, when, and as what; the store writes the audit entry with the change. */
+export interface AuditContext {
+  readonly actor: string;
+  readonly at: Date;
+  readonly action: AuditAction;
+}
+
+/** One audit log entry. `changes` holds settings and `{from, to}` pairs, never a key or hash. */
+export interface AuditEntry {
+  /** Strictly increasing; doubles as the change-feed position. */
+  readonly seq: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: AuditAction;
+  readonly keyId: string | null;
+  readonly changes: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditQuery {
+  keyId?: string;
+  /** 1-1000, default 100. */
+  limit?: number;
+  /** Only entries with a smaller `seq` (paging backwards). */
+  before?: number;
+}
+
+export interface ListQuery {
+  owner?: string;
+  /** 1-1000, default 100. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface KeyPage {
+  /** In id order, which is creation order. */
+  readonly items: readonly KeyRecord[];
+  readonly nextCursor: string | null;
+}
+
+/** One change-feed item: which key an administrative change touched. */
+export interface KeyChange {
+  readonly seq: number;
+  readonly action: AuditAction;
+  readonly keyId: string | null;
+}
+
+export interface ChangeBatch {
+  /** Changes with `seq` greater than asked, oldest first, at most the limit asked. */
+  readonly changes: readonly KeyChange[];
+  /** The highest `seq` in the store (0 when empty). */
+  readonly latest: number;
+}
+
+/** Usage accumulated in memory and added to the store in one batch. */
+export interface UsageDelta {
+  readonly id: string;
+  readonly count: number;
+  readonly lastUsedAt: Date;
+}
+
+/**
+ * Where keys live. Every method is async and every change is atomic with its audit
+ * entry, so SQL stores with async drivers (PostgreSQL) fit unchanged. Stores only ever
+ * see keyed hashes; hashing, formats and policy live in `KeyManager`.
+ * `test/keys/store-contract.ts` is the executable specification.
+ */
+export interface KeyStore {
+  /** Where the store is, for messages (never containing credentials). */
+  readonly location: string;
+  /**
+   * Records the pepper fingerprint on first use. Rejects with `PepperMismatchError`
+   * when another fingerprint is recorded.
+   */
+  bindPepper(fingerprint: string): Promise<void>;
+  /** Adds a key. Rejects with `DuplicateKeyError` when the hash is taken. */
+  insert(row: NewKeyRow, context: AuditContext): Promise<void>;
+  /**
+   * Adds many keys in one transaction, one audit entry each; rows whose hash is taken
+   * (in the store or earlier in the batch) are skipped. Resolves with the ids inserted.
+   */
+  insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]>;
+  get(id: string): Promise<KeyRecord | undefined>;
+  findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
+  list(query: ListQuery): Promise<KeyPage>;
+  /**
+   * Applies a patch and audits the fields that changed (no entry when none did).
+   * Rejects with `KeyNotFoundError`.
+   */
+  update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
+  /**
+   * Atomically: checks the old key is neither revoked nor already rotated (else
+   * `KeyStateError`), applies `patch` to it and sets its `replacedBy`, inserts
+   * `successor` (whose `replaces` is `id`), audits `rotate` on the old key and `create`
+   * on the new one.
+   */
+  rotate(
+    id: string,
+    successor: NewKeyRow,
+    patch: KeyPatch,
+    context: AuditContext,
+  ): Promise<{ previous: KeyRecord; successor: KeyRecord }>;
+  /** Removes a key (its audit entries stay). Rejects with `KeyNotFoundError`. */
+  delete(id: string, context: AuditContext): Promise<KeyRecord>;
+  /**
+   * Atomically takes one use of a key with limited uses, counting it as used.
+   * Resolves with the uses left after this one, or `null` when none was left (or the
+   * key is gone). Exactly N calls succeed for N uses, whatever the concurrency.
+   */
+  consumeUse(id: string, at: Date): Promise<number | null>;
+  /** Adds counts and advances last-used times; unknown ids are ignored. */
+  recordUsage(batch: readonly UsageDelta[]): Promise<void>;
+  /** Audit entries, newest first. */
+  audit(query: AuditQuery): Promise<readonly AuditEntry[]>;
+  /** The change feed: what changed after `seq`, oldest first, at most `limit` items. */
+  changesSince(seq: number, limit: number): Promise<ChangeBatch>;
+  close(): Promise<void>;
+}

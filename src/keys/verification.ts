@@ -1,0 +1,256 @@
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { KeyFormat } from './format.js';
+import type { KeyHasher } from './pepper.js';
+import type { KeyRecord, KeyStore, RateLimit } from './types.js';
+import type { UsageRecorder } from './usage.js';
+
+/** Named verification outcomes. Over HTTP all but the last three are the same 401. */
+export type KeyOutcome =
+  | 'valid'
+  | 'not_found'
+  | 'malformed'
+  | 'expired'
+  | 'revoked'
+  | 'disabled'
+  | 'insufficient_scope'
+  | 'usage_exceeded'
+  | 'rate_limited';
+
+/** What a route sees for a verified key (`c.var.principal` in Hono). Frozen. */
+export interface KeyPrincipal {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string | null;
+  readonly scopes: readonly string[];
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export interface KeyCheck {
+  readonly outcome: KeyOutcome;
+  /** Set when the outcome is `valid`. */
+  readonly principal?: KeyPrincipal;
+  /** The key's id once it was found (never for `malformed` or `not_found`). */
+  readonly keyId?: string;
+  /** Seconds to wait, for `rate_limited`. */
+  readonly retryAfter?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type RateLimitDecision =
+  | { readonly allowed: true }
+  | {
+      readonly allowed: false;
+      readonly retryAfter: number;
+      readonly headers?: Readonly<Record<string, string>>;
+    };
+
+/** Enforces per-key rate limits (Redis or memory implementations plug in here). */
+export interface KeyRateLimiter {
+  consume(keyId: string, limit: RateLimit): RateLimitDecision | Promise<RateLimitDecision>;
+}
+
+export interface CacheOptions {
+  /** Verified keys kept (default 10,000). */
+  max?: number;
+  /** How long a verified key's snapshot is trusted without the change feed (default 60 s). */
+  ttlMs?: number;
+  /** Unknown well-formed keys remembered (default 10,000). */
+  negativeMax?: number;
+  /** How long an unknown key is remembered (default 60 s). */
+  negativeTtlMs?: number;
+}
+
+/** A frozen view of a key as it was read, with everything a hit needs. */
+interface Snapshot {
+  readonly cacheKey: string;
+  readonly id: string;
+  readonly expiresAt: number;
+  readonly blocked: 'revoked' | 'disabled' | undefined;
+  readonly scopes: ReadonlySet<string>;
+  readonly limited: boolean;
+  readonly exhausted: boolean;
+  readonly rateLimit: RateLimit | null;
+  readonly valid: KeyCheck;
+}
+
+const MALFORMED: KeyCheck = Object.freeze({ outcome: 'malformed' });
+const NOT_FOUND: KeyCheck = Object.freeze({ outcome: 'not_found' });
+const ABSENT = Symbol('absent');
+
+function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
+  const principal: KeyPrincipal = Object.freeze({
+    id: record.id,
+    name: record.name,
+    owner: record.owner,
+    scopes: Object.freeze([...record.scopes]),
+    // Stores hand out fresh copies, so freezing this one in place is enough.
+    metadata: deepFreeze(record.metadata),
+  });
+  return Object.freeze({
+    cacheKey,
+    id: record.id,
+    expiresAt: record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY,
+    blocked: record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled',
+    scopes: new Set(record.scopes),
+    limited: record.remainingUses !== null,
+    exhausted: record.remainingUses === 0,
+    rateLimit: record.rateLimit,
+    valid: Object.freeze({ outcome: 'valid', principal, keyId: record.id }),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
+
+export interface VerificationDeps {
+  store: KeyStore;
+  format: KeyFormat;
+  hasher: KeyHasher;
+  usage: UsageRecorder;
+  now: () => number;
+  legacyKeys: boolean;
+  rateLimiter: KeyRateLimiter | undefined;
+  cache: CacheOptions;
+}
+
+/**
+ * The hot path. A cached key costs a format check, one SHA-256 for the cache key, an
+ * LRU read and a clock read, and is answered synchronously; the keyed hash and the store
+ * are touched only on a miss, for keys with limited uses, or by an async rate limiter.
+ */
+export class Verification {
+  readonly #d: VerificationDeps;
+  readonly #known: LRUCache<string, Snapshot>;
+  readonly #unknown: LRUCache<string, true>;
+  readonly #byId = new Map<string, string>();
+  readonly #inflight = new Map<string, Promise<Snapshot | typeof ABSENT>>();
+  // Bumped by every invalidation: a lookup that started before one must not cache its answer.
+  #epoch = 0;
+
+  constructor(deps: VerificationDeps) {
+    this.#d = deps;
+    this.#known = new LRUCache<string, Snapshot>({
+      max: deps.cache.max ?? 10_000,
+      ttl: deps.cache.ttlMs ?? 60_000,
+      dispose: (s, k) => {
+        if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
+      },
+    });
+    this.#unknown = new LRUCache<string, true>({
+      max: deps.cache.negativeMax ?? 10_000,
+      ttl: deps.cache.negativeTtlMs ?? 60_000,
+    });
+  }
+
+  /** Verifies a key; `consume` false is a dry run (no use taken, nothing recorded). */
+  check(key: string, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+    const shape = this.#d.format.classify(key);
+    if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
+    // An in-memory-only cache key: cheap, and the cache never holds plaintext keys.
+    const cacheKey = hash('sha256', key, 'base64url');
+    const hit = this.#known.get(cacheKey);
+    if (hit !== undefined) return this.#decide(hit, scopes, consume);
+    if (this.#unknown.get(cacheKey)) return NOT_FOUND;
+    return this.#lookup(cacheKey, key).then((s) =>
+      s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume),
+    );
+  }
+
+  #lookup(cacheKey: string, key: string): Promise<Snapshot | typeof ABSENT> {
+    const pending = this.#inflight.get(cacheKey);
+    if (pending) return pending;
+    const epoch = this.#epoch;
+    const lookup = this.#d.store
+      .findByHash(this.#d.hasher.hash(key))
+      .then((record) => {
+        const result = record ? snapshotOf(record, cacheKey) : ABSENT;
+        if (epoch === this.#epoch) {
+          if (result === ABSENT) this.#unknown.set(cacheKey, true);
+          else this.#remember(result);
+        }
+        return result;
+      })
+      .finally(() => this.#inflight.delete(cacheKey));
+    this.#inflight.set(cacheKey, lookup);
+    return lookup;
+  }
+
+  #remember(s: Snapshot): void {
+    this.#known.set(s.cacheKey, s);
+    this.#byId.set(s.id, s.cacheKey);
+  }
+
+  #decide(s: Snapshot, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+    if (s.blocked !== undefined) return fail(s.blocked, s);
+    const now = this.#d.now();
+    if (now >= s.expiresAt) return fail('expired', s);
+    for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
+    if (s.exhausted) return fail('usage_exceeded', s);
+    if (!consume) return s.valid;
+    const limiter = this.#d.rateLimiter;
+    if (s.rateLimit !== null && limiter !== undefined) {
+      const decision = limiter.consume(s.id, s.rateLimit);
+      if (decision instanceof Promise) {
+        return decision.then((d) => (d.allowed ? this.#admit(s, now) : rateLimited(s, d)));
+      }
+      if (!decision.allowed) return rateLimited(s, decision);
+    }
+    return this.#admit(s, now);
+  }
+
+  #admit(s: Snapshot, now: number): KeyCheck | Promise<KeyCheck> {
+    if (!s.limited) {
+      this.#d.usage.record(s.id, now);
+      return s.valid;
+    }
+    // Limited uses are taken in the store, atomically: exactly N successes across processes.
+    return this.#d.store.consumeUse(s.id, new Date(now)).then((left) => {
+      if (left === null || left === 0) this.#exhaust(s);
+      return left === null ? fail('usage_exceeded', s) : s.valid;
+    });
+  }
+
+  /** Remembers that no use is left, so the next attempt is answered without I/O. */
+  #exhaust(s: Snapshot): void {
+    if (this.#known.get(s.cacheKey) === s) this.#remember(Object.freeze({ ...s, exhausted: true }));
+  }
+
+  /** Drops what is cached about one key (changed, revoked, deleted). */
+  invalidate(id: string): void {
+    this.#epoch++;
+    const cacheKey = this.#byId.get(id);
+    if (cacheKey !== undefined) this.#known.delete(cacheKey);
+  }
+
+  /** Keys were added: unknown keys may exist now. */
+  keysAdded(): void {
+    this.#epoch++;
+    this.#unknown.clear();
+  }
+
+  clear(): void {
+    this.#epoch++;
+    this.#known.clear();
+    this.#unknown.clear();
+  }
+}
+
+function rateLimited(
+  s: Snapshot,
+  d: { retryAfter: number; headers?: Readonly<Record<string, string>> },
+): KeyCheck {
+  return Object.freeze({
+    outcome: 'rate_limited',
+    keyId: s.id,
+    retryAfter: d.retryAfter,
+    headers: d.headers,
+  });
+}

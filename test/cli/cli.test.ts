@@ -1,0 +1,312 @@
+// The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openKeyManager } from '../../src/index.js';
+import { OTHER_PEPPER, PEPPER, tempDir } from '../keys/temp.js';
+import { cli } from './run.js';
+
+const dir = tempDir('keyward-cli-');
+let n = 0;
+function fresh() {
+  const db = join(dir, `cli-${++n}.db`);
+  const env = { KEYWARD_PEPPER: PEPPER };
+  const run = (...args: string[]) => cli([...args, '--db', db], env);
+  return { db, env, run };
+}
+// biome-ignore lint/suspicious/noExplicitAny: parsed CLI output, checked by the assertions
+const json = (text: string) => JSON.parse(text) as Record<string, any>;
+
+async function verify(db: string, key: string) {
+  const m = await openKeyManager({ database: db, pepper: PEPPER, pollIntervalMs: 0 });
+  try {
+    return await m.check(key, { dryRun: true });
+  } finally {
+    await m.close();
+  }
+}
+
+describe('keyward keys create/list/show', () => {
+  it('prints the new key alone on stdout, once, and stores only its hash', async () => {
+    const { db, run } = fresh();
+    const created = await run(
+      'keys',
+      'create',
+      '--name',
+      'billing',
+      '--owner',
+      'acme',
+      '--scopes',
+      'read,admin',
+    );
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^kw_[0-9A-Za-z]{38}$/);
+    expect(created.stderr).toMatch(/Created key key_\w+ \(billing\)/);
+    expect(created.stderr).toMatch(/only time the key is shown/);
+    expect((await verify(db, key)).principal).toMatchObject({ name: 'billing', scopes: ['read', 'admin'] });
+    const list = await run('keys', 'list');
+    expect(list.stdout).toMatch(/billing\s+acme\s+kw_\w{4}…\s+read,admin\s+active/);
+    expect(list.stdout + list.stderr).not.toContain(key.slice(7));
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const { db, run } = fresh();
+    const out = await run(
+      'keys',
+      'create',
+      '--name',
+      'n',
+      '--expires',
+      '30d',
+      '--uses',
+      '3',
+      '--rate-limit',
+      '100/1m',
+      '--metadata',
+      '{"plan":"pro"}',
+      '--json',
+    );
+    expect(out.code).toBe(0);
+    const created = json(out.stdout);
+    expect(created).toMatchObject({
+      name: 'n',
+      state: 'active',
+      remainingUses: 3,
+      rateLimit: { limit: 100, windowSeconds: 60 },
+      metadata: { plan: 'pro' },
+    });
+    expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBe(30 * 86_400_000);
+    expect((await verify(db, created.key)).outcome).toBe('valid');
+    const shown = json((await run('keys', 'show', created.id, '--json')).stdout);
+    expect(shown).toEqual(Object.fromEntries(Object.entries(created).filter(([k]) => k !== 'key')));
+    const text = (await run('keys', 'show', created.id)).stdout;
+    expect(text).toMatch(/uses left:\s+3/);
+    expect(text).toMatch(/rate limit:\s+100 per 60s/);
+  });
+
+  it('pages with --limit/--cursor and filters with --owner', async () => {
+    const { run } = fresh();
+    for (const owner of ['a', 'b', 'a', 'a'])
+      await run('keys', 'create', '--name', `k-${owner}`, '--owner', owner);
+    const first = json((await run('keys', 'list', '--owner', 'a', '--limit', '2', '--json')).stdout);
+    expect(first.keys).toHaveLength(2);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = json(
+      (await run('keys', 'list', '--owner', 'a', '--cursor', first.nextCursor, '--json')).stdout,
+    );
+    expect(second).toMatchObject({ nextCursor: null });
+    expect(second.keys).toHaveLength(1);
+    const human = await run('keys', 'list', '--limit', '1');
+    expect(human.stderr).toMatch(/more: --cursor \S+/);
+  });
+});
+
+describe('keyward keys update/disable/enable/revoke/delete/rotate', () => {
+  it('changes keys and reports each change in the audit log', async () => {
+    const { db, run } = fresh();
+    const created = json(
+      (await run('keys', 'create', '--name', 'svc', '--expires', '1d', '--uses', '5', '--json')).stdout,
+    );
+    const id = created.id as string;
+    const updated = await run(
+      'keys',
+      'update',
+      id,
+      '--name',
+      'svc2',
+      '--scopes',
+      'read',
+      '--no-expires',
+      '--no-uses',
+      '--rate-limit',
+      '10/1s',
+      '--json',
+    );
+    expect(updated.code).toBe(0);
+    expect(json(updated.stdout)).toMatchObject({
+      name: 'svc2',
+      scopes: ['read'],
+      expiresAt: null,
+      remainingUses: null,
+      rateLimit: { limit: 10, windowSeconds: 1 },
+    });
+    expect((await run('keys', 'update', id, '--scopes', '')).code).toBe(0);
+    expect((await run('keys', 'disable', id)).stdout).toBe(`disabled ${id} (svc2)\n`);
+    expect((await verify(db, created.key)).outcome).toBe('disabled');
+    expect((await run('keys', 'enable', id)).code).toBe(0);
+    expect((await verify(db, created.key)).outcome).toBe('valid');
+    expect((await run('keys', 'revoke', id)).code).toBe(0);
+    expect((await verify(db, created.key)).outcome).toBe('revoked');
+    const audit = json((await run('audit', '--key', id, '--json')).stdout);
+    expect(audit.entries.map((e: { action: string }) => e.action)).toEqual([
+      'revoke',
+      'enable',
+      'disable',
+      'update',
+      'update',
+      'create',
+    ]);
+    expect(audit.entries[0].actor).toMatch(/^cli/);
+    expect(JSON.stringify(audit)).not.toContain(created.key);
+    expect((await run('keys', 'delete', id)).code).toBe(0);
+    expect((await run('keys', 'show', id)).code).toBe(3);
+    expect((await run('audit', '--limit', '1')).stdout).toMatch(/delete\s+key_/);
+  });
+
+  it('rotates with a grace period and prints the successor once', async () => {
+    const { db, run } = fresh();
+    const old = json((await run('keys', 'create', '--name', 'svc', '--scopes', 'read', '--json')).stdout);
+    const out = await run('keys', 'rotate', old.id, '--grace', '1h');
+    expect(out.code).toBe(0);
+    const successor = out.stdout.trim();
+    expect(out.stderr).toMatch(new RegExp(`Rotated ${old.id} to key_\\w+\\. The old key works until `));
+    expect((await verify(db, successor)).principal).toMatchObject({ name: 'svc', scopes: ['read'] });
+    expect((await verify(db, old.key)).outcome).toBe('valid');
+    const again = await run('keys', 'rotate', old.id);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toMatch(/already rotated/);
+    const created = json((await run('keys', 'create', '--name', 'now', '--json')).stdout);
+    const now = json((await run('keys', 'rotate', created.id, '--grace', '0', '--json')).stdout);
+    expect(now.previous.state).toBe('revoked');
+    expect((await verify(db, created.key)).outcome).toBe('revoked');
+  });
+});
+
+describe('keyward keys import', () => {
+  it('imports plaintext and JSON lines hashed, skips duplicates, reports bad lines by number only', async () => {
+    const { db, run } = fresh();
+    const file = join(dir, 'import.txt');
+    const secretBad = 'kw_looks-like-ours-but-has-no-valid-checksum';
+    writeFileSync(
+      file,
+      [
+        '# legacy keys',
+        'legacy-plain-key-0000000001',
+        '',
+        '{"key":"legacy-json-key-00000000002","name":"json","owner":"acme","scopes":["read"]}',
+        'legacy-plain-key-0000000001',
+        'short',
+        secretBad,
+        '{"key":"legacy-json-key-00000000003","scope":"typo"}',
+        '{"key":"legacy-json-key-00000000004","uses":-1}',
+      ].join('\n'),
+    );
+    const out = await run('keys', 'import', file, '--json');
+    expect(out.code).toBe(2);
+    expect(json(out.stdout)).toEqual({ imported: 2, duplicates: 1, invalid: 4 });
+    expect(out.stderr).toMatch(/line 6: key must be 16-256/);
+    expect(out.stderr).toMatch(/line 7: key starts with "kw_"/);
+    expect(out.stderr).toMatch(/line 8: unknown field "scope"/);
+    expect(out.stderr).toMatch(/line 9: uses must be/);
+    expect(out.stderr).not.toContain(secretBad);
+    expect((await verify(db, 'legacy-plain-key-0000000001')).principal?.name).toBe('imported');
+    expect((await verify(db, 'legacy-json-key-00000000002')).principal).toMatchObject({
+      name: 'json',
+      owner: 'acme',
+      scopes: ['read'],
+    });
+  });
+
+  it('imports thousands of keys from stdin, drawing progress on a terminal', async () => {
+    const { db, env } = fresh();
+    const lines = Array.from({ length: 3000 }, (_, i) => `legacy-bulk-key-${String(i).padStart(10, '0')}\n`);
+    const out = await cli(['keys', 'import', '-', '--db', db, '--batch', '1000'], env, {
+      stdin: lines,
+      tty: true,
+    });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('imported 3000 keys; 0 already stored; 0 invalid lines skipped\n');
+    expect(out.stderr).toMatch(/\r.*3,000 keys/);
+    expect((await verify(db, 'legacy-bulk-key-0000002999')).outcome).toBe('valid');
+  });
+
+  it('reports an unreadable file as a usage error', async () => {
+    const { run } = fresh();
+    const out = await run('keys', 'import', join(dir, 'missing.txt'));
+    expect(out).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read .*ENOENT/) });
+  });
+});
+
+describe('keyward errors and exit codes', () => {
+  it('documents the exit codes and environment in --help, and has --help everywhere', async () => {
+    const { env } = fresh();
+    const top = await cli(['--help'], env);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Exit codes:[\s\S]*5 {2}wrong pepper/);
+    for (const cmd of [
+      ['keys'],
+      ['keys', 'create'],
+      ['keys', 'rotate'],
+      ['keys', 'import'],
+      ['audit'],
+      ['serve'],
+    ]) {
+      const help = await cli([...cmd, '--help'], env);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/Usage: keyward/);
+    }
+  });
+
+  it('uses exit 2 for bad durations, scopes, limits, JSON, options and empty updates', async () => {
+    const { run } = fresh();
+    const cases = [
+      ['keys', 'create', '--name', 'x', '--expires', '3w'],
+      ['keys', 'create', '--name', 'x', '--scopes', 'bad scope'],
+      ['keys', 'create', '--name', 'x', '--rate-limit', 'lots'],
+      ['keys', 'create', '--name', 'x', '--uses', '-1'],
+      ['keys', 'create', '--name', 'x', '--metadata', '[1]'],
+      ['keys', 'create'],
+      ['keys', 'create', '--name', 'x', '--bogus'],
+      ['keys', 'list', '--limit', '0'],
+      ['keys', 'update', 'key_000000000000000000'],
+      ['keys', 'list', '--cursor', 'junk'],
+    ];
+    for (const args of cases) {
+      const out = await run(...args);
+      expect({ args, code: out.code }).toEqual({ args, code: 2 });
+      expect(out.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('uses exit 3 for unknown ids', async () => {
+    const { run } = fresh();
+    for (const verb of ['show', 'revoke', 'disable', 'enable', 'delete', 'rotate']) {
+      const out = await run('keys', verb, 'key_000000000000000000');
+      expect(out).toMatchObject({ code: 3, stderr: 'keyward: no key with id "key_000000000000000000"\n' });
+    }
+  });
+
+  it('uses exit 4 for a locked or unreadable database', async () => {
+    const { db, env } = fresh();
+    await cli(['keys', 'create', '--name', 'x', '--db', db], env);
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const locked = await cli(['keys', 'create', '--name', 'y', '--db', db], {
+        ...env,
+        KEYWARD_BUSY_TIMEOUT_MS: '50',
+      });
+      expect(locked.code).toBe(4);
+      expect(locked.stderr).toMatch(/^keyward: database .* is locked by another process/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'not sqlite at all '.repeat(300));
+    const unreadable = await cli(['keys', 'list', '--db', junk], env);
+    expect(unreadable.code).toBe(4);
+    expect(unreadable.stderr).toMatch(/not a readable keyward database/);
+  });
+
+  it('uses exit 5 for a wrong pepper', async () => {
+    const { db, env } = fresh();
+    await cli(['keys', 'create', '--name', 'x', '--db', db], env);
+    const out = await cli(['keys', 'list', '--db', db], { KEYWARD_PEPPER: OTHER_PEPPER });
+    expect(out.code).toBe(5);
+    expect(out.stderr).toMatch(/created with another pepper/);
+    expect(out.stderr).not.toContain(OTHER_PEPPER);
+  });
+});

@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  KeyInputError,
+  KeyManager,
+  KeyNotFoundError,
+  KeyStateError,
+  MemoryKeyStore,
+  PepperMismatchError,
+} from '../../src/index.js';
+import { memoryManager } from './fixtures.js';
+import { OTHER_PEPPER, PEPPER } from './temp.js';
+
+const HOUR = 3_600_000;
+let open: KeyManager[] = [];
+async function setup(...args: Parameters<typeof memoryManager>) {
+  const s = await memoryManager(...args);
+  open.push(s.manager);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(open.map((m) => m.close()));
+  open = [];
+});
+
+describe('KeyManager lifecycle', () => {
+  it('creates keys with validated settings', async () => {
+    const { manager, clock } = await setup();
+    const { record } = await manager.create({
+      name: ' billing ',
+      owner: 'acme',
+      scopes: 'read,admin',
+      metadata: { plan: 'pro' },
+      expiresIn: '30d',
+      uses: 10,
+      rateLimit: '100/1m',
+    });
+    expect(record).toMatchObject({
+      name: 'billing',
+      owner: 'acme',
+      scopes: ['read', 'admin'],
+      metadata: { plan: 'pro' },
+      expiresAt: new Date(clock.now() + 30 * 24 * HOUR),
+      remainingUses: 10,
+      rateLimit: { limit: 100, windowSeconds: 60 },
+      enabled: true,
+      revokedAt: null,
+      useCount: 0,
+    });
+    expect(record.id).toMatch(/^key_[0-9A-Za-z]{18}$/);
+    expect(record.display).toMatch(/^kw_[0-9A-Za-z]{4}…$/);
+  });
+
+  it('refuses bad settings with KeyInputError and unknown ids with KeyNotFoundError', async () => {
+    const { manager } = await setup();
+    const bad = [
+      { name: '' },
+      { name: 'x', scopes: ['has space'] },
+      { name: 'x', uses: -1 },
+      { name: 'x', expiresIn: '3w' },
+      { name: 'x', expiresIn: '0' },
+      { name: 'x', rateLimit: '0/1m' },
+      { name: 'x', metadata: [] as unknown as Record<string, unknown> },
+      { name: 'x', expiresIn: '1d', expiresAt: new Date() },
+    ];
+    for (const settings of bad) await expect(manager.create(settings)).rejects.toBeInstanceOf(KeyInputError);
+    await expect(manager.get('nope')).rejects.toBeInstanceOf(KeyNotFoundError);
+    await expect(manager.revoke('key_000000000000000000')).rejects.toBeInstanceOf(KeyNotFoundError);
+    await expect(manager.update('key_000000000000000000', { name: 'y' })).rejects.toBeInstanceOf(
+      KeyNotFoundError,
+    );
+  });
+
+  it('updates expiry both ways and lists by owner', async () => {
+    const { manager, clock } = await setup();
+    const a = await manager.create({ name: 'a', owner: 'acme' });
+    await manager.create({ name: 'b', owner: 'other' });
+    const updated = await manager.update(a.record.id, { expiresIn: '1h' });
+    expect(updated.expiresAt).toEqual(new Date(clock.now() + HOUR));
+    expect((await manager.update(a.record.id, { expiresAt: null })).expiresAt).toBeNull();
+    const page = await manager.list({ owner: 'acme' });
+    expect(page.items.map((r) => r.name)).toEqual(['a']);
+  });
+
+  it('rotates: the successor inherits the settings, the old key works through the grace period', async () => {
+    const { manager, clock } = await setup();
+    const old = await manager.create({
+      name: 'svc',
+      owner: 'acme',
+      scopes: ['read'],
+      metadata: { team: 'x' },
+      expiresIn: '30d',
+      uses: 50,
+      rateLimit: '10/1s',
+    });
+    clock.advance(24 * HOUR);
+    const rotated = await manager.rotate(old.record.id);
+    expect(rotated.key).not.toBe(old.key);
+    expect(rotated.record).toMatchObject({
+      name: 'svc',
+      owner: 'acme',
+      scopes: ['read'],
+      metadata: { team: 'x' },
+      remainingUses: 50,
+      rateLimit: { limit: 10, windowSeconds: 1 },
+      replaces: old.record.id,
+      expiresAt: new Date(clock.now() + 30 * 24 * HOUR),
+    });
+    expect(rotated.previous).toMatchObject({
+      replacedBy: rotated.record.id,
+      expiresAt: new Date(clock.now() + 24 * HOUR),
+    });
+    expect((await manager.check(old.key)).outcome).toBe('valid');
+    expect((await manager.check(rotated.key)).outcome).toBe('valid');
+    clock.advance(24 * HOUR - 1);
+    expect((await manager.check(old.key)).outcome).toBe('valid');
+    clock.advance(1);
+    expect((await manager.check(old.key)).outcome).toBe('expired');
+    expect((await manager.check(rotated.key)).outcome).toBe('valid');
+  });
+
+  it('never extends the old key beyond its own expiry when rotating', async () => {
+    const { manager } = await setup();
+    const old = await manager.create({ name: 'svc', expiresIn: '1h' });
+    const { previous } = await manager.rotate(old.record.id, { grace: '24h' });
+    expect(previous.expiresAt).toEqual(old.record.expiresAt);
+  });
+
+  it('rotates with grace 0 by revoking the old key at once, and refuses to rotate twice', async () => {
+    const { manager } = await setup();
+    const old = await manager.create({ name: 'svc' });
+    await manager.check(old.key);
+    const { key, previous } = await manager.rotate(old.record.id, { grace: 0 });
+    expect(previous.revokedAt).not.toBeNull();
+    expect((await manager.check(old.key)).outcome).toBe('revoked');
+    expect((await manager.check(key)).outcome).toBe('valid');
+    await expect(manager.rotate(old.record.id)).rejects.toBeInstanceOf(KeyStateError);
+    const revoked = await manager.create({ name: 'r' });
+    await manager.revoke(revoked.record.id);
+    await expect(manager.rotate(revoked.record.id)).rejects.toBeInstanceOf(KeyStateError);
+    await expect(manager.rotate(revoked.record.id, { grace: '1x' })).rejects.toBeInstanceOf(KeyInputError);
+  });
+
+  it('audits every administrative change with actor and key id, never a key', async () => {
+    const { manager } = await setup({ actor: 'tester' });
+    const a = await manager.create({ name: 'a' });
+    await manager.update(a.record.id, { name: 'b' }, { actor: 'alice' });
+    await manager.disable(a.record.id);
+    await manager.enable(a.record.id);
+    const r = await manager.rotate(a.record.id);
+    await manager.revoke(r.record.id);
+    await manager.revoke(r.record.id); // no change, no entry
+    await manager.delete(a.record.id);
+    await manager.importKeys([{ key: 'legacy-key-0123456789abcdef' }]);
+    const entries = await manager.audit();
+    expect(entries.map((e) => [e.action, e.actor])).toEqual([
+      ['import', 'tester'],
+      ['delete', 'tester'],
+      ['revoke', 'tester'],
+      ['create', 'tester'],
+      ['rotate', 'tester'],
+      ['enable', 'tester'],
+      ['disable', 'tester'],
+      ['update', 'alice'],
+      ['create', 'tester'],
+    ]);
+    expect(entries[7]!.changes).toEqual({ name: { from: 'a', to: 'b' } });
+    const text = JSON.stringify(entries);
+    for (const secret of [a.key, r.key, 'legacy-key-0123456789abcdef']) expect(text).not.toContain(secret);
+    expect((await manager.audit({ keyId: r.record.id })).map((e) => e.action)).toEqual(['revoke', 'create']);
+  });
+
+  it('imports legacy keys hashed, skips duplicates, and refuses keys that could never verify', async () => {
+    const { manager } = await setup();
+    const progress: number[] = [];
+    const result = await manager.importKeys(
+      [
+        { key: 'legacy-key-0123456789abcdef', name: 'one', owner: 'acme', scopes: ['read'] },
+        { key: 'legacy-key-0123456789abcdef' },
+        { key: 'another-legacy-key-0123456789' },
+      ],
+      { batchSize: 2, onProgress: (p) => progress.push(p.processed) },
+    );
+    expect(result).toEqual({ imported: 2, duplicates: 1 });
+    expect(progress).toEqual([2, 3]);
+    const check = await manager.check('legacy-key-0123456789abcdef');
+    expect(check.principal).toMatchObject({ name: 'one', owner: 'acme', scopes: ['read'] });
+    expect((await manager.check('another-legacy-key-0123456789')).principal?.name).toBe('imported');
+    const badPrefixed = 'kw_this-looks-like-ours-but-is-not';
+    const error = await manager.importKeys([{ key: badPrefixed }]).catch((e) => e);
+    expect(error).toBeInstanceOf(KeyInputError);
+    expect(error.message).not.toContain(badPrefixed);
+    await expect(manager.importKeys([{ key: 'short' }])).rejects.toBeInstanceOf(KeyInputError);
+    await expect(manager.importKeys([{ key: 'has,comma-0123456789' }])).rejects.toBeInstanceOf(KeyInputError);
+  });
+
+  it('fails at open with PepperMismatchError when the store was created with another pepper', async () => {
+    const store = new MemoryKeyStore();
+    const first = await KeyManager.open({ store, pepper: PEPPER, pollIntervalMs: 0 });
+    await first.create({ name: 'x' });
+    const error = await KeyManager.open({ store, pepper: OTHER_PEPPER, pollIntervalMs: 0 }).catch((e) => e);
+    expect(error).toBeInstanceOf(PepperMismatchError);
+    expect(error.message).not.toContain(OTHER_PEPPER);
+    await first.close();
+  });
+
+  it('needs a pepper for a persistent store', async () => {
+    const fake = Object.create(null) as never;
+    await expect(KeyManager.open({ store: fake })).rejects.toThrow(/needs a pepper/);
+  });
+});

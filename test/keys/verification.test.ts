@@ -1,0 +1,230 @@
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthFailure, type KeyManager, type KeyRateLimiter } from '../../src/index.js';
+import { memoryManager } from './fixtures.js';
+import { PEPPER } from './temp.js';
+
+const ctx = (scopes: string[] = []) => ({ scheme: undefined as never, scopes });
+let open: KeyManager[] = [];
+async function setup(...args: Parameters<typeof memoryManager>) {
+  const s = await memoryManager(...args);
+  open.push(s.manager);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(open.map((m) => m.close()));
+  open = [];
+});
+
+describe('KeyManager verification', () => {
+  it('stores only the keyed hash and returns the plaintext once', async () => {
+    const { manager, store } = await setup();
+    const { key, record } = await manager.create({ name: 'svc' });
+    expect(key).toMatch(/^kw_[0-9A-Za-z]{38}$/);
+    expect(JSON.stringify(record)).not.toContain(key.slice(3));
+    const hash = createHmac('sha256', PEPPER).update(key).digest();
+    expect((await store.findByHash(hash))?.id).toBe(record.id);
+  });
+
+  it('names every outcome', async () => {
+    const { manager, clock } = await setup();
+    const ok = await manager.create({ name: 'ok', scopes: ['read'] });
+    const expiring = await manager.create({ name: 'exp', expiresIn: '1h' });
+    const revoked = await manager.create({ name: 'rev' });
+    const disabled = await manager.create({ name: 'dis' });
+    const once = await manager.create({ name: 'once', uses: 1 });
+    await manager.revoke(revoked.record.id);
+    await manager.disable(disabled.record.id);
+    const unknown = manager.format.generate();
+    const outcome = async (key: string, scopes?: string[]) => (await manager.check(key, { scopes })).outcome;
+
+    expect(await outcome(ok.key)).toBe('valid');
+    expect(await outcome(unknown)).toBe('not_found');
+    expect(await outcome('legacy-style-key-that-is-unknown')).toBe('not_found');
+    expect(await outcome(`${ok.key.slice(0, -1)}${ok.key.endsWith('a') ? 'b' : 'a'}`)).toBe('malformed');
+    expect(await outcome('kw_short')).toBe('malformed');
+    expect(await outcome(revoked.key)).toBe('revoked');
+    expect(await outcome(disabled.key)).toBe('disabled');
+    expect(await outcome(ok.key, ['admin'])).toBe('insufficient_scope');
+    expect(await outcome(once.key)).toBe('valid');
+    expect(await outcome(once.key)).toBe('usage_exceeded');
+    expect(await outcome(expiring.key)).toBe('valid');
+    clock.advance(3_600_000);
+    expect(await outcome(expiring.key)).toBe('expired');
+    const check = await manager.check(ok.key);
+    expect(check).toMatchObject({ outcome: 'valid', keyId: ok.record.id, principal: { id: ok.record.id } });
+    expect(Object.isFrozen(check.principal)).toBe(true);
+  });
+
+  it('answers a cached key synchronously, with no store I/O and no write', async () => {
+    const { manager, calls } = await setup();
+    const { key, record } = await manager.create({ name: 'hot', scopes: ['read'] });
+    const verify = manager.verifier();
+    const first = verify(key, ctx());
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ id: record.id, scopes: ['read'] });
+    const before = { ...calls };
+    for (let i = 0; i < 100; i++) {
+      const value = verify(key, ctx(['read']));
+      expect(value).not.toBeInstanceOf(Promise);
+      expect(value).toMatchObject({ id: record.id });
+    }
+    expect(calls).toEqual(before);
+    expect(calls['findByHash']).toBe(1);
+  });
+
+  it('rejects a malformed key synchronously without any lookup', async () => {
+    const { manager, calls } = await setup();
+    const { key } = await manager.create({ name: 'x' });
+    const broken = `${key.slice(0, 10)}${key[10] === 'A' ? 'B' : 'A'}${key.slice(11)}`;
+    expect(manager.verifier()(broken, ctx())).toBeNull();
+    expect(calls['findByHash']).toBeUndefined();
+  });
+
+  it('looks an unknown well-formed key up once, then remembers it is unknown', async () => {
+    const { manager, calls } = await setup();
+    const unknown = manager.format.generate();
+    const verify = manager.verifier();
+    expect(await verify(unknown, ctx())).toBeNull();
+    for (let i = 0; i < 10; i++) expect(verify(unknown, ctx())).toBeNull();
+    expect(calls['findByHash']).toBe(1);
+  });
+
+  it('coalesces concurrent lookups of the same key', async () => {
+    const { manager, calls } = await setup();
+    const { key } = await manager.create({ name: 'x' });
+    const results = await Promise.all(Array.from({ length: 20 }, () => manager.check(key)));
+    expect(results.every((r) => r.outcome === 'valid')).toBe(true);
+    expect(calls['findByHash']).toBe(1);
+  });
+
+  it('checks the expiry against the clock on every hit', async () => {
+    const { manager, clock, calls } = await setup();
+    const { key } = await manager.create({ name: 'x', expiresIn: '30s' });
+    expect((await manager.check(key)).outcome).toBe('valid');
+    clock.advance(29_999);
+    expect((await manager.check(key)).outcome).toBe('valid');
+    clock.advance(1);
+    expect((await manager.check(key)).outcome).toBe('expired');
+    expect(calls['findByHash']).toBe(1);
+  });
+
+  it('applies changes made on this process at the next request, even to cached keys', async () => {
+    const { manager } = await setup();
+    const { key, record } = await manager.create({ name: 'x', scopes: ['read'] });
+    const verify = manager.verifier();
+    await verify(key, ctx());
+    await manager.update(record.id, { scopes: ['read', 'admin'] });
+    expect(await verify(key, ctx(['admin']))).toMatchObject({ scopes: ['read', 'admin'] });
+    await manager.disable(record.id);
+    expect(await verify(key, ctx())).toBeNull();
+    await manager.enable(record.id);
+    expect(await verify(key, ctx())).toMatchObject({ id: record.id });
+    await manager.revoke(record.id);
+    expect((await manager.check(key)).outcome).toBe('revoked');
+    await manager.enable(record.id);
+    expect((await manager.check(key)).outcome).toBe('revoked');
+    await manager.delete(record.id);
+    expect((await manager.check(key)).outcome).toBe('not_found');
+  });
+
+  it('finds a key created after it was remembered as unknown', async () => {
+    const { manager } = await setup();
+    const legacy = 'legacy-key-0123456789abcdef';
+    expect((await manager.check(legacy)).outcome).toBe('not_found');
+    await manager.importKeys([{ key: legacy, name: 'old' }]);
+    expect((await manager.check(legacy)).outcome).toBe('valid');
+  });
+
+  it('gives a key with N uses exactly N successes under concurrency, then answers without I/O', async () => {
+    const { manager, calls, store } = await setup();
+    const { key, record } = await manager.create({ name: 'n', uses: 5 });
+    const verify = manager.verifier();
+    const results = await Promise.all(Array.from({ length: 15 }, () => verify(key, ctx())));
+    expect(results.filter((r) => r !== null && !(r instanceof AuthFailure))).toHaveLength(5);
+    const refused = results.filter((r) => r instanceof AuthFailure) as AuthFailure[];
+    expect(refused).toHaveLength(10);
+    expect(refused.every((f) => f.code === 'usage_exceeded' && f.status === 429)).toBe(true);
+    expect(await store.get(record.id)).toMatchObject({ remainingUses: 0, useCount: 5 });
+    const consumed = calls['consumeUse'];
+    expect(verify(key, ctx())).toMatchObject({ code: 'usage_exceeded' });
+    expect(calls['consumeUse']).toBe(consumed);
+    await manager.update(record.id, { uses: 1 });
+    expect((await manager.check(key)).outcome).toBe('valid');
+  });
+
+  it('checks scopes before taking a use, and a dry run takes none', async () => {
+    const { manager, store } = await setup();
+    const { key, record } = await manager.create({ name: 'n', uses: 2, scopes: ['read'] });
+    expect(await manager.verifier()(key, ctx(['admin']))).toMatchObject({ code: 'insufficient_scope' });
+    expect((await manager.check(key, { dryRun: true })).outcome).toBe('valid');
+    expect(await store.get(record.id)).toMatchObject({ remainingUses: 2, useCount: 0 });
+  });
+
+  it('enforces rate limits through the limiter hook, before taking a use', async () => {
+    let allowed = 2;
+    const seen: unknown[] = [];
+    const rateLimiter: KeyRateLimiter = {
+      consume(keyId, limit) {
+        seen.push([keyId, limit]);
+        return allowed-- > 0 ? { allowed: true } : { allowed: false, retryAfter: 7 };
+      },
+    };
+    const { manager, store } = await setup({ rateLimiter });
+    const limited = await manager.create({ name: 'rl', rateLimit: '2/1m', uses: 10 });
+    const free = await manager.create({ name: 'free' });
+    const verify = manager.verifier();
+    expect(await verify(limited.key, ctx())).toMatchObject({ id: limited.record.id });
+    expect(await verify(limited.key, ctx())).toMatchObject({ id: limited.record.id });
+    const denied = await verify(limited.key, ctx());
+    expect(denied).toBeInstanceOf(AuthFailure);
+    expect(denied).toMatchObject({ code: 'rate_limited', status: 429, retryAfter: 7 });
+    expect((await store.get(limited.record.id))!.remainingUses).toBe(8);
+    expect(seen[0]).toEqual([limited.record.id, { limit: 2, windowSeconds: 60 }]);
+    // Keys without a rate limit never reach the limiter.
+    await verify(free.key, ctx());
+    expect(seen).toHaveLength(3);
+  });
+
+  it('records usage in memory and writes it in one batch on flush and close', async () => {
+    const { manager, calls, store, clock } = await setup();
+    const { key, record } = await manager.create({ name: 'u' });
+    for (let i = 0; i < 7; i++) await manager.check(key);
+    clock.advance(5000);
+    await manager.check(key);
+    expect(calls['recordUsage']).toBeUndefined();
+    expect((await store.get(record.id))!.useCount).toBe(0);
+    await manager.flush();
+    expect(calls['recordUsage']).toBe(1);
+    expect(await store.get(record.id)).toMatchObject({ useCount: 8, lastUsedAt: new Date(clock.now()) });
+    await manager.check(key);
+    await manager.close();
+    expect(calls['recordUsage']).toBe(2);
+  });
+
+  it('keeps the counts of a failed flush and writes them with the next one', async () => {
+    const { manager, store } = await setup();
+    const { key, record } = await manager.create({ name: 'u' });
+    for (let i = 0; i < 3; i++) await manager.check(key);
+    const real = store.recordUsage.bind(store);
+    store.recordUsage = () => Promise.reject(new Error('locked'));
+    await expect(manager.flush()).rejects.toThrow('locked');
+    store.recordUsage = real;
+    await manager.check(key);
+    await manager.flush();
+    expect((await store.get(record.id))!.useCount).toBe(4);
+  });
+
+  it('treats legacy shapes as malformed when legacy keys are off', async () => {
+    const { manager, calls } = await setup({ legacyKeys: false });
+    expect((await manager.check('legacy-key-0123456789abcdef')).outcome).toBe('malformed');
+    expect(calls['findByHash']).toBeUndefined();
+  });
+
+  it('fails closed with a rejection when the store fails on a miss', async () => {
+    const { manager, store } = await setup();
+    const { key } = await manager.create({ name: 'x' });
+    store.findByHash = () => Promise.reject(new Error('disk on fire'));
+    await expect(manager.verifier()(key, ctx()) as Promise<unknown>).rejects.toThrow('disk on fire');
+  });
+});
