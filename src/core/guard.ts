@@ -1,4 +1,3 @@
-import { AuthLimits, type LimitOptions } from '../ratelimit/auth-limits.js';
 import {
   AuthFailure,
   type FailureCode,
@@ -8,6 +7,7 @@ import {
   KeywardConfigError,
 } from './errors.js';
 import { DUPLICATE, extractKey } from './extract.js';
+import type { GuardLimits } from './limits.js';
 import type { KeySource } from './request.js';
 import { type ApiKeyScheme, sameScheme } from './schemes.js';
 
@@ -72,8 +72,8 @@ export interface GuardOptions<P> {
    * Default: one line on stderr with the error's name and message.
    */
   onError?: (error: unknown) => void;
-  /** Per-key and per-address rate limits; none unless configured. */
-  limits?: LimitOptions<P>;
+  /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
+  limits?: GuardLimits<NoInfer<P>>;
 }
 
 /** A reusable, framework-neutral authentication check. Adapters wrap it in their idiom. */
@@ -113,7 +113,10 @@ function plausible(key: string, max: number): boolean {
 
 function logVerifierError(error: unknown): void {
   const e = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
-  process.emitWarning(`verifier failed, answering 503 (${e})`, 'KeywardWarning');
+  // `process` is absent on some fetch runtimes.
+  const warn = globalThis.process?.emitWarning;
+  if (warn) warn(`verifier failed, answering 503 (${e})`, 'KeywardWarning');
+  else console.warn(`keyward: verifier failed, answering 503 (${e})`);
 }
 
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
@@ -145,15 +148,21 @@ export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
   if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
     throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
   }
-  const limits = options.limits ? new AuthLimits(options.limits) : undefined;
-  return build(options, schemes as readonly ApiKeyScheme[], maxKeyLength, limits, {}, options.scopes ?? []);
+  return build(
+    options,
+    schemes as readonly ApiKeyScheme[],
+    maxKeyLength,
+    options.limits,
+    {},
+    options.scopes ?? [],
+  );
 }
 
 function build<P>(
   options: GuardOptions<P>,
   schemes: readonly ApiKeyScheme[],
   maxKeyLength: number,
-  limits: AuthLimits<P> | undefined,
+  limits: GuardLimits<P> | undefined,
   family: object,
   requiredScopes: readonly string[],
 ): Guard<P> {
@@ -218,7 +227,7 @@ function build<P>(
 
   // The same steps with rate limits around them; kept apart so the unlimited path stays sync.
   async function limited(
-    limits: AuthLimits<P>,
+    limits: GuardLimits<P>,
     source: KeySource,
     key: string,
     scheme: ApiKeyScheme,

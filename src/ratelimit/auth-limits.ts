@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { AuthFailure, KeywardConfigError } from '../core/errors.js';
+import type { GuardLimits } from '../core/limits.js';
 import type { KeySource } from '../core/request.js';
 import { type ClientAddressOptions, clientAddressResolver } from './client-address.js';
 import { rateLimitHeaders } from './headers.js';
@@ -46,7 +47,7 @@ const rateLimited = (retryAfter: number, headers?: Record<string, string>) =>
 const unavailable = new AuthFailure('unavailable', 5);
 
 /** The limit logic the guard calls at three points: before verifying, after a failure, after a success. */
-export class AuthLimits<P> {
+export class AuthLimits<P> implements GuardLimits<P> {
   readonly #limiter: RateLimiter;
   readonly #failures: RateLimitRule | undefined;
   readonly #default: RateLimitRule | undefined;
@@ -122,4 +123,9 @@ export class AuthLimits<P> {
       throw error;
     }
   }
+}
+
+/** Rate limits for `createGuard({ limits: rateLimits({...}) })`. Options are checked here, once. */
+export function rateLimits<P>(options: LimitOptions<P> = {}): GuardLimits<P> {
+  return new AuthLimits(options);
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import { apiKeyAuth } from '../../src/adapters/hono/index.js';
 import { type AuthResult, apiKeyHeader, createGuard, type Verifier } from '../../src/index.js';
+import { rateLimits } from '../../src/ratelimit/auth-limits.js';
 import { clientAddressResolver } from '../../src/ratelimit/client-address.js';
 
 interface P {
@@ -27,7 +28,7 @@ const code = (r: AuthResult<P>) => (r.ok ? 'ok' : r.failure.code);
 
 describe('per-key rate limits', () => {
   it('lets a key with a limit serve exactly that many requests per window, with IETF headers', async () => {
-    const guard = createGuard({ schemes: header, verify: verifier(), limits: {} });
+    const guard = createGuard({ schemes: header, verify: verifier(), limits: rateLimits({}) });
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await guard.authenticate(from('limited')));
     expect(results.map(code)).toEqual(['ok', 'ok', 'ok', 'rate_limited', 'rate_limited']);
@@ -48,7 +49,7 @@ describe('per-key rate limits', () => {
     const withDefault = createGuard({
       schemes: header,
       verify: verifier(),
-      limits: { perKey: { default: { limit: 1, windowSeconds: 60 } } },
+      limits: rateLimits({ perKey: { default: { limit: 1, windowSeconds: 60 } } }),
     });
     expect(code(await withDefault.authenticate(from('free')))).toBe('ok');
     expect(code(await withDefault.authenticate(from('free')))).toBe('rate_limited');
@@ -63,7 +64,7 @@ describe('failed authentication per client address', () => {
     const guard = createGuard({
       schemes: header,
       verify,
-      limits: { failures: { limit: 3, windowSeconds: 60 } },
+      limits: rateLimits({ failures: { limit: 3, windowSeconds: 60 } }),
     });
     const codes = [];
     for (let i = 0; i < 4; i++) codes.push(code(await guard.authenticate(from(`guess-${i}`))));
@@ -79,7 +80,7 @@ describe('failed authentication per client address', () => {
     const guard = createGuard({
       schemes: header,
       verify: verifier(),
-      limits: { failures: { limit: 1, windowSeconds: 60 } },
+      limits: rateLimits({ failures: { limit: 1, windowSeconds: 60 } }),
     });
     for (let i = 0; i < 3; i++) expect(code(await guard.authenticate(from(undefined)))).toBe('missing');
     expect(code(await guard.authenticate(from('guess')))).toBe('invalid');
@@ -89,10 +90,10 @@ describe('failed authentication per client address', () => {
     const guard = createGuard({
       schemes: header,
       verify: verifier(),
-      limits: {
+      limits: rateLimits({
         failures: { limit: 1, windowSeconds: 60 },
         clientAddress: { trustedProxies: ['10.0.0.0/8'] },
-      },
+      }),
     });
     // Behind the proxy: two clients are told apart by X-Forwarded-For.
     expect(code(await guard.authenticate(from('g1', '10.0.0.2', '192.0.2.1')))).toBe('invalid');
@@ -123,7 +124,9 @@ describe('client address resolution', () => {
 
 it('Hono sends the RateLimit headers on allowed responses and 429 with Retry-After', async () => {
   const app = new Hono();
-  app.get('/x', apiKeyAuth({ schemes: header, verify: verifier(), limits: {} }), (c) => c.json({ ok: true }));
+  app.get('/x', apiKeyAuth({ schemes: header, verify: verifier(), limits: rateLimits() }), (c) =>
+    c.json({ ok: true }),
+  );
   const ok = await app.request('/x', { headers: { 'x-api-key': 'limited' } });
   expect(ok.status).toBe(200);
   expect(ok.headers.get('ratelimit-policy')).toBe('"key";q=3;w=60');
