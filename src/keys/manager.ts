@@ -1,6 +1,6 @@
-import { type AuthFailure, deny, KeywardConfigError } from '../core/errors.js';
+import { KeywardConfigError } from '../core/errors.js';
 import type { Verifier } from '../core/guard.js';
-import { KeyInputError, KeyNotFoundError, KeyStateError, PepperMismatchError } from './errors.js';
+import { KeyInputError, KeyNotFoundError, PepperMismatchError } from './errors.js';
 import { ChangeFeed } from './feed.js';
 import { type KeyFormat, keyFormat } from './format.js';
 import { isKeyId, newKeyId } from './ids.js';
@@ -8,7 +8,8 @@ import { checkImportedKey, type ImportItem, type ImportProgress } from './import
 import { durationMs } from './input.js';
 import { MemoryKeyStore } from './memory-store.js';
 import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
-import { applyPatch, recordOf } from './records.js';
+import { applyPatch, blankRecord, recordOf } from './records.js';
+import { planRotation } from './rotation.js';
 import { type KeySettings, settingsPatch } from './settings.js';
 import type {
   AuditAction,
@@ -24,6 +25,7 @@ import type {
 } from './types.js';
 import { UsageRecorder } from './usage.js';
 import {
+  authResultOf,
   type CacheOptions,
   type KeyCheck,
   type KeyPrincipal,
@@ -75,30 +77,11 @@ export interface ImportResult {
   readonly duplicates: number;
 }
 
-const INSUFFICIENT_SCOPE = deny('insufficient_scope');
-const USAGE_EXCEEDED = deny('usage_exceeded');
 const DEFAULT_GRACE = '24h';
 
 function warn(error: unknown): void {
   const e = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   process.emitWarning(`key store background task failed (${e})`, 'KeywardWarning');
-}
-
-/** Maps a check to what a guard's verifier returns. */
-function toAuth(check: KeyCheck): KeyPrincipal | null | AuthFailure {
-  switch (check.outcome) {
-    case 'valid':
-      return check.principal!;
-    case 'insufficient_scope':
-      return INSUFFICIENT_SCOPE;
-    case 'usage_exceeded':
-      return USAGE_EXCEEDED;
-    case 'rate_limited':
-      return deny('rate_limited', check.retryAfter, check.headers);
-    default:
-      // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
-      return null;
-  }
 }
 
 /**
@@ -179,32 +162,11 @@ export class KeyManager {
     return { ...base, id, display: this.format.display(key), hash: this.#hasher.hash(key) };
   }
 
-  #blank(now: number): KeyRecord {
-    return {
-      id: '',
-      name: '',
-      owner: null,
-      display: '',
-      scopes: [],
-      metadata: {},
-      createdAt: new Date(now),
-      expiresAt: null,
-      revokedAt: null,
-      enabled: true,
-      lastUsedAt: null,
-      useCount: 0,
-      remainingUses: null,
-      rateLimit: null,
-      replaces: null,
-      replacedBy: null,
-    };
-  }
-
   /** Issues a key. The plaintext is in the result and nowhere else. */
   async create(settings: KeySettings, options?: ChangeOptions): Promise<CreatedKey> {
     const now = this.#now();
     if (settings?.name === undefined) throw new KeyInputError('a key needs a name');
-    const record = applyPatch(this.#blank(now), settingsPatch(settings, now));
+    const record = applyPatch(blankRecord(now), settingsPatch(settings, now));
     const key = this.format.generate();
     const row = this.#row(key, newKeyId(now), record);
     await this.store.insert(row, this.#context('create', options));
@@ -257,27 +219,11 @@ export class KeyManager {
    */
   async rotate(id: string, options: ChangeOptions & { grace?: number | string } = {}): Promise<RotatedKey> {
     const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');
-    const old = await this.get(id);
-    if (old.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
-    if (old.replacedBy)
-      throw new KeyStateError(`key ${id} was already rotated to ${old.replacedBy}; rotate that one`);
     const now = this.#now();
-    const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
+    const plan = planRotation(await this.get(id), now, grace);
     const key = this.format.generate();
-    const successor = this.#row(key, newKeyId(now), {
-      ...old,
-      createdAt: new Date(now),
-      expiresAt: lifetime === null ? null : new Date(now + Math.max(lifetime, 1000)),
-      lastUsedAt: null,
-      useCount: 0,
-      replaces: id,
-      replacedBy: null,
-    });
-    const until = now + grace;
-    const patch: KeyPatch =
-      grace === 0
-        ? { revokedAt: new Date(now) }
-        : { expiresAt: new Date(Math.min(until, old.expiresAt?.getTime() ?? until)) };
+    const successor = this.#row(key, newKeyId(now), plan.successor);
+    const patch = plan.patch;
     const result = await this.store.rotate(id, successor, patch, this.#context('rotate', options));
     this.#verification.invalidate(id);
     this.#verification.keysAdded();
@@ -320,7 +266,7 @@ export class KeyManager {
       const key = checkImportedKey(item?.key, this.format);
       const now = this.#now();
       const { key: _key, ...settings } = item;
-      const record = applyPatch(this.#blank(now), settingsPatch({ name: 'imported', ...settings }, now));
+      const record = applyPatch(blankRecord(now), settingsPatch({ name: 'imported', ...settings }, now));
       batch.push(this.#row(key, newKeyId(now), record));
       if (batch.length >= size) await write();
     }
@@ -354,7 +300,7 @@ export class KeyManager {
     const verification = this.#verification;
     return function verifyStoredKey(key, context) {
       const check = verification.check(key, context?.scopes ?? [], true);
-      return check instanceof Promise ? check.then(toAuth) : toAuth(check);
+      return check instanceof Promise ? check.then(authResultOf) : authResultOf(check);
     };
   }
 

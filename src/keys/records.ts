@@ -62,6 +62,28 @@ export function creationChanges(row: KeyRecord): Record<string, unknown> {
   return changes;
 }
 
+/** A record with every setting at its default, created at `now`. */
+export function blankRecord(now: number): KeyRecord {
+  return {
+    id: '',
+    name: '',
+    owner: null,
+    display: '',
+    scopes: [],
+    metadata: {},
+    createdAt: new Date(now),
+    expiresAt: null,
+    revokedAt: null,
+    enabled: true,
+    lastUsedAt: null,
+    useCount: 0,
+    remainingUses: null,
+    rateLimit: null,
+    replaces: null,
+    replacedBy: null,
+  };
+}
+
 /** The public record of a stored row: the hash is dropped. */
 export function recordOf(row: NewKeyRow): KeyRecord {
   const { hash: _hash, ...record } = row;

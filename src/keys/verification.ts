@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { type AuthFailure, deny } from '../core/errors.js';
 import type { KeyFormat } from './format.js';
 import type { KeyHasher } from './pepper.js';
 import type { KeyRecord, KeyStore, RateLimit } from './types.js';
@@ -106,6 +107,26 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+const INSUFFICIENT_SCOPE = deny('insufficient_scope');
+const USAGE_EXCEEDED = deny('usage_exceeded');
+
+/** What a guard's verifier returns for a check. */
+export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure {
+  switch (check.outcome) {
+    case 'valid':
+      return check.principal!;
+    case 'insufficient_scope':
+      return INSUFFICIENT_SCOPE;
+    case 'usage_exceeded':
+      return USAGE_EXCEEDED;
+    case 'rate_limited':
+      return deny('rate_limited', check.retryAfter, check.headers);
+    default:
+      // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
+      return null;
+  }
 }
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });

@@ -29,16 +29,9 @@ import type {
   UsageDelta,
 } from '../types.js';
 import { translateSqliteError } from './errors.js';
-import {
-  type AuditRow,
-  auditFromRow,
-  fromRow,
-  insertValues,
-  KEY_COLUMNS,
-  type KeyRow,
-  toParams,
-} from './rows.js';
+import { type AuditRow, auditFromRow, fromRow, insertValues, type KeyRow, toParams } from './rows.js';
 import { migrate } from './schema.js';
+import { type Statements, statements } from './statements.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
@@ -53,44 +46,6 @@ export interface SqliteStoreOptions {
 
 const PEPPER = 'pepper_fingerprint';
 
-/** Prepares every statement once, at open. */
-function statements(db: Database.Database) {
-  const values = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
-  const insert = `INSERT INTO keyward_keys (hash, ${KEY_COLUMNS}) VALUES (${values})`;
-  return {
-    insertIgnore: db.prepare(`${insert} ON CONFLICT (hash) DO NOTHING`),
-    audit: db.prepare(
-      'INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (?, ?, ?, ?, ?)',
-    ),
-    get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
-    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`),
-    list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
-    listOwner: db.prepare(
-      `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,
-    ),
-    update: db.prepare(`UPDATE keyward_keys SET name = @name, owner = @owner, scopes = @scopes,
-      metadata = @metadata, expires_at = @expires_at, revoked_at = @revoked_at, enabled = @enabled,
-      remaining_uses = @remaining_uses, rate_limit = @rate_limit, rate_window = @rate_window,
-      replaced_by = @replaced_by WHERE id = @id`),
-    delete: db.prepare('DELETE FROM keyward_keys WHERE id = ?'),
-    consume: db
-      .prepare(`UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
-      use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
-      WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`)
-      .pluck(),
-    usage: db.prepare(`UPDATE keyward_keys SET use_count = use_count + ?,
-      last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`),
-    auditAll: db.prepare('SELECT * FROM keyward_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
-    auditKey: db.prepare(
-      'SELECT * FROM keyward_audit WHERE key_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-    ),
-    changes: db.prepare('SELECT seq, action, key_id FROM keyward_audit WHERE seq > ? ORDER BY seq LIMIT ?'),
-    latest: db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck(),
-    getMeta: db.prepare('SELECT value FROM keyward_meta WHERE name = ?').pluck(),
-    setMeta: db.prepare('INSERT INTO keyward_meta (name, value) VALUES (?, ?)'),
-  };
-}
-
 /**
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
@@ -98,7 +53,7 @@ function statements(db: Database.Database) {
  */
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
-  readonly #s: ReturnType<typeof statements>;
+  readonly #s: Statements;
   readonly #busy: number;
   readonly #full: boolean;
   #closed = false;

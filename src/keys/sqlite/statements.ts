@@ -1,0 +1,63 @@
+import type Database from 'better-sqlite3';
+import { KEY_COLUMNS } from './rows.js';
+
+type Statement = Database.Statement;
+const NAMES = [
+  'insertIgnore',
+  'audit',
+  'get',
+  'byHash',
+  'list',
+  'listOwner',
+  'update',
+  'delete',
+  'consume',
+  'usage',
+  'auditAll',
+  'auditKey',
+  'changes',
+  'latest',
+  'getMeta',
+  'setMeta',
+] as const;
+
+/** The store's prepared statements, by name. */
+export type Statements = Record<(typeof NAMES)[number], Statement>;
+
+/** Prepares every statement once, at open. */
+export function statements(db: Database.Database): Statements {
+  const values = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
+  const insert = `INSERT INTO keyward_keys (hash, ${KEY_COLUMNS}) VALUES (${values})`;
+  return {
+    insertIgnore: db.prepare(`${insert} ON CONFLICT (hash) DO NOTHING`),
+    audit: db.prepare(
+      'INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (?, ?, ?, ?, ?)',
+    ),
+    get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
+    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`),
+    list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
+    listOwner: db.prepare(
+      `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    update: db.prepare(`UPDATE keyward_keys SET name = @name, owner = @owner, scopes = @scopes,
+      metadata = @metadata, expires_at = @expires_at, revoked_at = @revoked_at, enabled = @enabled,
+      remaining_uses = @remaining_uses, rate_limit = @rate_limit, rate_window = @rate_window,
+      replaced_by = @replaced_by WHERE id = @id`),
+    delete: db.prepare('DELETE FROM keyward_keys WHERE id = ?'),
+    consume: db
+      .prepare(`UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
+      use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
+      WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`)
+      .pluck(),
+    usage: db.prepare(`UPDATE keyward_keys SET use_count = use_count + ?,
+      last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`),
+    auditAll: db.prepare('SELECT * FROM keyward_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
+    auditKey: db.prepare(
+      'SELECT * FROM keyward_audit WHERE key_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    changes: db.prepare('SELECT seq, action, key_id FROM keyward_audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+    latest: db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck(),
+    getMeta: db.prepare('SELECT value FROM keyward_meta WHERE name = ?').pluck(),
+    setMeta: db.prepare('INSERT INTO keyward_meta (name, value) VALUES (?, ?)'),
+  };
+}
