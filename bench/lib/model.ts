@@ -1,0 +1,145 @@
+/** Shapes shared by the harness, the targets and the result JSON. */
+
+/** What a load case sends. The baseline of each case is measured on the same server, same run. */
+export type CaseName = 'public' | 'valid' | 'missing' | 'malformed' | 'unknown' | 'flood';
+
+export const CASES: Readonly<
+  Record<CaseName, { baseline?: CaseName; status: number | 'mixed'; describe: string }>
+> = {
+  public: { status: 200, describe: 'public route, no auth' },
+  valid: { baseline: 'public', status: 200, describe: 'valid key' },
+  missing: { baseline: 'valid', status: 401, describe: 'no key' },
+  malformed: { baseline: 'valid', status: 401, describe: 'kw_ prefix, bad checksum' },
+  unknown: { baseline: 'valid', status: 401, describe: 'well-formed unknown key (one, repeated)' },
+  flood: { baseline: 'valid', status: 'mixed', describe: '50% valid / 50% fresh random well-formed unknown' },
+};
+
+export type Framework = 'node' | 'hono' | 'fastify' | 'express' | 'fetch';
+
+/** One server process the harness starts (bench/servers/<id>.ts). */
+export interface ServerSpec {
+  readonly id: string;
+  readonly label: string;
+  readonly group: 'peer' | 'keyward';
+  readonly framework: Framework;
+  /** Where the server reads keys: one static key, or the SQLite key store. */
+  readonly keys: 'static' | 'store';
+  /** How the key travels: header name and the text before the key (`Bearer `). */
+  readonly header: string;
+  readonly prefix: string;
+  readonly cases: readonly CaseName[];
+  /** Measured in `--quick` too. */
+  readonly quick: boolean;
+  /** Printed under the table, e.g. that a server is a stand-in for an adapter still being built. */
+  readonly note?: string;
+}
+
+/** One load-generator run. Latencies in microseconds. */
+export interface RunResult {
+  readonly rps: number;
+  readonly requests: number;
+  readonly seconds: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  /** Responses outside 2xx/3xx (expected for the rejection cases). */
+  readonly non2xx: number;
+  /** Socket errors and timeouts: any is a broken run. */
+  readonly socketErrors: number;
+  /** Fresh unknown keys the flood script used (to advance the pool offset). */
+  readonly generated?: number;
+  /** CPU use of the server and the load generator during the run, in % of one core. */
+  readonly serverCpu?: number;
+  readonly loadCpu?: number;
+  /**
+   * Requests per CPU-second of the server process (all its threads). Equal to `rps` when
+   * the server has its core to itself; on a shared machine it is the rate the server
+   * would reach with a whole core, so ratios stay meaningful while neighbours steal time.
+   */
+  readonly perCore?: number;
+}
+
+/** The figure ratios and targets are computed on: per-core throughput when known, else rps. */
+export function throughput(run: RunResult): number {
+  return run.perCore ?? run.rps;
+}
+
+export interface CaseResult {
+  readonly server: string;
+  readonly case: CaseName;
+  readonly runs: readonly RunResult[];
+  /** Median requests per second (wall clock) over the runs. */
+  readonly rps: number;
+  /** Median requests per server CPU-second, and median server CPU use (% of a core). */
+  readonly perCore?: number;
+  readonly serverCpu?: number;
+  readonly p99Us: number;
+  /** Median of per-round ratios against the baseline case of the same server. */
+  readonly ratio?: number;
+  readonly baseline?: CaseName;
+  /** (max - min) / median of the runs' {@link throughput}. */
+  readonly spread: number;
+  /** Set when a run was broken (socket errors, wrong status codes). */
+  readonly problem?: string;
+}
+
+export interface ServerResult {
+  readonly id: string;
+  readonly label: string;
+  readonly group: 'peer' | 'keyward';
+  readonly framework: Framework;
+  readonly keys: 'static' | 'store';
+  readonly note?: string;
+  /** Peak VmRSS sampled from /proc during the runs, in MiB. */
+  readonly rssPeakMiB?: number;
+  /** Keys in the store the server verified against. */
+  readonly storeKeys?: number;
+  /** Store lookups the server counted while the one repeated unknown key was sent. */
+  readonly unknownLookups?: { readonly lookups: number; readonly requests: number };
+  /** Store lookups the server counted during the flood, and the fresh unknown keys sent. */
+  readonly floodLookups?: { readonly lookups: number; readonly freshKeys: number };
+}
+
+/** Target 5: verification outside the cache, in process. */
+export interface MicroResult {
+  readonly store: string;
+  readonly keys: number;
+  readonly samples: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly maxUs: number;
+  /** CPU time per sample (user + system): the wall figures minus time spent waiting for a core. */
+  readonly cpuP50Us?: number;
+  readonly cpuP99Us?: number;
+  /** Store lookups during the samples (should equal `samples`: every one a miss). */
+  readonly storeLookups?: number;
+  /** Well-formed unknown keys, also a lookup each. */
+  readonly unknownP50Us?: number;
+  readonly unknownP99Us?: number;
+  /** A cached key, for contrast (mean of a tight loop). */
+  readonly cachedMeanUs?: number;
+}
+
+/** Target 6: building the store. */
+export interface StoreBuild {
+  readonly keys: number;
+  readonly seconds: number;
+  /** How the keys went in (the API or CLI path used). */
+  readonly method: string;
+  /** True when this run reused the cached file and the time comes from when it was built. */
+  readonly cached: boolean;
+  readonly builtAt: string;
+}
+
+export type Verdict = 'PASS' | 'MISS' | 'not measured';
+
+export interface TargetResult {
+  readonly id: string;
+  readonly title: string;
+  /** e.g. `>= 0.95` or `< 100 µs`. */
+  readonly goal: string;
+  readonly verdict: Verdict;
+  /** The measured figure as printed, e.g. `0.97 (hono store)`. */
+  readonly value?: string;
+  /** Why it is a miss or not measured, or what the value covers. */
+  readonly note?: string;
+}

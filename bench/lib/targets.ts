@@ -1,0 +1,269 @@
+import {
+  type CaseName,
+  type CaseResult,
+  type MicroResult,
+  type ServerResult,
+  type StoreBuild,
+  type TargetResult,
+  throughput,
+} from './model.js';
+import { median } from './stats.js';
+
+/** Everything the targets of issue 6 are judged on, from one run. */
+export interface TargetInput {
+  readonly servers: readonly ServerResult[];
+  readonly cases: readonly CaseResult[];
+  /** Target 5, or why it could not be measured. */
+  readonly micro?: MicroResult;
+  readonly microReason?: string;
+  /** Target 6, or why the store could not be measured. */
+  readonly storeBuild?: StoreBuild;
+  readonly storeReason?: string;
+}
+
+const FULL_STORE = 1_000_000;
+const fmt = (x: number) => x.toFixed(2);
+
+function find(input: TargetInput, server: string, name: CaseName): CaseResult | undefined {
+  return input.cases.find((c) => c.server === server && c.case === name && !c.problem);
+}
+
+function ratios(input: TargetInput, servers: readonly ServerResult[], names: readonly CaseName[]) {
+  const out: { server: string; case: CaseName; ratio: number }[] = [];
+  for (const s of servers) {
+    for (const name of names) {
+      const r = find(input, s.id, name)?.ratio;
+      if (r !== undefined && Number.isFinite(r)) out.push({ server: s.id, case: name, ratio: r });
+    }
+  }
+  return out;
+}
+
+function worst(list: readonly { server: string; case: CaseName; ratio: number }[]) {
+  return list.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+}
+
+function notMeasured(id: string, title: string, goal: string, note: string): TargetResult {
+  return { id, title, goal, verdict: 'not measured', note };
+}
+
+function storeNote(servers: readonly ServerResult[]): string | undefined {
+  const small = servers.filter((s) => (s.storeKeys ?? 0) < FULL_STORE);
+  if (small.length === 0) return undefined;
+  return `store held ${small.map((s) => `${s.storeKeys ?? '?'} keys (${s.id})`).join(', ')}, not 1,000,000`;
+}
+
+function target1(input: TargetInput): TargetResult {
+  const title = 'valid key from the 1M-key SQLite store (cached) / public route, Hono and node:http';
+  const goal = '>= 0.95';
+  const keyward = input.servers.filter(
+    (s) => s.group === 'keyward' && ['hono', 'node'].includes(s.framework),
+  );
+  const store = keyward.filter((s) => s.keys === 'store');
+  const list = ratios(input, store, ['valid']);
+  if (list.length === 0) {
+    const stat = ratios(
+      input,
+      keyward.filter((s) => s.keys === 'static'),
+      ['valid'],
+    );
+    const hint = stat.length
+      ? `; with staticKeys: ${stat.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
+      : '';
+    return notMeasured('1', title, goal, `${input.storeReason ?? 'no store server ran'}${hint}`);
+  }
+  const w = worst(list);
+  const frameworks = new Set(
+    store.filter((s) => list.some((r) => r.server === s.id)).map((s) => s.framework),
+  );
+  const missingFramework = ['hono', 'node'].filter((f) => !frameworks.has(f as 'hono'));
+  const notes = [
+    storeNote(store),
+    missingFramework.length ? `not measured on ${missingFramework}` : undefined,
+  ];
+  return {
+    id: '1',
+    title,
+    goal,
+    // A pass needs the target's whole setup: both servers, a full store.
+    verdict: w.ratio < 0.95 ? 'MISS' : notes.some(Boolean) ? 'not measured' : 'PASS',
+    value: list.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', '),
+    note: notes.filter(Boolean).join('; ') || undefined,
+  };
+}
+
+function target2(input: TargetInput): TargetResult {
+  const title = 'missing, malformed and unknown key / valid key, every keyward server';
+  const goal = '>= 1.00';
+  const keyward = input.servers.filter((s) => s.group === 'keyward');
+  const list = ratios(input, keyward, ['missing', 'malformed', 'unknown']);
+  if (list.length === 0) return notMeasured('2', title, goal, 'no keyward rejection case ran');
+  const w = worst(list);
+  const onlyStatic = !keyward.some((s) => s.keys === 'store');
+  return {
+    id: '2',
+    title,
+    goal,
+    verdict: w.ratio >= 1 ? 'PASS' : 'MISS',
+    value: `worst ${fmt(w.ratio)} (${w.server} ${w.case})`,
+    note: onlyStatic ? `staticKeys only: ${input.storeReason ?? 'no store server ran'}` : undefined,
+  };
+}
+
+function target3(input: TargetInput): TargetResult {
+  const title =
+    '50/50 valid + fresh well-formed unknown keys / all valid; no store query per repeated unknown key';
+  const goal = '>= 0.95';
+  const keyward = input.servers.filter((s) => s.group === 'keyward');
+  const store = keyward.filter((s) => s.keys === 'store');
+  const list = ratios(input, store, ['flood']);
+  if (list.length === 0) {
+    const stat = ratios(
+      input,
+      keyward.filter((s) => s.keys === 'static'),
+      ['flood'],
+    );
+    const hint = stat.length
+      ? `; with staticKeys: ${stat.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
+      : '';
+    return notMeasured('3', title, goal, `${input.storeReason ?? 'no store server ran'}${hint}`);
+  }
+  const w = worst(list);
+  const notes: string[] = [];
+  let lookupsOk = true;
+  for (const s of store) {
+    if (!s.unknownLookups) {
+      notes.push(`${s.id}: store lookups not counted`);
+      continue;
+    }
+    const { lookups, requests } = s.unknownLookups;
+    // One lookup per round is allowed (the negative cache may expire between rounds).
+    if (requests > 0 && lookups / requests >= 0.001) lookupsOk = false;
+    notes.push(`${s.id}: ${lookups} lookups for ${requests} repeated-unknown requests`);
+  }
+  const small = storeNote(store);
+  if (small) notes.push(small);
+  return {
+    id: '3',
+    title,
+    goal,
+    verdict: w.ratio < 0.95 || !lookupsOk ? 'MISS' : small ? 'not measured' : 'PASS',
+    value: list.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', '),
+    note: notes.join('; ') || undefined,
+  };
+}
+
+/** Per round, keyward's best valid-key rate over the best peer's, then the median over rounds. */
+function target4(input: TargetInput): TargetResult {
+  const title = "keyward's fastest adapter, valid key / fastest peer, valid key";
+  const goal = '>= 1.10';
+  const valid = (group: 'peer' | 'keyward') =>
+    input.servers
+      .filter((s) => s.group === group)
+      .map((s) => find(input, s.id, 'valid'))
+      .filter((c): c is CaseResult => c !== undefined);
+  const ours = valid('keyward');
+  const peers = valid('peer');
+  if (ours.length === 0 || peers.length === 0) return notMeasured('4', title, goal, 'needs both sides');
+  const rounds = Math.max(...[...ours, ...peers].map((c) => c.runs.length));
+  const perRound: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const best = (list: CaseResult[]) => {
+      const values = list.flatMap((c) => c.runs.slice(r, r + 1).map(throughput)).filter(Number.isFinite);
+      return values.length > 0 ? Math.max(...values) : Number.NaN;
+    };
+    const a = best(ours);
+    const b = best(peers);
+    if (Number.isFinite(a) && Number.isFinite(b) && b > 0) perRound.push(a / b);
+  }
+  const ratio = median(perRound);
+  const level = (c: CaseResult) => c.perCore ?? c.rps;
+  const top = (list: CaseResult[]) => list.reduce((a, b) => (level(b) > level(a) ? b : a));
+  const [a, b] = [top(ours), top(peers)];
+  const value = `${fmt(ratio)} (${a.server} ${Math.round(level(a))} vs ${b.server} ${Math.round(level(b))} req/s per core)`;
+  return { id: '4', title, goal, verdict: ratio >= 1.1 ? 'PASS' : 'MISS', value };
+}
+
+function target5(input: TargetInput): TargetResult[] {
+  const a = 'uncached verify p99 in process, SQLite with 1M keys';
+  const out: TargetResult[] = [];
+  if (!input.micro) out.push(notMeasured('5a', a, '< 100 µs', input.microReason ?? 'not run'));
+  else {
+    const m = input.micro;
+    out.push({
+      id: '5a',
+      title: a,
+      goal: '< 100 µs',
+      verdict: m.p99Us < 100 && m.keys >= FULL_STORE ? 'PASS' : 'MISS',
+      value: `p99 ${m.p99Us.toFixed(1)} µs (p50 ${m.p50Us.toFixed(1)}, ${m.samples} samples)`,
+      note:
+        [
+          m.cpuP99Us !== undefined ? `CPU time per sample: p99 ${m.cpuP99Us.toFixed(1)} µs` : '',
+          m.keys < FULL_STORE ? `store held ${m.keys} keys` : '',
+        ]
+          .filter(Boolean)
+          .join('; ') || undefined,
+    });
+  }
+  out.push(
+    notMeasured(
+      '5b',
+      'uncached verify p99 in process, PostgreSQL on loopback',
+      '< 1 ms',
+      'the PostgreSQL store (issue 4) does not exist yet',
+    ),
+  );
+  return out;
+}
+
+function target6(input: TargetInput): TargetResult[] {
+  const out: TargetResult[] = [];
+  const a = 'issue or import 1,000,000 keys';
+  const b = 'server RSS under load, 1M-key store';
+  const build = input.storeBuild;
+  if (!build) out.push(notMeasured('6a', a, '< 20 s', input.storeReason ?? 'store not built'));
+  else {
+    out.push({
+      id: '6a',
+      title: a,
+      goal: '< 20 s',
+      verdict: build.seconds < 20 && build.keys >= FULL_STORE ? 'PASS' : 'MISS',
+      value: `${build.seconds.toFixed(1)} s for ${build.keys} keys (${build.method})`,
+      note: build.cached ? `timed when the cache file was built, ${build.builtAt}` : undefined,
+    });
+  }
+  const store = input.servers.filter((s) => s.group === 'keyward' && s.keys === 'store');
+  const rss = store.filter((s) => s.rssPeakMiB !== undefined);
+  if (rss.length === 0)
+    out.push(notMeasured('6b', b, '< 150 MB', input.storeReason ?? 'no store server ran'));
+  else {
+    const peak = Math.max(...rss.map((s) => s.rssPeakMiB!));
+    out.push({
+      id: '6b',
+      title: b,
+      goal: '< 150 MB',
+      verdict: peak < 150 && rss.every((s) => (s.storeKeys ?? 0) >= FULL_STORE) ? 'PASS' : 'MISS',
+      value: rss.map((s) => `${s.rssPeakMiB!.toFixed(0)} MiB ${s.id}`).join(', '),
+      note: storeNote(rss),
+    });
+  }
+  return out;
+}
+
+/** Judges every target of issue 6; unmeasurable ones say why, never pass. */
+export function evaluateTargets(input: TargetInput): TargetResult[] {
+  return [
+    target1(input),
+    target2(input),
+    target3(input),
+    target4(input),
+    ...target5(input),
+    ...target6(input),
+    notMeasured(
+      '7',
+      'revocation seen by another instance (PostgreSQL + Redis), p99',
+      '< 50 ms',
+      'the shared PostgreSQL store and Redis invalidation (issue 4) do not exist yet',
+    ),
+  ];
+}

@@ -1,0 +1,79 @@
+/**
+ * Target 5, in process: how long verifying a key takes when it is NOT in keyward's cache,
+ * against the 1M-key SQLite store. Each sample is a different issued key, verified once
+ * through `KeyManager.verifier()` (what a guard calls), so every sample is a cache miss
+ * that goes to SQLite. Started by the harness (bench/lib/micro.ts); prints `BENCH_MICRO`.
+ */
+import { readFileSync } from 'node:fs';
+import { apiKeyHeader, type VerifyContext } from '../../src/index.js';
+import { keyFormat } from '../../src/keys/index.js';
+import { latencySummary } from '../lib/cases.js';
+import { openStoreVerifier } from '../lib/keystore.js';
+
+const cfg = JSON.parse(process.env.BENCH_CONFIG ?? '{}') as {
+  storePath: string;
+  pepper: string;
+  samples: number;
+};
+const keys = readFileSync(`${cfg.storePath}.valid.txt`, 'utf8').split('\n').filter(Boolean);
+const warm = Math.min(2_000, Math.floor(keys.length / 10));
+const samples = Math.min(cfg.samples, keys.length - warm);
+const meta = JSON.parse(readFileSync(`${cfg.storePath}.json`, 'utf8')) as { keys: number };
+const verifier = await openStoreVerifier(cfg.storePath, cfg.pepper);
+const context: VerifyContext = { scheme: apiKeyHeader({ name: 'X-API-Key' }), scopes: [] };
+
+// CPU time of each sample too: on a shared machine, wall time includes waiting for a core.
+const cpuUs: number[] = [];
+
+async function timeOne(key: string, valid: boolean): Promise<number> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const r = verifier.verify(key, context);
+  const value = r instanceof Promise ? await r : r;
+  const ns = Number(process.hrtime.bigint() - t0);
+  const c = process.cpuUsage(c0);
+  cpuUs.push(c.user + c.system);
+  // A wrong pepper or file would make every "valid" sample a quick rejection: refuse.
+  if (Boolean(value) !== valid) throw new Error(`a ${valid ? 'valid' : 'unknown'} key verified otherwise`);
+  return ns;
+}
+
+// Warm the JIT and SQLite's page cache with keys that are not sampled afterwards.
+for (let i = 0; i < warm; i++) await timeOne(keys[i]!, true);
+const lookupsBefore = verifier.lookups();
+cpuUs.length = 0;
+const valid: number[] = [];
+for (let i = warm; i < warm + samples; i++) valid.push(await timeOne(keys[i]!, true));
+const missesSeen = verifier.lookups() - lookupsBefore;
+const cpu = latencySummary(cpuUs.map((us) => us * 1000));
+
+// Unknown but well-formed keys: also a store lookup each (then a negative-cache entry).
+const format = keyFormat('kw');
+const unknown: number[] = [];
+for (let i = 0; i < Math.min(samples, 10_000); i++) unknown.push(await timeOne(format.generate(), false));
+
+// For contrast: the same key again and again (a cache hit, answered synchronously).
+const hot = keys[warm]!;
+const reps = 200_000;
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < reps; i++) verifier.verify(hot, context);
+const cachedNs = Number(process.hrtime.bigint() - t0) / reps;
+await verifier.close();
+
+const v = latencySummary(valid);
+const u = latencySummary(unknown);
+process.stdout.write(
+  `BENCH_MICRO ${JSON.stringify({
+    store: 'sqlite',
+    keys: meta.keys,
+    samples: valid.length,
+    ...v,
+    storeLookups: missesSeen,
+    cpuP50Us: cpu.p50Us,
+    cpuP99Us: cpu.p99Us,
+    unknownP50Us: u.p50Us,
+    unknownP99Us: u.p99Us,
+    cachedMeanUs: cachedNs / 1000,
+  })}\n`,
+);
+process.exit(0);

@@ -1,0 +1,50 @@
+/**
+ * What every benchmark server shares: its configuration (from the harness, in
+ * `BENCH_CONFIG`), the response bodies, and the ready line the harness waits for.
+ * Each server is its own process, started by bench/lib/servers.ts.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ServerConfig {
+  /** The one static key of the peers and of the staticKeys keyward servers (43 characters). */
+  readonly key: string;
+  /** Where keyward servers get keys: `static` (staticKeys) or `store` (the SQLite key store). */
+  readonly keys: 'static' | 'store';
+  /** The SQLite store file (store servers). */
+  readonly storePath?: string;
+  /** The store's pepper (store servers). */
+  readonly pepper?: string;
+}
+
+export function config(): ServerConfig {
+  const raw = process.env.BENCH_CONFIG;
+  if (!raw) throw new Error('BENCH_CONFIG is not set: benchmark servers are started by `npm run bench`');
+  return JSON.parse(raw) as ServerConfig;
+}
+
+/** The same payloads on every server, so response sizes match across frameworks. */
+export const PUBLIC_BODY = { status: 'ok' } as const;
+export const SECURE_BODY = { message: 'You have access to secure data' } as const;
+export const PUBLIC_PATH = '/health';
+export const SECURE_PATH = '/secure-data';
+/** Public, unmeasured: counters the harness reads between cases. */
+export const STATS_PATH = '/__bench/stats';
+
+/**
+ * Tells the harness the port. tsx turns source maps on for TypeScript, which makes every
+ * captured stack trace dearer than in production (some peers build an Error per 401),
+ * so they are switched off again once everything is loaded.
+ */
+export function announce(port: number): void {
+  process.setSourceMapsEnabled(false);
+  process.stdout.write(`BENCH_READY ${JSON.stringify({ port })}\n`);
+  const stop = () => process.exit(0);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** Listens on 127.0.0.1, an ephemeral port, and announces it. */
+export function listen(server: Server): void {
+  server.listen(0, '127.0.0.1', () => announce((server.address() as AddressInfo).port));
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { runProblem, summarise } from '../../bench/lib/cases.js';
+import type { CaseResult, RunResult, ServerResult } from '../../bench/lib/model.js';
+import { median, pairedRatio, percentile } from '../../bench/lib/stats.js';
+import { caseRows, renderTable } from '../../bench/lib/table.js';
+import { evaluateTargets } from '../../bench/lib/targets.js';
+
+// The harness's arithmetic on fixed numbers. Nothing here generates load or times anything.
+
+const run = (rps: number, extra: Partial<RunResult> = {}): RunResult => ({
+  rps,
+  requests: rps,
+  seconds: 1,
+  p50Us: 100,
+  p99Us: 1000,
+  non2xx: 0,
+  socketErrors: 0,
+  ...extra,
+});
+
+const server = (id: string, extra: Partial<ServerResult> = {}): ServerResult => ({
+  id,
+  label: id,
+  group: 'keyward',
+  framework: 'hono',
+  keys: 'store',
+  storeKeys: 1_000_000,
+  ...extra,
+});
+
+function cases(id: string, rates: Partial<Record<CaseResult['case'], number[]>>): CaseResult[] {
+  const runs = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, v.map((x) => run(x))]));
+  return Object.entries(runs).map(([name, list]) => {
+    const n = name as CaseResult['case'];
+    const base = n === 'public' ? undefined : n === 'valid' ? runs['public'] : runs['valid'];
+    return summarise(id, n, list, base, undefined);
+  });
+}
+
+describe('statistics', () => {
+  it('takes medians of finite values only', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([5, Number.NaN, 1])).toBe(3);
+    expect(median([])).toBeNaN();
+  });
+
+  it('uses nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+  });
+
+  it('pairs each run with the baseline run of its round', () => {
+    // A slow second round hits both sides: paired ratios are 1, 1, 31/30.
+    expect(pairedRatio([10, 50, 31], [10, 50, 30])).toBe(1);
+    // Dividing medians instead would give 31/30.
+    expect(median([10, 50, 31]) / median([10, 50, 30])).toBeCloseTo(31 / 30);
+    // A broken round (NaN) is skipped, not counted as zero.
+    expect(pairedRatio([Number.NaN, 20, 30], [10, 10, 10])).toBe(2.5);
+  });
+});
+
+describe('run checks', () => {
+  it('flags runs whose status codes do not match the case', () => {
+    expect(runProblem('valid', run(1000))).toBeUndefined();
+    expect(runProblem('valid', run(1000, { non2xx: 3 }))).toMatch(/3 responses >= 400/);
+    expect(runProblem('missing', run(1000, { non2xx: 1000 }))).toBeUndefined();
+    expect(runProblem('unknown', run(1000, { non2xx: 10 }))).toMatch(/responses < 400/);
+    expect(runProblem('flood', run(1000, { non2xx: 500 }))).toBeUndefined();
+    expect(runProblem('flood', run(1000, { non2xx: 990 }))).toMatch(/99% rejected/);
+    expect(runProblem('public', run(1000, { socketErrors: 2 }))).toMatch(/socket/);
+  });
+
+  it('computes ratios on per-core throughput when the server CPU was measured', () => {
+    const busy = [run(5000, { perCore: 20_000 })];
+    const base = [run(10_000, { perCore: 20_000 })];
+    const c = summarise('s', 'valid', busy, base, undefined);
+    expect(c.ratio).toBe(1);
+    expect(c.rps).toBe(5000);
+    expect(c.perCore).toBe(20_000);
+  });
+});
+
+describe('targets', () => {
+  const peers = [
+    server('node-floor', { group: 'peer', framework: 'node', keys: 'static', storeKeys: undefined }),
+  ];
+  const peerCases = (valid: number) =>
+    cases('node-floor', { public: [100, 100, 100], valid: [valid, valid, valid], missing: [99, 99, 99] });
+
+  it('judges ratios against the issue thresholds and names the worst case', () => {
+    const servers = [
+      ...peers,
+      server('kw-hono', { unknownLookups: { lookups: 1, requests: 100_000 }, rssPeakMiB: 90 }),
+      server('kw-node', {
+        framework: 'node',
+        unknownLookups: { lookups: 0, requests: 100_000 },
+        rssPeakMiB: 80,
+      }),
+    ];
+    const all = [
+      ...peerCases(95),
+      ...cases('kw-hono', {
+        public: [100, 100, 100],
+        valid: [96, 97, 95],
+        missing: [99, 100, 101],
+        unknown: [100, 100, 100],
+        flood: [95, 96, 97],
+      }),
+      ...cases('kw-node', {
+        public: [100, 100, 100],
+        valid: [99, 99, 99],
+        missing: [101, 101, 101],
+        unknown: [98, 98, 98],
+        flood: [80, 80, 80],
+      }),
+    ];
+    const t = Object.fromEntries(
+      evaluateTargets({
+        servers,
+        cases: all,
+        micro: { store: 'sqlite', keys: 1_000_000, samples: 1000, p50Us: 20, p99Us: 120, maxUs: 300 },
+        storeBuild: { keys: 1_000_000, seconds: 12, method: 'x', cached: true, builtAt: 'then' },
+      }).map((x) => [x.id, x]),
+    );
+    expect(t['1']!.verdict).toBe('PASS'); // 0.96 (kw-hono) and 0.99 (kw-node)
+    expect(t['1']!.value).toBe('0.96 kw-hono, 0.99 kw-node');
+    expect(t['2']!.verdict).toBe('MISS');
+    expect(t['2']!.value).toBe('worst 0.99 (kw-node unknown)');
+    expect(t['3']!.verdict).toBe('MISS');
+    expect(t['3']!.value).toBe('0.99 kw-hono, 0.81 kw-node');
+    expect(t['3']!.note).toContain('kw-hono: 1 lookups for 100000 repeated-unknown requests');
+    expect(t['4']!.verdict).toBe('MISS'); // best keyward 99 / best peer 95
+    expect(t['4']!.value).toMatch(/^1\.04 \(kw-node 99 vs node-floor 95/);
+    expect(t['5a']!.verdict).toBe('MISS');
+    expect(t['5b']!.verdict).toBe('not measured');
+    expect(t['6a']!.verdict).toBe('PASS');
+    expect(t['6b']!.verdict).toBe('PASS');
+    expect(t['7']!.verdict).toBe('not measured');
+  });
+
+  it('never passes what it could not measure', () => {
+    const servers = [...peers, server('kw-hono', { keys: 'static', storeKeys: undefined })];
+    const all = [
+      ...peerCases(90),
+      ...cases('kw-hono', { public: [100], valid: [99], missing: [120], unknown: [120], flood: [120] }),
+    ];
+    const t = evaluateTargets({ servers, cases: all, storeReason: 'no store yet' });
+    const byId = Object.fromEntries(t.map((x) => [x.id, x]));
+    for (const id of ['1', '3', '5a', '5b', '6a', '6b', '7']) expect(byId[id]!.verdict).toBe('not measured');
+    expect(byId['1']!.note).toContain('no store yet; with staticKeys: 0.99 kw-hono');
+    expect(byId['2']!.verdict).toBe('PASS');
+    expect(byId['4']!.verdict).toBe('PASS'); // 99 / 90 = 1.1
+  });
+
+  it('does not pass a target measured on a smaller store', () => {
+    const servers = [...peers, server('kw-hono', { storeKeys: 1000, rssPeakMiB: 50 })];
+    const all = [...peerCases(90), ...cases('kw-hono', { public: [100], valid: [99] })];
+    const t = Object.fromEntries(evaluateTargets({ servers, cases: all }).map((x) => [x.id, x]));
+    expect(t['1']!.verdict).toBe('not measured');
+    expect(t['6b']!.verdict).toBe('MISS');
+  });
+});
+
+describe('table', () => {
+  it('aligns text columns and escapes Markdown cells', () => {
+    const text = renderTable(
+      ['name', 'rps'],
+      [
+        ['a', '1,000'],
+        ['bbb', '20'],
+      ],
+      'text',
+    );
+    expect(text.split('\n')).toEqual(['name    rps', '----  -----', 'a     1,000', 'bbb      20']);
+    const md = renderTable(['name', 'rps'], [['a|b', '1']], 'markdown');
+    expect(md.split('\n')).toEqual(['| name | rps |', '|---|---:|', '| a\\|b | 1 |']);
+  });
+
+  it('marks staticKeys verdicts of store targets as analogues', () => {
+    const servers = [server('kw', { keys: 'static' })];
+    const rows = caseRows(servers, cases('kw', { public: [100], valid: [90], missing: [85] }));
+    expect(rows.map((r) => r.at(-1))).toEqual(['', 'T1 >=0.95 (MISS)', 'T2 >=1.00 MISS']);
+  });
+});
