@@ -143,8 +143,9 @@ export interface VerificationDeps {
 }
 
 /**
- * The hot path. A cached key costs a format check, one SHA-256 for the cache key, an
- * LRU read and a clock read, and is answered synchronously; the keyed hash and the store
+ * The hot path. A cached key costs one SHA-256 for the cache key, an LRU read and a
+ * clock read, and is answered synchronously (malformed keys are refused by their
+ * checksum before any lookup); the keyed hash and the store
  * are touched only on a miss, for keys with limited uses, or by an async rate limiter.
  */
 export class Verification {
@@ -173,12 +174,13 @@ export class Verification {
 
   /** Verifies a key; `consume` false is a dry run (no use taken, nothing recorded). */
   check(key: string, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
-    const shape = this.#d.format.classify(key);
-    if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     // An in-memory-only cache key: cheap, and the cache never holds plaintext keys.
     const cacheKey = hash('sha256', key, 'base64url');
     const hit = this.#known.get(cacheKey);
+    // Only well-formed keys are ever cached, so a hit needs no format check.
     if (hit !== undefined) return this.#decide(hit, scopes, consume);
+    const shape = this.#d.format.classify(key);
+    if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
     return this.#lookup(cacheKey, key).then((s) =>
       s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume),

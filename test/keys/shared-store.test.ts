@@ -130,6 +130,6 @@ describe('openKeyManager', () => {
     const m = await openKeyManager({ env: { KEYWARD_PEPPER: PEPPER, KEYWARD_DATABASE_URL: path } });
     expect(m.store.location).toBe(path);
     await m.close();
-    await expect(openKeyManager({ database: 'postgres://x/y', env: {} })).rejects.toThrow(/unsupported/);
+    await expect(openKeyManager({ database: 'mysql://x/y', env: {} })).rejects.toThrow(/unsupported/);
   });
 });
