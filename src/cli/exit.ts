@@ -31,9 +31,13 @@ Exit codes:
   6  the key's state forbids the change (e.g. rotating a revoked key), or a duplicate key
 
 Environment:
-  KEYWARD_DATABASE_URL  database file or sqlite:/file: URL (default ./keyward.db)
-  KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use)
+  KEYWARD_DATABASE_URL  database file, sqlite:/file: URL (default ./keyward.db), or postgres:// URL
+                        (the store several instances share; ?schema=NAME picks a schema)
+  KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use;
+                        required with PostgreSQL)
   KEYWARD_API_KEYS      serve: comma-separated static keys instead of the key store
+  KEYWARD_REDIS_URL     serve: share rate limits between instances through this Redis
+  KEYWARD_REDIS_PREFIX  serve: key prefix in Redis (default keyward:rl)
   KEYWARD_BUSY_TIMEOUT_MS  how long to wait for a locked database (default 5000)
 `;
 

@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { KeywardConfigError } from '../core/errors.js';
 import { staticKeys } from '../core/static-keys.js';
 import type { KeyManager } from '../keys/manager.js';
-import { openKeyManager, resolveDatabase } from '../keys/open.js';
+import { databaseLabel, openKeyManager, resolveDatabase } from '../keys/open.js';
+import type { RateLimit } from '../keys/types.js';
+import { clientAddressResolver } from '../ratelimit/client-address.js';
+import type { FailMode } from '../ratelimit/limiter.js';
 import { createDemoApp } from '../server/app.js';
 import { bootstrapDemoKey, firstKeyInstructions } from '../server/bootstrap.js';
+import { serveLimits } from '../server/limits.js';
 import { listen } from '../server/serve.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
-import { dbOption, parseDurationArg } from './options.js';
+import { dbOption, parseDurationArg, parseRateLimitArg } from './options.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -16,11 +21,30 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseProxies(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    clientAddressResolver({ trustedProxies: list });
+  } catch (error) {
+    if (error instanceof KeywardConfigError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return list;
+}
+
 interface ServeFlags {
   port: number;
   host: string;
   db?: string;
   usageFlush: number;
+  cacheTtl: number;
+  rateLimit?: RateLimit;
+  authFailureLimit?: RateLimit;
+  trustProxy?: string[];
+  redisFailMode: FailMode;
 }
 
 /** `keyward serve`: the protected demo API, verifying against the key store by default. */
@@ -28,7 +52,7 @@ export function registerServe(program: Command, io: CliIO): void {
   program
     .command('serve')
     .description(
-      'run the protected demo API (GET /secure-data, /admin-data (scope admin), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set',
+      'run the protected demo API (GET /secure-data, /admin-data (scope admin), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set. Several instances share keys through KEYWARD_DATABASE_URL=postgres://... and rate limits through KEYWARD_REDIS_URL=redis://...',
     )
     .addOption(
       new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8000).argParser(parsePort),
@@ -40,11 +64,45 @@ export function registerServe(program: Command, io: CliIO): void {
         .default(5000, '5s')
         .argParser(parseDurationArg),
     )
+    .addOption(
+      new Option(
+        '--cache-ttl <duration>',
+        'longest a verified key is trusted from memory if change notifications are lost',
+      )
+        .default(60_000, '60s')
+        .argParser(parseDurationArg),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <rate>',
+        'per-key limit for keys without their own (set with keys create/update --rate-limit), e.g. 100/1m',
+      ).argParser(parseRateLimitArg),
+    )
+    .addOption(
+      new Option(
+        '--auth-failure-limit <rate>',
+        'failed authentications per client address, e.g. 10/1m; over it the address gets 429 (keys verified here before keep working)',
+      ).argParser(parseRateLimitArg),
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy <list>',
+        'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (default: none)',
+      ).argParser(parseProxies),
+    )
+    .addOption(
+      new Option('--redis-fail-mode <mode>', 'while Redis (KEYWARD_REDIS_URL) is unreachable')
+        .choices(['open', 'closed', 'local'])
+        .default('local', 'local: per-instance memory limits'),
+    )
     .action(async (flags: ServeFlags) => {
       const configured = io.env.KEYWARD_API_KEYS?.trim();
       let manager: KeyManager | undefined;
       let verify: Parameters<typeof createDemoApp>[0]['verify'];
-      const database = resolveDatabase(flags.db, io.env).path;
+      const target = resolveDatabase(flags.db, io.env);
+      // Never print a PostgreSQL URL: it may hold a password.
+      const database =
+        target.kind === 'sqlite' ? target.path : flags.db ? databaseLabel(target) : '"$KEYWARD_DATABASE_URL"';
       if (configured) {
         verify = staticKeys(configured);
       } else {
@@ -54,17 +112,27 @@ export function registerServe(program: Command, io: CliIO): void {
           notice: (m) => io.stderr.write(`${m}\n`),
           actor: 'serve',
           flushIntervalMs: flags.usageFlush,
+          cache: { ttlMs: flags.cacheTtl },
         });
         verify = manager.verifier();
       }
+      const limits = await serveLimits({
+        redisUrl: io.env.KEYWARD_REDIS_URL?.trim() || undefined,
+        redisPrefix: io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined,
+        failMode: flags.redisFailMode,
+        perKeyDefault: flags.rateLimit,
+        failures: flags.authFailureLimit,
+        trustedProxies: flags.trustProxy,
+        log: (line) => io.stderr.write(`${line}\n`),
+      });
       const first = manager && (await bootstrapDemoKey(manager));
-      const app = createDemoApp({ verify });
+      const app = createDemoApp({ verify, limits: limits.limits });
       const server = await listen(app, flags.port, flags.host);
       io.stdout.write(`keyward demo API listening on ${server.url}  (docs: ${server.url}/docs)\n`);
       io.stdout.write(
         configured
           ? 'Verifying static keys from KEYWARD_API_KEYS.\n'
-          : `Verifying keys against the key store ${database}; manage them with: keyward keys --help\n`,
+          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help\n`,
       );
       if (first) io.stdout.write(`\n${firstKeyInstructions(server.url, first, database)}\n`);
 
@@ -76,6 +144,7 @@ export function registerServe(program: Command, io: CliIO): void {
         try {
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.
           await manager?.close();
+          await limits.close();
         } catch (error) {
           process.exit(fail(io, error));
         }

@@ -27,12 +27,15 @@ export { MemoryKeyStore } from './memory-store.js';
 export {
   type DatabaseTarget,
   DEFAULT_DATABASE,
+  databaseLabel,
   type OpenKeyManagerOptions,
   openKeyManager,
   openKeyStore,
   resolveDatabase,
 } from './open.js';
 export { KeyHasher, type Pepper, type ResolvePepperOptions, resolvePepper } from './pepper.js';
+export type { PostgresStoreOptions } from './postgres/connection.js';
+export { openPostgresStore, PostgresKeyStore } from './postgres/store.js';
 export { type KeyState, keyState } from './records.js';
 export type { KeySettings } from './settings.js';
 export { SqliteKeyStore, type SqliteStoreOptions } from './sqlite/store.js';
@@ -57,6 +60,4 @@ export type {
   KeyCheck,
   KeyOutcome,
   KeyPrincipal,
-  KeyRateLimiter,
-  RateLimitDecision,
 } from './verification.js';

@@ -29,7 +29,6 @@ import {
   type CacheOptions,
   type KeyCheck,
   type KeyPrincipal,
-  type KeyRateLimiter,
   Verification,
 } from './verification.js';
 
@@ -48,8 +47,6 @@ export interface KeyManagerOptions {
   pollIntervalMs?: number;
   /** Usage batch flush interval; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
   flushIntervalMs?: number;
-  /** Enforces `rateLimit` settings; without one they are stored but not enforced. */
-  rateLimiter?: KeyRateLimiter;
   /** Clock (ms since epoch), for tests. */
   now?: () => number;
   /** Background failures (feed, usage flush). Default: a process warning. */
@@ -113,7 +110,6 @@ export class KeyManager {
       usage: this.#usage,
       now: this.#now,
       legacyKeys: options.legacyKeys ?? true,
-      rateLimiter: options.rateLimiter,
       cache: options.cache ?? {},
     });
     this.#feed = new ChangeFeed(
@@ -293,15 +289,19 @@ export class KeyManager {
 
   /**
    * A verifier for `createGuard({verify})`: a principal for usable keys (synchronously
-   * when cached), `deny('insufficient_scope' | 'usage_exceeded' | 'rate_limited')`, or
-   * `null` (401 Invalid API Key) for every other outcome.
+   * when cached), `deny('insufficient_scope' | 'usage_exceeded')`, or `null` (401 Invalid
+   * API Key) for every other outcome. Per-key rate limits (the principal's `rateLimit`)
+   * are the guard's job: `createGuard({verify, limits: rateLimits({...})})`. Its
+   * `knows(key)` lets keys verified here recently through an address blocked for failures.
    */
   verifier(): Verifier<KeyPrincipal> {
     const verification = this.#verification;
-    return function verifyStoredKey(key, context) {
+    const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key, context) {
       const check = verification.check(key, context?.scopes ?? [], true);
       return check instanceof Promise ? check.then(authResultOf) : authResultOf(check);
     };
+    verify.knows = (key) => verification.knows(key);
+    return verify;
   }
 
   /** Applies changes from other processes now, instead of at the next poll. */

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { KeywardConfigError } from '../core/errors.js';
 import { KeyManager, type KeyManagerOptions } from './manager.js';
 import { resolvePepper } from './pepper.js';
+import type { PostgresStoreOptions } from './postgres/connection.js';
 import { SqliteKeyStore, type SqliteStoreOptions } from './sqlite/store.js';
 import type { KeyStore } from './types.js';
 
@@ -9,11 +10,26 @@ import type { KeyStore } from './types.js';
 export const DEFAULT_DATABASE = './keyward.db';
 
 /** Where a store lives, parsed from a path or URL. */
-export type DatabaseTarget = { readonly kind: 'sqlite'; readonly path: string };
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  /** `url` may hold a password: print {@link databaseLabel} instead. */
+  | { readonly kind: 'postgres'; readonly url: string };
+
+/** A database location safe to print: a PostgreSQL URL loses its user, password and parameters. */
+export function databaseLabel(target: DatabaseTarget): string {
+  if (target.kind === 'sqlite') return target.path;
+  try {
+    const url = new URL(target.url);
+    return `postgres://${url.hostname || 'localhost'}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
 
 /**
- * Parses a database location: a file path, `sqlite:PATH`, `sqlite://PATH`, `file:PATH`
- * or `sqlite::memory:`. Default: `KEYWARD_DATABASE_URL`, else `./keyward.db`.
+ * Parses a database location: a file path, `sqlite:PATH`, `sqlite://PATH`, `file:PATH`,
+ * `sqlite::memory:`, or a `postgres://` / `postgresql://` URL (the shared store for several
+ * instances). Default: `KEYWARD_DATABASE_URL`, else `./keyward.db`.
  */
 export function resolveDatabase(value?: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
   const text = (value ?? env.KEYWARD_DATABASE_URL ?? DEFAULT_DATABASE).trim();
@@ -26,8 +42,9 @@ export function resolveDatabase(value?: string, env: NodeJS.ProcessEnv = process
     if (path === '') throw new KeywardConfigError(`no file in database URL ${JSON.stringify(text)}`);
     return { kind: 'sqlite', path };
   }
+  if (scheme === 'postgres' || scheme === 'postgresql') return { kind: 'postgres', url: text };
   throw new KeywardConfigError(
-    `unsupported database URL scheme "${scheme}:" (supported: a file path, sqlite:, file:)`,
+    `unsupported database URL scheme "${scheme}:" (supported: a file path, sqlite:, file:, postgres:)`,
   );
 }
 
@@ -41,33 +58,49 @@ export interface OpenKeyManagerOptions extends Omit<KeyManagerOptions, 'store' |
   /** Told about a created pepper file; default: a line on stderr. */
   notice?: (message: string) => void;
   sqlite?: SqliteStoreOptions;
+  postgres?: PostgresStoreOptions;
 }
 
 /** Opens the store a database location names. */
 export async function openKeyStore(
   target: DatabaseTarget,
   options: SqliteStoreOptions = {},
+  postgres: PostgresStoreOptions = {},
 ): Promise<KeyStore> {
+  if (target.kind === 'postgres') {
+    // Loaded only when asked for, like the SQLite addon.
+    const { PostgresKeyStore } = await import('./postgres/store.js');
+    return PostgresKeyStore.open(target.url, postgres);
+  }
   return SqliteKeyStore.open(target.path, options);
+}
+
+/** The pepper for a target: PostgreSQL is shared by many hosts, so no pepper file there. */
+function pepperFor(target: DatabaseTarget, options: OpenKeyManagerOptions) {
+  const { pepper, env, notice } = options;
+  if (target.kind === 'postgres') {
+    if (pepper === undefined && !(env ?? process.env).KEYWARD_PEPPER) {
+      throw new KeywardConfigError(
+        'a PostgreSQL key store needs KEYWARD_PEPPER (the same secret on every instance; generate one with: openssl rand -base64 32)',
+      );
+    }
+    return resolvePepper({ pepper, env, notice });
+  }
+  const memory = target.path === ':memory:';
+  return resolvePepper({ pepper, env, notice, databasePath: memory ? undefined : resolve(target.path) });
 }
 
 /**
  * Opens a key manager on a database location, with the pepper from the option,
- * `KEYWARD_PEPPER` or the pepper file beside the database (created on first use).
+ * `KEYWARD_PEPPER` or (SQLite only) the pepper file beside the database, created on first use.
  */
 export async function openKeyManager(options: OpenKeyManagerOptions = {}): Promise<KeyManager> {
-  const { database, pepper, env, notice, sqlite, ...rest } = options;
+  const { database, pepper: _pepper, env, notice: _notice, sqlite, postgres, ...rest } = options;
   const target = resolveDatabase(database, env);
-  const store = await openKeyStore(target, sqlite);
+  const resolved = target.kind === 'postgres' ? pepperFor(target, options) : undefined;
+  const store = await openKeyStore(target, sqlite, postgres);
   try {
-    const memory = target.path === ':memory:';
-    const resolved = resolvePepper({
-      pepper,
-      env,
-      notice,
-      databasePath: memory ? undefined : resolve(target.path),
-    });
-    return await KeyManager.open({ ...rest, store, pepper: resolved });
+    return await KeyManager.open({ ...rest, store, pepper: resolved ?? pepperFor(target, options) });
   } catch (error) {
     await store.close();
     throw error;

@@ -173,5 +173,11 @@ export interface KeyStore {
   audit(query: AuditQuery): Promise<readonly AuditEntry[]>;
   /** The change feed: what changed after `seq`, oldest first, at most `limit` items. */
   changesSince(seq: number, limit: number): Promise<ChangeBatch>;
+  /**
+   * Optional: calls `onChange` soon after any process commits a change (and after a lost
+   * connection is back), so the change feed polls at once instead of at its next
+   * interval. Resolves with a function that stops the calls.
+   */
+  watch?(onChange: () => void): Promise<() => void>;
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import type { KeyHasher } from './pepper.js';
 import type { KeyRecord, KeyStore, RateLimit } from './types.js';
 import type { UsageRecorder } from './usage.js';
 
-/** Named verification outcomes. Over HTTP all but the last three are the same 401. */
+/** Named verification outcomes. Over HTTP all but the last two are the same 401. */
 export type KeyOutcome =
   | 'valid'
   | 'not_found'
@@ -15,8 +15,7 @@ export type KeyOutcome =
   | 'revoked'
   | 'disabled'
   | 'insufficient_scope'
-  | 'usage_exceeded'
-  | 'rate_limited';
+  | 'usage_exceeded';
 
 /** What a route sees for a verified key (`c.var.principal` in Hono). Frozen. */
 export interface KeyPrincipal {
@@ -25,6 +24,8 @@ export interface KeyPrincipal {
   readonly owner: string | null;
   readonly scopes: readonly string[];
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** The key's own rate limit, which a guard's `limits` (`rateLimits()`) enforce. */
+  readonly rateLimit: RateLimit | null;
 }
 
 export interface KeyCheck {
@@ -33,22 +34,6 @@ export interface KeyCheck {
   readonly principal?: KeyPrincipal;
   /** The key's id once it was found (never for `malformed` or `not_found`). */
   readonly keyId?: string;
-  /** Seconds to wait, for `rate_limited`. */
-  readonly retryAfter?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-export type RateLimitDecision =
-  | { readonly allowed: true }
-  | {
-      readonly allowed: false;
-      readonly retryAfter: number;
-      readonly headers?: Readonly<Record<string, string>>;
-    };
-
-/** Enforces per-key rate limits (Redis or memory implementations plug in here). */
-export interface KeyRateLimiter {
-  consume(keyId: string, limit: RateLimit): RateLimitDecision | Promise<RateLimitDecision>;
 }
 
 export interface CacheOptions {
@@ -71,7 +56,6 @@ interface Snapshot {
   readonly scopes: ReadonlySet<string>;
   readonly limited: boolean;
   readonly exhausted: boolean;
-  readonly rateLimit: RateLimit | null;
   readonly valid: KeyCheck;
 }
 
@@ -87,6 +71,7 @@ function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
     scopes: Object.freeze([...record.scopes]),
     // Stores hand out fresh copies, so freezing this one in place is enough.
     metadata: deepFreeze(record.metadata),
+    rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
   });
   return Object.freeze({
     cacheKey,
@@ -96,7 +81,6 @@ function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
     scopes: new Set(record.scopes),
     limited: record.remainingUses !== null,
     exhausted: record.remainingUses === 0,
-    rateLimit: record.rateLimit,
     valid: Object.freeze({ outcome: 'valid', principal, keyId: record.id }),
   });
 }
@@ -121,8 +105,6 @@ export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure
       return INSUFFICIENT_SCOPE;
     case 'usage_exceeded':
       return USAGE_EXCEEDED;
-    case 'rate_limited':
-      return deny('rate_limited', check.retryAfter, check.headers);
     default:
       // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
       return null;
@@ -138,15 +120,15 @@ export interface VerificationDeps {
   usage: UsageRecorder;
   now: () => number;
   legacyKeys: boolean;
-  rateLimiter: KeyRateLimiter | undefined;
   cache: CacheOptions;
 }
 
 /**
  * The hot path. A cached key costs one SHA-256 for the cache key, an LRU read and a
- * clock read, and is answered synchronously (malformed keys are refused by their
- * checksum before any lookup); the keyed hash and the store
- * are touched only on a miss, for keys with limited uses, or by an async rate limiter.
+ * clock read, and is answered synchronously; malformed keys are refused by their
+ * checksum before any lookup; the keyed hash and the store
+ * are touched only on a miss or for keys with limited uses. Rate limits are not enforced
+ * here but by the guard's `limits`, from the principal's `rateLimit`.
  */
 export class Verification {
   readonly #d: VerificationDeps;
@@ -218,15 +200,17 @@ export class Verification {
     for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
     if (s.exhausted) return fail('usage_exceeded', s);
     if (!consume) return s.valid;
-    const limiter = this.#d.rateLimiter;
-    if (s.rateLimit !== null && limiter !== undefined) {
-      const decision = limiter.consume(s.id, s.rateLimit);
-      if (decision instanceof Promise) {
-        return decision.then((d) => (d.allowed ? this.#admit(s, now) : rateLimited(s, d)));
-      }
-      if (!decision.allowed) return rateLimited(s, decision);
-    }
     return this.#admit(s, now);
+  }
+
+  /**
+   * Sync, no I/O: whether this key was verified here recently and is still usable as
+   * far as the cache knows. Lets known clients through while their address is blocked.
+   */
+  knows(key: string): boolean {
+    if (this.#d.format.classify(key) === 'malformed') return false;
+    const s = this.#known.get(hash('sha256', key, 'base64url'));
+    return s !== undefined && s.blocked === undefined && !s.exhausted && this.#d.now() < s.expiresAt;
   }
 
   #admit(s: Snapshot, now: number): KeyCheck | Promise<KeyCheck> {
@@ -264,16 +248,4 @@ export class Verification {
     this.#known.clear();
     this.#unknown.clear();
   }
-}
-
-function rateLimited(
-  s: Snapshot,
-  d: { retryAfter: number; headers?: Readonly<Record<string, string>> },
-): KeyCheck {
-  return Object.freeze({
-    outcome: 'rate_limited',
-    keyId: s.id,
-    retryAfter: d.retryAfter,
-    headers: d.headers,
-  });
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { apiKeyAuth, mountDocs, publicRoute } from '../adapters/hono/index.js';
 import { createGuard, type Verifier } from '../core/guard.js';
+import type { GuardLimits } from '../core/limits.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from '../core/schemes.js';
 
 /** The seed's three places, accepted as alternatives in this order. */
@@ -12,6 +13,8 @@ export const demoSchemes = [
 
 export interface DemoAppOptions<P> {
   verify: Verifier<P>;
+  /** Rate limits (`rateLimits({...})`); none unless given. */
+  limits?: GuardLimits<P>;
   title?: string;
   version?: string;
 }
@@ -20,7 +23,7 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
-  const guard = createGuard({ schemes: demoSchemes, verify: options.verify });
+  const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
   const app = new Hono();
 
   app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));

@@ -2,12 +2,13 @@
 // schema of its own (search_path set through the connection options), dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KeyManager, KeywardConfigError, openKeyManager, StoreUnavailableError } from '../../src/index.js';
 import { SCHEMA_VERSION } from '../../src/keys/postgres/schema.js';
 import { PostgresKeyStore } from '../../src/keys/postgres/store.js';
 import { freePort, PG_URL, requireService } from '../helpers/services.js';
 import { describeStoreContract, makeRow } from './store-contract.js';
+import { PEPPER } from './temp.js';
 
 const run = await requireService('PostgreSQL', Number(new URL(PG_URL).port || 5432));
 const runId = randomBytes(4).toString('hex');
@@ -181,6 +182,52 @@ describe.skipIf(!run)('PostgreSQL', () => {
       expect(error.message).toMatch(/unreachable/);
       expect(error.message).not.toContain('s3cret-pw');
       expect(error.message).not.toContain('\n');
+    });
+
+    it('lets a manager hear changes through NOTIFY, long before its next poll', async () => {
+      const url = withSchema(newSchema());
+      // Polling once a minute and caching for an hour: only the notification can be this quick.
+      const server = await KeyManager.open({
+        store: await PostgresKeyStore.open(url),
+        pepper: PEPPER,
+        pollIntervalMs: 60_000,
+        cache: { ttlMs: 3_600_000 },
+      });
+      const cli = await KeyManager.open({
+        store: await PostgresKeyStore.open(url),
+        pepper: PEPPER,
+        pollIntervalMs: 0,
+      });
+      try {
+        const { key, record } = await cli.create({ name: 'x' });
+        expect((await server.check(key)).outcome).toBe('valid');
+        await cli.revoke(record.id);
+        await vi.waitFor(async () => expect((await server.check(key)).outcome).toBe('revoked'), {
+          timeout: 1000,
+          interval: 10,
+        });
+      } finally {
+        await Promise.all([server.close(), cli.close()]);
+      }
+    });
+
+    it('is selected by a postgres:// database URL, with KEYWARD_PEPPER required', async () => {
+      const url = withSchema(newSchema());
+      const missing = await openKeyManager({ database: url, env: {} }).catch((e) => e);
+      expect(missing).toBeInstanceOf(KeywardConfigError);
+      expect(missing.message).toMatch(/KEYWARD_PEPPER/);
+      const manager = await openKeyManager({
+        env: { KEYWARD_DATABASE_URL: url, KEYWARD_PEPPER: PEPPER },
+        pollIntervalMs: 0,
+      });
+      try {
+        expect(manager.store).toBeInstanceOf(PostgresKeyStore);
+        expect(manager.store.location).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/test \(schema keyward_test_/);
+        const { key } = await manager.create({ name: 'x' });
+        expect((await manager.check(key)).outcome).toBe('valid');
+      } finally {
+        await manager.close();
+      }
     });
 
     it('answers unavailable once closed', async () => {

@@ -79,16 +79,48 @@ describe('change feed across processes sharing a database', () => {
     expect(calls['findByHash']).toBe(lookups! + 3);
   });
 
-  it('drops cached answers when the feed fails (fail closed)', async () => {
-    const { server, admin, calls } = await pair({ onError: () => {} });
-    const { key } = await admin.create({ name: 'x' });
+  it('keeps cached answers while the feed fails, then catches up from where it stopped', async () => {
+    const errors: unknown[] = [];
+    const { server, admin, calls } = await pair({ onError: (e) => errors.push(e) });
+    const { key, record } = await admin.create({ name: 'x' });
     await server.check(key);
-    const spy = vi.spyOn(server.store, 'changesSince').mockRejectedValueOnce(new Error('locked'));
-    await server.sync();
-    spy.mockRestore();
     const lookups = calls['findByHash']!;
+    const spy = vi.spyOn(server.store, 'changesSince').mockRejectedValue(new Error('unreachable'));
+    await admin.revoke(record.id);
+    await server.sync();
+    await server.sync();
+    // Served from the cache (bounded by its TTL) while the store cannot be asked.
+    expect((await server.check(key)).outcome).toBe('valid');
+    expect(calls['findByHash']).toBe(lookups);
+    expect(errors).toHaveLength(1);
+    spy.mockRestore();
+    await server.sync();
+    expect((await server.check(key)).outcome).toBe('revoked');
+  });
+
+  it('polls again when asked during a poll, so an announcement mid-poll is not lost', async () => {
+    const { server, admin } = await pair();
+    const { key, record } = await admin.create({ name: 'x' });
     await server.check(key);
-    expect(calls['findByHash']).toBe(lookups + 1);
+    let release: () => void = () => {};
+    const original = server.store.changesSince.bind(server.store);
+    const spy = vi.spyOn(server.store, 'changesSince').mockImplementationOnce(async (seq, limit) => {
+      const batch = await original(seq, limit);
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return batch;
+    });
+    const first = server.sync();
+    await vi.waitFor(() => expect(spy).toHaveBeenCalled());
+    await admin.revoke(record.id); // committed after the running poll read the log
+    const second = server.sync();
+    release();
+    await first;
+    expect((await server.check(key)).outcome).toBe('valid');
+    await second;
+    expect((await server.check(key)).outcome).toBe('revoked');
+    spy.mockRestore();
   });
 
   it('shares remaining uses exactly across processes', async () => {

@@ -1,10 +1,25 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthFailure, type KeyManager, type KeyRateLimiter } from '../../src/index.js';
+import {
+  AuthFailure,
+  type AuthResult,
+  apiKeyHeader,
+  createGuard,
+  type KeyManager,
+  type KeyPrincipal,
+} from '../../src/index.js';
+import { rateLimits } from '../../src/ratelimit/auth-limits.js';
 import { memoryManager } from './fixtures.js';
 import { PEPPER } from './temp.js';
 
 const ctx = (scopes: string[] = []) => ({ scheme: undefined as never, scopes });
+const header = apiKeyHeader({ name: 'X-API-Key' });
+const from = (key: string, peer = '203.0.113.7') => ({
+  header: (n: string) => (n === 'x-api-key' ? key : undefined),
+  query: () => '',
+  peer: () => peer,
+});
+const code = (r: AuthResult<unknown>) => (r.ok ? 'ok' : r.failure.code);
 let open: KeyManager[] = [];
 async function setup(...args: Parameters<typeof memoryManager>) {
   const s = await memoryManager(...args);
@@ -161,29 +176,48 @@ describe('KeyManager verification', () => {
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 2, useCount: 0 });
   });
 
-  it('enforces rate limits through the limiter hook, before taking a use', async () => {
-    let allowed = 2;
-    const seen: unknown[] = [];
-    const rateLimiter: KeyRateLimiter = {
-      consume(keyId, limit) {
-        seen.push([keyId, limit]);
-        return allowed-- > 0 ? { allowed: true } : { allowed: false, retryAfter: 7 };
-      },
-    };
-    const { manager, store } = await setup({ rateLimiter });
-    const limited = await manager.create({ name: 'rl', rateLimit: '2/1m', uses: 10 });
+  it("exposes each key's rate limit on the principal, enforced by the guard's limits", async () => {
+    const { manager } = await setup();
+    const limited = await manager.create({ name: 'rl', rateLimit: '2/1m' });
     const free = await manager.create({ name: 'free' });
+    const guard = createGuard({ schemes: header, verify: manager.verifier(), limits: rateLimits({}) });
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(code(await guard.authenticate(from(limited.key))));
+    expect(outcomes).toEqual(['ok', 'ok', 'rate_limited']);
+    // The budget is the key's, whatever address it comes from.
+    expect(code(await guard.authenticate(from(limited.key, '198.51.100.1')))).toBe('rate_limited');
+    const principal = (await manager.verifier()(limited.key, ctx())) as KeyPrincipal;
+    expect(principal.rateLimit).toEqual({ limit: 2, windowSeconds: 60 });
+    expect(Object.isFrozen(principal.rateLimit)).toBe(true);
+    // Keys without a limit (and no default) are never limited.
+    for (let i = 0; i < 5; i++) expect(code(await guard.authenticate(from(free.key)))).toBe('ok');
+  });
+
+  it('knows keys it verified recently, without I/O, so they pass an address blocked for failures', async () => {
+    const { manager, calls } = await setup();
+    const good = await manager.create({ name: 'good' });
+    const fresh = await manager.create({ name: 'fresh' });
     const verify = manager.verifier();
-    expect(await verify(limited.key, ctx())).toMatchObject({ id: limited.record.id });
-    expect(await verify(limited.key, ctx())).toMatchObject({ id: limited.record.id });
-    const denied = await verify(limited.key, ctx());
-    expect(denied).toBeInstanceOf(AuthFailure);
-    expect(denied).toMatchObject({ code: 'rate_limited', status: 429, retryAfter: 7 });
-    expect((await store.get(limited.record.id))!.remainingUses).toBe(8);
-    expect(seen[0]).toEqual([limited.record.id, { limit: 2, windowSeconds: 60 }]);
-    // Keys without a rate limit never reach the limiter.
-    await verify(free.key, ctx());
-    expect(seen).toHaveLength(3);
+    expect(verify.knows?.(good.key)).toBe(false);
+    await verify(good.key, ctx());
+    const lookups = calls['findByHash'];
+    expect(verify.knows?.(good.key)).toBe(true);
+    expect(verify.knows?.(fresh.key)).toBe(false);
+    expect(verify.knows?.('not a key')).toBe(false);
+    expect(calls['findByHash']).toBe(lookups);
+    const guard = createGuard({
+      schemes: header,
+      verify,
+      limits: rateLimits({ failures: { limit: 1, windowSeconds: 60 } }),
+    });
+    const wrong = manager.format.generate();
+    expect(code(await guard.authenticate(from(wrong)))).toBe('invalid');
+    expect(code(await guard.authenticate(from(wrong)))).toBe('rate_limited');
+    // Blocked: an unverified key is not even checked, a known one still works.
+    expect(code(await guard.authenticate(from(fresh.key)))).toBe('rate_limited');
+    expect(code(await guard.authenticate(from(good.key)))).toBe('ok');
+    await manager.revoke(good.record.id);
+    expect(verify.knows?.(good.key)).toBe(false);
   });
 
   it('records usage in memory and writes it in one batch on flush and close', async () => {
