@@ -161,8 +161,8 @@ describe.skipIf(!run)('Redis restarted under running instances', () => {
 
   it('holds each fail mode while Redis is down and shares counters again once it is back', async () => {
     const { local, closed } = instances as Record<string, Instance>;
-    expect(local!.cli.stderr()).toMatch(/fail mode local, each instance counts in its own memory/);
-    expect(closed!.cli.stderr()).toMatch(/fail mode closed, requests get 503/);
+    await local!.cli.waitFor(/fail mode local, each instance counts in its own memory/);
+    await closed!.cli.waitFor(/fail mode closed, requests get 503/);
     const limitedKeys = {
       local: await createKey(env, '--rate-limit', '4/1m'),
       closed: await createKey(env, '--rate-limit', '4/1m'),
