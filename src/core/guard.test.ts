@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { rateLimits } from '../ratelimit/auth-limits.js';
 import { AuthFailure, deny, KeywardConfigError, problemJsonFailure } from './errors.js';
 import { type AuthResult, createGuard } from './guard.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from './schemes.js';
@@ -74,6 +75,26 @@ describe('createGuard', () => {
     });
     expect(mixed.optional).toBe(false);
     expect(failed(sync(mixed.authenticate(req())))).toBe('missing');
+  });
+
+  it('never lets an anonymous request through a guard that requires scopes', () => {
+    const optional = createGuard({
+      schemes: apiKeyHeader({ name: 'X-API-Key', autoError: false }),
+      verify: staticKeys([{ key: 'reader-key', scopes: ['read'] }]),
+    });
+    const admin = optional.require('admin');
+    expect(optional.optional).toBe(true);
+    expect(admin.optional).toBe(false);
+    expect(failed(sync(admin.authenticate(req())))).toBe('missing');
+    expect(failed(sync(admin.authenticate(req({ 'x-api-key': 'reader-key' }))))).toBe('insufficient_scope');
+    // Declared twice (optional at app level, scoped at route level): the second still refuses.
+    expect(failed(admin.authorize(sync(optional.authenticate(req()))))).toBe('missing');
+  });
+
+  it('stays sync with rate limits configured when the principal has no rule and failures are not limited', () => {
+    const limits = rateLimits<{ id: string }>({});
+    const g = createGuard({ schemes: header, verify: () => ({ id: 'k' }), limits });
+    expect(sync(g.authenticate(req({ 'x-api-key': 'k' }))).ok).toBe(true);
   });
 
   it('supports async verifiers and turns a throwing verifier into 503, never a pass', async () => {

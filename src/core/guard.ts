@@ -174,7 +174,8 @@ function build<P>(
   const verify = options.verify;
   const scopesOf = options.scopesOf ?? (defaultScopesOf as (p: P) => Iterable<string> | undefined);
   const onFailure = options.onFailure ?? jsonFailure;
-  const optional = schemes.every((s) => !s.autoError);
+  // A guard that requires scopes is never optional, even over optional schemes.
+  const optional = schemes.every((s) => !s.autoError) && scopes.length === 0;
   const onError = options.onError ?? logVerifierError;
   const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
   // Static failures are answered with prebuilt objects: no allocation on the reject path.
@@ -193,7 +194,9 @@ function build<P>(
   );
 
   function authorize(result: AuthResult<P>): AuthResult<P> {
-    if (!result.ok || result.principal === undefined || scopes.length === 0) return result;
+    if (!result.ok || scopes.length === 0) return result;
+    // Scopes cannot be held by nobody: an anonymous request never passes a scoped guard.
+    if (result.principal === undefined) return reject('missing');
     const held = scopesOf(result.principal);
     const set = held instanceof Set ? held : new Set(held ?? []);
     for (const s of scopes) if (!set.has(s)) return reject('insufficient_scope');
@@ -211,7 +214,7 @@ function build<P>(
       const key = extractKey(scheme, source);
       if (key === undefined) continue;
       if (key === DUPLICATE) return reject('duplicate');
-      if (limits) return limited(limits, source, key, scheme);
+      if (limits?.limitsFailures) return watched(limits, source, key, scheme);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
       let value: ReturnType<Verifier<P>>;
       try {
@@ -219,20 +222,36 @@ function build<P>(
       } catch (error) {
         return verifierError(error);
       }
-      if (value instanceof Promise) return value.then((v) => settle(v, scheme), verifierError);
-      return settle(value, scheme);
+      if (value instanceof Promise) return value.then((v) => admit(settle(v, scheme)), verifierError);
+      return admit(settle(value, scheme));
     }
     return optional ? anonymous : reject('missing');
   }
 
-  // The same steps with rate limits around them; kept apart so the unlimited path stays sync.
-  async function limited(
+  /** Applies the per-key rate limit, if the principal has one; sync (no promise) when it has none. */
+  function admit(result: AuthResult<P>): AuthResult<P> | Promise<AuthResult<P>> {
+    if (!limits || !result.ok || result.scheme === undefined) return result;
+    const rule = limits.ruleFor(result.principal);
+    if (!rule) return result;
+    return limits
+      .admit(result.principal, rule)
+      .then(
+        (admitted): AuthResult<P> =>
+          admitted instanceof AuthFailure
+            ? { ok: false, failure: admitted }
+            : { ...result, headers: admitted },
+      );
+  }
+
+  // With failed attempts limited per address: the same steps, watched. Kept apart so the
+  // common path stays sync.
+  async function watched(
     limits: GuardLimits<P>,
     source: KeySource,
     key: string,
     scheme: ApiKeyScheme,
   ): Promise<AuthResult<P>> {
-    const address = limits.limitsFailures ? limits.address(source) : undefined;
+    const address = limits.address(source);
     const wait = limits.blockedFor(address);
     // A blocked address learns nothing from its guesses: its keys are not even checked.
     if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
@@ -248,12 +267,7 @@ function build<P>(
       if (result.failure.code !== 'invalid') return result;
       return { ok: false, failure: await limits.failed(address, result.failure) };
     }
-    if (result.scheme === undefined) return result;
-    const rule = limits.ruleFor(result.principal);
-    if (!rule) return result;
-    const admitted = await limits.admit(result.principal, rule);
-    if (admitted instanceof AuthFailure) return { ok: false, failure: admitted };
-    return { ...result, headers: admitted };
+    return admit(result);
   }
 
   function verifierError(error: unknown): AuthResult<P> {

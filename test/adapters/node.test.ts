@@ -133,11 +133,17 @@ describe('node: OpenAPI parts', () => {
       schemes: [apiKeyHeader({ name: 'X-API-Key', autoError: false, description: 'Your key' })],
       verify: keys,
     });
+    const schemes = {
+      APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header', description: 'Your key' },
+    };
+    expect(openApiSecurity(optional)).toEqual({
+      security: [{ APIKeyHeader: [] }, {}],
+      securitySchemes: schemes,
+    });
+    // Requiring a scope makes the key mandatory: no `{}` alternative.
     expect(openApiSecurity(optional.require('read'))).toEqual({
-      security: [{ APIKeyHeader: ['read'] }, {}],
-      securitySchemes: {
-        APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header', description: 'Your key' },
-      },
+      security: [{ APIKeyHeader: ['read'] }],
+      securitySchemes: schemes,
     });
   });
 });

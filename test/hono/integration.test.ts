@@ -114,3 +114,45 @@ describe('Hono: app-wide and per-route protection', () => {
     expect([...res.headers.values()].join(' ')).not.toContain(secret);
   });
 });
+
+describe('Hono: publicRoute() opens only its own route', () => {
+  const guard = createGuard({ schemes: header, verify: keys });
+
+  it('a public /users/:id does not open /users/me under an app-wide guard', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.get('/users/me', (c) => c.json({ secret: 'my private profile' }));
+    app.get('/users/:id', publicRoute(), (c) => c.json({ public: c.req.param('id') }));
+    expect((await app.request('/users/me')).status).toBe(401);
+    expect(await (await app.request('/users/42')).json()).toEqual({ public: '42' });
+    const doc = openApiDocument(app, { title: 'T', version: '1' });
+    expect(doc.paths['/users/me']?.get?.security).toEqual([{ APIKeyHeader: [] }]);
+    expect(doc.paths['/users/{id}']?.get?.security).toBeUndefined();
+  });
+
+  it('a public wildcard declared later does not open a route-level guard', async () => {
+    const app = new Hono();
+    app.get('/files/secret', apiKeyAuth(guard), (c) => c.json({ secret: 'file' }));
+    app.get('/files/*', publicRoute(), (c) => c.json({ public: true }));
+    expect((await app.request('/files/secret')).status).toBe(401);
+    expect((await app.request('/files/other')).status).toBe(200);
+  });
+
+  it('a public catch-all 404 does not open every route', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.get('/secure-data', (c) => c.json({ secret: 'data' }));
+    app.all('*', publicRoute(), (c) => c.json({ detail: 'Not Found' }, 404));
+    expect((await app.request('/secure-data')).status).toBe(401);
+    expect((await app.request('/nowhere')).status).toBe(404);
+  });
+
+  it('the docs routes do not open a user route under /docs', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.get('/docs/private', (c) => c.json({ secret: true }));
+    mountDocs(app, { info: { title: 'T', version: '1' } });
+    expect((await app.request('/docs/private')).status).toBe(401);
+    expect((await app.request('/docs/swagger-ui.css')).status).toBe(200);
+  });
+});

@@ -5,6 +5,7 @@ import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../
 import { type KeySource, queryOf } from '../../core/request.js';
 import type { ApiKeyScheme } from '../../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../../core/tags.js';
+import { answersPublicly } from './endpoints.js';
 import { noteUpgradeRefusal } from './refusals.js';
 
 /** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
@@ -42,13 +43,6 @@ export function failureResponse(c: Context, response: FailureResponse): Response
 
 const outcomes = new WeakMap<Context, { family: object; result: AuthResult<unknown> }>();
 
-function isPublic(c: Context): boolean {
-  for (const route of matchedRoutes(c)) {
-    if ((route.handler as { [PUBLIC]?: true })[PUBLIC]) return true;
-  }
-  return false;
-}
-
 /**
  * Protects an app (`app.use(apiKeyAuth(...))`), a group (`app.use('/api/*', ...)`) or
  * one route (`app.get('/x', apiKeyAuth(...), handler)`). Declared at several levels with
@@ -58,7 +52,7 @@ function isPublic(c: Context): boolean {
 export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHandler<KeywardEnv<P>> {
   const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
   const keywardAuth: MiddlewareHandler<KeywardEnv<P>> = async function keywardAuth(c, next) {
-    if (isPublic(c)) return next();
+    if (answersPublicly(matchedRoutes(c))) return next();
     const prior = outcomes.get(c);
     let result: AuthResult<P>;
     if (prior && prior.family === resolved.family) {

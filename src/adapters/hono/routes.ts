@@ -10,17 +10,14 @@ import {
   type RouteDescription,
 } from '../../openapi/document.js';
 import { combineGuards } from '../../openapi/security.js';
+import { isEndpoint } from './endpoints.js';
 import { publicRoute } from './middleware.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts an app of any Env, schema and base path.
 type AnyHono = Hono<any, any, any>;
 
-// Hono's own rule (hono/dev): a handler taking (c, next) is middleware.
-const isEndpoint = (route: RouterRoute) =>
-  route.method !== 'ALL' &&
-  route.handler.length < 2 &&
-  !guardOf(route.handler) &&
-  !isPublicHandler(route.handler);
+// An ALL route answers every method: it has no single OpenAPI operation to document.
+const isOperation = (route: RouterRoute) => route.method !== 'ALL' && isEndpoint(route);
 
 /** Does a middleware path pattern (`*`, `/api/*`, `/users/:id`) cover a route path? */
 function covers(pattern: string, path: string): boolean {
@@ -47,13 +44,16 @@ export function describeRoutes(app: AnyHono): RouteDescription[] {
   const out: RouteDescription[] = [];
   const seen = new Set<string>();
   routes.forEach((route, index) => {
-    if (!isEndpoint(route) || isHiddenHandler(route.handler) || route.path.includes('*')) return;
+    if (!isOperation(route) || isHiddenHandler(route.handler) || route.path.includes('*')) return;
     const id = `${route.method} ${route.path}`;
     if (seen.has(id)) return;
     seen.add(id);
     const applies = (r: RouterRoute) =>
       (r.method === 'ALL' || r.method === route.method) && covers(r.path, route.path);
-    const isPublic = routes.some((r) => isPublicHandler(r.handler) && applies(r));
+    // A public marker counts on its own method and path only, as at request time.
+    const isPublic = routes.some(
+      (r) => isPublicHandler(r.handler) && r.method === route.method && r.path === route.path,
+    );
     const guards = isPublic
       ? []
       : routes.slice(0, index).flatMap((r) => {
