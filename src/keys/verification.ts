@@ -136,7 +136,8 @@ export class Verification {
   readonly #unknown: LRUCache<string, true>;
   readonly #byId = new Map<string, string>();
   readonly #inflight = new Map<string, Promise<Snapshot | typeof ABSENT>>();
-  // Bumped by every invalidation: a lookup that started before one must not cache its answer.
+  // Bumped by every invalidation: a lookup that started before one must not cache its
+  // answer, and no request arriving after one may join it (see #forget).
   #epoch = 0;
 
   constructor(deps: VerificationDeps) {
@@ -183,7 +184,10 @@ export class Verification {
         }
         return result;
       })
-      .finally(() => this.#inflight.delete(cacheKey));
+      .finally(() => {
+        // A newer lookup of the same key may have taken this one's place.
+        if (this.#inflight.get(cacheKey) === lookup) this.#inflight.delete(cacheKey);
+      });
     this.#inflight.set(cacheKey, lookup);
     return lookup;
   }
@@ -230,21 +234,30 @@ export class Verification {
     if (this.#known.get(s.cacheKey) === s) this.#remember(Object.freeze({ ...s, exhausted: true }));
   }
 
+  /**
+   * Starts a new epoch. Lookups already in flight may have read the store before the
+   * change, so later requests must not share their answer: they start their own.
+   */
+  #forget(): void {
+    this.#epoch++;
+    this.#inflight.clear();
+  }
+
   /** Drops what is cached about one key (changed, revoked, deleted). */
   invalidate(id: string): void {
-    this.#epoch++;
+    this.#forget();
     const cacheKey = this.#byId.get(id);
     if (cacheKey !== undefined) this.#known.delete(cacheKey);
   }
 
   /** Keys were added: unknown keys may exist now. */
   keysAdded(): void {
-    this.#epoch++;
+    this.#forget();
     this.#unknown.clear();
   }
 
   clear(): void {
-    this.#epoch++;
+    this.#forget();
     this.#known.clear();
     this.#unknown.clear();
   }

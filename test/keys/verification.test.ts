@@ -113,6 +113,36 @@ describe('KeyManager verification', () => {
     expect(calls['findByHash']).toBe(1);
   });
 
+  it('never lets a request made after a revoke join a lookup that started before it', async () => {
+    const { manager, store } = await setup();
+    const { key, record } = await manager.create({ name: 'victim' });
+    // The first hash lookup reads the store, then stalls (a busy disk, a remote database).
+    const read = store.findByHash.bind(store);
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    store.findByHash = async (hash) => {
+      const record = await read(hash);
+      if (first) {
+        first = false;
+        await stalled;
+      }
+      return record;
+    };
+    const verify = manager.verifier();
+    const before = verify(key, ctx()) as Promise<unknown>; // a miss: its lookup is in flight
+    await new Promise((r) => setTimeout(r, 5));
+    await manager.revoke(record.id);
+    const after = verify(key, ctx()) as Promise<unknown>; // strictly after the revoke resolved
+    release();
+    const [, late] = await Promise.all([before, after]);
+    expect(late).toBeNull();
+    expect(await verify(key, ctx())).toBeNull();
+    expect((await manager.check(key)).outcome).toBe('revoked');
+  });
+
   it('checks the expiry against the clock on every hit', async () => {
     const { manager, clock, calls } = await setup();
     const { key } = await manager.create({ name: 'x', expiresIn: '30s' });
