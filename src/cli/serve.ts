@@ -5,15 +5,16 @@ import { staticKeys } from '../core/static-keys.js';
 import type { KeyManager } from '../keys/manager.js';
 import { databaseLabel, openKeyManager, resolveDatabase } from '../keys/open.js';
 import type { RateLimit } from '../keys/types.js';
+import { createLogger } from '../log/logger.js';
 import { clientAddressResolver } from '../ratelimit/client-address.js';
 import type { FailMode } from '../ratelimit/limiter.js';
-import { createDemoApp } from '../server/app.js';
+import { createDemoApp, demoSchemes } from '../server/app.js';
 import { bootstrapDemoKey, firstKeyInstructions } from '../server/bootstrap.js';
 import { serveLimits } from '../server/limits.js';
 import { listen } from '../server/serve.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
-import { dbOption, parseDurationArg, parseRateLimitArg } from './options.js';
+import { dbOption, parseIntervalArg, parseRateLimitArg } from './options.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -45,6 +46,7 @@ interface ServeFlags {
   authFailureLimit?: RateLimit;
   trustProxy?: string[];
   redisFailMode: FailMode;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 /** `keyward serve`: the protected demo API, verifying against the key store by default. */
@@ -60,17 +62,20 @@ export function registerServe(program: Command, io: CliIO): void {
     .addOption(new Option('--host <host>', 'address to bind').env('HOST').default('127.0.0.1'))
     .addOption(dbOption())
     .addOption(
-      new Option('--usage-flush <duration>', 'how often use counts are written (and always on shutdown)')
+      new Option(
+        '--usage-flush <duration>',
+        'how often use counts are written, 1s to 1h (and always on shutdown)',
+      )
         .default(5000, '5s')
-        .argParser(parseDurationArg),
+        .argParser(parseIntervalArg),
     )
     .addOption(
       new Option(
         '--cache-ttl <duration>',
-        'longest a verified key is trusted from memory if change notifications are lost',
+        'longest a verified key is trusted from memory if change notifications are lost, 1s to 1h',
       )
         .default(60_000, '60s')
-        .argParser(parseDurationArg),
+        .argParser(parseIntervalArg),
     )
     .addOption(
       new Option(
@@ -94,6 +99,11 @@ export function registerServe(program: Command, io: CliIO): void {
       new Option('--redis-fail-mode <mode>', 'while Redis (KEYWARD_REDIS_URL) is unreachable')
         .choices(['open', 'closed', 'local'])
         .default('local', 'local: per-instance memory limits'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
     )
     .action(async (flags: ServeFlags) => {
       const configured = io.env.KEYWARD_API_KEYS?.trim();
@@ -126,7 +136,8 @@ export function registerServe(program: Command, io: CliIO): void {
         log: (line) => io.stderr.write(`${line}\n`),
       });
       const first = manager && (await bootstrapDemoKey(manager));
-      const app = createDemoApp({ verify, limits: limits.limits });
+      const logger = createLogger({ schemes: demoSchemes, level: flags.logLevel, destination: io.stdout });
+      const app = createDemoApp({ verify, limits: limits.limits, logger });
       const server = await listen(app, flags.port, flags.host);
       io.stdout.write(`keyward demo API listening on ${server.url}  (docs: ${server.url}/docs)\n`);
       io.stdout.write(

@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
+import type { Logger } from 'pino';
 import { apiKeyAuth, mountDocs, publicRoute } from '../adapters/hono/index.js';
 import { createGuard, type Verifier } from '../core/guard.js';
 import type { GuardLimits } from '../core/limits.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from '../core/schemes.js';
+import { requestLogger } from '../log/hono.js';
 
 /** The seed's three places, accepted as alternatives in this order. */
 export const demoSchemes = [
@@ -15,6 +17,8 @@ export interface DemoAppOptions<P> {
   verify: Verifier<P>;
   /** Rate limits (`rateLimits({...})`); none unless given. */
   limits?: GuardLimits<P>;
+  /** Logs one line per request (use keyward's `createLogger`: it redacts keys). */
+  logger?: Logger;
   title?: string;
   version?: string;
 }
@@ -25,6 +29,8 @@ const NO_STORE = { 'cache-control': 'no-store' };
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
   const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
   const app = new Hono();
+  // First, so that rejected requests are timed and logged too.
+  if (options.logger) app.use(requestLogger(options.logger));
 
   app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
   app.get('/secure-data', apiKeyAuth(guard), (c) =>

@@ -61,6 +61,24 @@ describe('keyward serve (KEYWARD_API_KEYS)', () => {
     expect(await nope.json()).toEqual({ detail: 'Not Found' });
   });
 
+  it('logs one JSON line per request with the key id and where the key came from, never the key', async () => {
+    await fetch(`${server.url}/secure-data?x-api-key=${KEY}`);
+    await server.cli.waitFor(/"keyIn":"query"/);
+    const lines = server.cli
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ path: '/secure-data', status: 200, keyId: 'static-1', keyIn: 'header' }),
+    );
+    expect(lines).toContainEqual(expect.objectContaining({ path: '/secure-data', status: 401 }));
+    // A key in the URL is logged as a warning, with the query string left out.
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, keyIn: 'query', path: '/secure-data' }),
+    );
+  });
+
   it('never prints the configured key', () => {
     expect(server.cli.stdout() + server.cli.stderr()).not.toContain(KEY);
   });
