@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { KeyStoreError } from '../keys/errors.js';
 import { checkMetadata, checkScopes, parseDuration, parseRateLimit } from '../keys/input.js';
 import type { KeyManager } from '../keys/manager.js';
+import { MAX_INTERVAL_MS } from '../keys/manager-options.js';
 import { openKeyManager } from '../keys/open.js';
 import { type CliIO, cliActor } from './io.js';
 
@@ -19,6 +20,15 @@ function parser<T>(check: (value: string) => T): (value: string) => T {
 
 export const parseDurationArg = parser(parseDuration);
 export const parseRateLimitArg = parser(parseRateLimit);
+/**
+ * An interval or TTL for `serve`: 1s to 1h. Never 0 (a cache TTL of 0 would mean "cached
+ * forever") nor days (timers overflow past about 24.8 days and fire every millisecond).
+ */
+export const parseIntervalArg = parser((value) => {
+  const ms = parseDuration(value);
+  if (ms < 1000 || ms > MAX_INTERVAL_MS) throw new InvalidArgumentError('must be from 1s to 1h');
+  return ms;
+});
 export const parseScopesArg = parser((v) => checkScopes(v));
 export const parseMetadataArg = parser((v) => {
   let value: unknown;

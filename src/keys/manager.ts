@@ -6,6 +6,7 @@ import { type KeyFormat, keyFormat } from './format.js';
 import { isKeyId, newKeyId } from './ids.js';
 import { checkImportedKey, type ImportItem, type ImportProgress } from './import.js';
 import { durationMs } from './input.js';
+import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { MemoryKeyStore } from './memory-store.js';
 import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
 import { applyPatch, blankRecord, recordOf } from './records.js';
@@ -42,10 +43,11 @@ export interface KeyManagerOptions {
   actor?: string;
   /** Look up keys that do not have our format (imported legacy keys). Default true. */
   legacyKeys?: boolean;
+  /** Cache sizes and TTLs (each at least 1; TTLs at most 1 hour). */
   cache?: CacheOptions;
-  /** Change-feed poll interval; 0 disables (default 250 ms). */
+  /** Change-feed poll interval, at most 1 hour; 0 disables (default 250 ms). */
   pollIntervalMs?: number;
-  /** Usage batch flush interval; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
+  /** Usage batch flush interval, at most 1 hour; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
   flushIntervalMs?: number;
   /** Clock (ms since epoch), for tests. */
   now?: () => number;
@@ -96,7 +98,7 @@ export class KeyManager {
   readonly #feed: ChangeFeed;
   #closed: Promise<void> | undefined;
 
-  private constructor(options: KeyManagerOptions, hasher: KeyHasher) {
+  private constructor(options: KeyManagerOptions, hasher: KeyHasher, cache: Required<CacheOptions>) {
     this.store = options.store;
     this.format = keyFormat(options.prefix);
     this.#hasher = hasher;
@@ -110,7 +112,7 @@ export class KeyManager {
       usage: this.#usage,
       now: this.#now,
       legacyKeys: options.legacyKeys ?? true,
-      cache: options.cache ?? {},
+      cache,
     });
     this.#feed = new ChangeFeed(
       this.store,
@@ -122,6 +124,9 @@ export class KeyManager {
 
   /** Binds the pepper to the store (failing with `PepperMismatchError`) and starts the background tasks. */
   static async open(options: KeyManagerOptions): Promise<KeyManager> {
+    const cache = checkCacheOptions(options.cache);
+    const pollMs = checkInterval(options.pollIntervalMs, 250, 'pollIntervalMs');
+    const flushMs = checkInterval(options.flushIntervalMs, 5000, 'flushIntervalMs');
     let pepper = options.pepper;
     if (pepper === undefined) {
       if (!(options.store instanceof MemoryKeyStore)) {
@@ -131,7 +136,7 @@ export class KeyManager {
     }
     const resolved = typeof pepper === 'string' ? resolvePepper({ pepper }) : pepper;
     const hasher = new KeyHasher(resolved);
-    const manager = new KeyManager(options, hasher);
+    const manager = new KeyManager(options, hasher, cache);
     try {
       await options.store.bindPepper(hasher.fingerprint);
     } catch (error) {
@@ -140,8 +145,8 @@ export class KeyManager {
       }
       throw error;
     }
-    await manager.#feed.start(options.pollIntervalMs ?? 250);
-    manager.#usage.start(options.flushIntervalMs ?? 5000, options.onError ?? warn);
+    await manager.#feed.start(pollMs);
+    manager.#usage.start(flushMs, options.onError ?? warn);
     return manager;
   }
 

@@ -39,11 +39,14 @@ export interface KeyCheck {
 export interface CacheOptions {
   /** Verified keys kept (default 10,000). */
   max?: number;
-  /** How long a verified key's snapshot is trusted without the change feed (default 60 s). */
+  /**
+   * How long a verified key's snapshot is trusted without the change feed (default 60 s,
+   * 1 ms to 1 hour): the bound on how long a revoke can go unseen if the feed fails.
+   */
   ttlMs?: number;
   /** Unknown well-formed keys remembered (default 10,000). */
   negativeMax?: number;
-  /** How long an unknown key is remembered (default 60 s). */
+  /** How long an unknown key is remembered (default 60 s, 1 ms to 1 hour). */
   negativeTtlMs?: number;
 }
 
@@ -120,7 +123,8 @@ export interface VerificationDeps {
   usage: UsageRecorder;
   now: () => number;
   legacyKeys: boolean;
-  cache: CacheOptions;
+  /** Validated by `KeyManager.open`: every TTL is positive (lru-cache reads 0 as "forever"). */
+  cache: Required<CacheOptions>;
 }
 
 /**
@@ -143,15 +147,15 @@ export class Verification {
   constructor(deps: VerificationDeps) {
     this.#d = deps;
     this.#known = new LRUCache<string, Snapshot>({
-      max: deps.cache.max ?? 10_000,
-      ttl: deps.cache.ttlMs ?? 60_000,
+      max: deps.cache.max,
+      ttl: deps.cache.ttlMs,
       dispose: (s, k) => {
         if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
       },
     });
     this.#unknown = new LRUCache<string, true>({
-      max: deps.cache.negativeMax ?? 10_000,
-      ttl: deps.cache.negativeTtlMs ?? 60_000,
+      max: deps.cache.negativeMax,
+      ttl: deps.cache.negativeTtlMs,
     });
   }
 

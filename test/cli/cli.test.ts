@@ -270,6 +270,20 @@ describe('keyward errors and exit codes', () => {
     }
   });
 
+  it('refuses serve intervals of 0 or past 1 hour with exit 2, before opening anything', async () => {
+    const { run } = fresh();
+    for (const [flag, value] of [
+      ['--cache-ttl', '0'],
+      ['--cache-ttl', '2h'],
+      ['--usage-flush', '30d'],
+      ['--usage-flush', '0'],
+    ]) {
+      const out = await run('serve', '--port', '0', flag!, value!);
+      expect({ flag, value, code: out.code }).toEqual({ flag, value, code: 2 });
+      expect(out.stderr).toMatch(/must be from 1s to 1h/);
+    }
+  });
+
   it('uses exit 3 for unknown ids', async () => {
     const { run } = fresh();
     for (const verb of ['show', 'revoke', 'disable', 'enable', 'delete', 'rotate']) {

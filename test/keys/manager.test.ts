@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   KeyInputError,
   KeyManager,
+  type KeyManagerOptions,
   KeyNotFoundError,
   KeyStateError,
+  KeywardConfigError,
   MemoryKeyStore,
   PepperMismatchError,
 } from '../../src/index.js';
@@ -201,6 +203,38 @@ describe('KeyManager lifecycle', () => {
     expect(error).toBeInstanceOf(PepperMismatchError);
     expect(error.message).not.toContain(OTHER_PEPPER);
     await first.close();
+  });
+
+  it('refuses a cache TTL of 0 (lru-cache would keep entries forever) and timers past 1 hour', async () => {
+    const open = (o: Partial<KeyManagerOptions>) =>
+      KeyManager.open({
+        store: new MemoryKeyStore(),
+        pepper: PEPPER,
+        pollIntervalMs: 0,
+        flushIntervalMs: 0,
+        ...o,
+      });
+    const refused = [
+      { cache: { ttlMs: 0 } },
+      { cache: { negativeTtlMs: 0 } },
+      { cache: { ttlMs: HOUR + 1 } },
+      { cache: { max: 0 } },
+      { cache: { ttlMs: 1.5 } },
+      // 30 days overflows setInterval's 32-bit delay: it would fire every millisecond.
+      { flushIntervalMs: 30 * 24 * HOUR },
+      { pollIntervalMs: 2 ** 31 },
+      { pollIntervalMs: -1 },
+    ];
+    for (const options of refused) {
+      const error = await open(options).catch((e) => e);
+      expect({ options, error }).toEqual({ options, error: expect.any(KeywardConfigError) });
+    }
+    const ok = await open({
+      cache: { ttlMs: HOUR, negativeTtlMs: 1 },
+      flushIntervalMs: HOUR,
+      pollIntervalMs: HOUR,
+    });
+    await ok.close();
   });
 
   it('needs a pepper for a persistent store', async () => {
