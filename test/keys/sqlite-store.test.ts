@@ -34,6 +34,20 @@ describe('SqliteKeyStore', () => {
     await again.close();
   });
 
+  it('creates the database, its -wal and its -shm with mode 0600 from the start', async () => {
+    const path = dbPath();
+    const store = await SqliteKeyStore.open(path);
+    await store.insert(makeRow({ owner: 'acme-corp', metadata: { contact: 'ops@acme.example' } }), ctx);
+    // While the store is open the WAL holds the row: it must be as private as the database.
+    const modes = ['', '-wal', '-shm'].map((suffix) => [suffix, statSync(`${path}${suffix}`).mode & 0o777]);
+    expect(modes).toEqual([
+      ['', 0o600],
+      ['-wal', 0o600],
+      ['-shm', 0o600],
+    ]);
+    await store.close();
+  });
+
   it('uses WAL and synchronous=FULL unless asked for NORMAL, with the busy timeout given', async () => {
     const full = await SqliteKeyStore.open(dbPath());
     expect(full.info()).toEqual({ journalMode: 'wal', synchronous: 'full', busyTimeoutMs: 5000 });

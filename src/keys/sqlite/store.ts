@@ -1,4 +1,4 @@
-import { chmodSync, existsSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import {
   DuplicateKeyError,
@@ -47,6 +47,27 @@ export interface SqliteStoreOptions {
 const PEPPER = 'pepper_fingerprint';
 
 /**
+ * Creates the database file, empty and with mode 0600, unless it exists. It must exist before SQLite opens it: SQLite gives the `-wal` and `-shm` files the
+ * mode of the database file, so a file made by SQLite (umask, often 0644) and tightened
+ * afterwards would leave them readable by everybody for as long as they exist.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  try {
+    // The umask may have taken bits away; the owner needs read and write.
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
  * better-sqlite3 is synchronous; each call is short and indexed.
@@ -73,9 +94,10 @@ export class SqliteKeyStore implements KeyStore {
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteKeyStore> {
     const busy = options.busyTimeoutMs ?? 5000;
-    const created = path !== ':memory:' && !existsSync(path);
     let db: Database.Database | undefined;
     try {
+      // Hashes are peppered, but owners and metadata are nobody else's business.
+      if (path !== ':memory:' && path !== '') createPrivate(path);
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
@@ -83,8 +105,6 @@ export class SqliteKeyStore implements KeyStore {
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('cache_size = -65536');
       migrate(db, path);
-      // Hashes are peppered, but owners and metadata are nobody else's business.
-      if (created) chmodSync(path, 0o600);
       return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal');
     } catch (error) {
       db?.close();
