@@ -3,8 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { KeyInputError, KeyStoreError } from '../keys/errors.js';
 import type { KeyFormat } from '../keys/format.js';
-import { checkImportedKey, type ImportItem, parseImportLine } from '../keys/import.js';
-import { settingsPatch } from '../keys/settings.js';
+import { checkImportedKey, type ImportItem, importPatch, parseImportLine } from '../keys/import.js';
 import type { CliIO } from './io.js';
 import { dbOption, jsonOption, parseCount, withManager } from './options.js';
 import { Progress } from './progress.js';
@@ -32,7 +31,7 @@ async function* items(
       if (!item) continue;
       checkImportedKey(item.key, format);
       // Settings are checked here too, so one bad line cannot abort a batch.
-      settingsPatch(item, Date.now());
+      importPatch(item, Date.now());
       yield item;
     } catch (error) {
       if (!(error instanceof KeyStoreError)) throw error;

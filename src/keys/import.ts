@@ -1,6 +1,7 @@
 import { KeyInputError } from './errors.js';
 import type { KeyFormat } from './format.js';
-import type { KeySettings } from './settings.js';
+import { type KeySettings, settingsPatch } from './settings.js';
+import type { KeyPatch } from './types.js';
 
 /** One key to import: a plaintext legacy key (stored hashed) and optional settings. */
 export interface ImportItem extends Partial<KeySettings> {
@@ -31,17 +32,44 @@ export function checkImportedKey(key: unknown, format: KeyFormat): string {
   return key;
 }
 
-const FIELDS = new Set([
-  'key',
-  'name',
-  'owner',
-  'scopes',
-  'metadata',
-  'expiresAt',
-  'uses',
-  'rateLimit',
-  'enabled',
-]);
+/**
+ * What each setting must be. An import file may hold key material anywhere (a key pasted
+ * into the wrong field, or as a field name), so messages name the field, never its value.
+ */
+const REASONS: Readonly<Record<string, string>> = {
+  name: 'name must be 1-200 characters without control characters',
+  owner: 'owner must be 1-200 characters without control characters, or null',
+  scopes: 'scopes must be a list of at most 100 scopes of letters, digits and _ . : / * - (1-64 characters)',
+  metadata: 'metadata must be a JSON object of at most 16 KiB',
+  expiresAt: 'expiresAt must be an ISO 8601 date',
+  expiresIn: 'expiresIn must be a duration such as 30d',
+  uses: 'uses must be a whole number from 0, or null',
+  rateLimit: 'rateLimit must be requests/window such as "100/1m", or null',
+  enabled: 'enabled must be true or false',
+};
+
+/** The fields a JSON import line may have. */
+const FIELDS = ['key', 'name', 'owner', 'scopes', 'metadata', 'expiresAt', 'uses', 'rateLimit', 'enabled'];
+const ALLOWED = new Set(FIELDS);
+
+/**
+ * Validates the settings of an item to import into a patch. Rejects with a
+ * `KeyInputError` that names the field at fault and never quotes the input.
+ */
+export function importPatch(item: ImportItem, now: number): KeyPatch {
+  const { key: _key, ...settings } = item;
+  for (const [field, value] of Object.entries(settings)) {
+    const reason = REASONS[field];
+    if (reason === undefined) throw new KeyInputError(`unknown field (allowed: ${FIELDS.join(', ')})`);
+    try {
+      settingsPatch({ [field]: value }, now);
+    } catch (error) {
+      if (error instanceof KeyInputError) throw new KeyInputError(reason);
+      throw error;
+    }
+  }
+  return settingsPatch({ name: 'imported', ...settings }, now);
+}
 
 /**
  * Parses one line of an import file: a plaintext key, or a JSON object
@@ -63,7 +91,8 @@ export function parseImportLine(line: string): ImportItem | undefined {
   }
   const item = value as Record<string, unknown>;
   for (const field of Object.keys(item)) {
-    if (!FIELDS.has(field)) throw new KeyInputError(`unknown field ${JSON.stringify(field.slice(0, 40))}`);
+    // Never the field's name: a key pasted as one would be printed.
+    if (!ALLOWED.has(field)) throw new KeyInputError(`unknown field (allowed: ${FIELDS.join(', ')})`);
   }
   if (typeof item['expiresAt'] === 'string') {
     const at = new Date(item['expiresAt']);

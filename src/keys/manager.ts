@@ -4,7 +4,7 @@ import { KeyInputError, KeyNotFoundError, PepperMismatchError } from './errors.j
 import { ChangeFeed } from './feed.js';
 import { type KeyFormat, keyFormat } from './format.js';
 import { isKeyId, newKeyId } from './ids.js';
-import { checkImportedKey, type ImportItem, type ImportProgress } from './import.js';
+import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './import.js';
 import { durationMs } from './input.js';
 import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { MemoryKeyStore } from './memory-store.js';
@@ -266,8 +266,7 @@ export class KeyManager {
     for await (const item of items) {
       const key = checkImportedKey(item?.key, this.format);
       const now = this.#now();
-      const { key: _key, ...settings } = item;
-      const record = applyPatch(blankRecord(now), settingsPatch({ name: 'imported', ...settings }, now));
+      const record = applyPatch(blankRecord(now), importPatch(item, now));
       batch.push(this.#row(key, newKeyId(now), record));
       if (batch.length >= size) await write();
     }

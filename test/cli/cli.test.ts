@@ -179,6 +179,7 @@ describe('keyward keys import', () => {
     const { db, run } = fresh();
     const file = join(dir, 'import.txt');
     const secretBad = 'kw_looks-like-ours-but-has-no-valid-checksum';
+    const secretField = 'legacy-Sk3tQm9ZpX2v8RrLwN4bYc7Hd1Jf6Ug';
     writeFileSync(
       file,
       [
@@ -191,16 +192,23 @@ describe('keyward keys import', () => {
         secretBad,
         '{"key":"legacy-json-key-00000000003","scope":"typo"}',
         '{"key":"legacy-json-key-00000000004","uses":-1}',
+        // Key material in the wrong place must not be printed either.
+        `{"${secretField}": "billing"}`,
+        `{"key":"legacy-json-key-00000000005","scopes":"${secretField} read"}`,
       ].join('\n'),
     );
     const out = await run('keys', 'import', file, '--json');
     expect(out.code).toBe(2);
-    expect(json(out.stdout)).toEqual({ imported: 2, duplicates: 1, invalid: 4 });
+    expect(json(out.stdout)).toEqual({ imported: 2, duplicates: 1, invalid: 6 });
     expect(out.stderr).toMatch(/line 6: key must be 16-256/);
     expect(out.stderr).toMatch(/line 7: key starts with "kw_"/);
-    expect(out.stderr).toMatch(/line 8: unknown field "scope"/);
+    expect(out.stderr).toMatch(/line 8: unknown field \(allowed: key, name/);
     expect(out.stderr).toMatch(/line 9: uses must be/);
+    expect(out.stderr).toMatch(/line 10: unknown field/);
+    expect(out.stderr).toMatch(/line 11: scopes must be/);
     expect(out.stderr).not.toContain(secretBad);
+    expect(out.stderr).not.toContain(secretField.slice(0, 12));
+    expect(out.stderr).not.toContain('"scope"');
     expect((await verify(db, 'legacy-plain-key-0000000001')).principal?.name).toBe('imported');
     expect((await verify(db, 'legacy-json-key-00000000002')).principal).toMatchObject({
       name: 'json',
