@@ -17,6 +17,8 @@ export const exitCodes = {
   wrongPepper: 5,
   /** The key's state forbids the change (rotating a revoked or rotated key), or a duplicate key. */
   conflict: 6,
+  /** The pepper file is owned by another user, or group or others may read or write it. */
+  insecurePepper: 7,
 } as const;
 
 /** The `keyward --help` epilog. */
@@ -29,6 +31,7 @@ Exit codes:
   4  database locked, unreadable, not a keyward database, or newer than this keyward
   5  wrong pepper (KEYWARD_PEPPER or the pepper file is not the database's)
   6  the key's state forbids the change (e.g. rotating a revoked key), or a duplicate key
+  7  insecure pepper file (owned by another user, or readable by group or others)
 
 Environment:
   KEYWARD_DATABASE_URL  database file, sqlite:/file: URL (default ./keyward.db), or postgres:// URL
@@ -56,6 +59,8 @@ export function exitCodeOf(error: unknown): number {
       case 'key_state':
       case 'duplicate_key':
         return exitCodes.conflict;
+      case 'insecure_pepper_file':
+        return exitCodes.insecurePepper;
     }
   }
   return exitCodes.error;

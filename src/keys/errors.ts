@@ -5,6 +5,7 @@ export type KeyErrorCode =
   | 'key_state'
   | 'duplicate_key'
   | 'pepper_mismatch'
+  | 'insecure_pepper_file'
   | 'store_unavailable';
 
 /** Base class of key-management errors. Messages never contain a key or a hash. */
@@ -63,6 +64,20 @@ export class PepperMismatchError extends KeyStoreError {
       'pepper_mismatch',
       `the key store at ${where} was created with another pepper${from}; use the pepper it was created with (KEYWARD_PEPPER or its pepper file)`,
     );
+  }
+}
+
+/**
+ * The pepper file is owned by another user, or group or others may read or write it.
+ * Refused rather than used: anyone who can read the pepper can test stolen hashes offline.
+ */
+export class InsecurePepperFileError extends KeyStoreError {
+  override readonly name = 'InsecurePepperFileError';
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('insecure_pepper_file', `refusing pepper file ${file}: it ${problem}`);
   }
 }
 

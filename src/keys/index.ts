@@ -4,6 +4,7 @@
  */
 export {
   DuplicateKeyError,
+  InsecurePepperFileError,
   type KeyErrorCode,
   KeyInputError,
   KeyNotFoundError,

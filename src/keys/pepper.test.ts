@@ -1,14 +1,34 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeywardConfigError } from '../core/errors.js';
+import { InsecurePepperFileError } from './errors.js';
 import { KeyHasher, resolvePepper } from './pepper.js';
+import { createPepperFile } from './pepper-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyward-pepper-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PEPPER = 'p'.repeat(32);
+const errorOf = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+};
 
 describe('resolvePepper', () => {
   it('creates a 0600 pepper file beside the database on first use, says so, and reuses it', () => {
@@ -45,13 +65,58 @@ describe('resolvePepper', () => {
     expect(error!.message).not.toContain('short-secret');
   });
 
-  it('warns when an existing pepper file is readable by others', () => {
-    const db = join(dir, 'c.db');
-    writeFileSync(`${db}.pepper`, `${PEPPER}\n`);
-    chmodSync(`${db}.pepper`, 0o644);
-    const notes: string[] = [];
-    resolvePepper({ databasePath: db, env: {}, notice: (m) => notes.push(m) });
-    expect(notes.join()).toMatch(/readable by other users/);
+  it('refuses an existing pepper file that group or others may read or write', () => {
+    for (const mode of [0o640, 0o604, 0o620]) {
+      const db = join(dir, `open-${mode.toString(8)}.db`);
+      writeFileSync(`${db}.pepper`, `${PEPPER}\n`);
+      chmodSync(`${db}.pepper`, mode);
+      const notes: string[] = [];
+      const error = errorOf(() => resolvePepper({ databasePath: db, env: {}, notice: (m) => notes.push(m) }));
+      expect(error).toBeInstanceOf(InsecurePepperFileError);
+      expect(error).toMatchObject({ code: 'insecure_pepper_file' });
+      expect(error.message).toContain(`chmod 600 ${db}.pepper`);
+      expect(error.message).not.toContain(PEPPER);
+      expect(notes).toEqual([]);
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a pepper file owned by another user (needs root to chown)',
+    () => {
+      const db = join(dir, 'foreign.db');
+      writeFileSync(`${db}.pepper`, `${PEPPER}\n`, { mode: 0o600 });
+      chownSync(`${db}.pepper`, 65534, 65534);
+      const error = errorOf(() => resolvePepper({ databasePath: db, env: {} }));
+      expect(error).toBeInstanceOf(InsecurePepperFileError);
+      expect(error.message).toMatch(/owned by another user/);
+    },
+  );
+
+  it('creates the pepper file atomically, never replacing one another process created', () => {
+    const file = join(dir, 'race.db.pepper');
+    expect(createPepperFile(file, `${PEPPER}-first\n`)).toBe(true);
+    expect(createPepperFile(file, `${PEPPER}-second\n`)).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(`${PEPPER}-first\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The temporary files the content was written to first are gone.
+    expect(readdirSync(dir).filter((f) => f.startsWith('race.db.pepper'))).toEqual(['race.db.pepper']);
+  });
+
+  it('waits for a pepper file another process created but has not written yet', async () => {
+    const db = join(dir, 'late.db');
+    writeFileSync(`${db}.pepper`, '', { mode: 0o600 });
+    // Another process writes the pepper a moment after creating the file.
+    const writer = spawn(process.execPath, [
+      '-e',
+      `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(`${db}.pepper`)}, ${JSON.stringify(`${PEPPER}\n`)}), 100)`,
+    ]);
+    const exited = new Promise((r) => writer.on('exit', r));
+    try {
+      const pepper = resolvePepper({ databasePath: db, env: {} });
+      expect(pepper.secret.toString()).toBe(PEPPER);
+    } finally {
+      await exited;
+    }
   });
 });
 

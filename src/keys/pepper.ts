@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { KeywardConfigError } from '../core/errors.js';
+import { createPepperFile, readPepperFile } from './pepper-file.js';
 
 /** A pepper must carry at least this many characters (the generated ones have 43). */
 export const MIN_PEPPER_LENGTH = 32;
@@ -19,7 +19,7 @@ export interface ResolvePepperOptions {
   env?: NodeJS.ProcessEnv;
   /** The database file; the pepper file is `<database>.pepper`. Omit for in-memory stores. */
   databasePath?: string;
-  /** Told when a pepper file is created or is readable by others; default: a line on stderr. */
+  /** Told when a pepper file is created; default: a line on stderr. */
   notice?: (message: string) => void;
 }
 
@@ -33,18 +33,11 @@ function fromText(text: string, source: string): Pepper {
   return { secret: Buffer.from(value, 'utf8'), source };
 }
 
-function readPepperFile(file: string, notice: (m: string) => void): Pepper {
-  const mode = statSync(file).mode;
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    notice(`keyward: warning: pepper file ${file} is readable by other users; run: chmod 600 ${file}`);
-  }
-  return fromText(readFileSync(file, 'utf8'), file);
-}
-
 /**
  * Finds the pepper: the explicit option, else `KEYWARD_PEPPER`, else the file beside the
  * database, created on first use with 256 random bits and mode 0600 (and said so).
- * In-memory stores without either get an ephemeral pepper.
+ * A pepper file owned by another user, or open to group or others, is refused with
+ * `InsecurePepperFileError`. In-memory stores without either get an ephemeral pepper.
  */
 export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
   const notice = options.notice ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -62,18 +55,20 @@ export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
   if (options.databasePath === undefined) return { secret: randomBytes(32), source: 'ephemeral' };
 
   const file = `${options.databasePath}.pepper`;
+  let created: boolean;
   try {
-    // `wx`: create only if absent, so two processes starting together agree on one pepper.
-    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    // Create only if absent, so two processes starting together agree on one pepper.
+    created = createPepperFile(file, `${randomBytes(32).toString('base64url')}\n`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new KeywardConfigError(`cannot create pepper file ${file} (${code})`);
+  }
+  if (created) {
     notice(
       `keyward: created pepper file ${file} (mode 0600). Keep it with the database and back it up: without it no stored key verifies. Set KEYWARD_PEPPER to manage it yourself.`,
     );
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new KeywardConfigError(`cannot create pepper file ${file}: ${(error as Error).message}`);
-    }
   }
-  return readPepperFile(file, notice);
+  return fromText(readPepperFile(file), file);
 }
 
 /** Keyed hashing of keys: HMAC-SHA256 under the pepper. */

@@ -1,5 +1,5 @@
 // The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -330,5 +330,19 @@ describe('keyward errors and exit codes', () => {
     expect(out.code).toBe(5);
     expect(out.stderr).toMatch(/created with another pepper/);
     expect(out.stderr).not.toContain(OTHER_PEPPER);
+  });
+
+  it('uses exit 7 for a pepper file that other users can read, and documents it', async () => {
+    const { db } = fresh();
+    const first = await cli(['keys', 'create', '--name', 'x', '--db', db], {});
+    expect(first.code).toBe(0);
+    chmodSync(`${db}.pepper`, 0o644);
+    const out = await cli(['keys', 'list', '--db', db], {});
+    expect(out.code).toBe(7);
+    expect(out.stderr).toBe(
+      `keyward: refusing pepper file ${db}.pepper: it is open to other users (mode 0644); run: chmod 600 ${db}.pepper\n`,
+    );
+    expect(out.stdout).toBe('');
+    expect((await cli(['--help'], {})).stdout).toMatch(/7 {2}insecure pepper file/);
   });
 });
