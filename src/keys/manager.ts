@@ -215,8 +215,9 @@ export class KeyManager {
   }
 
   /**
-   * Issues a successor with the same name, owner, scopes, metadata, uses left, rate limit
-   * and lifetime; the old key keeps working for `grace` (default 24h; `0` revokes it now).
+   * Issues a successor with the same name, owner, scopes, metadata, rate limit and
+   * lifetime; the old key keeps working for `grace` (default 24h; `0` revokes it now).
+   * Remaining uses move to the successor: a key with limited uses stops at once.
    */
   async rotate(id: string, options: ChangeOptions & { grace?: number | string } = {}): Promise<RotatedKey> {
     const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');

@@ -8,6 +8,7 @@ import {
   patchChanges,
   recordOf,
 } from './records.js';
+import { moveUses } from './rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -137,15 +138,13 @@ export class MemoryKeyStore implements KeyStore {
       throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
     }
     if (this.#byHash.has(hex(successor.hash))) throw new DuplicateKeyError();
-    const after = { ...applyPatch(before, structuredClone(patch)), replacedBy: successor.id };
+    const moved = moveUses(before, successor, patch);
+    const next = { ...moved.successor, replaces: id };
+    const after = { ...applyPatch(before, structuredClone(moved.patch)), replacedBy: successor.id };
     this.#rows.set(id, after);
     this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
-    this.#put({ ...successor, replaces: id });
-    this.#log(
-      { ...context, action: 'create' },
-      successor.id,
-      creationChanges({ ...successor, replaces: id }),
-    );
+    this.#put(next);
+    this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
     return { previous: copy(after), successor: copy(this.#rows.get(successor.id)!) };
   }
 

@@ -1,5 +1,5 @@
 import { KeyStateError } from './errors.js';
-import type { KeyPatch, KeyRecord } from './types.js';
+import type { KeyPatch, KeyRecord, NewKeyRow } from './types.js';
 
 /** What a rotation writes: the successor's settings and the old key's change. */
 export interface RotationPlan {
@@ -10,9 +10,10 @@ export interface RotationPlan {
 }
 
 /**
- * Plans a rotation at `now`: the successor keeps name, owner, scopes, metadata, enabled,
- * uses left and rate limit, and the same lifetime counted from now; the old key keeps
- * working for `graceMs` (never past its own expiry), or is revoked at once for 0.
+ * Plans a rotation at `now`: the successor keeps name, owner, scopes, metadata, enabled
+ * and rate limit, and the same lifetime counted from now; the old key keeps working for
+ * `graceMs` (never past its own expiry), or is revoked at once for 0. Remaining uses are
+ * moved by the store, inside its transaction ({@link moveUses}).
  */
 export function planRotation(old: KeyRecord, now: number, graceMs: number): RotationPlan {
   if (old.revokedAt) throw new KeyStateError(`key ${old.id} is revoked and cannot be rotated`);
@@ -35,4 +36,22 @@ export function planRotation(old: KeyRecord, now: number, graceMs: number): Rota
       ? { revokedAt: new Date(now) }
       : { expiresAt: new Date(Math.min(until, old.expiresAt?.getTime() ?? until)) };
   return { successor, patch };
+}
+
+/**
+ * Run by a store inside its rotate transaction, on the old key as read there: the
+ * successor takes the uses the old key has left, and an old key with limited uses keeps
+ * none. So a key created with N uses serves N requests across both keys, and a use taken
+ * while the rotation was being planned is not handed out again.
+ */
+export function moveUses(
+  before: KeyRecord,
+  successor: NewKeyRow,
+  patch: KeyPatch,
+): { successor: NewKeyRow; patch: KeyPatch } {
+  const left = before.remainingUses;
+  return {
+    successor: { ...successor, remainingUses: left },
+    patch: left === null ? patch : { ...patch, remainingUses: 0 },
+  };
 }

@@ -149,9 +149,10 @@ export interface KeyStore {
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
   /**
    * Atomically: checks the old key is neither revoked nor already rotated (else
-   * `KeyStateError`), applies `patch` to it and sets its `replacedBy`, inserts
-   * `successor` (whose `replaces` is `id`), audits `rotate` on the old key and `create`
-   * on the new one.
+   * `KeyStateError`), moves its remaining uses to the successor as read in the
+   * transaction (`moveUses`: the successor's `remainingUses` is replaced, a limited old
+   * key keeps 0), applies `patch` to it and sets its `replacedBy`, inserts `successor`
+   * (whose `replaces` is `id`), audits `rotate` on the old key and `create` on the new one.
    */
   rotate(
     id: string,

@@ -91,7 +91,6 @@ describe('KeyManager lifecycle', () => {
       scopes: ['read'],
       metadata: { team: 'x' },
       expiresIn: '30d',
-      uses: 50,
       rateLimit: '10/1s',
     });
     clock.advance(24 * HOUR);
@@ -102,7 +101,7 @@ describe('KeyManager lifecycle', () => {
       owner: 'acme',
       scopes: ['read'],
       metadata: { team: 'x' },
-      remainingUses: 50,
+      remainingUses: null,
       rateLimit: { limit: 10, windowSeconds: 1 },
       replaces: old.record.id,
       expiresAt: new Date(clock.now() + 30 * 24 * HOUR),
@@ -118,6 +117,27 @@ describe('KeyManager lifecycle', () => {
     clock.advance(1);
     expect((await manager.check(old.key)).outcome).toBe('expired');
     expect((await manager.check(rotated.key)).outcome).toBe('valid');
+  });
+
+  it('moves the uses left to the successor: N uses serve N requests across both keys', async () => {
+    const { manager, store } = await setup();
+    const old = await manager.create({ name: 'svc', uses: 4 });
+    expect((await manager.check(old.key)).outcome).toBe('valid');
+    // A request lands between the rotation reading the key and its transaction.
+    const rotate = store.rotate.bind(store);
+    store.rotate = async (...args) => {
+      expect((await manager.check(old.key)).outcome).toBe('valid');
+      return rotate(...args);
+    };
+    const rotated = await manager.rotate(old.record.id, { grace: '1h' });
+    expect(rotated.record.remainingUses).toBe(2);
+    expect(rotated.previous.remainingUses).toBe(0);
+    let served = 0;
+    for (const key of [old.key, rotated.key]) {
+      for (let i = 0; i < 5; i++) if ((await manager.check(key)).outcome === 'valid') served++;
+    }
+    expect(served).toBe(2);
+    expect((await manager.check(old.key)).outcome).toBe('usage_exceeded');
   });
 
   it('never extends the old key beyond its own expiry when rotating', async () => {

@@ -195,6 +195,25 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(created).toMatchObject({ action: 'create', keyId: successor.id, changes: { replaces: old.id } });
     });
 
+    it('moves the uses left, as read inside the rotation, to the successor', async () => {
+      const old = makeRow({ remainingUses: 5 });
+      await store.insert(old, ctx('create'));
+      // A use taken after the rotation was planned (with 5 left) must not be given again.
+      expect(await store.consumeUse(old.id, new Date(clock))).toBe(4);
+      const successor = makeRow({ remainingUses: 5 });
+      const result = await store.rotate(old.id, successor, {}, ctx('rotate'));
+      expect(result.successor.remainingUses).toBe(4);
+      expect(result.previous.remainingUses).toBe(0);
+      expect(await store.get(old.id)).toMatchObject({ remainingUses: 0 });
+      expect(await store.consumeUse(old.id, new Date(clock))).toBeNull();
+
+      const unlimited = makeRow({ remainingUses: null });
+      await store.insert(unlimited, ctx('create'));
+      const next = await store.rotate(unlimited.id, makeRow({ remainingUses: 7 }), {}, ctx('rotate'));
+      expect(next.successor.remainingUses).toBeNull();
+      expect(next.previous.remainingUses).toBeNull();
+    });
+
     it('refuses to rotate a revoked or already rotated key, changing nothing', async () => {
       const revoked = makeRow({ revokedAt: new Date(clock) });
       await store.insert(revoked, ctx('create'));

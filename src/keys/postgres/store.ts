@@ -14,6 +14,7 @@ import {
   pageLimit,
   patchChanges,
 } from '../records.js';
+import { moveUses } from '../rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -311,9 +312,10 @@ export class PostgresKeyStore implements KeyStore {
       if (before.replacedBy) {
         throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
       }
-      const next = { ...successor, replaces: id };
+      const moved = moveUses(before, successor, patch);
+      const next = { ...moved.successor, replaces: id };
       await this.#insert(tx, next);
-      const after = { ...applyPatch(before, patch), replacedBy: successor.id };
+      const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
       await this.#write(tx, after);
       await tx.log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
       await tx.log({ ...context, action: 'create' }, successor.id, creationChanges(next));

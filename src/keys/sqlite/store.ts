@@ -15,6 +15,7 @@ import {
   pageLimit,
   patchChanges,
 } from '../records.js';
+import { moveUses } from '../rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -250,9 +251,10 @@ export class SqliteKeyStore implements KeyStore {
           if (before.replacedBy) {
             throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
           }
-          const next = { ...successor, replaces: id };
+          const moved = moveUses(before, successor, patch);
+          const next = { ...moved.successor, replaces: id };
           if (this.#s.insertIgnore.run(insertValues(next)).changes === 0) throw new DuplicateKeyError();
-          const after = { ...applyPatch(before, patch), replacedBy: successor.id };
+          const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
           this.#s.update.run(toParams(after));
           this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
           this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
