@@ -17,7 +17,25 @@ export interface VerifyContext {
   readonly scheme: ApiKeyScheme;
   /** Scopes the route requires (checked by the guard after verification). */
   readonly scopes: readonly string[];
+  /**
+   * Present when the guard has rate limits: the per-key admission step. A verifier that
+   * spends something per request (a use of a key with limited uses) calls it once the key
+   * is otherwise accepted and before spending, so a request the limit refuses costs
+   * nothing. It answers `undefined` (go on), a failure to return as the outcome, or a
+   * promise of either. The guard then does not admit the request again; the response
+   * headers still reach {@link AuthResult}. Verifiers that ignore it are admitted by the
+   * guard after verification.
+   */
+  readonly admit?: (principal: unknown) => AuthFailure | undefined | Promise<AuthFailure | undefined>;
 }
+
+/** A request's context when the guard has limits: what its admission step decided. */
+interface Admitting extends VerifyContext {
+  decided: Admission | undefined;
+}
+type Admission = typeof NO_RULE | Promise<Record<string, string> | AuthFailure>;
+const NO_RULE = Symbol('no rule');
+const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFailure ? a : undefined);
 
 /** What a verifier may answer: a principal, nothing (unknown key), or a specific refusal. */
 export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
@@ -216,31 +234,54 @@ function build<P>(
       if (key === DUPLICATE) return reject('duplicate');
       if (limits?.limitsFailures) return watched(limits, source, key, scheme);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
+      const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
       let value: ReturnType<Verifier<P>>;
       try {
-        value = verify(key, contexts.get(scheme)!);
+        value = verify(key, context);
       } catch (error) {
         return verifierError(error);
       }
-      if (value instanceof Promise) return value.then((v) => admit(settle(v, scheme)), verifierError);
-      return admit(settle(value, scheme));
+      if (value instanceof Promise)
+        return value.then((v) => admit(settle(v, scheme), context), verifierError);
+      return admit(settle(value, scheme), context);
     }
     return optional ? anonymous : reject('missing');
   }
 
-  /** Applies the per-key rate limit, if the principal has one; sync (no promise) when it has none. */
-  function admit(result: AuthResult<P>): AuthResult<P> | Promise<AuthResult<P>> {
+  /** Consumes one request of the principal's budget, if it has a rule. */
+  function decide(limits: GuardLimits<P>, principal: P): Admission {
+    const rule = limits.ruleFor(principal);
+    return rule ? limits.admit(principal, rule) : NO_RULE;
+  }
+
+  /** A fresh context per request (its admission is the request's own), only when there are limits. */
+  function admitting(limits: GuardLimits<P>, scheme: ApiKeyScheme): Admitting {
+    const context: Admitting = {
+      scheme,
+      scopes,
+      decided: undefined,
+      admit(principal) {
+        // Called twice, it answers the same: one request never takes two of the budget.
+        context.decided ??= decide(limits, principal as P);
+        return context.decided === NO_RULE ? undefined : context.decided.then(stepOf);
+      },
+    };
+    return context;
+  }
+
+  /**
+   * Applies the per-key rate limit, if the principal has one (sync, no promise, when it
+   * has none): what the verifier's admission step decided, else admits now.
+   */
+  function admit(result: AuthResult<P>, context: VerifyContext): AuthResult<P> | Promise<AuthResult<P>> {
     if (!limits || !result.ok || result.scheme === undefined) return result;
-    const rule = limits.ruleFor(result.principal);
-    if (!rule) return result;
-    return limits
-      .admit(result.principal, rule)
-      .then(
-        (admitted): AuthResult<P> =>
-          admitted instanceof AuthFailure
-            ? { ok: false, failure: admitted }
-            : { ...result, headers: admitted },
-      );
+    const decided = (context as Partial<Admitting>).decided ?? decide(limits, result.principal);
+    if (decided === NO_RULE) return result;
+    // A refusal stands even if the verifier returned the principal anyway: fail closed.
+    return decided.then(
+      (admitted): AuthResult<P> =>
+        admitted instanceof AuthFailure ? { ok: false, failure: admitted } : { ...result, headers: admitted },
+    );
   }
 
   // With failed attempts limited per address: the same steps, watched. Kept apart so the
@@ -255,11 +296,10 @@ function build<P>(
     const wait = limits.blockedFor(address);
     // A blocked address learns nothing from its guesses: its keys are not even checked.
     if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
+    const context = admitting(limits, scheme);
     let result: AuthResult<P>;
     try {
-      result = plausible(key, maxKeyLength)
-        ? settle(await verify(key, contexts.get(scheme)!), scheme)
-        : reject('invalid');
+      result = plausible(key, maxKeyLength) ? settle(await verify(key, context), scheme) : reject('invalid');
     } catch (error) {
       return verifierError(error);
     }
@@ -267,7 +307,7 @@ function build<P>(
       if (result.failure.code !== 'invalid') return result;
       return { ok: false, failure: await limits.failed(address, result.failure) };
     }
-    return admit(result);
+    return admit(result, context);
   }
 
   function verifierError(error: unknown): AuthResult<P> {

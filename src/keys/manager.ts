@@ -296,13 +296,15 @@ export class KeyManager {
    * A verifier for `createGuard({verify})`: a principal for usable keys (synchronously
    * when cached), `deny('insufficient_scope' | 'usage_exceeded')`, or `null` (401 Invalid
    * API Key) for every other outcome. Per-key rate limits (the principal's `rateLimit`)
-   * are the guard's job: `createGuard({verify, limits: rateLimits({...})})`. Its
-   * `knows(key)` lets keys verified here recently through an address blocked for failures.
+   * are the guard's job: `createGuard({verify, limits: rateLimits({...})})`; the verifier
+   * runs the guard's admission step (`context.admit`) before taking a use or recording
+   * usage, so a request refused with 429 spends none of the key's uses. Its `knows(key)`
+   * lets keys verified here recently through an address blocked for failures.
    */
   verifier(): Verifier<KeyPrincipal> {
     const verification = this.#verification;
     const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key, context) {
-      const check = verification.check(key, context?.scopes ?? [], true);
+      const check = verification.check(key, context?.scopes ?? [], true, context?.admit);
       return check instanceof Promise ? check.then(authResultOf) : authResultOf(check);
     };
     verify.knows = (key) => verification.knows(key);

@@ -15,7 +15,9 @@ export type KeyOutcome =
   | 'revoked'
   | 'disabled'
   | 'insufficient_scope'
-  | 'usage_exceeded';
+  | 'usage_exceeded'
+  /** Refused by the guard's per-key rate limit (only through `verifier()`; no use taken). */
+  | 'rate_limited';
 
 /** What a route sees for a verified key (`c.var.principal` in Hono). Frozen. */
 export interface KeyPrincipal {
@@ -34,7 +36,12 @@ export interface KeyCheck {
   readonly principal?: KeyPrincipal;
   /** The key's id once it was found (never for `malformed` or `not_found`). */
   readonly keyId?: string;
+  /** The refusal to answer, for `rate_limited`. */
+  readonly failure?: AuthFailure;
 }
+
+/** The guard's per-key admission step (`VerifyContext.admit`). */
+export type AdmitStep = (principal: unknown) => AuthFailure | undefined | Promise<AuthFailure | undefined>;
 
 export interface CacheOptions {
   /** Verified keys kept (default 10,000). */
@@ -108,6 +115,8 @@ export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure
       return INSUFFICIENT_SCOPE;
     case 'usage_exceeded':
       return USAGE_EXCEEDED;
+    case 'rate_limited':
+      return check.failure!;
     default:
       // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
       return null;
@@ -115,6 +124,8 @@ export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure
 }
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
+const limited = (failure: AuthFailure, s: Snapshot): KeyCheck =>
+  Object.freeze({ outcome: 'rate_limited', keyId: s.id, failure });
 
 export interface VerificationDeps {
   store: KeyStore;
@@ -159,18 +170,27 @@ export class Verification {
     });
   }
 
-  /** Verifies a key; `consume` false is a dry run (no use taken, nothing recorded). */
-  check(key: string, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+  /**
+   * Verifies a key; `consume` false is a dry run (no use taken, nothing recorded). `admit`
+   * (the guard's rate limit) runs once the key is otherwise usable, before a use is taken
+   * or usage recorded: a refused request spends nothing.
+   */
+  check(
+    key: string,
+    scopes: readonly string[],
+    consume: boolean,
+    admit?: AdmitStep,
+  ): KeyCheck | Promise<KeyCheck> {
     // An in-memory-only cache key: cheap, and the cache never holds plaintext keys.
     const cacheKey = hash('sha256', key, 'base64url');
     const hit = this.#known.get(cacheKey);
     // Only well-formed keys are ever cached, so a hit needs no format check.
-    if (hit !== undefined) return this.#decide(hit, scopes, consume);
+    if (hit !== undefined) return this.#decide(hit, scopes, consume, admit);
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
     return this.#lookup(cacheKey, key).then((s) =>
-      s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume),
+      s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume, admit),
     );
   }
 
@@ -201,14 +221,23 @@ export class Verification {
     this.#byId.set(s.id, s.cacheKey);
   }
 
-  #decide(s: Snapshot, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+  #decide(
+    s: Snapshot,
+    scopes: readonly string[],
+    consume: boolean,
+    admit: AdmitStep | undefined,
+  ): KeyCheck | Promise<KeyCheck> {
     if (s.blocked !== undefined) return fail(s.blocked, s);
     const now = this.#d.now();
     if (now >= s.expiresAt) return fail('expired', s);
     for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
     if (s.exhausted) return fail('usage_exceeded', s);
     if (!consume) return s.valid;
-    return this.#admit(s, now);
+    // No rule for this key: undefined, synchronously, so a cache hit stays sync.
+    const step = admit?.(s.valid.principal);
+    if (step === undefined) return this.#admit(s, now);
+    if (step instanceof Promise) return step.then((f) => (f ? limited(f, s) : this.#admit(s, now)));
+    return limited(step, s);
   }
 
   /**
