@@ -110,6 +110,15 @@ describe('Fastify: which routes are guarded', () => {
     );
   });
 
+  it('fails the registration, not the process, on bad plugin options', async () => {
+    const app = fastify();
+    await expect(app.register(keyward, {} as never)).rejects.toThrow(KeywardConfigError);
+    const other = fastify();
+    await expect(
+      other.register(keyward, { guard: { schemes: header, verify: keys }, global: 'yes' as never }),
+    ).rejects.toThrow(/global must be a boolean/);
+  });
+
   it('refuses a config.keyward it does not understand at startup', async () => {
     const app = fastify();
     await app.register(keyward, { guard: { schemes: header, verify: keys } });
@@ -151,19 +160,18 @@ describe('Fastify: how failures are answered', () => {
   });
 
   it('keeps the hook sync: no promise, done called before it returns', async () => {
-    let hook: onRequestHookHandler | undefined;
     const app = fastify();
+    const addHook = vi.spyOn(app, 'addHook');
     await app.register(keyward, { guard: { schemes: header, verify: keys } });
-    app.addHook('onRoute', (route) => {
-      const hooks = route.onRequest;
-      hook ??= (Array.isArray(hooks) ? hooks[0] : hooks) as onRequestHookHandler;
-    });
-    app.get('/x', who);
+    const call = addHook.mock.calls.find(([name]) => name === 'onRequest');
+    const hook = call?.[1] as onRequestHookHandler;
     const request = {
+      is404: false,
+      routeOptions: { config: {} },
       raw: { headers: { 'x-api-key': 'reader-key' }, url: '/x' },
     } as unknown as Parameters<onRequestHookHandler>[0];
     const done = vi.fn();
-    const returned = hook!.call(app, request, {} as Parameters<onRequestHookHandler>[1], done);
+    const returned = hook.call(app, request, {} as Parameters<onRequestHookHandler>[1], done);
     expect(returned).toBeUndefined();
     expect(done).toHaveBeenCalledTimes(1);
     expect(request.principal).toEqual({ id: 'reader', scopes: ['read'] });

@@ -1,20 +1,13 @@
-import type {
-  FastifyInstance,
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  onRequestHookHandler,
-  RouteOptions,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { type FailureResponse, KeywardConfigError } from '../../core/errors.js';
-import type { AuthResult, Guard, GuardOptions } from '../../core/guard.js';
+import { KeywardConfigError } from '../../core/errors.js';
+import type { Guard, GuardOptions } from '../../core/guard.js';
 import { isGuard } from '../../core/tags.js';
 import { SecuritySchemeRegistry } from '../../openapi/security.js';
-import { resolveGuard, unavailable } from '../node/auth.js';
-import { failureBody, successHeaders } from '../node/respond.js';
-import { nodeKeySource } from '../node/source.js';
-import { MARK, markFor, patchSwagger } from './swagger.js';
+import { resolveGuard } from '../node/auth.js';
+import { type ChooseGuard, onRequestHook } from './hook.js';
+import { declaredRoutes } from './routes.js';
+import { markRoute, patchSwagger } from './swagger.js';
 
 /**
  * Declare your principal type once to type `request.principal`:
@@ -53,137 +46,112 @@ export interface KeywardFastifyOptions<P = unknown> {
   /** The guard (or its options) for the routes of this context. */
   guard: Guard<P> | GuardOptions<P>;
   /**
-   * `true` (default): every route declared after the plugin in this context and its
-   * children is guarded unless its `config.keyward` is `false`. `false`: only routes with
-   * a `config.keyward` are.
+   * `true` (default): every route of this context and its children, declared before or
+   * after the plugin, is guarded unless its `config.keyward` is `false`. `false`: only
+   * routes with a `config.keyward` are.
    */
   global?: boolean;
   /** Name of @fastify/swagger's decorator, if you changed it. Default `swagger`. */
   swaggerDecorator?: string;
 }
 
-interface RouteState {
-  readonly guards: Guard[];
-}
-const STATE: unique symbol = Symbol('keyward.route');
-type Tracked = RouteOptions & { [STATE]?: RouteState };
-
-function sendFailure(reply: FastifyReply, response: FailureResponse): void {
-  reply.code(response.status);
-  for (const name in response.headers) reply.header(name, response.headers[name]);
-  // A Buffer is sent as it is: a string would get "; charset=utf-8" appended to its type.
-  reply.send(failureBody(response));
-}
-
-/** Applies one guard's result; false when the request was answered. */
-function accept(
-  guard: Guard,
-  result: AuthResult<unknown>,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): boolean {
-  if (!result.ok) {
-    sendFailure(reply, guard.respond(result.failure));
-    return false;
-  }
-  if (result.principal !== undefined) request.principal = result.principal as FastifyPrincipal;
-  const headers = successHeaders(result);
-  if (headers) for (const name in headers) reply.header(name, headers[name]);
-  return true;
-}
-
-// Callback style and no promise for sync verifiers: an async hook would cost one per request.
-function check(
-  guards: readonly Guard[],
-  from: number,
-  prior: { family: object; result: AuthResult<unknown> } | undefined,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  done: () => void,
-): void {
-  for (let i = from; i < guards.length; i++) {
-    const guard = guards[i]!;
-    let result: AuthResult<unknown>;
-    if (prior !== undefined && prior.family === guard.family) {
-      // Same family (a guard and its `require(...)`): the key was verified, check scopes only.
-      result = guard.authorize(prior.result);
-    } else {
-      const pending = guard.authenticate(nodeKeySource(request.raw));
-      if (pending instanceof Promise) {
-        pending.then(
-          (settled) => {
-            if (accept(guard, settled, request, reply))
-              check(guards, i + 1, { family: guard.family, result: settled }, request, reply, done);
-          },
-          () => sendFailure(reply, unavailable(guard)),
-        );
-        return;
-      }
-      result = pending;
+/** Resolves `config.keyward` against the plugin's guard; `{ scopes }` guards are made once per setting. */
+function chooser(guard: Guard, global: boolean): ChooseGuard {
+  const narrowed = new WeakMap<object, Guard>();
+  return (setting) => {
+    if (setting === undefined) return global ? guard : null;
+    if (setting === false) return null;
+    if (setting === true) return guard;
+    if (isGuard(setting)) return setting;
+    const scopes = (setting as { scopes?: unknown } | null)?.scopes;
+    if (!Array.isArray(scopes)) {
+      throw new KeywardConfigError('must be true, false, a guard or { scopes: [...] }');
     }
-    if (!accept(guard, result, request, reply)) return;
-    prior = guards.length > i + 1 ? { family: guard.family, result } : undefined;
-  }
-  done();
-}
-
-function hookFor(state: RouteState): onRequestHookHandler {
-  return function keywardOnRequest(request, reply, done) {
-    check(state.guards, 0, undefined, request, reply, done);
+    const key = setting as object;
+    let chosen = narrowed.get(key);
+    if (chosen === undefined) {
+      chosen = guard.require(...(scopes as string[]));
+      narrowed.set(key, chosen);
+    }
+    return chosen;
   };
 }
 
-function routeGuard(setting: unknown, guard: Guard, route: RouteOptions): Guard {
-  if (setting === undefined || setting === true) return guard;
-  if (isGuard(setting)) return setting;
-  const scopes = (setting as { scopes?: unknown } | null)?.scopes;
-  if (Array.isArray(scopes)) return guard.require(...scopes);
-  throw new KeywardConfigError(
-    `config.keyward of ${String(route.method)} ${route.url} must be true, false, a guard or { scopes: [...] }`,
-  );
+/** The guard of a declared route, with the route named in the error when its config is wrong. */
+function routeGuard(choose: ChooseGuard, route: RouteOptions): Guard | null {
+  try {
+    return choose(route.config?.keyward);
+  } catch (error) {
+    if (!(error instanceof KeywardConfigError)) throw error;
+    throw new KeywardConfigError(`config.keyward of ${String(route.method)} ${route.url}: ${error.message}`);
+  }
 }
 
 // One registry per app (its server): two different schemes under one schemeName fail when
 // the second route is declared, not later in a silently merged document.
 const registries = new WeakMap<object, SecuritySchemeRegistry>();
 
-function protect(route: Tracked, guard: Guard, global: boolean, registry: SecuritySchemeRegistry): void {
-  const setting: unknown = route.config?.keyward;
-  if (setting === false || (setting === undefined && !global)) return;
-  const chosen = routeGuard(setting, guard, route);
-  let state = route[STATE];
-  if (state === undefined) {
-    state = { guards: [] };
-    route[STATE] = state;
-    const own = route.onRequest;
-    // First among the route's own hooks: nothing of the route runs before the key is checked.
-    route.onRequest = [hookFor(state), ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
-  }
-  if (!state.guards.includes(chosen)) state.guards.push(chosen);
-  registry.addGuard(chosen);
-  // A copy: a schema object shared by several routes must not carry one route's security.
-  route.schema = { ...route.schema, [MARK]: markFor(state.guards) } as RouteOptions['schema'];
-}
-
-const plugin: FastifyPluginCallback<KeywardFastifyOptions> = (fastify: FastifyInstance, options, done) => {
-  if (options === null || typeof options !== 'object' || options.guard === undefined) {
-    throw new KeywardConfigError('keyward: pass { guard } (a guard or the options to create one)');
-  }
-  const guard = resolveGuard(options.guard);
-  const global = options.global ?? true;
-  if (typeof global !== 'boolean') throw new KeywardConfigError('keyward: global must be a boolean');
-  if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', undefined);
+function registryOf(fastify: FastifyInstance): SecuritySchemeRegistry {
   let registry = registries.get(fastify.server);
   if (registry === undefined) {
     registry = new SecuritySchemeRegistry();
     registries.set(fastify.server, registry);
   }
-  const schemes = registry;
-  fastify.addHook('onRoute', (route) => protect(route as Tracked, guard as Guard, global, schemes));
+  return registry;
+}
+
+function setup(fastify: FastifyInstance, options: KeywardFastifyOptions): void {
+  if (options === null || typeof options !== 'object' || options.guard === undefined) {
+    throw new KeywardConfigError('keyward: pass { guard } (a guard or the options to create one)');
+  }
+  const guard = resolveGuard(options.guard) as Guard;
+  const global = options.global ?? true;
+  if (typeof global !== 'boolean') throw new KeywardConfigError('keyward: global must be a boolean');
+  const declared = declaredRoutes(fastify);
+  // Without the record of routes (app created before keyward was imported), a route declared
+  // before this point would be enforced but neither checked nor documented: refuse to start.
+  if (declared === undefined && fastify.printRoutes() !== '(empty tree)') {
+    throw new KeywardConfigError(
+      'keyward: routes were declared before the plugin loaded and keyward cannot see them, because this Fastify app was created before keyward/fastify was imported. Import keyward/fastify before creating the app, or `await app.register(keyward, ...)` before declaring routes.',
+    );
+  }
+  if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', undefined);
+  const choose = chooser(guard, global);
+  const schemes = registryOf(fastify);
+  const seen: RouteOptions[] = [];
+  // Routes declared from now on fail right at their declaration when their config is wrong.
+  fastify.addHook('onRoute', (route) => {
+    const chosen = routeGuard(choose, route);
+    if (chosen !== null) schemes.addGuard(chosen);
+    if (declared === undefined) seen.push(route);
+  });
+  fastify.addHook('onRequest', onRequestHook(choose));
   fastify.addHook('onReady', (ready) => {
-    patchSwagger(fastify, options.swaggerDecorator);
+    try {
+      // Every route this registration enforces on, whenever declared: checked and documented.
+      for (const route of declaredRoutes(fastify) ?? seen) {
+        const chosen = routeGuard(choose, route);
+        if (chosen === null) continue;
+        schemes.addGuard(chosen);
+        markRoute(route, chosen);
+      }
+      patchSwagger(fastify, options.swaggerDecorator);
+    } catch (error) {
+      ready(error as Error);
+      return;
+    }
     ready();
   });
+}
+
+const plugin: FastifyPluginCallback<KeywardFastifyOptions> = (fastify, options, done) => {
+  // Through `done`: avvio does not catch what a callback-style plugin throws.
+  try {
+    setup(fastify, options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
   done();
 };
 
@@ -191,13 +159,16 @@ const plugin: FastifyPluginCallback<KeywardFastifyOptions> = (fastify: FastifyIn
  * The keyward Fastify 5 plugin. Guards routes in `onRequest`, before the body is read:
  *
  * ```ts
- * await app.register(keyward, { guard });
+ * app.register(keyward, { guard });
  * app.get('/health', { config: { keyward: false } }, () => ({ status: 'ok' }));
  * app.get('/admin', { config: { keyward: { scopes: ['admin'] } } }, handler);
  * ```
  *
- * Register it before the routes it guards; registered inside a plugin it guards that
- * plugin's routes only. `request.principal` holds the principal. With @fastify/swagger
- * registered, guarded operations get `security` and the document `securitySchemes`.
+ * It guards every route of the context it is registered in and of that context's children,
+ * whether declared before or after it, awaited or not; registered inside a plugin it guards
+ * that plugin's routes only. Every route's `config.keyward` is checked at startup.
+ * `request.principal` holds the principal. With @fastify/swagger registered, guarded
+ * operations get `security` and the document `securitySchemes`. Import `keyward/fastify`
+ * before creating the app: routes declared before the plugin loaded are otherwise refused.
  */
 export const keyward = fp(plugin, { fastify: '5.x', name: 'keyward' });

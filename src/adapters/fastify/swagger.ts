@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { RouteOptions } from 'fastify';
 import type { Guard } from '../../core/guard.js';
 import {
   type ApiKeySecurityScheme,
@@ -25,7 +26,41 @@ export function markFor(guards: readonly Guard[]): SecurityMark {
   return { security: securityRequirements(guard), securitySchemes: registry.toJSON() };
 }
 
-type Operation = Record<string, unknown> & { [MARK]?: SecurityMark; security?: unknown };
+const GUARDS: unique symbol = Symbol('keyward.guards');
+type Marked = RouteOptions & { [GUARDS]?: Guard[] };
+
+/**
+ * Adds a guard to the mark in a route's schema, the one @fastify/swagger reads when it builds
+ * the document (after startup, when every route is known). A copy: a schema object shared
+ * by several routes must not carry one route's security. Fastify itself compiled the
+ * route from the schema it had at declaration, so this only reaches the document.
+ */
+export function markRoute(route: RouteOptions, guard: Guard): void {
+  const marked = route as Marked;
+  const guards = marked[GUARDS] ?? [];
+  marked[GUARDS] = guards;
+  if (!guards.includes(guard)) guards.push(guard);
+  route.schema = { ...route.schema, [MARK]: markFor(guards) } as RouteOptions['schema'];
+}
+
+type Operation = Record<string, unknown> & {
+  [MARK]?: SecurityMark;
+  security?: unknown;
+  operationId?: unknown;
+};
+
+/**
+ * With `exposeHeadRoutes` and an `operationId`, @fastify/swagger documents the HEAD route
+ * Fastify adds for a GET from a copy it made when the route was declared, before its mark:
+ * that HEAD route is the GET's own (same context, same config), so it gets the GET's mark.
+ */
+function headMark(item: Record<string, Operation | undefined>): SecurityMark | undefined {
+  const get = item.get;
+  const head = item.head;
+  if (!get?.[MARK] || !head || head[MARK] || typeof get.operationId !== 'string') return undefined;
+  return head.operationId === `${get.operationId}-head` ? get[MARK] : undefined;
+}
+
 interface SwaggerDocument {
   swagger?: string;
   paths?: Record<string, Record<string, Operation | undefined> | undefined>;
@@ -43,7 +78,10 @@ export function applyMarks<D>(document: D): D {
   const schemes: Record<string, ApiKeySecurityScheme> = {};
   const swagger2 = typeof doc.swagger === 'string';
   for (const item of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(item ?? {})) {
+    if (item === undefined) continue;
+    const head = headMark(item);
+    if (head) item.head![MARK] = head;
+    for (const operation of Object.values(item)) {
       const mark = operation?.[MARK];
       if (!operation || !mark) continue;
       Object.assign(schemes, mark.securitySchemes);
