@@ -1,6 +1,6 @@
 import type { Express, Request, RequestHandler, Response, Router } from 'express';
 import { HIDDEN } from '../../core/tags.js';
-import { docsPage } from '../../openapi/docs-page.js';
+import { docsSite, type MountDocsOptions } from '../../openapi/docs-site.js';
 import {
   applySecurity,
   buildOpenApiDocument,
@@ -24,15 +24,7 @@ export function withSecurity<D extends object = OpenApiDocument>(app: Express | 
   return applySecurity(document as unknown as OpenApiDocument, describeRoutes(app)) as unknown as D;
 }
 
-export interface MountDocsOptions {
-  info: OpenApiInfo;
-  /** Default `/openapi.json`. */
-  openapiPath?: string;
-  /** Default `/docs`. */
-  docsPath?: string;
-  /** Post-process the generated document (add schemas, servers, ...). */
-  transform?: (document: OpenApiDocument) => OpenApiDocument;
-}
+export type { MountDocsOptions };
 
 const hidden = (handler: RequestHandler): RequestHandler =>
   Object.assign(handler, { [HIDDEN]: true as const });
@@ -43,31 +35,26 @@ const hidden = (handler: RequestHandler): RequestHandler =>
  * public; the document is built on the first request, so routes declared later are in it.
  */
 export function mountDocs(app: Express | Router, options: MountDocsOptions): void {
-  const openapiPath = options.openapiPath ?? '/openapi.json';
-  const docsPath = options.docsPath ?? '/docs';
-  const assets = docsPage({ docsPath, openapiPath, title: options.info.title });
-  let body: Buffer | undefined;
+  const site = docsSite(options, (info) => openApiDocument(app, info));
   // An app routes like a Router; the cast only avoids `app.get(setting)`'s overload.
   const router = app as Router;
   router.get(
-    openapiPath,
+    site.openapiPath,
     hidden((_req: Request, res: Response) => {
-      body ??= Buffer.from(
-        JSON.stringify((options.transform ?? ((d) => d))(openApiDocument(app, options.info))),
-      );
+      const body = site.document();
       res.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
-        'content-length': body.length,
+        'content-length': Buffer.byteLength(body),
       });
       res.end(body);
     }),
   );
   const serveAsset = hidden((req: Request, res: Response, next) => {
-    const asset = assets(req.baseUrl + req.path);
+    const asset = site.asset(req.baseUrl + req.path);
     if (!asset) return next();
     res.writeHead(asset.status, asset.headers);
     res.end(asset.body);
   });
-  router.get(docsPath, serveAsset);
-  router.get(`${docsPath}/:asset`, serveAsset);
+  router.get(site.docsPath, serveAsset);
+  router.get(`${site.docsPath}/:asset`, serveAsset);
 }

@@ -1,7 +1,10 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { guardOf, HIDDEN, isHiddenHandler, isPublicHandler } from '../../core/tags.js';
-import { docsPage } from '../../openapi/docs-page.js';
+import { docsSite, type MountDocsOptions } from '../../openapi/docs-site.js';
+
+export type { MountDocsOptions };
+
 import {
   applySecurity,
   buildOpenApiDocument,
@@ -83,48 +86,31 @@ export function withSecurity<D extends object = OpenApiDocument>(app: AnyHono, d
   return applySecurity(document as unknown as OpenApiDocument, describeRoutes(app)) as unknown as D;
 }
 
-export interface MountDocsOptions {
-  info: OpenApiInfo;
-  /** Default `/openapi.json`. */
-  openapiPath?: string;
-  /** Default `/docs`. */
-  docsPath?: string;
-  /** Post-process the generated document (add schemas, servers, ...). */
-  transform?: (document: OpenApiDocument) => OpenApiDocument;
-}
-
 /**
  * Serves `GET /openapi.json` and the interactive `GET /docs` page (Swagger UI from the
  * installed package, no CDN). Both stay public. Call it after the routes are declared.
  */
 export function mountDocs(app: AnyHono, options: MountDocsOptions): void {
-  const openapiPath = options.openapiPath ?? '/openapi.json';
-  const docsPath = options.docsPath ?? '/docs';
-  const assets = docsPage({ docsPath, openapiPath, title: options.info.title });
-  let body: string | undefined;
-  const documentBody = () => {
-    body ??= JSON.stringify((options.transform ?? ((d) => d))(openApiDocument(app, options.info)));
-    return body;
-  };
+  const site = docsSite(options, (info) => openApiDocument(app, info));
   const hidden = <T extends object>(handler: T) => Object.assign(handler, { [HIDDEN]: true as const });
-  app.get(
-    openapiPath,
-    publicRoute(),
-    hidden((c) => c.body(documentBody(), 200, { 'content-type': 'application/json; charset=utf-8' })),
-  );
-  const serveAsset = (path: string) => {
-    const asset = assets(path);
-    if (!asset) return undefined;
+  const serveAsset = (c: Context, path: string) => {
+    const asset = site.asset(path);
+    if (!asset) return c.notFound();
     return new Response(asset.body as BodyInit, { status: asset.status, headers: asset.headers });
   };
   app.get(
-    docsPath,
+    site.openapiPath,
     publicRoute(),
-    hidden((c) => serveAsset(docsPath) ?? c.notFound()),
+    hidden((c) => c.body(site.document(), 200, { 'content-type': 'application/json; charset=utf-8' })),
   );
   app.get(
-    `${docsPath}/:asset`,
+    site.docsPath,
     publicRoute(),
-    hidden((c) => serveAsset(c.req.path) ?? c.notFound()),
+    hidden((c) => serveAsset(c, site.docsPath)),
+  );
+  app.get(
+    `${site.docsPath}/:asset`,
+    publicRoute(),
+    hidden((c) => serveAsset(c, c.req.path)),
   );
 }
