@@ -14,16 +14,16 @@ import { gitState, MEASURED_PACKAGES, machine, pinning, versions } from './lib/e
 import { corrupt, staticKey, take, writeKeyFile } from './lib/keys.js';
 import { prepareStore, storeUnavailable } from './lib/keystore.js';
 import { chooseLoadGenerator } from './lib/loadgen.js';
-import { runMicro } from './lib/micro.js';
 import {
   CASES,
   type CaseName,
   type CaseResult,
-  type MicroResult,
   type RunResult,
   type ServerResult,
   type StoreBuild,
 } from './lib/model.js';
+import { measureOffline } from './lib/offline.js';
+import { setNiceness } from './lib/proc.js';
 import { type RegisteredServer, registry } from './lib/registry.js';
 import { type BenchReport, header, render, write } from './lib/report.js';
 import { type RunningServer, startServer } from './lib/servers.js';
@@ -34,18 +34,22 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     loadgen: { type: 'string' },
+    nice: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--only REGEX (server ids)] [--loadgen wrk|autocannon]\nSee docs/performance.md.\n',
+    'npm run bench [-- --quick] [--only REGEX (server ids)] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/performance.md.\n',
   );
   process.exit(0);
 }
 if (args.loadgen !== undefined && args.loadgen !== 'wrk' && args.loadgen !== 'autocannon') {
   throw new Error('--loadgen must be wrk or autocannon');
 }
+const niceness = Number(args.nice ?? 0);
+if (!Number.isInteger(niceness) || niceness < -20 || niceness > 19) throw new Error('--nice must be -20..19');
+setNiceness(niceness);
 
 const CONNECTIONS = 50;
 const STORE_KEYS = 1_000_000;
@@ -70,18 +74,23 @@ if (!pins.server) notes.push(pins.note);
 // The key store, when it exists: its 1M-key file is built once and cached.
 const storeReason = storeUnavailable();
 let store: Awaited<ReturnType<typeof prepareStore>> | undefined;
-if (!storeReason) store = await prepareStore({ cacheDir, keys: STORE_KEYS, log });
+if (!storeReason) {
+  const path = `${cacheDir}keys-${STORE_KEYS}.db`;
+  const target = { kind: 'sqlite', path } as const;
+  store = await prepareStore({ target, base: path, keys: STORE_KEYS, mayBuild: true, log });
+}
 
 const only = args.only ? new RegExp(args.only) : undefined;
 const specs = registry(store !== undefined).filter((s) => (!quick || s.quick) && (!only || only.test(s.id)));
 const totalCases = specs.reduce((n, s) => n + s.cases.length, 0);
 
-// Full: a warm-up per case, then as many 2-second rounds (3..5) as fit in about 8 minutes.
-const seconds = quick ? 1 : 2;
-const warmupSeconds = quick ? 1 : 1;
+// Full: a warm-up per case, then as many 1-second rounds (3..7) as fit in about 7 minutes.
+// On a shared machine more short paired rounds give steadier medians than a few long ones.
+const seconds = 1;
+const warmupSeconds = 1;
 const rounds = quick
   ? 1
-  : Math.max(3, Math.min(5, Math.floor((420 / Math.max(1, totalCases) - warmupSeconds) / (seconds + 0.2))));
+  : Math.max(3, Math.min(7, Math.floor((420 / Math.max(1, totalCases) - warmupSeconds) / (seconds + 0.25))));
 log(
   `${specs.length} servers, ${totalCases} cases, ${rounds} round(s) of ${seconds} s (${quick ? 'quick' : 'full'})`,
 );
@@ -212,7 +221,7 @@ async function start(spec: RegisteredServer): Promise<void> {
   const config = {
     key: staticKeys.valid,
     keys: spec.keys,
-    ...(spec.keys === 'store' && store ? { storePath: store.path, pepper: store.pepper } : {}),
+    ...(spec.keys === 'store' && store ? { store: store.target, pepper: store.pepper } : {}),
   };
   running.set(spec.id, await startServer({ id: spec.id, entry: spec.entry, config, cpu: pins.server }));
   await preflight(spec);
@@ -245,16 +254,16 @@ try {
 const rss = new Map([...running].map(([id, s]) => [id, s.rssPeakMiB]));
 await stopAll();
 
-// Target 5 runs after the servers are gone, in its own process on the server core.
-let micro: MicroResult | undefined;
-let microReason = storeReason;
-if (store) {
-  try {
-    micro = await runMicro({ store, samples: quick ? 5_000 : 50_000, cpu: pins.server });
-  } catch (e) {
-    microReason = `micro-benchmark failed: ${(e as Error).message}`;
-  }
-}
+// Targets 5 and 7 run after the servers are gone, in their own processes.
+const offline = await measureOffline({
+  quick,
+  cacheDir,
+  keys: STORE_KEYS,
+  cpu: pins.server,
+  log,
+  sqlite: store,
+  sqliteReason: storeReason,
+});
 
 const cases: CaseResult[] = [];
 for (const spec of specs) {
@@ -270,6 +279,7 @@ const servers: ServerResult[] = specs.map((s) => {
   const peak = rss.get(s.id);
   return {
     id: s.id,
+    ...(s.floor ? { floor: s.floor } : {}),
     label: s.label,
     group: s.group,
     framework: s.framework,
@@ -289,8 +299,7 @@ const storeBuild: StoreBuild | undefined = store?.build;
 const targets = evaluateTargets({
   servers,
   cases,
-  ...(micro ? { micro } : {}),
-  ...(microReason ? { microReason } : {}),
+  ...offline,
   ...(storeBuild ? { storeBuild } : {}),
   ...(storeReason ? { storeReason } : {}),
 });
@@ -310,13 +319,13 @@ const report: BenchReport = {
     threads: 1,
     connections: CONNECTIONS,
   },
-  settings: { rounds, seconds, warmupSeconds },
+  settings: { rounds, seconds, warmupSeconds, nice: niceness },
   git: gitState(),
   versions: { keyward: 'this tree', ...versions(MEASURED_PACKAGES) },
   keyLengths: { static: staticKeys.valid.length, ...(storeKeys ? { store: storeKeys.valid.length } : {}) },
   servers,
   cases,
-  ...(micro ? { micro } : {}),
+  ...offline,
   ...(storeBuild ? { storeBuild } : {}),
   targets,
   notes,

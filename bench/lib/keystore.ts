@@ -1,35 +1,50 @@
 /**
- * The one place the benchmark knows the key store's API (src/keys, issue 3): building
- * the 1,000,000-key SQLite cache file once (bench/.cache, reused while the schema and
- * key format stay the same), issuing well-formed and malformed keys, and opening a
- * verifier over the file that counts store lookups.
+ * The one place the benchmark knows the key store's API (src/keys): building a store of
+ * 1,000,000 keys once (a SQLite file in bench/.cache, or a PostgreSQL schema), reusing it
+ * while its keys still verify, issuing well-formed and malformed keys, and opening a
+ * verifier over it that counts store lookups.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Verifier } from '../../src/index.js';
-import { KEY_FORMAT_VERSION, KeyManager, keyFormat, SqliteKeyStore } from '../../src/keys/index.js';
-import { SCHEMA_VERSION } from '../../src/keys/sqlite/schema.js';
+import {
+  KEY_FORMAT_VERSION,
+  KeyManager,
+  type KeyManagerOptions,
+  type KeyStore,
+  keyFormat,
+  SqliteKeyStore,
+} from '../../src/keys/index.js';
+import { SCHEMA_VERSION as PG_SCHEMA } from '../../src/keys/postgres/schema.js';
+import { PostgresKeyStore } from '../../src/keys/postgres/store.js';
+import { SCHEMA_VERSION as SQLITE_SCHEMA } from '../../src/keys/sqlite/schema.js';
 import type { StoreBuild } from './model.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Plaintext keys kept beside the cache (valid-key cases, flood pool, uncached micro-benchmark). */
 const SAMPLE = 100_000;
 
+export type StoreTarget =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
+
 export interface StoreVerifier {
   readonly verify: Verifier<unknown>;
   /** Store lookups (`findByHash`) so far. */
   lookups(): number;
+  readonly manager: KeyManager;
   close(): Promise<void>;
 }
 
-/** The 1M-key cache file and what the cases need from it. */
+/** A store of `keys` keys and what the cases need from it. */
 export interface PreparedStore {
-  readonly path: string;
+  readonly target: StoreTarget;
   readonly pepper: string;
   readonly keys: number;
-  /** Plaintext of some issued keys (kept beside the cache file, mode 0600). */
+  /** Plaintext of some of its keys (kept in bench/.cache, mode 0600). */
   readonly valid: readonly string[];
+  readonly validFile: string;
   readonly build: StoreBuild;
   /** A fresh key with the right shape and checksum that no store holds. */
   wellFormed(): string;
@@ -44,32 +59,27 @@ export function storeUnavailable(): string | undefined {
     : 'the key store (src/keys, issue 3) is missing';
 }
 
-/** What the cache file depends on besides the code still verifying its keys (checked on reuse). */
-function fingerprint(): string {
-  return `sqlite-schema-${SCHEMA_VERSION}/key-format-${KEY_FORMAT_VERSION}`;
+export function openStore(target: StoreTarget): Promise<KeyStore> {
+  return target.kind === 'sqlite'
+    ? SqliteKeyStore.open(target.path)
+    : PostgresKeyStore.open(target.url, { schema: target.schema });
 }
 
-/** True when the cached file opens and one of its sample keys verifies with its pepper. */
-async function stillVerifies(path: string, pepper: string, key: string): Promise<boolean> {
-  try {
-    const store = await SqliteKeyStore.open(path);
-    const manager = await KeyManager.open({ store, pepper, pollIntervalMs: 0, flushIntervalMs: 0 });
-    try {
-      return (await manager.check(key, { dryRun: true })).outcome === 'valid';
-    } finally {
-      await manager.close();
-    }
-  } catch {
-    return false;
-  }
-}
-
-interface Meta {
-  fingerprint: string;
-  keys: number;
-  seconds: number;
-  method: string;
-  builtAt: string;
+/** A key manager as a server opens one, with a count of store lookups. */
+export async function openStoreVerifier(
+  target: StoreTarget,
+  pepper: string,
+  options: Partial<KeyManagerOptions> = {},
+): Promise<StoreVerifier> {
+  const store = await openStore(target);
+  let lookups = 0;
+  const find = store.findByHash.bind(store);
+  store.findByHash = (hash) => {
+    lookups++;
+    return find(hash);
+  };
+  const manager = await KeyManager.open({ ...options, store, pepper });
+  return { verify: manager.verifier(), lookups: () => lookups, manager, close: () => manager.close() };
 }
 
 const format = keyFormat('kw');
@@ -82,9 +92,59 @@ function malformed(): string {
   return bad;
 }
 
-async function build(path: string, pepper: string, keys: number, log: (l: string) => void): Promise<Meta> {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-  const store = await SqliteKeyStore.open(path);
+/** What a cached store depends on besides its keys still verifying (checked on reuse). */
+function fingerprint(target: StoreTarget): string {
+  const schema = target.kind === 'sqlite' ? SQLITE_SCHEMA : PG_SCHEMA;
+  return `${target.kind}-schema-${schema}/key-format-${KEY_FORMAT_VERSION}`;
+}
+
+async function stillVerifies(target: StoreTarget, pepper: string, key: string): Promise<boolean> {
+  try {
+    const v = await openStoreVerifier(target, pepper, { pollIntervalMs: 0, flushIntervalMs: 0 });
+    try {
+      return (await v.manager.check(key, { dryRun: true })).outcome === 'valid';
+    } finally {
+      await v.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes the store at `target` (the SQLite files, or the PostgreSQL schema). */
+export async function wipe(target: StoreTarget): Promise<void> {
+  if (target.kind === 'sqlite') {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(target.path + suffix, { force: true });
+    return;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    // The schema name is ours (a constant), never user input.
+    await client.query(`DROP SCHEMA IF EXISTS "${target.schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Meta {
+  fingerprint: string;
+  keys: number;
+  seconds: number;
+  method: string;
+  builtAt: string;
+}
+
+async function build(
+  target: StoreTarget,
+  pepper: string,
+  keys: number,
+  validFile: string,
+  log: (l: string) => void,
+) {
+  await wipe(target);
+  const store = await openStore(target);
   const manager = await KeyManager.open({ store, pepper, pollIntervalMs: 0, flushIntervalMs: 0 });
   const sample: string[] = [];
   function* items() {
@@ -94,86 +154,80 @@ async function build(path: string, pepper: string, keys: number, log: (l: string
       yield { key };
     }
   }
-  log(`building the ${keys.toLocaleString('en-US')}-key SQLite store (once; cached in bench/.cache)`);
+  log(`building the ${keys.toLocaleString('en-US')}-key ${target.kind} store (once; reused by later runs)`);
   const t0 = performance.now();
   let shown = 0;
   const result = await manager.importKeys(items(), {
     batchSize: 10_000,
     onProgress: (p) => {
-      if (p.processed - shown >= 250_000) {
-        shown = p.processed;
-        log(
-          `  ${p.processed.toLocaleString('en-US')} keys, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-        );
-      }
+      if (p.processed - shown < 250_000) return;
+      shown = p.processed;
+      log(`  ${p.processed.toLocaleString('en-US')} keys, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     },
   });
   const seconds = (performance.now() - t0) / 1000;
   await manager.close();
   if (result.imported !== keys) throw new Error(`imported ${result.imported} of ${keys} keys`);
-  writeFileSync(`${path}.valid.txt`, `${sample.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(validFile, `${sample.join('\n')}\n`, { mode: 0o600 });
   log(`  done: ${seconds.toFixed(1)} s`);
-  return {
-    fingerprint: fingerprint(),
+  const meta: Meta = {
+    fingerprint: fingerprint(target),
     keys,
     seconds,
     method: 'KeyManager.importKeys, batches of 10,000, key generation included',
     builtAt: new Date().toISOString(),
   };
+  return meta;
 }
 
-/** Opens (building first when needed) the cached store of `keys` keys. */
+/**
+ * The store of `keys` keys at `target`, reused when its files (`<base>.json`, `.pepper`,
+ * `.valid.txt`) match and a sample key still verifies; otherwise rebuilt, or `undefined`
+ * when `mayBuild` is false.
+ */
 export async function prepareStore(options: {
-  cacheDir: string;
+  target: StoreTarget;
+  base: string;
   keys: number;
+  mayBuild: boolean;
   log: (line: string) => void;
-}): Promise<PreparedStore> {
-  const path = `${options.cacheDir}keys-${options.keys}.db`;
-  const pepperFile = `${path}.pepper`;
+}): Promise<PreparedStore | undefined> {
+  const { target, base } = options;
+  const [metaFile, pepperFile, validFile] = [`${base}.json`, `${base}.pepper`, `${base}.valid.txt`];
   let meta: Meta | undefined;
   try {
-    meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Meta;
+    meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
   } catch {
     meta = undefined;
   }
   const usable =
-    meta?.fingerprint === fingerprint() &&
+    meta?.fingerprint === fingerprint(target) &&
     meta.keys === options.keys &&
-    [path, pepperFile, `${path}.valid.txt`].every((f) => existsSync(f)) &&
+    existsSync(pepperFile) &&
+    existsSync(validFile) &&
     (await stillVerifies(
-      path,
+      target,
       readFileSync(pepperFile, 'utf8'),
-      readFileSync(`${path}.valid.txt`, 'utf8').split('\n')[0]!,
+      readFileSync(validFile, 'utf8').split('\n')[0]!,
     ));
-  if (meta && !usable) options.log('the cached key store no longer matches the code: rebuilding it');
   let cached = true;
   if (!usable) {
+    if (!options.mayBuild) return undefined;
+    if (meta) options.log(`the cached ${target.kind} store no longer matches the code: rebuilding it`);
     cached = false;
     writeFileSync(pepperFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
-    meta = await build(path, readFileSync(pepperFile, 'utf8'), options.keys, options.log);
-    writeFileSync(`${path}.json`, `${JSON.stringify(meta, null, 2)}\n`);
+    meta = await build(target, readFileSync(pepperFile, 'utf8'), options.keys, validFile, options.log);
+    writeFileSync(metaFile, `${JSON.stringify(meta, null, 2)}\n`);
   }
-  const valid = readFileSync(`${path}.valid.txt`, 'utf8').split('\n').filter(Boolean);
+  const m = meta!;
   return {
-    path,
+    target,
     pepper: readFileSync(pepperFile, 'utf8'),
-    keys: meta!.keys,
-    valid,
-    build: { keys: meta!.keys, seconds: meta!.seconds, method: meta!.method, cached, builtAt: meta!.builtAt },
+    keys: m.keys,
+    valid: readFileSync(validFile, 'utf8').split('\n').filter(Boolean),
+    validFile,
+    build: { keys: m.keys, seconds: m.seconds, method: m.method, cached, builtAt: m.builtAt },
     wellFormed: () => format.generate(),
     malformed,
   };
-}
-
-/** A verifier over the store file, as a server would open it, with a lookup counter. */
-export async function openStoreVerifier(path: string, pepper: string): Promise<StoreVerifier> {
-  const store = await SqliteKeyStore.open(path);
-  let lookups = 0;
-  const find = store.findByHash.bind(store);
-  store.findByHash = (hash) => {
-    lookups++;
-    return find(hash);
-  };
-  const manager = await KeyManager.open({ store, pepper });
-  return { verify: manager.verifier(), lookups: () => lookups, close: () => manager.close() };
 }

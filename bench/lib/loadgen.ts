@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from './model.js';
-import { commandLine, cpuSeconds, hasCommand } from './proc.js';
+import { commandLine, cpuSeconds, hasCommand, launch } from './proc.js';
 
 export interface FloodSpec {
   readonly header: string;
@@ -50,7 +50,7 @@ interface Raw {
 
 /** Runs one load process and turns its report line into a {@link RunResult}. */
 function runProcess(command: string, args: readonly string[], cpu: string | undefined): Promise<RunResult> {
-  const [cmd, argv] = cpu ? ['taskset', ['-c', cpu, command, ...args]] : [command, [...args]];
+  const [cmd, argv] = launch([command, ...args], cpu);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = child.pid!;

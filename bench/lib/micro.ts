@@ -1,21 +1,23 @@
-/** Runs the in-process micro-benchmark of target 5 (bench/micro/verify-uncached.ts) as its own process. */
+/**
+ * Runs an in-process measurement (bench/micro/*.ts) as its own process, pinned to the
+ * server core, after the load cases: it reads `BENCH_CONFIG` and prints one line
+ * `<MARKER> <json>`.
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PreparedStore } from './keystore.js';
-import type { MicroResult } from './model.js';
+import { launch } from './proc.js';
 
-const script = fileURLToPath(new URL('../micro/verify-uncached.ts', import.meta.url));
-
-export function runMicro(options: {
-  store: PreparedStore;
-  samples: number;
-  cpu: string | undefined;
-}): Promise<MicroResult> {
-  const node = [process.execPath, '--import', 'tsx', script];
-  const [cmd, ...args] = options.cpu ? ['taskset', '-c', options.cpu, ...node] : node;
-  const config = { storePath: options.store.path, pepper: options.store.pepper, samples: options.samples };
+export function runChild<T>(
+  script: string,
+  config: object,
+  cpu: string | undefined,
+  marker: string,
+): Promise<T> {
+  const file = fileURLToPath(new URL(`../micro/${script}`, import.meta.url));
+  const node = [process.execPath, '--import', 'tsx', file];
+  const [cmd, args] = launch(node, cpu);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, args, {
+    const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_ENV: 'production', BENCH_CONFIG: JSON.stringify(config) },
     });
@@ -29,9 +31,10 @@ export function runMicro(options: {
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('BENCH_MICRO '));
-      if (!line) reject(new Error(`exited with ${code}: ${err.trim()}`));
-      else resolve(JSON.parse(line.slice('BENCH_MICRO '.length)) as MicroResult);
+      const line = out.split('\n').find((l) => l.startsWith(`${marker} `));
+      if (!line)
+        reject(new Error(`${script} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`));
+      else resolve(JSON.parse(line.slice(marker.length + 1)) as T);
     });
   });
 }

@@ -30,6 +30,8 @@ export interface ServerSpec {
   readonly cases: readonly CaseName[];
   /** Measured in `--quick` too. */
   readonly quick: boolean;
+  /** The hand-written node:http floor, not a library (target 4 also reports peers without it). */
+  readonly floor?: true;
   /** Printed under the table, e.g. that a server is a stand-in for an adapter still being built. */
   readonly note?: string;
 }
@@ -84,6 +86,7 @@ export interface CaseResult {
 
 export interface ServerResult {
   readonly id: string;
+  readonly floor?: true;
   readonly label: string;
   readonly group: 'peer' | 'keyward';
   readonly framework: Framework;
@@ -117,6 +120,19 @@ export interface MicroResult {
   readonly unknownP99Us?: number;
   /** A cached key, for contrast (mean of a tight loop). */
   readonly cachedMeanUs?: number;
+}
+
+/** Target 7: a revocation on one instance seen by another (milliseconds). */
+export interface RevocationResult {
+  readonly samples: number;
+  /** Revocations the other instance had not enforced after 5 s. */
+  readonly missed: number;
+  /** From the revoke being committed on instance A to instance B refusing the key. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** From the revoke call starting (includes its own commit). */
+  readonly fromCallP99Ms: number;
 }
 
 /** Target 6: building the store. */

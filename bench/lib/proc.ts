@@ -59,3 +59,20 @@ export function commandLine(cmd: string, args: readonly string[]): string | unde
     return (stdout || stderr)?.split('\n')[0]?.trim() || undefined;
   }
 }
+
+let niceness = 0;
+
+/**
+ * Runs the benchmark's processes at this nice value (`--nice`, e.g. -10 as root), so
+ * neighbours on a shared machine take less of the measured cores. 0 leaves them alone.
+ */
+export function setNiceness(value: number): void {
+  niceness = value;
+}
+
+/** The argv that runs `command` pinned to `cpu` (when given) at the chosen niceness. */
+export function launch(command: readonly string[], cpu: string | undefined): [string, string[]] {
+  const pinned = cpu ? ['taskset', '-c', cpu, ...command] : [...command];
+  const full = niceness !== 0 ? ['nice', '-n', String(niceness), ...pinned] : pinned;
+  return [full[0]!, full.slice(1)];
+}

@@ -15,6 +15,7 @@ export interface RegisteredServer extends ServerSpec {
 const peers: RegisteredServer[] = [
   {
     id: 'node-floor',
+    floor: true,
     label: 'node:http, SHA-256 + timingSafeEqual on one static key',
     group: 'peer',
     framework: 'node',

@@ -2,7 +2,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Machine, Pinning } from './env.js';
-import type { CaseResult, MicroResult, ServerResult, StoreBuild, TargetResult } from './model.js';
+import type {
+  CaseResult,
+  MicroResult,
+  RevocationResult,
+  ServerResult,
+  StoreBuild,
+  TargetResult,
+} from './model.js';
 import { CASE_HEADERS, caseRows, renderTable, TARGET_HEADERS, type TableStyle, targetRows } from './table.js';
 
 export interface BenchReport {
@@ -14,13 +21,16 @@ export interface BenchReport {
   readonly machineAfter: { readonly loadAverage: readonly number[] };
   readonly pinning: Pinning;
   readonly loadGenerator: { name: string; version: string; note?: string; threads: 1; connections: number };
-  readonly settings: { rounds: number; seconds: number; warmupSeconds: number };
+  readonly settings: { rounds: number; seconds: number; warmupSeconds: number; nice: number };
   readonly git: { commit: string; srcDirty: boolean };
   readonly versions: Record<string, string>;
   readonly keyLengths: Record<string, number>;
   readonly servers: readonly ServerResult[];
   readonly cases: readonly CaseResult[];
   readonly micro?: MicroResult;
+  readonly pgMicro?: MicroResult;
+  readonly pgBuild?: StoreBuild;
+  readonly revocation?: RevocationResult;
   readonly storeBuild?: StoreBuild;
   readonly targets: readonly TargetResult[];
   readonly notes: readonly string[];
@@ -32,7 +42,7 @@ export function header(r: BenchReport): string {
     `keyward bench (${r.mode}), ${r.startedAt}, commit ${r.git.commit}${r.git.srcDirty ? ' + uncommitted src/' : ''}`,
     `machine: ${m.nproc} CPUs, ${m.cpuModel}, Node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')} -> ${r.machineAfter.loadAverage.join(' ')}`,
     `load: ${r.loadGenerator.name} ${r.loadGenerator.version}, 1 thread, ${r.loadGenerator.connections} connections; ${r.pinning.note}`,
-    `runs: warm-up ${r.settings.warmupSeconds} s, then ${r.settings.rounds} round(s) of ${r.settings.seconds} s per case; medians; ratios are medians of per-round ratios`,
+    `runs: warm-up ${r.settings.warmupSeconds} s, then ${r.settings.rounds} round(s) of ${r.settings.seconds} s per case${r.settings.nice ? `, nice ${r.settings.nice}` : ''}; medians; ratios are medians of per-round ratios`,
   ].join('\n');
 }
 

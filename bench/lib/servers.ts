@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, rssMiB } from './proc.js';
+import { cpuSeconds, launch, rssMiB } from './proc.js';
 
 export interface RunningServer {
   readonly id: string;
@@ -45,8 +45,8 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 export function startServer(options: StartOptions): Promise<RunningServer> {
   const node = [process.execPath, '--import', 'tsx', serversDir + options.entry];
-  const [cmd, ...args] = options.cpu ? ['taskset', '-c', options.cpu, ...node] : node;
-  const child = spawn(cmd!, args, {
+  const [cmd, args] = launch(node, options.cpu);
+  const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production', BENCH_CONFIG: JSON.stringify(options.config) },
   });

@@ -8,7 +8,9 @@ export function renderTable(
   rows: readonly (readonly string[])[],
   style: TableStyle,
 ): string {
-  const numeric = headers.map((_, i) => rows.every((r) => r[i] === '' || /^[-+]?[\d.,]+/.test(r[i] ?? '')));
+  // Right-aligned: columns of numbers, percentages and ratios (`0.93 x public`).
+  const number = /^[-+]?[\d.,]+(%| x \w+)?$/;
+  const numeric = headers.map((_, i) => rows.every((r) => r[i] === '' || number.test(r[i] ?? '')));
   if (style === 'markdown') {
     const esc = (s: string) => s.replace(/\|/g, '\\|');
     const line = (cells: readonly string[]) => `| ${cells.map(esc).join(' | ')} |`;

@@ -1,25 +1,27 @@
 /**
  * Target 5, in process: how long verifying a key takes when it is NOT in keyward's cache,
- * against the 1M-key SQLite store. Each sample is a different issued key, verified once
- * through `KeyManager.verifier()` (what a guard calls), so every sample is a cache miss
- * that goes to SQLite. Started by the harness (bench/lib/micro.ts); prints `BENCH_MICRO`.
+ * against a 1M-key store (SQLite file or PostgreSQL on loopback). Each sample is a
+ * different stored key, verified once through `KeyManager.verifier()` (what a guard
+ * calls), so every sample is a cache miss that goes to the store. Started by the harness
+ * (bench/lib/micro.ts); prints `BENCH_MICRO`.
  */
 import { readFileSync } from 'node:fs';
 import { apiKeyHeader, type VerifyContext } from '../../src/index.js';
 import { keyFormat } from '../../src/keys/index.js';
 import { latencySummary } from '../lib/cases.js';
-import { openStoreVerifier } from '../lib/keystore.js';
+import { openStoreVerifier, type StoreTarget } from '../lib/keystore.js';
 
 const cfg = JSON.parse(process.env.BENCH_CONFIG ?? '{}') as {
-  storePath: string;
+  target: StoreTarget;
   pepper: string;
+  validFile: string;
+  keys: number;
   samples: number;
 };
-const keys = readFileSync(`${cfg.storePath}.valid.txt`, 'utf8').split('\n').filter(Boolean);
+const keys = readFileSync(cfg.validFile, 'utf8').split('\n').filter(Boolean);
 const warm = Math.min(2_000, Math.floor(keys.length / 10));
 const samples = Math.min(cfg.samples, keys.length - warm);
-const meta = JSON.parse(readFileSync(`${cfg.storePath}.json`, 'utf8')) as { keys: number };
-const verifier = await openStoreVerifier(cfg.storePath, cfg.pepper);
+const verifier = await openStoreVerifier(cfg.target, cfg.pepper);
 const context: VerifyContext = { scheme: apiKeyHeader({ name: 'X-API-Key' }), scopes: [] };
 
 // CPU time of each sample too: on a shared machine, wall time includes waiting for a core.
@@ -64,8 +66,8 @@ const v = latencySummary(valid);
 const u = latencySummary(unknown);
 process.stdout.write(
   `BENCH_MICRO ${JSON.stringify({
-    store: 'sqlite',
-    keys: meta.keys,
+    store: cfg.target.kind,
+    keys: cfg.keys,
     samples: valid.length,
     ...v,
     storeLookups: missesSeen,

@@ -5,15 +5,15 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StoreTarget } from '../lib/keystore.js';
 
 export interface ServerConfig {
   /** The one static key of the peers and of the staticKeys keyward servers (43 characters). */
   readonly key: string;
   /** Where keyward servers get keys: `static` (staticKeys) or `store` (the SQLite key store). */
   readonly keys: 'static' | 'store';
-  /** The SQLite store file (store servers). */
-  readonly storePath?: string;
-  /** The store's pepper (store servers). */
+  /** The key store (store servers) and its pepper. */
+  readonly store?: StoreTarget;
   readonly pepper?: string;
 }
 

@@ -17,6 +17,6 @@ export interface BenchVerifier {
 
 export async function benchVerifier(cfg: ServerConfig): Promise<BenchVerifier> {
   if (cfg.keys === 'static') return { verify: staticKeys([cfg.key]), lookups: () => 0 };
-  if (!cfg.storePath || !cfg.pepper) throw new Error('store servers need storePath and pepper');
-  return openStoreVerifier(cfg.storePath, cfg.pepper);
+  if (!cfg.store || !cfg.pepper) throw new Error('store servers need a store and its pepper');
+  return openStoreVerifier(cfg.store, cfg.pepper);
 }

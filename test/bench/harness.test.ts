@@ -156,6 +156,25 @@ describe('targets', () => {
     expect(byId['4']!.verdict).toBe('PASS'); // 99 / 90 = 1.1
   });
 
+  it('judges target 4 against the floor too, and names the library-only ratio', () => {
+    const servers = [
+      server('node-floor', { group: 'peer', framework: 'node', keys: 'static', floor: true }),
+      server('fastify', { group: 'peer', framework: 'fastify', keys: 'static' }),
+      server('kw-node', { framework: 'node' }),
+    ];
+    const all = [
+      ...cases('node-floor', { public: [100, 100], valid: [95, 95] }),
+      ...cases('fastify', { public: [100, 100], valid: [90, 80] }),
+      ...cases('kw-node', { public: [100, 100], valid: [99, 88] }),
+    ];
+    const t4 = evaluateTargets({ servers, cases: all }).find((x) => x.id === '4')!;
+    // Per round: max(keyward) / max(peers) = 99/95, 88/95; the median of the two.
+    expect(t4.verdict).toBe('MISS');
+    expect(t4.value).toMatch(/^0\.98 /);
+    // Without the floor: 99/90 and 88/80, both 1.1.
+    expect(t4.note).toBe('against the fastest library peer (fastify), without the hand-written floor: 1.10');
+  });
+
   it('does not pass a target measured on a smaller store', () => {
     const servers = [...peers, server('kw-hono', { storeKeys: 1000, rssPeakMiB: 50 })];
     const all = [...peerCases(90), ...cases('kw-hono', { public: [100], valid: [99] })];
