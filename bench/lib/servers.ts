@@ -47,7 +47,8 @@ export function startServer(options: StartOptions): Promise<RunningServer> {
   const node = [process.execPath, '--import', 'tsx', serversDir + options.entry];
   const [cmd, args] = launch(node, options.cpu);
   const child = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin stays open as a lifeline: a server exits when it closes (see servers/common.ts).
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production', BENCH_CONFIG: JSON.stringify(options.config) },
   });
   let stderr = '';

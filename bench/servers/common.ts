@@ -42,6 +42,8 @@ export function announce(port: number): void {
   const stop = () => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The harness holds our stdin open: if it dies without stopping us, we stop too.
+  process.stdin.on('end', stop).resume();
 }
 
 /** Listens on 127.0.0.1, an ephemeral port, and announces it. */
