@@ -1,4 +1,4 @@
-import type { Context, Env, MiddlewareHandler } from 'hono';
+import type { Context, Env, MiddlewareHandler, Next } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../../core/errors.js';
 import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../../core/guard.js';
@@ -15,25 +15,41 @@ export interface KeywardEnv<P> extends Env {
 
 interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
-  url?: string;
+  url: string;
   socket?: { remoteAddress?: string };
 }
 
 // Reading Node's own header object (under @hono/node-server) avoids building a Fetch
-// `Headers` for every request; elsewhere the standard Request is used.
+// `Headers` for every request. A class, not a literal with closures: one small object.
+class IncomingSource implements KeySource {
+  constructor(private readonly incoming: NodeIncoming) {}
+  header(name: string) {
+    return this.incoming.headers[name];
+  }
+  query() {
+    return queryOf(this.incoming.url);
+  }
+  peer() {
+    return this.incoming.socket?.remoteAddress;
+  }
+}
+
+class RequestSource implements KeySource {
+  constructor(private readonly request: Request) {}
+  header(name: string) {
+    return this.request.headers.get(name) ?? undefined;
+  }
+  query() {
+    return queryOf(this.request.url);
+  }
+}
+
 function sourceOf(c: Context): KeySource {
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
   if (incoming && typeof incoming.headers === 'object' && typeof incoming.url === 'string') {
-    const url = incoming.url;
-    const headers = incoming.headers;
-    return {
-      header: (name) => headers[name],
-      query: () => queryOf(url),
-      peer: () => incoming.socket?.remoteAddress,
-    };
+    return new IncomingSource(incoming);
   }
-  const raw = c.req.raw;
-  return { header: (name) => raw.headers.get(name) ?? undefined, query: () => queryOf(raw.url) };
+  return new RequestSource(c.req.raw);
 }
 
 /** Writes a keyward failure as a Hono response. */
@@ -51,37 +67,50 @@ const outcomes = new WeakMap<Context, { family: object; result: AuthResult<unkno
  */
 export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHandler<KeywardEnv<P>> {
   const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
-  const keywardAuth: MiddlewareHandler<KeywardEnv<P>> = async function keywardAuth(c, next) {
-    if (answersPublicly(matchedRoutes(c))) return next();
-    const prior = outcomes.get(c);
-    let result: AuthResult<P>;
-    if (prior && prior.family === resolved.family) {
-      result = resolved.authorize(prior.result as AuthResult<P>);
-    } else {
-      const pending = resolved.authenticate(sourceOf(c));
-      result = pending instanceof Promise ? await pending : pending;
-    }
+  const family = resolved.family;
+
+  function proceed(c: Context<KeywardEnv<P>>, next: Next, result: AuthResult<P>): Response | Promise<void> {
     if (!result.ok) {
       const response = resolved.respond(result.failure);
       noteUpgradeRefusal(c, response);
       return failureResponse(c, response);
     }
-    outcomes.set(c, { family: resolved.family, result });
+    outcomes.set(c, { family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
-    await next();
-    if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
-    // Set after the handler so it survives handlers that return their own Response.
     const deprecation = result.scheme?.deprecation;
-    if (deprecation !== undefined) c.header('Deprecation', deprecation);
-  };
+    // Not async and no await in the common case: Hono's compose then stays on its fast path.
+    if (result.headers === undefined && deprecation === undefined) return next();
+    return next().then(() => {
+      // Set after the handler so they survive handlers that return their own Response.
+      if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
+      if (deprecation !== undefined) c.header('Deprecation', deprecation);
+    });
+  }
+
+  // Hono awaits whatever a middleware returns, so a sync Response is fine at run time.
+  const keywardAuth = function keywardAuth(c: Context<KeywardEnv<P>>, next: Next) {
+    if (publicMarkers > 0 && answersPublicly(matchedRoutes(c))) return next();
+    const prior = outcomes.get(c);
+    const pending =
+      prior && prior.family === family
+        ? resolved.authorize(prior.result as AuthResult<P>)
+        : resolved.authenticate(sourceOf(c));
+    if (pending instanceof Promise)
+      return pending.then<Response | void>((result) => proceed(c, next, result));
+    return proceed(c, next, pending);
+  } as MiddlewareHandler<KeywardEnv<P>>;
   return Object.assign(keywardAuth, { [GUARD]: resolved });
 }
+
+// No publicRoute() anywhere in the process: no route can be public, skip the lookup.
+let publicMarkers = 0;
 
 /**
  * Marks a route as public: guards installed with `app.use` do not run for it, and its
  * OpenAPI operation carries no lock. `app.get('/health', publicRoute(), handler)`.
  */
 export function publicRoute(): MiddlewareHandler {
+  publicMarkers++;
   const keywardPublic: MiddlewareHandler = async function keywardPublic(_c, next) {
     await next();
   };
