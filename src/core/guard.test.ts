@@ -117,7 +117,12 @@ describe('createGuard', () => {
       },
       onError,
     });
-    expect(failed(sync(boomSync.authenticate(req({ 'x-api-key': 'ok' }))))).toBe('unavailable');
+    const down = sync(boomSync.authenticate(req({ 'x-api-key': 'ok' })));
+    expect(failed(down)).toBe('unavailable');
+    const response = boomSync.respond(down.ok ? (undefined as never) : down.failure);
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(JSON.parse(response.body)).toEqual({ detail: 'Authentication temporarily unavailable' });
     expect(onError).toHaveBeenCalledTimes(2);
   });
 

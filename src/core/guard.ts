@@ -114,8 +114,11 @@ export interface Guard<P = unknown> {
 
 const SCOPE = /^[\x21-\x7e]{1,128}$/;
 const FAILURES: Record<string, AuthFailure> = {};
+// A verifier that failed (its store unreachable) is worth retrying soon, not at once.
+const UNAVAILABLE_RETRY_AFTER = 5;
+
 function failure(code: FailureCode): AuthFailure {
-  FAILURES[code] ??= new AuthFailure(code);
+  FAILURES[code] ??= new AuthFailure(code, code === 'unavailable' ? UNAVAILABLE_RETRY_AFTER : undefined);
   return FAILURES[code];
 }
 
