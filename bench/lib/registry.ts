@@ -112,6 +112,14 @@ export function registry(store: boolean): RegisteredServer[] {
       label: `${hono.label}, SQLite store`,
     });
     list.push({
+      id: 'keyward-hono-protect-store',
+      keys: 'store',
+      quick: true,
+      ...hono,
+      label: 'keyward/hono protect(guard, handler) on @hono/node-server, SQLite store',
+      entry: 'keyward-hono-protect.ts',
+    });
+    list.push({
       id: 'keyward-node-store',
       keys: 'store',
       quick: true,

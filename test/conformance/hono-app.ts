@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
-import { apiKeyAuth, type KeywardEnv, publicRoute } from '../../src/adapters/hono/index.js';
-import { createGuard } from '../../src/index.js';
+import { type Context, type Handler, Hono } from 'hono';
+import { apiKeyAuth, type KeywardEnv, protect, publicRoute } from '../../src/adapters/hono/index.js';
+import { createGuard, type Guard } from '../../src/index.js';
 import {
   type ConformanceApp,
   type ConformanceServer,
@@ -12,36 +12,59 @@ import {
   type TestPrincipal,
 } from './fixture.js';
 
-export const honoApp: ConformanceApp = {
-  name: 'hono',
-  async start(options) {
-    const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(), verify });
-    const optional = createGuard({ schemes: optionalSchemes(), verify });
-    let bodyReads = 0;
-    const app = new Hono<KeywardEnv<TestPrincipal>>();
-    app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
-    app.get('/stats', publicRoute(), (c) => c.json({ bodyReads }));
-    app.get('/secure-data', apiKeyAuth(guard), (c) =>
-      c.json({ message: 'You have access to secure data', principal: c.var.principal.id }, 200, {
-        'cache-control': 'no-store',
-      }),
-    );
-    app.get('/admin-data', apiKeyAuth(guard.require('admin')), (c) =>
-      c.json({ message: 'You have access to admin data' }, 200, { 'cache-control': 'no-store' }),
-    );
-    app.get('/optional', apiKeyAuth(optional), (c) => c.json({ principal: c.var.principal?.id ?? null }));
-    app.post('/echo', apiKeyAuth(guard), async (c) => {
-      bodyReads++;
-      const body = await c.req.json().catch(() => undefined);
-      if (body === undefined) return c.json({ detail: 'Invalid JSON body' }, 400);
-      return c.json({ received: body });
-    });
-    app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
-    app.onError((_e, c) => c.json({ detail: 'Internal Server Error' }, 500));
-    return listen(app);
-  },
-};
+type Endpoint = (c: Context<KeywardEnv<TestPrincipal>>) => Response | Promise<Response>;
+type Guarded = (guard: Guard<TestPrincipal>, handler: Endpoint) => [Handler, ...Handler[]];
+
+/** The same app twice: guards as middleware before the handler, and `protect(guard, handler)`. */
+function honoVariant(name: string, guarded: Guarded): ConformanceApp {
+  return {
+    name,
+    async start(options) {
+      const verify = options.verify ?? defaultVerify();
+      const guard = createGuard({ schemes: schemes(), verify });
+      const optional = createGuard({ schemes: optionalSchemes(), verify });
+      let bodyReads = 0;
+      const app = new Hono<KeywardEnv<TestPrincipal>>();
+      app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
+      app.get('/stats', publicRoute(), (c) => c.json({ bodyReads }));
+      app.get(
+        '/secure-data',
+        ...guarded(guard, (c) =>
+          c.json({ message: 'You have access to secure data', principal: c.var.principal.id }, 200, {
+            'cache-control': 'no-store',
+          }),
+        ),
+      );
+      app.get(
+        '/admin-data',
+        ...guarded(guard.require('admin'), (c) =>
+          c.json({ message: 'You have access to admin data' }, 200, { 'cache-control': 'no-store' }),
+        ),
+      );
+      app.get('/optional', ...guarded(optional, (c) => c.json({ principal: c.var.principal?.id ?? null })));
+      app.post(
+        '/echo',
+        ...guarded(guard, async (c) => {
+          bodyReads++;
+          const body = await c.req.json().catch(() => undefined);
+          if (body === undefined) return c.json({ detail: 'Invalid JSON body' }, 400);
+          return c.json({ received: body });
+        }),
+      );
+      app.notFound((c) => c.json({ detail: 'Not Found' }, 404));
+      app.onError((_e, c) => c.json({ detail: 'Internal Server Error' }, 500));
+      return listen(app);
+    },
+  };
+}
+
+export const honoApp = honoVariant('hono', (guard, handler) => [
+  apiKeyAuth(guard) as Handler,
+  handler as Handler,
+]);
+export const honoProtectApp = honoVariant('hono-protect', (guard, handler) => [
+  protect(guard, handler) as Handler,
+]);
 
 function listen(app: Hono<KeywardEnv<TestPrincipal>>): Promise<ConformanceServer> {
   return new Promise((resolve) => {

@@ -5,6 +5,7 @@ import {
   type KeywardEnv,
   mountDocs,
   openApiDocument,
+  protect,
   publicRoute,
 } from '../../src/adapters/hono/index.js';
 import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from '../../src/index.js';
@@ -154,5 +155,47 @@ describe('Hono: publicRoute() opens only its own route', () => {
     mountDocs(app, { info: { title: 'T', version: '1' } });
     expect((await app.request('/docs/private')).status).toBe(401);
     expect((await app.request('/docs/swagger-ui.css')).status).toBe(200);
+  });
+});
+
+describe('Hono: protect(guard, handler), the single-handler form', () => {
+  it('guards, documents and shares the once-per-request rule with apiKeyAuth', async () => {
+    const verify = vi.fn(keys);
+    const guard = createGuard({ schemes: header, verify });
+    const app = new Hono<KeywardEnv<{ id: string }>>();
+    app.get(
+      '/x',
+      protect(guard, (c) => c.json({ id: c.var.principal.id })),
+    );
+    app.use('/both/*', apiKeyAuth(guard));
+    app.get(
+      '/both/admin',
+      protect(guard.require('admin'), (c) => c.json({ id: c.var.principal.id })),
+    );
+    app.get('/open', (c) => c.json({}));
+
+    expect((await app.request('/x')).status).toBe(401);
+    expect(await (await app.request('/x', { headers: { 'x-api-key': 'reader-key' } })).json()).toEqual({
+      id: 'reader',
+    });
+    verify.mockClear();
+    const denied = await app.request('/both/admin', { headers: { 'x-api-key': 'reader-key' } });
+    expect(denied.status).toBe(403);
+    expect(verify).toHaveBeenCalledTimes(1);
+
+    const doc = openApiDocument(app, { title: 'T', version: '1' });
+    expect(doc.paths['/x']?.get?.security).toEqual([{ APIKeyHeader: [] }]);
+    expect(doc.paths['/both/admin']?.get?.security).toEqual([{ APIKeyHeader: ['admin'] }]);
+    expect(doc.paths['/open']?.get?.security).toBeUndefined();
+  });
+
+  it('is not opened by a publicRoute() on the same path', async () => {
+    const app = new Hono();
+    app.get(
+      '/x',
+      publicRoute(),
+      protect({ schemes: header, verify: keys }, (c) => c.json({ secret: true })),
+    );
+    expect((await app.request('/x')).status).toBe(401);
   });
 });

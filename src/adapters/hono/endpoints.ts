@@ -1,12 +1,14 @@
 import type { RouterRoute } from 'hono/types';
-import { guardOf, isPublicHandler } from '../../core/tags.js';
+import { isPublicHandler } from '../../core/tags.js';
 
 /**
  * Hono's own rule (hono/dev): a handler taking `(c, next)` is middleware; the first other
  * handler among the matched routes is the one that answers.
  */
 export function isEndpoint(route: RouterRoute): boolean {
-  return route.handler.length < 2 && !guardOf(route.handler) && !isPublicHandler(route.handler);
+  // `protect(guard, handler)` is an endpoint that carries its guard; `apiKeyAuth` and
+  // `publicRoute` are middleware.
+  return route.handler.length < 2 && !isPublicHandler(route.handler);
 }
 
 /**

@@ -9,6 +9,7 @@ export {
   failureResponse,
   type KeywardEnv,
   principalOf,
+  protect,
   publicRoute,
 } from './middleware.js';
 export { describeRoutes, type MountDocsOptions, mountDocs, openApiDocument, withSecurity } from './routes.js';

@@ -1,4 +1,4 @@
-import type { Context, Env, MiddlewareHandler, Next } from 'hono';
+import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../../core/errors.js';
 import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../../core/guard.js';
@@ -100,6 +100,47 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
     return proceed(c, next, pending);
   } as MiddlewareHandler<KeywardEnv<P>>;
   return Object.assign(keywardAuth, { [GUARD]: resolved });
+}
+
+/**
+ * A route's only handler, guarded: `app.get('/x', protect(guard, (c) => c.json(...)))`.
+ * Behaves as `apiKeyAuth` placed before the handler, but a route with a single handler is
+ * answered by Hono without its middleware chain, which is measurably faster. Response
+ * headers (rate limits, `Deprecation`) are set before the handler runs, so they reach
+ * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself.
+ */
+export function protect<P>(
+  guard: Guard<P> | GuardOptions<P>,
+  handler: (c: Context<KeywardEnv<P>>) => Response | Promise<Response>,
+): Handler<KeywardEnv<P>> {
+  const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
+  const family = resolved.family;
+
+  function proceed(c: Context<KeywardEnv<P>>, result: AuthResult<P>): Response | Promise<Response> {
+    if (!result.ok) {
+      const response = resolved.respond(result.failure);
+      noteUpgradeRefusal(c, response);
+      return failureResponse(c, response);
+    }
+    outcomes.set(c, { family, result });
+    if (result.principal !== undefined) c.set('principal', result.principal);
+    if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
+    const deprecation = result.scheme?.deprecation;
+    if (deprecation !== undefined) c.header('Deprecation', deprecation);
+    return handler(c);
+  }
+
+  // The route itself is guarded: no publicRoute() elsewhere can open it.
+  const keywardProtected = function keywardProtected(c: Context<KeywardEnv<P>>) {
+    const prior = outcomes.get(c);
+    const pending =
+      prior && prior.family === family
+        ? resolved.authorize(prior.result as AuthResult<P>)
+        : resolved.authenticate(sourceOf(c));
+    if (pending instanceof Promise) return pending.then((result) => proceed(c, result));
+    return proceed(c, pending);
+  };
+  return Object.assign(keywardProtected, { [GUARD]: resolved }) as unknown as Handler<KeywardEnv<P>>;
 }
 
 // No publicRoute() anywhere in the process: no route can be public, skip the lookup.

@@ -57,12 +57,14 @@ export function describeRoutes(app: AnyHono): RouteDescription[] {
     const isPublic = routes.some(
       (r) => isPublicHandler(r.handler) && r.method === route.method && r.path === route.path,
     );
-    const guards = isPublic
+    const own = guardOf(route.handler); // protect(guard, handler) guards even a "public" route
+    const earlier = isPublic
       ? []
       : routes.slice(0, index).flatMap((r) => {
           const guard = guardOf(r.handler);
           return guard && applies(r) ? [guard] : [];
         });
+    const guards = own ? [...earlier, own] : earlier;
     out.push({
       method: route.method.toLowerCase(),
       path: toOpenApiPath(route.path),
