@@ -199,3 +199,16 @@ describe('Hono: protect(guard, handler), the single-handler form', () => {
     expect((await app.request('/x')).status).toBe(401);
   });
 });
+
+it('Hono: a handler taking (c, next) still counts as the route that answers', async () => {
+  const guard = createGuard({ schemes: header, verify: keys });
+  const app = new Hono();
+  app.use('*', apiKeyAuth(guard));
+  app.get('/users/:id', (c, _next) => c.json({ secretOf: c.req.param('id') }));
+  app.get('/users/me', publicRoute(), (c) => c.json({ me: true }));
+  // /users/:id answers /users/me (declared first): the marker on /users/me must not open it.
+  expect((await app.request('/users/me')).status).toBe(401);
+  const doc = openApiDocument(app, { title: 'T', version: '1' });
+  expect(doc.paths['/users/{id}']?.get?.security).toEqual([{ APIKeyHeader: [] }]);
+  expect(doc.paths['/users/me']?.get?.security).toBeUndefined();
+});

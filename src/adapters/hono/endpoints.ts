@@ -1,14 +1,17 @@
 import type { RouterRoute } from 'hono/types';
-import { isPublicHandler } from '../../core/tags.js';
+import { guardOf, isPublicHandler } from '../../core/tags.js';
 
 /**
- * Hono's own rule (hono/dev): a handler taking `(c, next)` is middleware; the first other
- * handler among the matched routes is the one that answers.
+ * Whether a matched route is the one that answers. Every handler given to one
+ * `app.get(path, ...)` shares its method and path, so the first route declared with a
+ * method decides, whatever its handlers' arity; among `app.use`/`app.all` entries, a
+ * handler taking only `c` answers (Hono's own rule), keyward's markers never do. A
+ * method-specific middleware on a pattern therefore counts as the answer: that can only
+ * keep a guard on (fail closed), never turn one off.
  */
-export function isEndpoint(route: RouterRoute): boolean {
-  // `protect(guard, handler)` is an endpoint that carries its guard; `apiKeyAuth` and
-  // `publicRoute` are middleware.
-  return route.handler.length < 2 && !isPublicHandler(route.handler);
+export function answers(route: RouterRoute): boolean {
+  if (route.method !== 'ALL') return true;
+  return route.handler.length < 2 && !guardOf(route.handler) && !isPublicHandler(route.handler);
 }
 
 /**
@@ -18,7 +21,7 @@ export function isEndpoint(route: RouterRoute): boolean {
  */
 export function answersPublicly(routes: readonly RouterRoute[]): boolean {
   if (!routes.some((r) => isPublicHandler(r.handler))) return false;
-  const endpoint = routes.find(isEndpoint);
+  const endpoint = routes.find(answers);
   if (!endpoint) return false;
   return routes.some(
     (r) => isPublicHandler(r.handler) && r.method === endpoint.method && r.path === endpoint.path,

@@ -13,14 +13,10 @@ import {
   type RouteDescription,
 } from '../../openapi/document.js';
 import { combineGuards } from '../../openapi/security.js';
-import { isEndpoint } from './endpoints.js';
 import { publicRoute } from './middleware.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: accepts an app of any Env, schema and base path.
 type AnyHono = Hono<any, any, any>;
-
-// An ALL route answers every method: it has no single OpenAPI operation to document.
-const isOperation = (route: RouterRoute) => route.method !== 'ALL' && isEndpoint(route);
 
 /** Does a middleware path pattern (`*`, `/api/*`, `/users/:id`) cover a route path? */
 function covers(pattern: string, path: string): boolean {
@@ -47,28 +43,33 @@ export function describeRoutes(app: AnyHono): RouteDescription[] {
   const out: RouteDescription[] = [];
   const seen = new Set<string>();
   routes.forEach((route, index) => {
-    if (!isOperation(route) || isHiddenHandler(route.handler) || route.path.includes('*')) return;
+    // An ALL route answers every method: it has no single OpenAPI operation to document.
+    if (route.method === 'ALL' || route.path.includes('*')) return;
     const id = `${route.method} ${route.path}`;
     if (seen.has(id)) return;
     seen.add(id);
+    // Every handler of one declaration shares its method and path.
+    const declaration = routes.filter((r) => r.method === route.method && r.path === route.path);
+    if (declaration.some((r) => isHiddenHandler(r.handler))) return;
     const applies = (r: RouterRoute) =>
       (r.method === 'ALL' || r.method === route.method) && covers(r.path, route.path);
-    // A public marker counts on its own method and path only, as at request time.
-    const isPublic = routes.some(
-      (r) => isPublicHandler(r.handler) && r.method === route.method && r.path === route.path,
-    );
-    const own = guardOf(route.handler); // protect(guard, handler) guards even a "public" route
+    // As at request time: publicRoute() lifts the middleware guards, protect() still guards.
+    const isPublic = declaration.some((r) => isPublicHandler(r.handler));
     const earlier = isPublic
       ? []
       : routes.slice(0, index).flatMap((r) => {
           const guard = guardOf(r.handler);
           return guard && applies(r) ? [guard] : [];
         });
-    const guards = own ? [...earlier, own] : earlier;
+    const own = declaration.flatMap((r) => {
+      const guard = guardOf(r.handler);
+      const isProtect = r.handler.length < 2;
+      return guard && (isProtect || !isPublic) ? [guard] : [];
+    });
     out.push({
       method: route.method.toLowerCase(),
       path: toOpenApiPath(route.path),
-      guard: combineGuards(guards),
+      guard: combineGuards([...earlier, ...own]),
     });
   });
   return out;
