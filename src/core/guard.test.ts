@@ -97,6 +97,24 @@ describe('createGuard', () => {
     expect(sync(g.authenticate(req({ 'x-api-key': 'k' }))).ok).toBe(true);
   });
 
+  it('fails closed with 503 when the rate limiter itself throws, never a 500 or a pass', async () => {
+    const broken = {
+      consume: () => Promise.reject(new TypeError('limiter bug')),
+    };
+    const onError = vi.fn();
+    for (const failures of [undefined, { limit: 5, windowSeconds: 60 }]) {
+      const g = createGuard({
+        schemes: header,
+        verify: () => ({ id: 'k', rateLimit: { limit: 5, windowSeconds: 60 } }),
+        limits: rateLimits({ limiter: broken, failures }),
+        onError,
+      });
+      const r = await g.authenticate(req({ 'x-api-key': 'k' }));
+      expect(failed(r)).toBe('unavailable');
+    }
+    expect(onError).toHaveBeenCalled();
+  });
+
   it('supports async verifiers and turns a throwing verifier into 503, never a pass', async () => {
     const onError = vi.fn();
     const g = createGuard({ schemes: header, verify: async (k) => (k === 'ok' ? { id: 1 } : null), onError });

@@ -235,7 +235,8 @@ function build<P>(
       const key = extractKey(scheme, source);
       if (key === undefined) continue;
       if (key === DUPLICATE) return reject('duplicate');
-      if (limits?.limitsFailures) return watched(limits, source, key, scheme);
+      // Anything the limits throw (a custom limiter, ruleOf) fails closed like a verifier error.
+      if (limits?.limitsFailures) return watched(limits, source, key, scheme).catch(verifierError);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
       const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
       let value: ReturnType<Verifier<P>>;
@@ -278,12 +279,18 @@ function build<P>(
    */
   function admit(result: AuthResult<P>, context: VerifyContext): AuthResult<P> | Promise<AuthResult<P>> {
     if (!limits || !result.ok || result.scheme === undefined) return result;
-    const decided = (context as Partial<Admitting>).decided ?? decide(limits, result.principal);
+    let decided: Admission;
+    try {
+      decided = (context as Partial<Admitting>).decided ?? decide(limits, result.principal);
+    } catch (error) {
+      return verifierError(error);
+    }
     if (decided === NO_RULE) return result;
     // A refusal stands even if the verifier returned the principal anyway: fail closed.
     return decided.then(
       (admitted): AuthResult<P> =>
         admitted instanceof AuthFailure ? { ok: false, failure: admitted } : { ...result, headers: admitted },
+      verifierError,
     );
   }
 

@@ -75,7 +75,7 @@ export function withApiKey<P, A extends unknown[] = []>(
   handler: AuthenticatedHandler<P, A>,
 ): ((request: Request, ...rest: A) => Response | Promise<Response>) & { [GUARD]: Guard<P> } {
   const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
-  const unavailable = () => failureResponse(resolved.respond(new AuthFailure('unavailable')));
+  const unavailable = () => failureResponse(resolved.respond(new AuthFailure('unavailable', 5)));
   const run = (result: AuthResult<P>, request: Request, rest: A): Response | Promise<Response> => {
     if (!result.ok) return failureResponse(resolved.respond(result.failure));
     const response = handler(request, result.principal as P, ...rest);

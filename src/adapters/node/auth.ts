@@ -59,7 +59,7 @@ export type NodeMiddleware = (
 
 /** The 503 written if verification fails in a way the guard did not turn into a result. */
 export function unavailable<P>(guard: Guard<P>) {
-  return guard.respond(new AuthFailure('unavailable'));
+  return guard.respond(new AuthFailure('unavailable', 5));
 }
 
 /**
