@@ -45,6 +45,18 @@ describe('resolvePepper', () => {
     expect(first.secret.length).toBeGreaterThanOrEqual(32);
   });
 
+  it('only reads an existing pepper file: its folder may be read-only, nothing is written', async () => {
+    const sub = mkdtempSync(join(dir, 'ro-'));
+    const db = join(sub, 'r.db');
+    const first = resolvePepper({ databasePath: db, env: {} });
+    const before = statSync(sub).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    const again = resolvePepper({ databasePath: db, env: {} });
+    expect(again.secret.equals(first.secret)).toBe(true);
+    // No temporary file was created and removed beside it.
+    expect(statSync(sub).mtimeMs).toBe(before);
+  });
+
   it('prefers the option, then KEYWARD_PEPPER, over the file', () => {
     const db = join(dir, 'b.db');
     expect(resolvePepper({ pepper: PEPPER, databasePath: db, env: {} }).source).toBe('option');

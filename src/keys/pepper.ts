@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { KeywardConfigError } from '../core/errors.js';
 import { createPepperFile, readPepperFile } from './pepper-file.js';
 
@@ -55,13 +56,16 @@ export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
   if (options.databasePath === undefined) return { secret: randomBytes(32), source: 'ephemeral' };
 
   const file = `${options.databasePath}.pepper`;
-  let created: boolean;
-  try {
-    // Create only if absent, so two processes starting together agree on one pepper.
-    created = createPepperFile(file, `${randomBytes(32).toString('base64url')}\n`);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new KeywardConfigError(`cannot create pepper file ${file} (${code})`);
+  let created = false;
+  // An existing file is only read: its folder may be read-only, and nothing needs writing.
+  if (!existsSync(file)) {
+    try {
+      // Create only if absent, so two processes starting together agree on one pepper.
+      created = createPepperFile(file, `${randomBytes(32).toString('base64url')}\n`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new KeywardConfigError(`cannot create pepper file ${file} (${code})`);
+    }
   }
   if (created) {
     notice(
