@@ -221,6 +221,7 @@ async function start(spec: RegisteredServer): Promise<void> {
   const config = {
     key: staticKeys.valid,
     keys: spec.keys,
+    ...(spec.form ? { form: spec.form } : {}),
     ...(spec.keys === 'store' && store ? { store: store.target, pepper: store.pepper } : {}),
   };
   running.set(spec.id, await startServer({ id: spec.id, entry: spec.entry, config, cpu: pins.server }));

@@ -10,6 +10,8 @@ const KEYWARD_CASES: readonly CaseName[] = ['public', 'valid', 'missing', 'malfo
 export interface RegisteredServer extends ServerSpec {
   /** File under bench/servers. */
   readonly entry: string;
+  /** keyward-hono.ts: guard with `apiKeyAuth` middleware (default) or `protect(guard, handler)`. */
+  readonly form?: 'middleware' | 'protect';
 }
 
 const peers: RegisteredServer[] = [
@@ -117,7 +119,7 @@ export function registry(store: boolean): RegisteredServer[] {
       quick: true,
       ...hono,
       label: 'keyward/hono protect(guard, handler) on @hono/node-server, SQLite store',
-      entry: 'keyward-hono-protect.ts',
+      form: 'protect',
     });
     list.push({
       id: 'keyward-node-store',

@@ -15,6 +15,8 @@ export interface ServerConfig {
   /** The key store (store servers) and its pepper. */
   readonly store?: StoreTarget;
   readonly pepper?: string;
+  /** keyward-hono.ts only: `apiKeyAuth` middleware (default) or `protect(guard, handler)`. */
+  readonly form?: 'middleware' | 'protect';
 }
 
 export function config(): ServerConfig {

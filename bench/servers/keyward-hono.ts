@@ -1,10 +1,11 @@
 /**
- * keyward on Hono: `apiKeyAuth` from keyward/hono on the protected route (header
+ * keyward on Hono: `apiKeyAuth` from keyward/hono on the protected route, or
+ * `protect(guard, handler)` with `form: 'protect'` (header
  * `X-API-Key`), served by @hono/node-server. Static keys or the SQLite store, per config.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { apiKeyAuth } from '../../src/adapters/hono/index.js';
+import { apiKeyAuth, protect } from '../../src/adapters/hono/index.js';
 import { apiKeyHeader, createGuard } from '../../src/index.js';
 import {
   announce,
@@ -17,11 +18,17 @@ import {
 } from './common.js';
 import { benchVerifier } from './verifier.js';
 
-const verifier = await benchVerifier(config());
+const settings = config();
+const verifier = await benchVerifier(settings);
 const guard = createGuard({ schemes: apiKeyHeader({ name: 'X-API-Key' }), verify: verifier.verify });
 
 const app = new Hono();
 app.get(PUBLIC_PATH, (c) => c.json(PUBLIC_BODY));
 app.get(STATS_PATH, (c) => c.json({ lookups: verifier.lookups() }));
-app.get(SECURE_PATH, apiKeyAuth(guard), (c) => c.json(SECURE_BODY));
+if (settings.form === 'protect')
+  app.get(
+    SECURE_PATH,
+    protect(guard, (c) => c.json(SECURE_BODY)),
+  );
+else app.get(SECURE_PATH, apiKeyAuth(guard), (c) => c.json(SECURE_BODY));
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => announce(info.port));
