@@ -12,6 +12,7 @@ import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
 import { applyPatch, blankRecord, recordOf } from './records.js';
 import { planRotation } from './rotation.js';
 import { type KeySettings, settingsPatch } from './settings.js';
+import { tagOf } from './tags.js';
 import type {
   AuditAction,
   AuditEntry,
@@ -160,7 +161,14 @@ export class KeyManager {
   }
 
   #row(key: string, id: string, base: KeyRecord): NewKeyRow {
-    return { ...base, id, display: this.format.display(key), hash: this.#hasher.hash(key) };
+    const hasher = this.#hasher;
+    return {
+      ...base,
+      id,
+      display: this.format.display(key),
+      hash: hasher.hash(key),
+      tag: tagOf(hasher.digest(key)),
+    };
   }
 
   /** Issues a key. The plaintext is in the result and nowhere else. */

@@ -84,9 +84,9 @@ export function blankRecord(now: number): KeyRecord {
   };
 }
 
-/** The public record of a stored row: the hash is dropped. */
+/** The public record of a stored row: the hash and tag are dropped. */
 export function recordOf(row: NewKeyRow): KeyRecord {
-  const { hash: _hash, ...record } = row;
+  const { hash: _hash, tag: _tag, ...record } = row;
   return record;
 }
 

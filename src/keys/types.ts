@@ -32,6 +32,11 @@ export interface KeyRecord {
 /** A new key as handed to a store: the record plus its keyed hash (HMAC-SHA256, 32 bytes). */
 export interface NewKeyRow extends KeyRecord {
   readonly hash: Uint8Array;
+  /**
+   * 32 bits of the key's keyed digest (`tagOf`), for a store's membership filter
+   * (`mayContain`). `KeyManager` always sets it; a store without a filter may ignore it.
+   */
+  readonly tag?: number;
 }
 
 /** Fields a lifecycle change may set. */
@@ -141,6 +146,13 @@ export interface KeyStore {
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]>;
   get(id: string): Promise<KeyRecord | undefined>;
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
+  /**
+   * Optional, synchronous and without I/O in the common case: `false` only when no stored
+   * key has this tag (`NewKeyRow.tag`), counting keys any process committed before the
+   * call; `true` when one may have it or the store cannot tell. Lets a made-up key be
+   * refused without computing its keyed hash or querying the store.
+   */
+  mayContain?(tag: number): boolean;
   list(query: ListQuery): Promise<KeyPage>;
   /**
    * Applies a patch and audits the fields that changed (no entry when none did).

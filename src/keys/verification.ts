@@ -1,8 +1,8 @@
-import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { type AuthFailure, deny } from '../core/errors.js';
 import type { KeyFormat } from './format.js';
 import type { KeyHasher } from './pepper.js';
+import { tagOf } from './tags.js';
 import type { KeyRecord, KeyStore, RateLimit } from './types.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -181,14 +181,19 @@ export class Verification {
     consume: boolean,
     admit?: AdmitStep,
   ): KeyCheck | Promise<KeyCheck> {
-    // An in-memory-only cache key: cheap, and the cache never holds plaintext keys.
-    const cacheKey = hash('sha256', key, 'base64url');
+    // Keyed and cheap: the caches never hold plaintext keys or unkeyed hashes of them.
+    const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
     // Only well-formed keys are ever cached, so a hit needs no format check.
     if (hit !== undefined) return this.#decide(hit, scopes, consume, admit);
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
+    // A made-up key (a guessing flood) is refused here: no HMAC, no query.
+    if (this.#d.store.mayContain?.(tagOf(cacheKey)) === false) {
+      this.#unknown.set(cacheKey, true);
+      return NOT_FOUND;
+    }
     return this.#lookup(cacheKey, key).then((s) =>
       s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume, admit),
     );
@@ -246,7 +251,7 @@ export class Verification {
    */
   knows(key: string): boolean {
     if (this.#d.format.classify(key) === 'malformed') return false;
-    const s = this.#known.get(hash('sha256', key, 'base64url'));
+    const s = this.#known.get(this.#d.hasher.digest(key));
     return s !== undefined && s.blocked === undefined && !s.exhausted && this.#d.now() < s.expiresAt;
   }
 

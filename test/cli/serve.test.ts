@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKeyManager } from '../../src/index.js';
+import { keyFormat, openKeyManager } from '../../src/index.js';
 import { OTHER_PEPPER, tempDir } from '../keys/temp.js';
 import { type Child, cliProcess, spawnCli } from './run.js';
 
@@ -51,6 +51,21 @@ describe('keyward serve with the key store', () => {
     expect(statSync(`${db}.pepper`).mode & 0o777).toBe(0o600);
     expect((await get(firstKey)).status).toBe(200);
     expect((await get(firstKey, '/admin-data')).status).toBe(200);
+  });
+
+  it('accepts at once a key the CLI issues in another process, while refusing made-up keys from memory', async () => {
+    // Made-up keys load the store's membership filter, which then refuses them without a
+    // query; a key another process commits must still pass it at once.
+    for (let i = 0; i < 3; i++) {
+      expect((await get(keyFormat().generate())).status).toBe(401);
+      await sleep(100);
+    }
+    const created = await cliProcess(['keys', 'create', '--name', 'fresh', '--json', '--db', db], cliEnv);
+    expect(created.code).toBe(0);
+    cliOutput.push(created.stdout, created.stderr);
+    const fresh = JSON.parse(created.stdout) as { key: string };
+    expect((await get(fresh.key)).status).toBe(200);
+    expect((await get(keyFormat().generate())).status).toBe(401);
   });
 
   it('sees a revoke made by the CLI in another process within 1 second', async () => {

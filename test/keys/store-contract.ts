@@ -28,6 +28,7 @@ export function makeRow(overrides: Partial<NewKeyRow> = {}): NewKeyRow {
   return {
     id: newKeyId(clock),
     hash: randomBytes(32),
+    tag: randomBytes(4).readInt32BE(),
     display: 'kw_Test…',
     name: 'test key',
     owner: null,
@@ -54,8 +55,21 @@ const ctx = (action: AuditContext['action'], at = new Date(clock)): AuditContext
 });
 
 function publicPart(row: NewKeyRow): KeyRecord {
-  const { hash: _hash, ...rest } = row;
+  const { hash: _hash, tag: _tag, ...rest } = row;
   return rest;
+}
+
+/**
+ * Waits (a few event-loop turns) until a store's membership filter is loaded: until one
+ * of a handful of random tags is answered "absent". Fails after two seconds.
+ */
+export async function untilFilterAnswers(store: KeyStore): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < 8; i++) if (store.mayContain?.(randomBytes(4).readInt32BE()) === false) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the membership filter did not load within 2 s');
 }
 
 export function describeStoreContract(name: string, make: () => Promise<StoreUnderTest>): void {
@@ -302,6 +316,24 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect((await store.changesSince(changes[0]!.seq, 1)).changes).toEqual([changes[1]]);
       expect((await store.changesSince(latest, 10)).changes).toEqual([]);
       expect((await store.changesSince(Number.MAX_SAFE_INTEGER, 1)).latest).toBe(latest);
+    });
+
+    it('never says a stored key is absent (mayContain, for stores with a membership filter)', async (t) => {
+      const mayContain = store.mayContain?.bind(store);
+      if (!mayContain) return t.skip();
+      const first = makeRow();
+      await store.insert(first, ctx('create'));
+      const stored = [first, ...[1, 2, 3].map(() => makeRow())];
+      await store.insertMany(stored.slice(1), ctx('import'));
+      for (const row of stored) expect(mayContain(row.tag!)).toBe(true);
+      await untilFilterAnswers(store);
+      const successor = makeRow();
+      await store.rotate(first.id, successor, {}, ctx('rotate'));
+      const later = makeRow();
+      await store.insert(later, ctx('create'));
+      for (const row of [...stored, successor, later]) expect(mayContain(row.tag!)).toBe(true);
+      const absent = Array.from({ length: 1000 }, () => randomBytes(4).readInt32BE());
+      expect(absent.filter((tag) => mayContain(tag)).length).toBeLessThan(50);
     });
 
     it('inserts many in one call, skipping hashes already taken, auditing each', async () => {

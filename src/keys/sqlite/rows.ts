@@ -75,12 +75,13 @@ export function toParams(record: KeyRecord): Record<string, unknown> {
   };
 }
 
-/** Positional values for `INSERT ... (hash, KEY_COLUMNS)`: binding by position is the fast path for imports. */
+/** Positional values for `INSERT ... (hash, tag, KEY_COLUMNS)`: binding by position is the fast path for imports. */
 export function insertValues(row: NewKeyRow): unknown[] {
   return [
     Buffer.isBuffer(row.hash)
       ? row.hash
       : Buffer.from(row.hash.buffer, row.hash.byteOffset, row.hash.byteLength),
+    row.tag ?? null,
     row.id,
     row.display,
     row.name,

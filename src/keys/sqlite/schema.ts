@@ -53,6 +53,12 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON keyward_audit (key_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'key tags for the membership filter',
+    // Null for keys stored before: the filter then stays off (it cannot know their tags).
+    sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -27,7 +27,7 @@ export type Statements = Record<(typeof NAMES)[number], Statement>;
 /** Prepares every statement once, at open. */
 export function statements(db: Database.Database): Statements {
   const values = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
-  const insert = `INSERT INTO keyward_keys (hash, ${KEY_COLUMNS}) VALUES (${values})`;
+  const insert = `INSERT INTO keyward_keys (hash, tag, ${KEY_COLUMNS}) VALUES (?, ${values})`;
   return {
     insertIgnore: db.prepare(`${insert} ON CONFLICT (hash) DO NOTHING`),
     audit: db.prepare(

@@ -30,6 +30,7 @@ import type {
   UsageDelta,
 } from '../types.js';
 import { translateSqliteError } from './errors.js';
+import { KeyFilter } from './filter.js';
 import { type AuditRow, auditFromRow, fromRow, insertValues, type KeyRow, toParams } from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
@@ -78,6 +79,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #s: Statements;
   readonly #busy: number;
   readonly #full: boolean;
+  readonly #filter: KeyFilter;
   #closed = false;
 
   private constructor(
@@ -90,6 +92,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
+    this.#filter = new KeyFilter(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
@@ -170,7 +173,7 @@ export class SqliteKeyStore implements KeyStore {
           this.#log(context, row.id, creationChanges(row));
         })
         .immediate(),
-    );
+    ).then(() => this.#filter.added(row.tag));
   }
 
   /**
@@ -188,7 +191,17 @@ export class SqliteKeyStore implements KeyStore {
       }
       return inserted;
     });
-    return this.#run(() => this.#relaxed(() => write.immediate()));
+    return this.#run(() => {
+      const inserted = this.#relaxed(() => write.immediate());
+      // Duplicates add nothing new: their tag is the stored key's.
+      for (const row of rows) this.#filter.added(row.tag);
+      return inserted;
+    });
+  }
+
+  /** Sync and usually without I/O: see `KeyFilter`. */
+  mayContain(tag: number): boolean {
+    return this.#closed || this.#filter.mayContain(tag);
   }
 
   get(id: string): Promise<KeyRecord | undefined> {
@@ -261,7 +274,10 @@ export class SqliteKeyStore implements KeyStore {
           return { previous: after, successor: this.#row(successor.id) };
         })
         .immediate(),
-    );
+    ).then((result) => {
+      this.#filter.added(successor.tag);
+      return result;
+    });
   }
 
   delete(id: string, context: AuditContext): Promise<KeyRecord> {
@@ -333,6 +349,7 @@ export class SqliteKeyStore implements KeyStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#filter.stop();
     try {
       // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
       if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');

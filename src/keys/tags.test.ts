@@ -1,0 +1,55 @@
+import { hash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TagBloom, tagOf } from './tags.js';
+
+describe('tagOf', () => {
+  it('is the first 32 bits of the base64url digest, signed', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const digest = hash('sha256', text, 'base64url');
+        const bytes = Buffer.from(digest, 'base64url');
+        expect(tagOf(digest)).toBe(bytes.readInt32BE(0));
+      }),
+    );
+  });
+});
+
+describe('TagBloom', () => {
+  it('never answers "absent" for a tag it was given', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 3000 }),
+        (tags) => {
+          const bloom = new TagBloom(tags.length);
+          for (const t of tags) bloom.add(t);
+          expect(tags.every((t) => bloom.has(t))).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('lets through under 1 % of absent tags at its capacity, and says when it is over it', () => {
+    const capacity = 100_000;
+    const bloom = new TagBloom(capacity);
+    const present = new Set<number>();
+    while (present.size < capacity) {
+      const t = randomBytes(4).readInt32BE();
+      if (present.has(t)) continue;
+      present.add(t);
+      bloom.add(t);
+    }
+    expect(bloom.full).toBe(false);
+    let passed = 0;
+    let tried = 0;
+    while (tried < 100_000) {
+      const t = randomBytes(4).readInt32BE();
+      if (present.has(t)) continue;
+      tried++;
+      if (bloom.has(t)) passed++;
+    }
+    expect(passed / tried).toBeLessThan(0.01);
+    bloom.add(1);
+    expect(bloom.full).toBe(true);
+  });
+});

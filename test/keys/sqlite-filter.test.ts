@@ -1,0 +1,128 @@
+// The SQLite store's membership filter (src/keys/sqlite/filter.ts): made-up keys are
+// refused without a query, and it never refuses a key any connection has committed.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KeyManager, SqliteKeyStore } from '../../src/index.js';
+import { makeRow, untilFilterAnswers } from './store-contract.js';
+import { tempDir } from './temp.js';
+
+const dir = tempDir();
+let n = 0;
+const dbPath = () => join(dir, `filter-${++n}.db`);
+const ctx = (action: 'create' | 'import') => ({ actor: 't', at: new Date(), action }) as const;
+const randomTag = () => randomBytes(4).readInt32BE();
+const PEPPER = 'filter-test-pepper-0123456789abcdefghijklmnop';
+
+const open: { close(): Promise<void> }[] = [];
+async function store(path: string): Promise<SqliteKeyStore> {
+  const s = await SqliteKeyStore.open(path);
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+
+describe('SQLite membership filter', () => {
+  it('says "maybe" for a key another connection committed, at once, without a feed', async () => {
+    const path = dbPath();
+    const reader = await store(path);
+    const writer = await store(path);
+    await writer.insertMany([makeRow(), makeRow()], ctx('import'));
+    await untilFilterAnswers(reader);
+    const created = makeRow();
+    await writer.insert(created, ctx('create'));
+    const imported = [makeRow(), makeRow(), makeRow()];
+    await writer.insertMany(imported, ctx('import'));
+    for (const row of [created, ...imported]) expect(reader.mayContain(row.tag!)).toBe(true);
+    expect(await reader.findByHash(created.hash)).toMatchObject({ id: created.id });
+  });
+
+  it('turns itself off for good on a key stored without a tag (by keyward 0.1)', async () => {
+    const path = dbPath();
+    const s = await store(path);
+    await s.insert(makeRow(), ctx('create'));
+    await untilFilterAnswers(s);
+    const { tag: _tag, ...untagged } = makeRow();
+    const other = await store(path);
+    await other.insert(untagged, ctx('create'));
+    const absent = Array.from({ length: 200 }, randomTag);
+    expect(absent.every((tag) => s.mayContain(tag))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(absent.every((tag) => s.mayContain(tag))).toBe(true);
+  });
+
+  it('stays off for a database whose keys predate tags', async () => {
+    const path = dbPath();
+    const s = await store(path);
+    await s.insert(makeRow(), ctx('create'));
+    await s.close();
+    const raw = new Database(path);
+    raw.prepare('UPDATE keyward_keys SET tag = NULL').run();
+    raw.close();
+    const again = await store(path);
+    await expect(untilFilterAnswers(again)).rejects.toThrow(/did not load/);
+  });
+
+  it('rebuilds in the background after a large import by another connection, answering "maybe" meanwhile', async () => {
+    const path = dbPath();
+    const reader = await store(path);
+    const writer = await store(path);
+    await writer.insert(makeRow(), ctx('create'));
+    await untilFilterAnswers(reader);
+    const rows = Array.from({ length: 6000 }, () => makeRow());
+    await writer.insertMany(rows, ctx('import'));
+    // More than one catch-up reads: the answer is "maybe" until the rebuild is done.
+    for (const row of rows.slice(0, 50)) expect(reader.mayContain(row.tag!)).toBe(true);
+    await untilFilterAnswers(reader);
+    expect(rows.every((row) => reader.mayContain(row.tag!))).toBe(true);
+  });
+
+  it('grows past the size it was loaded with, keeping every key', async () => {
+    const s = await store(dbPath());
+    await s.insert(makeRow(), ctx('create'));
+    await untilFilterAnswers(s);
+    const rows = Array.from({ length: 70_000 }, () => makeRow());
+    for (let i = 0; i < rows.length; i += 10_000)
+      await s.insertMany(rows.slice(i, i + 10_000), ctx('import'));
+    expect(rows.every((row) => s.mayContain(row.tag!))).toBe(true);
+    await untilFilterAnswers(s);
+    expect(rows.every((row) => s.mayContain(row.tag!))).toBe(true);
+  });
+
+  it('lets KeyManager refuse made-up keys without a lookup, and accept a key another process just issued', async () => {
+    const path = dbPath();
+    const serving = await KeyManager.open({
+      store: await SqliteKeyStore.open(path),
+      pepper: PEPPER,
+      pollIntervalMs: 0,
+    });
+    const admin = await KeyManager.open({
+      store: await SqliteKeyStore.open(path),
+      pepper: PEPPER,
+      pollIntervalMs: 0,
+    });
+    try {
+      await admin.create({ name: 'first' });
+      let lookups = 0;
+      const find = serving.store.findByHash.bind(serving.store);
+      serving.store.findByHash = (hash) => {
+        lookups++;
+        return find(hash);
+      };
+      await untilFilterAnswers(serving.store);
+      for (let i = 0; i < 1000; i++) {
+        expect((await serving.check(serving.format.generate(), { dryRun: true })).outcome).toBe('not_found');
+      }
+      // About 0.3 % of made-up keys pass a filter of this size; 1,000 gives a handful at most.
+      expect(lookups).toBeLessThan(20);
+      const { key } = await admin.create({ name: 'fresh' });
+      expect((await serving.check(key, { dryRun: true })).outcome).toBe('valid');
+    } finally {
+      await serving.close();
+      await admin.close();
+    }
+  });
+});
