@@ -185,7 +185,7 @@ export class Verification {
     const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
     // Only well-formed keys are ever cached, so a hit needs no format check.
-    if (hit !== undefined) return this.#decide(hit, scopes, consume, admit);
+    if (hit !== undefined) return this.#decide(hit, key, scopes, consume, admit);
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
@@ -195,7 +195,7 @@ export class Verification {
       return NOT_FOUND;
     }
     return this.#lookup(cacheKey, key).then((s) =>
-      s === ABSENT ? NOT_FOUND : this.#decide(s, scopes, consume, admit),
+      s === ABSENT ? NOT_FOUND : this.#decide(s, key, scopes, consume, admit),
     );
   }
 
@@ -228,6 +228,7 @@ export class Verification {
 
   #decide(
     s: Snapshot,
+    key: string,
     scopes: readonly string[],
     consume: boolean,
     admit: AdmitStep | undefined,
@@ -241,7 +242,19 @@ export class Verification {
     // No rule for this key: undefined, synchronously, so a cache hit stays sync.
     const step = admit?.(s.valid.principal);
     if (step === undefined) return this.#admit(s, now);
-    if (step instanceof Promise) return step.then((f) => (f ? limited(f, s) : this.#admit(s, now)));
+    if (step instanceof Promise) {
+      const epoch = this.#epoch;
+      return step.then((f) => {
+        if (f) return limited(f, s);
+        if (epoch === this.#epoch) return this.#admit(s, now);
+        // A change arrived while the limiter answered (a Redis round trip): the snapshot
+        // may be stale (the key revoked meanwhile), so decide again on a fresh read,
+        // without charging the rate limit a second time.
+        return this.#lookup(s.cacheKey, key).then((fresh) =>
+          fresh === ABSENT ? NOT_FOUND : this.#decide(fresh, key, scopes, consume, undefined),
+        );
+      });
+    }
     return limited(step, s);
   }
 

@@ -67,6 +67,38 @@ describe('remaining uses behind rate limits', () => {
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 0, useCount: 3 });
   });
 
+  it('refuses a key revoked while its admission was pending (a limiter round trip), spending nothing', async () => {
+    const { manager, store } = await setup();
+    const { key, record } = await manager.create({ name: 'x', uses: 5 });
+    const verify = manager.verifier();
+    // Cached first, as a busy key is: the pending admission holds the cached snapshot.
+    expect(await verify(key, { scheme: header, scopes: [] })).toMatchObject({ id: record.id });
+    let release: () => void = () => {};
+    const gate = new Promise<undefined>((resolve) => {
+      release = () => resolve(undefined);
+    });
+    const pending = verify(key, { scheme: header, scopes: [], admit: () => gate });
+    await manager.revoke(record.id);
+    release();
+    expect(await pending).toBeNull();
+    expect(await store.get(record.id)).toMatchObject({ remainingUses: 4, useCount: 1 });
+  });
+
+  it('lets a request through when an unrelated change arrives during its admission', async () => {
+    const { manager } = await setup();
+    const { key, record } = await manager.create({ name: 'x' });
+    const other = await manager.create({ name: 'other' });
+    const verify = manager.verifier();
+    let release: () => void = () => {};
+    const gate = new Promise<undefined>((resolve) => {
+      release = () => resolve(undefined);
+    });
+    const pending = verify(key, { scheme: header, scopes: [], admit: () => gate });
+    await manager.revoke(other.record.id);
+    release();
+    expect(await pending).toMatchObject({ id: record.id });
+  });
+
   it('records no usage for a refused request of a key with unlimited uses, and stays sync without a rule', async () => {
     const { manager, store } = await setup();
     const limited = await manager.create({ name: 'rl', rateLimit: '1/1m' });
