@@ -6,6 +6,21 @@ const CHUNK = 20_000;
 /** More new keys than this from other processes and the filter is rebuilt in the background. */
 const CATCH_UP_MAX = 5_000;
 
+/** Adds the tags of a `group_concat` list ("12,-7,40") without splitting it into strings. */
+function addAll(bloom: TagBloom, list: string): void {
+  let value = 0;
+  let sign = 1;
+  for (let i = 0; i <= list.length; i++) {
+    const c = i < list.length ? list.charCodeAt(i) : 44;
+    if (c === 44) {
+      bloom.add(sign * value);
+      value = 0;
+      sign = 1;
+    } else if (c === 45) sign = -1;
+    else value = value * 10 + (c - 48);
+  }
+}
+
 /** Keys committed by any SQLite store of this process: another connection's filter must look. */
 let localCommits = 0;
 
@@ -28,8 +43,10 @@ export class KeyFilter {
   readonly #dataVersion: Database.Statement;
   readonly #latest: Database.Statement;
   readonly #created: Database.Statement;
-  readonly #chunk: Database.Statement;
   readonly #maxRowid: Database.Statement;
+  readonly #db: Database.Database;
+  readonly #openReader: (() => Database.Database) | undefined;
+  #reader: Database.Database | undefined;
   #bloom: TagBloom | undefined;
   #ready = false;
   #disabled = false;
@@ -41,15 +58,19 @@ export class KeyFilter {
   #load = 0;
   #timer: NodeJS.Immediate | undefined;
 
-  constructor(db: Database.Database) {
+  /**
+   * `openReader` opens a second, read-only connection for the load, closed when it is
+   * done: a full scan through the store's own connection would fill its page cache (64 MB)
+   * with table pages no request needs. Without it (`:memory:`) the store's connection reads.
+   */
+  constructor(db: Database.Database, openReader?: () => Database.Database) {
+    this.#db = db;
+    this.#openReader = openReader;
     this.#dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.#latest = db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck();
     this.#created = db
       .prepare(`SELECT a.seq, k.tag FROM keyward_audit a JOIN keyward_keys k ON k.id = a.key_id
         WHERE a.seq > ? AND a.action IN ('create', 'import') ORDER BY a.seq LIMIT ?`)
-      .raw();
-    this.#chunk = db
-      .prepare('SELECT rowid, tag FROM keyward_keys WHERE rowid > ? ORDER BY rowid LIMIT ?')
       .raw();
     this.#maxRowid = db.prepare('SELECT max(rowid) FROM keyward_keys').pluck();
   }
@@ -101,19 +122,46 @@ export class KeyFilter {
     this.#seq = (this.#latest.get() as number | undefined) ?? 0;
     this.#version = -1;
     const rows = (this.#maxRowid.get() as number | null) ?? 0;
-    this.#bloom = new TagBloom(Math.max(2 * rows, 65_536));
+    // A quarter to grow into; past it, a rebuild. (A million keys: 2 MB.)
+    this.#bloom = new TagBloom(Math.max(1.25 * rows, 65_536));
+    this.#closeReader();
+    let chunk: Database.Statement;
+    try {
+      this.#reader = this.#openReader?.();
+      // One row and one string per chunk: a million row objects would grow the JS heap
+      // (and so the process) by tens of megabytes for good.
+      chunk = (this.#reader ?? this.#db)
+        .prepare(`SELECT max(rowid), count(*), count(tag), group_concat(tag) FROM
+          (SELECT rowid, tag FROM keyward_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)`)
+        .raw();
+    } catch {
+      // No second connection (descriptors exhausted, say): "maybe" from now on, as without a filter.
+      return this.#disable();
+    }
     const step = (after: number) => {
       this.#timer = undefined;
       if (load !== this.#load) return;
-      const chunk = this.#chunk.all(after, CHUNK) as [number, number | null][];
-      for (const [, tag] of chunk) {
-        if (tag === null) return this.#disable();
-        this.#bloom!.add(tag);
+      let row: [number | null, number, number, string | null];
+      try {
+        row = chunk.get(after, CHUNK) as typeof row;
+      } catch {
+        return this.#disable();
       }
-      if (chunk.length === CHUNK) this.#timer = setImmediate(step, chunk[chunk.length - 1]![0]);
-      else this.#ready = true;
+      const [last, rows, tagged, tags] = row;
+      if (tagged < rows) return this.#disable();
+      if (tags !== null) addAll(this.#bloom!, tags);
+      if (rows === CHUNK) this.#timer = setImmediate(step, last!);
+      else {
+        this.#closeReader();
+        this.#ready = true;
+      }
     };
     this.#timer = setImmediate(step, 0);
+  }
+
+  #closeReader(): void {
+    this.#reader?.close();
+    this.#reader = undefined;
   }
 
   #catchUp(): boolean {
@@ -149,5 +197,6 @@ export class KeyFilter {
     this.#ready = false;
     if (this.#timer !== undefined) clearImmediate(this.#timer);
     this.#timer = undefined;
+    this.#closeReader();
   }
 }

@@ -87,12 +87,13 @@ export class SqliteKeyStore implements KeyStore {
     db: Database.Database,
     busy: number,
     full: boolean,
+    openReader: (() => Database.Database) | undefined,
   ) {
     this.#db = db;
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
-    this.#filter = new KeyFilter(db);
+    this.#filter = new KeyFilter(db, openReader);
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
@@ -109,7 +110,16 @@ export class SqliteKeyStore implements KeyStore {
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('cache_size = -65536');
       migrate(db, path);
-      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal');
+      const file = path !== ':memory:' && path !== '';
+      const openReader = file
+        ? () => {
+            const reader = new open(path, { readonly: true, fileMustExist: true, timeout: busy });
+            // It scans once: a page cache would only grow the process.
+            reader.pragma('cache_size = 16');
+            return reader;
+          }
+        : undefined;
+      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader);
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
