@@ -158,15 +158,16 @@ async function build(
   const t0 = performance.now();
   let shown = 0;
   const result = await manager.importKeys(items(), {
-    batchSize: 10_000,
+    batchSize: 20_000, // the CLI's default
     onProgress: (p) => {
       if (p.processed - shown < 250_000) return;
       shown = p.processed;
       log(`  ${p.processed.toLocaleString('en-US')} keys, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     },
   });
-  const seconds = (performance.now() - t0) / 1000;
+  // close() checkpoints the WAL: the import counts once it is durable, as the CLI reports it.
   await manager.close();
+  const seconds = (performance.now() - t0) / 1000;
   if (result.imported !== keys) throw new Error(`imported ${result.imported} of ${keys} keys`);
   writeFileSync(validFile, `${sample.join('\n')}\n`, { mode: 0o600 });
   log(`  done: ${seconds.toFixed(1)} s`);
@@ -174,7 +175,7 @@ async function build(
     fingerprint: fingerprint(target),
     keys,
     seconds,
-    method: 'KeyManager.importKeys, batches of 10,000, key generation included',
+    method: 'KeyManager.importKeys, batches of 20,000, key generation and the closing checkpoint included',
     builtAt: new Date().toISOString(),
   };
   return meta;

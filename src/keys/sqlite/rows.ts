@@ -75,6 +75,12 @@ export function toParams(record: KeyRecord): Record<string, unknown> {
   };
 }
 
+/** Most imported keys have no metadata: skip `JSON.stringify` for them. */
+function isEmpty(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
+
 /** Positional values for `INSERT ... (hash, tag, KEY_COLUMNS)`: binding by position is the fast path for imports. */
 export function insertValues(row: NewKeyRow): unknown[] {
   return [
@@ -86,8 +92,8 @@ export function insertValues(row: NewKeyRow): unknown[] {
     row.display,
     row.name,
     row.owner,
-    JSON.stringify(row.scopes),
-    JSON.stringify(row.metadata),
+    row.scopes.length === 0 ? '[]' : JSON.stringify(row.scopes),
+    isEmpty(row.metadata) ? '{}' : JSON.stringify(row.metadata),
     row.createdAt.getTime(),
     ms(row.expiresAt),
     ms(row.revokedAt),
