@@ -119,10 +119,11 @@ export class PostgresKeyStore implements KeyStore {
     }
   }
 
-  async #query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+  /** `name` makes it a prepared statement, parsed and planned once per connection. */
+  async #query<R extends QueryResultRow>(text: string, values?: unknown[], name?: string): Promise<R[]> {
     if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
     try {
-      return (await this.#pool.query<R>(text, values)).rows;
+      return (await this.#pool.query<R>(name === undefined ? { text, values } : { name, text, values })).rows;
     } catch (error) {
       throw translatePgError(error, this.location);
     }
@@ -265,9 +266,12 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
-    const [row] = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = $1`, [
-      hashParam(hash),
-    ]);
+    // The hot lookup: prepared, named after its table (statement names are per connection).
+    const [row] = await this.#query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = $1`,
+      [hashParam(hash)],
+      `keyward_by_hash ${this.#t.keys}`,
+    );
     return row && fromRow(row);
   }
 
@@ -342,6 +346,7 @@ export class PostgresKeyStore implements KeyStore {
         last_used_at = GREATEST(last_used_at, $2) WHERE id = $1 AND remaining_uses > 0
         RETURNING remaining_uses`,
       [id, at],
+      `keyward_consume ${this.#t.keys}`,
     );
     return row ? row.remaining_uses : null;
   }
