@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -133,6 +133,15 @@ describe('resolvePepper', () => {
 });
 
 describe('KeyHasher', () => {
+  it('digests keys under the pepper: stable, pepper-dependent, not the plain SHA-256', () => {
+    const key = 'kw_0123456789abcdefghijklmnopqrstuvABCDEF';
+    const a = new KeyHasher(Buffer.from(PEPPER));
+    expect(a.digest(key)).toBe(new KeyHasher(Buffer.from(PEPPER)).digest(key));
+    expect(a.digest(key)).not.toBe(new KeyHasher(Buffer.from('q'.repeat(32))).digest(key));
+    expect(a.digest(key)).not.toBe(createHash('sha256').update(key).digest('base64url'));
+    expect(a.digest(key)).toMatch(/^[\w-]{43}$/);
+  });
+
   it('is HMAC-SHA256 under the pepper, with a fingerprint that tells peppers apart', () => {
     const a = new KeyHasher(Buffer.from(PEPPER));
     expect(a.hash('kw_x').equals(createHmac('sha256', PEPPER).update('kw_x').digest())).toBe(true);

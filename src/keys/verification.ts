@@ -189,11 +189,9 @@ export class Verification {
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
-    // A made-up key (a guessing flood) is refused here: no HMAC, no query.
-    if (this.#d.store.mayContain?.(tagOf(cacheKey)) === false) {
-      this.#unknown.set(cacheKey, true);
-      return NOT_FOUND;
-    }
+    // A made-up key (a guessing flood) is refused here: no HMAC, no query. Not remembered:
+    // the filter is as cheap as the negative cache, and an entry could outlive a create.
+    if (this.#d.store.mayContain?.(tagOf(cacheKey)) === false) return NOT_FOUND;
     return this.#lookup(cacheKey, key).then((s) =>
       s === ABSENT ? NOT_FOUND : this.#decide(s, key, scopes, consume, admit),
     );
@@ -243,13 +241,13 @@ export class Verification {
     const step = admit?.(s.valid.principal);
     if (step === undefined) return this.#admit(s, now);
     if (step instanceof Promise) {
-      const epoch = this.#epoch;
       return step.then((f) => {
         if (f) return limited(f, s);
-        if (epoch === this.#epoch) return this.#admit(s, now);
-        // A change arrived while the limiter answered (a Redis round trip): the snapshot
-        // may be stale (the key revoked meanwhile), so decide again on a fresh read,
-        // without charging the rate limit a second time.
+        if (this.#known.peek(s.cacheKey) === s) return this.#admit(s, now);
+        // The snapshot was dropped while the limiter answered (a Redis round trip): the
+        // key changed (revoked, say), or the snapshot never made it into the cache because
+        // a change raced its lookup. Decide again on a fresh read, without charging the
+        // rate limit a second time.
         return this.#lookup(s.cacheKey, key).then((fresh) =>
           fresh === ABSENT ? NOT_FOUND : this.#decide(fresh, key, scopes, consume, undefined),
         );

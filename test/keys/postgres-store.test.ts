@@ -56,6 +56,38 @@ describe.skipIf(!run)('PostgreSQL', () => {
   });
 
   describe('PostgresKeyStore', () => {
+    it('names (prepares) the hash lookup, unless prepared_statements=false (poolers)', async () => {
+      const spy = vi.spyOn(pg.Pool.prototype, 'query');
+      try {
+        const names: Record<string, unknown[]> = {};
+        for (const prepared of ['true', 'false']) {
+          const store = await PostgresKeyStore.open(
+            `${withSchema(newSchema())}&prepared_statements=${prepared}`,
+          );
+          try {
+            const row = makeRow();
+            await store.insert(row, ctx);
+            spy.mockClear();
+            expect(await store.findByHash(row.hash)).toMatchObject({ id: row.id });
+            expect(await store.findByHash(randomBytes(32))).toBeUndefined();
+            names[prepared] = spy.mock.calls.map((call) => (call[0] as { name?: string }).name);
+          } finally {
+            await store.close();
+          }
+        }
+        expect(names['true']).toEqual([
+          expect.stringMatching(/^keyward_by_hash /),
+          expect.stringMatching(/^keyward_by_hash /),
+        ]);
+        expect(names['false']).toEqual([undefined, undefined]);
+      } finally {
+        spy.mockRestore();
+      }
+      await expect(
+        PostgresKeyStore.open(`${withSchema(newSchema())}&prepared_statements=maybe`),
+      ).rejects.toThrow(/prepared_statements must be true or false/);
+    });
+
     it('migrates once when several instances start at once on a new schema', async () => {
       const schema = newSchema();
       const stores = await Promise.all(

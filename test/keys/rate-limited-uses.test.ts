@@ -77,10 +77,19 @@ describe('remaining uses behind rate limits', () => {
     const gate = new Promise<undefined>((resolve) => {
       release = () => resolve(undefined);
     });
-    const pending = verify(key, { scheme: header, scopes: [], admit: () => gate });
+    let admissions = 0;
+    const pending = verify(key, {
+      scheme: header,
+      scopes: [],
+      admit: () => {
+        admissions++;
+        return gate;
+      },
+    });
     await manager.revoke(record.id);
     release();
     expect(await pending).toBeNull();
+    expect(admissions).toBe(1);
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 4, useCount: 1 });
   });
 
@@ -93,10 +102,22 @@ describe('remaining uses behind rate limits', () => {
     const gate = new Promise<undefined>((resolve) => {
       release = () => resolve(undefined);
     });
-    const pending = verify(key, { scheme: header, scopes: [], admit: () => gate });
+    let admissions = 0;
+    const pending = verify(key, {
+      scheme: header,
+      scopes: [],
+      admit: () => {
+        admissions++;
+        return gate;
+      },
+    });
     await manager.revoke(other.record.id);
     release();
     expect(await pending).toMatchObject({ id: record.id });
+    // Decided once more on a fresh read at most, never charged twice.
+    expect(admissions).toBe(1);
+    await manager.flush();
+    expect((await manager.get(record.id)).useCount).toBe(1);
   });
 
   it('records no usage for a refused request of a key with unlimited uses, and stays sync without a rule', async () => {

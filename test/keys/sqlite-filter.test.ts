@@ -40,6 +40,54 @@ describe('SQLite membership filter', () => {
     expect(await reader.findByHash(created.hash)).toMatchObject({ id: created.id });
   });
 
+  it('sees a key a foreign connection committed (no keyward in between) from the next event-loop turn', async () => {
+    const path = dbPath();
+    const s = await store(path);
+    await s.insert(makeRow(), ctx('create'));
+    await untilFilterAnswers(s);
+    const row = makeRow();
+    const raw = new Database(path);
+    try {
+      raw.transaction(() => {
+        raw
+          .prepare(`INSERT INTO keyward_keys (hash, tag, id, display, name, scopes, metadata, created_at, enabled)
+            VALUES (?, ?, ?, 'kw_x', 'raw', '[]', '{}', 0, 1)`)
+          .run(row.hash, row.tag, row.id);
+        raw
+          .prepare(
+            `INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (0, 'raw', 'create', ?, '{}')`,
+          )
+          .run(row.id);
+      })();
+    } finally {
+      raw.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(s.mayContain(row.tag!)).toBe(true);
+  });
+
+  it('sees a rotation by another connection, and keys committed while it was loading', async () => {
+    const path = dbPath();
+    const s = await store(path);
+    const other = await store(path);
+    const old = makeRow();
+    await other.insert(old, ctx('create'));
+    await other.insertMany(
+      Array.from({ length: 45_000 }, () => makeRow()),
+      ctx('import'),
+    );
+    expect(s.mayContain(randomTag())).toBe(true); // starts the load: three chunks
+    await new Promise((resolve) => setImmediate(resolve));
+    const during = makeRow();
+    await other.insert(during, ctx('create'));
+    await untilFilterAnswers(s);
+    expect(s.mayContain(during.tag!)).toBe(true);
+    const successor = makeRow();
+    await other.rotate(old.id, successor, {}, { actor: 't', at: new Date(), action: 'rotate' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(s.mayContain(successor.tag!)).toBe(true);
+  });
+
   it('turns itself off for good on a key stored without a tag (by keyward 0.1)', async () => {
     const path = dbPath();
     const s = await store(path);

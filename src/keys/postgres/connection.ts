@@ -14,6 +14,13 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** Longest a query may take before it is abandoned as "unavailable". Default 15000 ms. */
   queryTimeoutMs?: number;
+  /**
+   * Prepare the per-request statements (the hash lookup, taking a use) once per
+   * connection. Default true. Set false behind a pooler that does not keep prepared
+   * statements across transactions (PgBouncer in transaction mode before 1.21, RDS Proxy).
+   * In a URL: `?prepared_statements=false`.
+   */
+  preparedStatements?: boolean;
 }
 
 /** Where to connect and what to call it in messages. */
@@ -21,6 +28,8 @@ export interface PostgresTarget {
   readonly config: PoolConfig;
   /** The explicitly named schema, if any. */
   readonly schema: string | undefined;
+  /** `preparedStatements`, else the URL's `prepared_statements` parameter, else true. */
+  readonly preparedStatements: boolean;
   /** `postgres://host:port/db`: no user, password or parameters. */
   readonly location: string;
 }
@@ -50,6 +59,11 @@ export function postgresTarget(url: string, options: PostgresStoreOptions = {}):
   }
   const fromUrl = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
+  const prepare = parsed.searchParams.get('prepared_statements');
+  parsed.searchParams.delete('prepared_statements');
+  if (prepare !== null && prepare !== 'true' && prepare !== 'false') {
+    throw new KeywardConfigError('prepared_statements must be true or false');
+  }
   const schema = options.schema ?? fromUrl;
   if (schema !== undefined) checkSchemaName(schema);
   const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
@@ -64,5 +78,11 @@ export function postgresTarget(url: string, options: PostgresStoreOptions = {}):
     keepAliveInitialDelayMillis: 10_000,
     application_name: 'keyward',
   };
-  return { config, schema, location: schema ? `${location} (schema ${schema})` : location };
+  const preparedStatements = options.preparedStatements ?? prepare !== 'false';
+  return {
+    config,
+    schema,
+    preparedStatements,
+    location: schema ? `${location} (schema ${schema})` : location,
+  };
 }

@@ -76,6 +76,7 @@ export class PostgresKeyStore implements KeyStore {
   #listener: ChangeListener | undefined;
   #closed = false;
 
+  readonly #prepared: boolean;
   private constructor(
     pg: Pg,
     pool: Pool,
@@ -83,7 +84,9 @@ export class PostgresKeyStore implements KeyStore {
     /** The schema holding keyward's tables. */
     readonly schema: string,
     readonly location: string,
+    prepared: boolean,
   ) {
+    this.#prepared = prepared;
     this.#pg = pg;
     this.#pool = pool;
     this.#target = target;
@@ -109,7 +112,7 @@ export class PostgresKeyStore implements KeyStore {
           location: target.location,
         });
         const location = target.schema ? target.location : `${target.location} (schema ${schema})`;
-        return new PostgresKeyStore(pg, pool, target, schema, location);
+        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements);
       } finally {
         client.release();
       }
@@ -123,7 +126,8 @@ export class PostgresKeyStore implements KeyStore {
   async #query<R extends QueryResultRow>(text: string, values?: unknown[], name?: string): Promise<R[]> {
     if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
     try {
-      return (await this.#pool.query<R>(name === undefined ? { text, values } : { name, text, values })).rows;
+      const named = name !== undefined && this.#prepared;
+      return (await this.#pool.query<R>(named ? { name, text, values } : { text, values })).rows;
     } catch (error) {
       throw translatePgError(error, this.location);
     }

@@ -43,7 +43,6 @@ export class KeyFilter {
   readonly #dataVersion: Database.Statement;
   readonly #latest: Database.Statement;
   readonly #created: Database.Statement;
-  readonly #maxRowid: Database.Statement;
   readonly #db: Database.Database;
   readonly #openReader: (() => Database.Database) | undefined;
   #reader: Database.Database | undefined;
@@ -53,6 +52,9 @@ export class KeyFilter {
   #version = -1;
   /** Set while this turn's data_version check holds; cleared by `setImmediate`. */
   #checked = false;
+  /** When it was made: a check is trusted within its turn and for at most 1 ms. */
+  #checkedAt = 0;
+  #closed = false;
   #commitsSeen = -1;
   #seq = 0;
   #load = 0;
@@ -72,18 +74,27 @@ export class KeyFilter {
       .prepare(`SELECT a.seq, k.tag FROM keyward_audit a JOIN keyward_keys k ON k.id = a.key_id
         WHERE a.seq > ? AND a.action IN ('create', 'import') ORDER BY a.seq LIMIT ?`)
       .raw();
-    this.#maxRowid = db.prepare('SELECT max(rowid) FROM keyward_keys').pluck();
   }
 
-  /** Whether a stored key may have this tag: `false` only when certain. */
+  /** Whether a stored key may have this tag: `false` only when certain. Never throws. */
   mayContain(tag: number): boolean {
+    try {
+      return this.#mayContain(tag);
+    } catch {
+      // The store's own lookup will report what is wrong; the filter only ever says "maybe".
+      return true;
+    }
+  }
+
+  #mayContain(tag: number): boolean {
     if (!this.#ready) {
       // Loaded on first use: a process that never verifies (the CLI) never reads it.
-      if (this.#bloom === undefined && !this.#disabled) this.rebuild();
+      if (this.#bloom === undefined && !this.#disabled && !this.#closed) this.rebuild();
       return true;
     }
     if (this.#bloom!.has(tag)) return true;
-    if (this.#checked && this.#commitsSeen === localCommits) return false;
+    const now = performance.now();
+    if (this.#checked && now - this.#checkedAt < 1 && this.#commitsSeen === localCommits) return false;
     const commits = localCommits;
     const version = this.#dataVersion.get() as number;
     if (version !== this.#version) {
@@ -91,6 +102,7 @@ export class KeyFilter {
       this.#version = version;
     }
     this.#commitsSeen = commits;
+    this.#checkedAt = now;
     if (!this.#checked) {
       this.#checked = true;
       setImmediate(this.#endTurn);
@@ -102,35 +114,48 @@ export class KeyFilter {
     this.#checked = false;
   };
 
-  /** A key this connection committed. */
+  /** A key this connection committed. Never throws: the key is stored either way. */
   added(tag: number | undefined): void {
     localCommits++;
-    if (this.#disabled || this.#bloom === undefined) return;
+    if (this.#disabled || this.#closed || this.#bloom === undefined) return;
     if (tag === undefined) this.#disable();
     else {
       this.#bloom.add(tag);
-      if (this.#bloom.full) this.rebuild();
+      if (this.#bloom.full) {
+        try {
+          this.rebuild();
+        } catch {
+          this.#disable();
+        }
+      }
     }
   }
 
-  /** (Re)loads every tag in the background; "maybe" until done. */
+  /**
+   * (Re)loads every tag in the background; "maybe" until done. The reader holds one read
+   * transaction for the whole load, so every chunk comes from one snapshot (a VACUUM
+   * renumbering rowids cannot make it skip rows), and the catch-up position is read in
+   * that snapshot: what committed after it is read from the audit log afterwards.
+   */
   rebuild(): void {
-    if (this.#disabled) return;
+    if (this.#disabled || this.#closed) return;
     const load = ++this.#load;
     this.#ready = false;
-    // Position the catch-up before reading: a key committed meanwhile is read by one or the other.
-    this.#seq = (this.#latest.get() as number | undefined) ?? 0;
     this.#version = -1;
-    const rows = (this.#maxRowid.get() as number | null) ?? 0;
-    // A quarter to grow into; past it, a rebuild. (A million keys: 2 MB.)
-    this.#bloom = new TagBloom(Math.max(1.25 * rows, 65_536));
     this.#closeReader();
     let chunk: Database.Statement;
     try {
       this.#reader = this.#openReader?.();
+      const db = this.#reader ?? this.#db;
+      if (this.#reader) this.#reader.exec('BEGIN');
+      const latest = db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck();
+      this.#seq = (latest.get() as number | undefined) ?? 0;
+      const rows = (db.prepare('SELECT max(rowid) FROM keyward_keys').pluck().get() as number | null) ?? 0;
+      // A quarter to grow into; past it, a rebuild. (A million keys: 2 MB.)
+      this.#bloom = new TagBloom(Math.max(1.25 * rows, 65_536));
       // One row and one string per chunk: a million row objects would grow the JS heap
       // (and so the process) by tens of megabytes for good.
-      chunk = (this.#reader ?? this.#db)
+      chunk = db
         .prepare(`SELECT max(rowid), count(*), count(tag), group_concat(tag) FROM
           (SELECT rowid, tag FROM keyward_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)`)
         .raw();
@@ -190,6 +215,12 @@ export class KeyFilter {
   #disable(): void {
     this.stop();
     this.#disabled = true;
+  }
+
+  /** For good: the store is closing. */
+  close(): void {
+    this.#closed = true;
+    this.stop();
   }
 
   stop(): void {

@@ -1,4 +1,5 @@
 import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   DuplicateKeyError,
@@ -111,9 +112,11 @@ export class SqliteKeyStore implements KeyStore {
       db.pragma('cache_size = -65536');
       migrate(db, path);
       const file = path !== ':memory:' && path !== '';
+      const absolute = resolve(path);
       const openReader = file
         ? () => {
-            const reader = new open(path, { readonly: true, fileMustExist: true, timeout: busy });
+            // Resolved now: a later chdir must not point the reader at another file.
+            const reader = new open(absolute, { readonly: true, fileMustExist: true, timeout: busy });
             // It scans once: a page cache would only grow the process.
             reader.pragma('cache_size = 16');
             return reader;
@@ -205,15 +208,18 @@ export class SqliteKeyStore implements KeyStore {
       // Checkpoint less often during an import: a batch rewrites index pages all over the
       // file, and copying them back every 4 MB of WAL costs a tenth of the import. The
       // next ordinary commit checkpoints at the usual size again.
-      this.#db.pragma('wal_autocheckpoint = 10000');
+      const pages = this.#db.pragma('wal_autocheckpoint', { simple: true }) as number;
+      this.#db.pragma(`wal_autocheckpoint = ${Math.max(pages, 10_000)}`);
       let inserted: string[];
       try {
         inserted = this.#relaxed(() => write.immediate());
       } finally {
-        this.#db.pragma('wal_autocheckpoint = 1000');
+        this.#db.pragma(`wal_autocheckpoint = ${pages}`);
       }
-      // Duplicates add nothing new: their tag is the stored key's.
-      for (const row of rows) this.#filter.added(row.tag);
+      if (inserted.length > 0) {
+        const ids = new Set(inserted);
+        for (const row of rows) if (ids.has(row.id)) this.#filter.added(row.tag);
+      }
       return inserted;
     });
   }
@@ -368,7 +374,7 @@ export class SqliteKeyStore implements KeyStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#filter.stop();
+    this.#filter.close();
     try {
       // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
       if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
