@@ -42,14 +42,16 @@ export function loadRequest(
   const target = url + (name === 'public' ? PUBLIC_PATH : SECURE_PATH);
   const key = name === 'valid' || name === 'malformed' || name === 'unknown' ? keys[name] : undefined;
   const headers: [string, string][] = key === undefined ? [] : [[server.header, server.prefix + key]];
+  // `cycle` runs the flood's script with the valid keys in place of the unknown ones: the
+  // same requests built the same way, so the load generator costs the same on both sides.
   const flood: FloodSpec | undefined =
-    name === 'flood'
+    name === 'flood' || name === 'cycle'
       ? {
           header: server.header,
           prefix: server.prefix,
           validFile: keys.validFile,
-          unknownFile: keys.unknownFile,
-          offset: floodOffset,
+          unknownFile: name === 'flood' ? keys.unknownFile : keys.validFile,
+          offset: name === 'flood' ? floodOffset : 0,
         }
       : undefined;
   return { url: target, connections, seconds, headers, ...(flood ? { flood } : {}) };

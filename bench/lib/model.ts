@@ -1,7 +1,7 @@
 /** Shapes shared by the harness, the targets and the result JSON. */
 
 /** What a load case sends. The baseline of each case is measured on the same server, same run. */
-export type CaseName = 'public' | 'valid' | 'missing' | 'malformed' | 'unknown' | 'flood';
+export type CaseName = 'public' | 'valid' | 'missing' | 'malformed' | 'unknown' | 'cycle' | 'flood';
 
 export const CASES: Readonly<
   Record<CaseName, { baseline?: CaseName; status: number | 'mixed'; describe: string }>
@@ -11,7 +11,12 @@ export const CASES: Readonly<
   missing: { baseline: 'valid', status: 401, describe: 'no key' },
   malformed: { baseline: 'valid', status: 401, describe: 'kw_ prefix, bad checksum' },
   unknown: { baseline: 'valid', status: 401, describe: 'well-formed unknown key (one, repeated)' },
-  flood: { baseline: 'valid', status: 'mixed', describe: '50% valid / 50% fresh random well-formed unknown' },
+  cycle: {
+    baseline: 'valid',
+    status: 200,
+    describe: "valid keys only, sent by the flood's own wrk script (the flood's all-valid control)",
+  },
+  flood: { baseline: 'cycle', status: 'mixed', describe: '50% valid / 50% fresh random well-formed unknown' },
 };
 
 export type Framework = 'node' | 'hono' | 'fastify' | 'express' | 'fetch';

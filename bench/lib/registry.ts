@@ -5,7 +5,15 @@
 import type { CaseName, ServerSpec } from './model.js';
 
 const PEER_CASES: readonly CaseName[] = ['public', 'valid', 'missing'];
-const KEYWARD_CASES: readonly CaseName[] = ['public', 'valid', 'missing', 'malformed', 'unknown', 'flood'];
+const KEYWARD_CASES: readonly CaseName[] = [
+  'public',
+  'valid',
+  'missing',
+  'malformed',
+  'unknown',
+  'cycle',
+  'flood',
+];
 
 export interface RegisteredServer extends ServerSpec {
   /** File under bench/servers. */
