@@ -161,7 +161,8 @@ export class KeyFilter {
         .raw();
     } catch {
       // No second connection (descriptors exhausted, say): "maybe" from now on, as without a filter.
-      return this.#disable();
+      this.#disable();
+      return;
     }
     const step = (after: number) => {
       this.#timer = undefined;
