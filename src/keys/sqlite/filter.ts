@@ -150,9 +150,9 @@ export class KeyFilter {
       if (this.#reader) this.#reader.exec('BEGIN');
       const latest = db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck();
       this.#seq = (latest.get() as number | undefined) ?? 0;
-      const rows = (db.prepare('SELECT max(rowid) FROM keyward_keys').pluck().get() as number | null) ?? 0;
+      const highest = (db.prepare('SELECT max(rowid) FROM keyward_keys').pluck().get() as number | null) ?? 0;
       // A quarter to grow into; past it, a rebuild. (A million keys: 2 MB.)
-      this.#bloom = new TagBloom(Math.max(1.25 * rows, 65_536));
+      this.#bloom = new TagBloom(Math.max(1.25 * highest, 65_536));
       // One row and one string per chunk: a million row objects would grow the JS heap
       // (and so the process) by tens of megabytes for good.
       chunk = db
@@ -214,17 +214,17 @@ export class KeyFilter {
   }
 
   #disable(): void {
-    this.stop();
+    this.#stop();
     this.#disabled = true;
   }
 
   /** For good: the store is closing. */
   close(): void {
     this.#closed = true;
-    this.stop();
+    this.#stop();
   }
 
-  stop(): void {
+  #stop(): void {
     this.#load++;
     this.#ready = false;
     if (this.#timer !== undefined) clearImmediate(this.#timer);
