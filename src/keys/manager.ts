@@ -310,6 +310,8 @@ export class KeyManager {
    * lets keys verified here recently through an address blocked for failures.
    */
   verifier(): Verifier<KeyPrincipal> {
+    // This process verifies: have the store's membership filter ready for made-up keys.
+    this.store.warm?.();
     const verification = this.#verification;
     const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key, context) {
       const check = verification.check(key, context?.scopes ?? [], true, context?.admit);

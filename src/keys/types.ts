@@ -153,6 +153,12 @@ export interface KeyStore {
    * refused without computing its keyed hash or querying the store.
    */
   mayContain?(tag: number): boolean;
+  /**
+   * Optional: starts loading, in the background, what `mayContain` needs (it loads on
+   * first use otherwise). `KeyManager.verifier()` calls it: a process that verifies wants
+   * it ready before the first made-up key, one that only administers keys never loads it.
+   */
+  warm?(): void;
   list(query: ListQuery): Promise<KeyPage>;
   /**
    * Applies a patch and audits the fields that changed (no entry when none did).

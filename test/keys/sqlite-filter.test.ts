@@ -88,6 +88,24 @@ describe('SQLite membership filter', () => {
     expect(s.mayContain(successor.tag!)).toBe(true);
   });
 
+  it('starts loading when KeyManager hands out a verifier, so the first made-up key is already refused', async () => {
+    const path = dbPath();
+    const m = await KeyManager.open({
+      store: await SqliteKeyStore.open(path),
+      pepper: PEPPER,
+      pollIntervalMs: 0,
+    });
+    try {
+      await m.create({ name: 'k' });
+      m.verifier();
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      const absent = Array.from({ length: 20 }, randomTag);
+      expect(absent.filter((tag) => m.store.mayContain!(tag) === false).length).toBeGreaterThan(15);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('turns itself off for good on a key stored without a tag (by keyward 0.1)', async () => {
     const path = dbPath();
     const s = await store(path);

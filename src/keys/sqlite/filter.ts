@@ -35,7 +35,7 @@ let localCommits = 0;
  * process commits is thus accepted from the next turn on (at once when idle, within
  * about a millisecond under load); a key this process commits, at once.
  *
- * It is loaded in the background on first use, a chunk per event-loop turn; until then
+ * It is loaded in the background on first use or `warm()`, a chunk per event-loop turn; until then
  * it answers "maybe", and so it does for good once it meets a key without a tag (stored
  * by keyward 0.1).
  */
@@ -88,8 +88,8 @@ export class KeyFilter {
 
   #mayContain(tag: number): boolean {
     if (!this.#ready) {
-      // Loaded on first use: a process that never verifies (the CLI) never reads it.
-      if (this.#bloom === undefined && !this.#disabled && !this.#closed) this.rebuild();
+      // Loaded on first use (or `warm()`): a process that never verifies never reads it.
+      this.warm();
       return true;
     }
     if (this.#bloom!.has(tag)) return true;
@@ -108,6 +108,11 @@ export class KeyFilter {
       setImmediate(this.#endTurn);
     }
     return this.#bloom!.has(tag);
+  }
+
+  /** Starts the background load now instead of at the first `mayContain`. */
+  warm(): void {
+    if (this.#bloom === undefined && !this.#disabled && !this.#closed) this.rebuild();
   }
 
   readonly #endTurn = () => {

@@ -229,6 +229,10 @@ export class SqliteKeyStore implements KeyStore {
     return this.#closed || this.#filter.mayContain(tag);
   }
 
+  warm(): void {
+    if (!this.#closed) this.#filter.warm();
+  }
+
   get(id: string): Promise<KeyRecord | undefined> {
     return this.#run(() => {
       const row = this.#s.get.get(id) as KeyRow | undefined;
