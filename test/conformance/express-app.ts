@@ -21,8 +21,8 @@ export const expressApp: ConformanceApp = {
   name: 'express',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(), verify });
-    const optional = createGuard({ schemes: optionalSchemes(), verify });
+    const guard = createGuard({ schemes: schemes(options.header), verify });
+    const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
     let bodyReads = 0;
     const app = express();
     app.disable('x-powered-by');

@@ -19,8 +19,8 @@ export const fastifyApp: ConformanceApp = {
   name: 'fastify',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(), verify });
-    const optional = createGuard({ schemes: optionalSchemes(), verify });
+    const guard = createGuard({ schemes: schemes(options.header), verify });
+    const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
     let bodyReads = 0;
     const app = Fastify();
     // Counts bodies actually read: the parser runs only after onRequest let the request through.

@@ -17,8 +17,8 @@ export const fetchApp: ConformanceApp = {
   name: 'fetch',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard<TestPrincipal>({ schemes: schemes(), verify });
-    const optional = createGuard<TestPrincipal>({ schemes: optionalSchemes(), verify });
+    const guard = createGuard<TestPrincipal>({ schemes: schemes(options.header), verify });
+    const optional = createGuard<TestPrincipal>({ schemes: optionalSchemes(options.header), verify });
     let bodyReads = 0;
 
     const routes: Record<string, (request: Request) => Response | Promise<Response>> = {

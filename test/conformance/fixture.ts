@@ -28,6 +28,8 @@ export interface ConformanceApp {
 export interface ConformanceOptions {
   /** Overrides the default static-key verifier. */
   verify?: GuardOptions<TestPrincipal>['verify'];
+  /** The key header of every guarded route (default `X-API-Key`). */
+  header?: string;
 }
 
 export interface TestPrincipal {
@@ -48,14 +50,14 @@ export function defaultVerify(): GuardOptions<TestPrincipal>['verify'] {
   ]);
 }
 
-export const schemes = () => [
-  apiKeyHeader({ name: 'X-API-Key' }),
+export const schemes = (header = 'X-API-Key') => [
+  apiKeyHeader({ name: header }),
   apiKeyCookie({ name: 'X-API-KEY' }),
   apiKeyQuery({ name: 'x-api-key' }),
 ];
 
-export const optionalSchemes = () => [
-  apiKeyHeader({ name: 'X-API-Key', autoError: false }),
+export const optionalSchemes = (header = 'X-API-Key') => [
+  apiKeyHeader({ name: header, autoError: false }),
   apiKeyCookie({ name: 'X-API-KEY', autoError: false }),
   apiKeyQuery({ name: 'x-api-key', autoError: false }),
 ];

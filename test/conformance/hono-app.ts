@@ -21,8 +21,8 @@ function honoVariant(name: string, guarded: Guarded): ConformanceApp {
     name,
     async start(options) {
       const verify = options.verify ?? defaultVerify();
-      const guard = createGuard({ schemes: schemes(), verify });
-      const optional = createGuard({ schemes: optionalSchemes(), verify });
+      const guard = createGuard({ schemes: schemes(options.header), verify });
+      const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
       let bodyReads = 0;
       const app = new Hono<KeywardEnv<TestPrincipal>>();
       app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));

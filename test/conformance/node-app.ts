@@ -45,10 +45,10 @@ export const nodeApp: ConformanceApp = {
   name: 'node:http',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(), verify });
+    const guard = createGuard({ schemes: schemes(options.header), verify });
     const admin = guard.require('admin');
     const requireKey = apiKeyAuth(guard);
-    const optional = apiKeyAuth(createGuard({ schemes: optionalSchemes(), verify }));
+    const optional = apiKeyAuth(createGuard({ schemes: optionalSchemes(options.header), verify }));
     let bodyReads = 0;
 
     return listenNode((req, res) => {

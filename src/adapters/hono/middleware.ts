@@ -5,6 +5,7 @@ import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../
 import { type KeySource, queryOf } from '../../core/request.js';
 import type { ApiKeyScheme } from '../../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../../core/tags.js';
+import { nodeHeader } from '../node/headers.js';
 import { answersPublicly } from './endpoints.js';
 import { noteUpgradeRefusal } from './refusals.js';
 
@@ -15,6 +16,7 @@ export interface KeywardEnv<P> extends Env {
 
 interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
+  rawHeaders?: string[];
   url: string;
   socket?: { remoteAddress?: string };
 }
@@ -24,7 +26,7 @@ interface NodeIncoming {
 class IncomingSource implements KeySource {
   constructor(private readonly incoming: NodeIncoming) {}
   header(name: string) {
-    return this.incoming.headers[name];
+    return nodeHeader(this.incoming.headers, this.incoming.rawHeaders, name);
   }
   query() {
     return queryOf(this.incoming.url);
