@@ -41,7 +41,8 @@ export function nodeHeader(
     if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
     const value = rawHeaders[i + 1]!;
     if (first === undefined) first = value;
-    else (all ??= [first]).push(value);
+    else if (all === undefined) all = [first, value];
+    else all.push(value);
   }
   return all ?? first;
 }
