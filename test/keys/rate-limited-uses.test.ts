@@ -19,6 +19,23 @@ const from = (key: string, peer = '203.0.113.7') => ({
   peer: () => peer,
 });
 const code = (r: AuthResult<unknown>) => (r.ok ? 'ok' : r.failure.code);
+/** An admission step that lets the request through only once released (a slow limiter), counting its calls. */
+function heldAdmission() {
+  let release: () => void = () => {};
+  const gate = new Promise<undefined>((resolve) => {
+    release = () => resolve(undefined);
+  });
+  let calls = 0;
+  return {
+    admit: () => {
+      calls++;
+      return gate;
+    },
+    release: () => release(),
+    count: () => calls,
+  };
+}
+
 let open: KeyManager[] = [];
 async function setup() {
   const s = await memoryManager();
@@ -73,23 +90,12 @@ describe('remaining uses behind rate limits', () => {
     const verify = manager.verifier();
     // Cached first, as a busy key is: the pending admission holds the cached snapshot.
     expect(await verify(key, { scheme: header, scopes: [] })).toMatchObject({ id: record.id });
-    let release: () => void = () => {};
-    const gate = new Promise<undefined>((resolve) => {
-      release = () => resolve(undefined);
-    });
-    let admissions = 0;
-    const pending = verify(key, {
-      scheme: header,
-      scopes: [],
-      admit: () => {
-        admissions++;
-        return gate;
-      },
-    });
+    const admission = heldAdmission();
+    const pending = verify(key, { scheme: header, scopes: [], admit: admission.admit });
     await manager.revoke(record.id);
-    release();
+    admission.release();
     expect(await pending).toBeNull();
-    expect(admissions).toBe(1);
+    expect(admission.count()).toBe(1);
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 4, useCount: 1 });
   });
 
@@ -98,24 +104,13 @@ describe('remaining uses behind rate limits', () => {
     const { key, record } = await manager.create({ name: 'x' });
     const other = await manager.create({ name: 'other' });
     const verify = manager.verifier();
-    let release: () => void = () => {};
-    const gate = new Promise<undefined>((resolve) => {
-      release = () => resolve(undefined);
-    });
-    let admissions = 0;
-    const pending = verify(key, {
-      scheme: header,
-      scopes: [],
-      admit: () => {
-        admissions++;
-        return gate;
-      },
-    });
+    const admission = heldAdmission();
+    const pending = verify(key, { scheme: header, scopes: [], admit: admission.admit });
     await manager.revoke(other.record.id);
-    release();
+    admission.release();
     expect(await pending).toMatchObject({ id: record.id });
     // Decided once more on a fresh read at most, never charged twice.
-    expect(admissions).toBe(1);
+    expect(admission.count()).toBe(1);
     await manager.flush();
     expect((await manager.get(record.id)).useCount).toBe(1);
   });
