@@ -29,10 +29,17 @@ function fastify() {
 
 type Order = 'without await' | 'route first' | 'child plugin first' | 'awaited';
 
-/** Declares `/secret`, `/health` (public) and `/admin` (scoped) around keyward in one order. */
-async function appIn(order: Order, options: { verify?: typeof keys } = {}) {
+/**
+ * Declares `/secret`, `/health` (public) and `/admin` (scoped) around keyward in one order;
+ * `first` registers what must come before everything (e.g. @fastify/swagger).
+ */
+async function appIn(
+  order: Order,
+  options: { verify?: typeof keys; first?: (app: FastifyInstance) => PromiseLike<unknown> } = {},
+) {
   const guard = createGuard({ schemes: header, verify: options.verify ?? keys });
   const app = fastify();
+  await options.first?.(app);
   const routes = (ctx: FastifyInstance) => {
     ctx.get('/secret', who);
     ctx.get('/health', { config: { keyward: false } }, async () => ({ status: 'ok' }));
@@ -164,28 +171,9 @@ describe('Fastify: @fastify/swagger documents what is enforced, whatever the ord
   const guarded = [{ APIKeyHeader: [] }];
 
   it.each(orders)('documents routes declared before the plugin or without await (%s)', async (order) => {
-    const app = fastify();
-    await app.register(swagger, { openapi: { info: { title: 'T', version: '1' } } });
-    const guard = createGuard({ schemes: header, verify: keys });
-    const routes = (ctx: FastifyInstance) => {
-      ctx.get('/secret', who);
-      ctx.get('/health', { config: { keyward: false } }, async () => ({ status: 'ok' }));
-      ctx.get('/admin', { config: { keyward: { scopes: ['admin'] } } }, who);
-    };
-    if (order === 'without await') {
-      app.register(keyward, { guard });
-      routes(app);
-    } else if (order === 'route first') {
-      routes(app);
-      app.register(keyward, { guard });
-    } else if (order === 'child plugin first') {
-      app.register(async (child) => routes(child));
-      app.register(keyward, { guard });
-    } else {
-      await app.register(keyward, { guard });
-      routes(app);
-    }
-    await app.ready();
+    const app = await appIn(order, {
+      first: (a) => a.register(swagger, { openapi: { info: { title: 'T', version: '1' } } }),
+    });
     const doc = app.swagger() as unknown as Doc;
     expect(doc.paths['/secret']?.get?.security).toEqual(guarded);
     expect(doc.paths['/health']?.get?.security).toBeUndefined();
