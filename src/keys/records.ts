@@ -62,6 +62,39 @@ export function creationChanges(row: KeyRecord): Record<string, unknown> {
   return changes;
 }
 
+/**
+ * `JSON.stringify(creationChanges(row))` for the rows of a batch, computed again only when
+ * a row's settings differ (by reference) from the previous row's: the keys of an import
+ * mostly share one settings object, so most rows reuse the previous row's text.
+ */
+export class CreationChanges {
+  #last: KeyRecord | undefined;
+  #json = '';
+
+  of(row: KeyRecord): string {
+    const last = this.#last;
+    if (last === undefined || !sameSettings(last, row)) {
+      this.#json = JSON.stringify(creationChanges(row));
+      this.#last = row;
+    }
+    return this.#json;
+  }
+}
+
+function sameSettings(a: KeyRecord, b: KeyRecord): boolean {
+  return (
+    a.name === b.name &&
+    a.owner === b.owner &&
+    a.scopes === b.scopes &&
+    a.metadata === b.metadata &&
+    a.expiresAt === b.expiresAt &&
+    a.enabled === b.enabled &&
+    a.remainingUses === b.remainingUses &&
+    a.rateLimit === b.rateLimit &&
+    a.replaces === b.replaces
+  );
+}
+
 /** A record with every setting at its default, created at `now`. */
 export function blankRecord(now: number): KeyRecord {
   return {

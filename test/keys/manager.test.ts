@@ -191,6 +191,32 @@ describe('KeyManager lifecycle', () => {
     expect((await manager.audit({ keyId: r.record.id })).map((e) => e.action)).toEqual(['revoke', 'create']);
   });
 
+  it('imports bare keys that share a millisecond as independent keys, from sync and async sources', async () => {
+    const { manager } = await setup();
+    const keys = [
+      'bare-legacy-key-one-0123456',
+      'bare-legacy-key-two-0123456',
+      'bare-legacy-key-three-012345',
+    ];
+    await manager.importKeys([
+      { key: keys[0]! },
+      { key: 'named-legacy-key-0123456', scopes: ['read'] },
+      { key: keys[1]! },
+    ]);
+    async function* later() {
+      yield { key: keys[2]! };
+    }
+    expect(await manager.importKeys(later())).toEqual({ imported: 1, duplicates: 0 });
+    const [one, two, three] = await Promise.all(keys.map(async (k) => (await manager.check(k)).principal!));
+    expect(new Set([one!.id, two!.id, three!.id]).size).toBe(3);
+    expect((await manager.check('named-legacy-key-0123456')).principal?.scopes).toEqual(['read']);
+    await manager.update(one!.id, { name: 'renamed', scopes: ['admin'], metadata: { plan: 'pro' } });
+    for (const id of [two!.id, three!.id]) {
+      expect(await manager.get(id)).toMatchObject({ name: 'imported', scopes: [], metadata: {} });
+    }
+    expect(await manager.get(one!.id)).toMatchObject({ name: 'renamed', scopes: ['admin'] });
+  });
+
   it('imports legacy keys hashed, skips duplicates, and refuses keys that could never verify', async () => {
     const { manager } = await setup();
     const progress: number[] = [];

@@ -336,6 +336,42 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(absent.filter((tag) => mayContain(tag)).length).toBeLessThan(50);
     });
 
+    it('audits each key of a batch with its own settings, in the order given', async () => {
+      const scopes = ['read'];
+      const metadata = {};
+      const shared = { name: 'a', scopes, metadata };
+      const rows = [
+        makeRow(shared),
+        makeRow(shared),
+        makeRow({ name: 'b', scopes: ['write'], metadata: { plan: 'pro' } }),
+        makeRow(shared),
+        makeRow({ ...shared, rateLimit: { limit: 5, windowSeconds: 60 } }),
+        makeRow({ ...shared, owner: 'acme' }),
+      ];
+      await store.insertMany(rows, ctx('import'));
+      const audit = (await store.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      expect(audit.map((e) => e.seq)).toEqual([...audit.map((e) => e.seq)].sort((x, y) => x - y));
+      const summary = audit.map((e) => [e.changes['name'], e.changes['scopes'], e.changes['owner']]);
+      expect(summary).toEqual([
+        ['a', ['read'], null],
+        ['a', ['read'], null],
+        ['b', ['write'], null],
+        ['a', ['read'], null],
+        ['a', ['read'], null],
+        ['a', ['read'], 'acme'],
+      ]);
+      expect(audit[2]!.changes['metadata']).toEqual({ plan: 'pro' });
+      expect(audit.map((e) => e.changes['rateLimit'])).toEqual([
+        null,
+        null,
+        null,
+        null,
+        { limit: 5, windowSeconds: 60 },
+        null,
+      ]);
+    });
+
     it('inserts many in one call, skipping hashes already taken, auditing each', async () => {
       const existing = makeRow();
       await store.insert(existing, ctx('create'));

@@ -10,6 +10,7 @@ import {
 } from '../errors.js';
 import {
   applyPatch,
+  CreationChanges,
   creationChanges,
   decodeCursor,
   encodeCursor,
@@ -197,10 +198,16 @@ export class SqliteKeyStore implements KeyStore {
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
     const write = this.#db.transaction(() => {
       const inserted: string[] = [];
+      const entries: [string, string][] = [];
+      const changes = new CreationChanges();
       for (const row of rows) {
         if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) continue;
-        this.#log(context, row.id, creationChanges(row));
+        entries.push([row.id, changes.of(row)]);
         inserted.push(row.id);
+      }
+      if (entries.length > 0) {
+        const { at, actor, action } = context;
+        this.#s.auditMany.run(at.getTime(), actor, action, JSON.stringify(entries));
       }
       return inserted;
     });
