@@ -98,8 +98,14 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
         scopes: ['read', 'admin'],
         metadata: { plan: 'pro', nested: { n: 1 } },
         expiresAt: new Date(clock + 86_400_000),
+        revokedAt: new Date(clock + 1),
+        enabled: false,
+        lastUsedAt: new Date(clock + 2),
+        useCount: 3,
         remainingUses: 7,
         rateLimit: { limit: 100, windowSeconds: 60 },
+        replaces: newKeyId(clock - 5000),
+        replacedBy: newKeyId(clock + 5000),
       });
       await store.insert(row, ctx('create'));
       const got = await store.get(row.id);

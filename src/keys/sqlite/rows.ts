@@ -52,6 +52,32 @@ export function fromRow(row: KeyRow): KeyRecord {
   };
 }
 
+/**
+ * A row read with `.raw()`, values in `KEY_COLUMNS` order. The lookup by hash reads rows
+ * this way: better-sqlite3 builds an array in about half the time of an object.
+ */
+export function fromValues(v: readonly unknown[]): KeyRecord {
+  return fromRow({
+    id: v[0],
+    display: v[1],
+    name: v[2],
+    owner: v[3],
+    scopes: v[4],
+    metadata: v[5],
+    created_at: v[6],
+    expires_at: v[7],
+    revoked_at: v[8],
+    enabled: v[9],
+    last_used_at: v[10],
+    use_count: v[11],
+    remaining_uses: v[12],
+    rate_limit: v[13],
+    rate_window: v[14],
+    replaces: v[15],
+    replaced_by: v[16],
+  } as KeyRow);
+}
+
 /** Named parameters for INSERT and UPDATE statements. */
 export function toParams(record: KeyRecord): Record<string, unknown> {
   return {

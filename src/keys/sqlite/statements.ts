@@ -39,7 +39,7 @@ export function statements(db: Database.Database): Statements {
     auditMany: db.prepare(`INSERT INTO keyward_audit (at, actor, action, key_id, changes)
       SELECT ?, ?, ?, value ->> 0, value ->> 1 FROM json_each(?) ORDER BY key`),
     get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
-    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`),
+    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`).raw(),
     list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
     listOwner: db.prepare(
       `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,

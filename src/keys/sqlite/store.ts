@@ -33,7 +33,15 @@ import type {
 } from '../types.js';
 import { translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
-import { type AuditRow, auditFromRow, fromRow, insertValues, type KeyRow, toParams } from './rows.js';
+import {
+  type AuditRow,
+  auditFromRow,
+  fromRow,
+  fromValues,
+  insertValues,
+  type KeyRow,
+  toParams,
+} from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
 
@@ -249,10 +257,10 @@ export class SqliteKeyStore implements KeyStore {
 
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     return this.#run(() => {
-      const row = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
-        | KeyRow
+      const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
+        | unknown[]
         | undefined;
-      return row && fromRow(row);
+      return values && fromValues(values);
     });
   }
 
