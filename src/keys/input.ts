@@ -49,6 +49,10 @@ export function checkRateLimit(value: RateLimit | string): RateLimit {
 
 const SCOPE = /^[A-Za-z0-9][A-Za-z0-9_.:/*-]{0,63}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// JavaScript strings may hold NUL and unpaired surrogates, but PostgreSQL's jsonb refuses
+// both and UTF-8 cannot carry a lone surrogate (it would be stored altered): refused
+// up front, the same for every store.
+const UNSTORABLE = /\u0000|[\ud800-\udfff]/u;
 
 /** Scopes: letters, digits and `_ . : / * -`, 1-64 characters, deduplicated, at most 100. */
 export function checkScopes(scopes: readonly string[] | string): readonly string[] {
@@ -77,6 +81,7 @@ export function checkLabel(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200 || CONTROL.test(value)) {
     throw new KeyInputError(`${what} must be 1-200 characters without control characters`);
   }
+  if (UNSTORABLE.test(value)) throw new KeyInputError(`${what} must not contain unpaired surrogates`);
   return value.trim();
 }
 
@@ -92,7 +97,25 @@ export function checkMetadata(value: unknown): Readonly<Record<string, unknown>>
     throw new KeyInputError('metadata must be a JSON object');
   }
   if (text.length > 16_384) throw new KeyInputError('metadata must be at most 16 KiB of JSON');
-  return JSON.parse(text) as Record<string, unknown>;
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  if (!storable(parsed)) {
+    throw new KeyInputError('metadata must not contain NUL characters or unpaired surrogates');
+  }
+  return parsed;
+}
+
+/** Whether every string (names and values) in parsed JSON is storable; iterative, as nesting may be deep. */
+function storable(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (UNSTORABLE.test(value)) return false;
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [name, inner] of Object.entries(value)) stack.push(name, inner);
+    }
+  }
+  return true;
 }
 
 /** Remaining uses: a whole number from 0, or null for unlimited. */

@@ -217,6 +217,34 @@ describe('KeyManager lifecycle', () => {
     expect(await manager.get(one!.id)).toMatchObject({ name: 'renamed', scopes: ['admin'] });
   });
 
+  it('refuses NUL and unpaired surrogates in metadata and names, which not every store can keep', async () => {
+    const { manager } = await setup();
+    for (const metadata of [
+      { a: 'x\u0000y' },
+      { deep: [{ b: '\ud800' }] },
+      { ['k\u0000']: 1 },
+      { ['\udfff']: 1 },
+    ]) {
+      await expect(manager.create({ name: 'm', metadata })).rejects.toThrow(
+        'metadata must not contain NUL characters or unpaired surrogates',
+      );
+    }
+    await expect(manager.create({ name: 'bad \ud800' })).rejects.toThrow(
+      'name must not contain unpaired surrogates',
+    );
+    await expect(
+      manager.importKeys([{ key: 'legacy-key-surrogate-012345', owner: '\udc00x' }]),
+    ).rejects.toThrow(
+      'owner must be 1-200 characters without control characters or unpaired surrogates, or null',
+    );
+    const ok = await manager.create({
+      name: 'emoji 😀',
+      metadata: { text: 'pair 😀, escaped \\u0000 as text' },
+    });
+    expect(ok.record.metadata).toEqual({ text: 'pair 😀, escaped \\u0000 as text' });
+    expect((await manager.list()).items).toHaveLength(1);
+  });
+
   it('imports legacy keys hashed, skips duplicates, and refuses keys that could never verify', async () => {
     const { manager } = await setup();
     const progress: number[] = [];

@@ -378,6 +378,26 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       ]);
     });
 
+    it('keeps the audit text of imported keys exact, whatever their settings hold', async () => {
+      const odd = [
+        'quote " backslash \\ slash / newline \n tab \t',
+        'bell \u0007 and escape \u001b',
+        'a surrogate pair 😀 and \\ud800 as text',
+        'json-looking {"a":[1,2]} and \\u0041',
+        'é ü ß 中文 \u2028 \u2029',
+      ];
+      const rows = odd.map((text, i) =>
+        makeRow({ name: `odd ${i} ${text.slice(0, 20)}`, metadata: { text, nested: { text, n: i } } }),
+      );
+      await store.insertMany(rows, ctx('import'));
+      const audit = (await store.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      for (const [i, entry] of audit.entries()) {
+        expect(entry.changes['name']).toBe(rows[i]!.name);
+        expect(entry.changes['metadata']).toEqual({ text: odd[i], nested: { text: odd[i], n: i } });
+      }
+    });
+
     it('inserts many in one call, skipping hashes already taken, auditing each', async () => {
       const existing = makeRow();
       await store.insert(existing, ctx('create'));
