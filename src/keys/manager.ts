@@ -5,7 +5,7 @@ import { ChangeFeed } from './feed.js';
 import { type KeyFormat, keyFormat } from './format.js';
 import { isKeyId, newKeyId } from './ids.js';
 import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './import.js';
-import { durationMs } from './input.js';
+import { checkLabel, durationMs } from './input.js';
 import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { MemoryKeyStore } from './memory-store.js';
 import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
@@ -126,6 +126,13 @@ export class KeyManager {
   /** Binds the pepper to the store (failing with `PepperMismatchError`) and starts the background tasks. */
   static async open(options: KeyManagerOptions): Promise<KeyManager> {
     const cache = checkCacheOptions(options.cache);
+    if (options.actor !== undefined) {
+      try {
+        checkLabel(options.actor, 'actor');
+      } catch (error) {
+        throw new KeywardConfigError((error as Error).message);
+      }
+    }
     const pollMs = checkInterval(options.pollIntervalMs, 250, 'pollIntervalMs');
     const flushMs = checkInterval(options.flushIntervalMs, 5000, 'flushIntervalMs');
     let pepper = options.pepper;
@@ -157,7 +164,8 @@ export class KeyManager {
   }
 
   #context(action: AuditAction, options?: ChangeOptions) {
-    return { actor: options?.actor ?? this.#actor, at: new Date(this.#now()), action };
+    const actor = options?.actor === undefined ? this.#actor : checkLabel(options.actor, 'actor');
+    return { actor, at: new Date(this.#now()), action };
   }
 
   #row(key: string, id: string, base: KeyRecord): NewKeyRow {
@@ -283,7 +291,7 @@ export class KeyManager {
       if (!isBare(item)) record = applyPatch(blankRecord(now), importPatch(item, now));
       else if (now === bareAt) record = bare;
       else {
-        record = bare = applyPatch(blankRecord(now), importPatch({ key }, now));
+        record = bare = shareable(applyPatch(blankRecord(now), importPatch({ key }, now)));
         bareAt = now;
       }
       batch.push(this.#row(key, newKeyId(now), record));
@@ -373,6 +381,17 @@ function isBare(item: ImportItem): boolean {
   return true;
 }
 
+/** A source that is only sync (one that is also async is read asynchronously, as before). */
 function isIterable<T>(items: Iterable<T> | AsyncIterable<T>): items is Iterable<T> {
-  return typeof (items as Partial<Iterable<T>>)[Symbol.iterator] === 'function';
+  const source = items as Partial<Iterable<T> & AsyncIterable<T>>;
+  return typeof source[Symbol.asyncIterator] !== 'function' && typeof source[Symbol.iterator] === 'function';
+}
+
+/** A record several rows may share: its lists and objects frozen, so no store can change one row's through another's. */
+function shareable(record: KeyRecord): KeyRecord {
+  return {
+    ...record,
+    scopes: Object.freeze([...record.scopes]),
+    metadata: Object.freeze({ ...record.metadata }),
+  };
 }

@@ -9,6 +9,7 @@ import {
   MemoryKeyStore,
   PepperMismatchError,
 } from '../../src/index.js';
+import type { NewKeyRow } from '../../src/keys/index.js';
 import { memoryManager } from './fixtures.js';
 import { OTHER_PEPPER, PEPPER } from './temp.js';
 
@@ -243,6 +244,42 @@ describe('KeyManager lifecycle', () => {
     });
     expect(ok.record.metadata).toEqual({ text: 'pair 😀, escaped \\u0000 as text' });
     expect((await manager.list()).items).toHaveLength(1);
+  });
+
+  it('hands stores rows whose shared parts are frozen, and reads a source that is also async asynchronously', async () => {
+    const store = new MemoryKeyStore();
+    const seen: NewKeyRow[] = [];
+    const insertMany = store.insertMany.bind(store);
+    store.insertMany = (rows, context) => {
+      seen.push(...rows);
+      return insertMany(rows, context);
+    };
+    const { manager } = await setup({ store });
+    await manager.importKeys([{ key: 'shared-legacy-key-a-0123' }, { key: 'shared-legacy-key-b-0123' }]);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.scopes).toBe(seen[1]!.scopes);
+    for (const row of seen) expect(Object.isFrozen(row.scopes) && Object.isFrozen(row.metadata)).toBe(true);
+    const both = {
+      *[Symbol.iterator]() {
+        yield { key: 'short' };
+      },
+      async *[Symbol.asyncIterator]() {
+        yield { key: 'async-legacy-key-0123456' };
+      },
+    };
+    expect(await manager.importKeys(both)).toEqual({ imported: 1, duplicates: 0 });
+  });
+
+  it('refuses an actor with control characters, per call and at open', async () => {
+    const { manager } = await setup();
+    await expect(manager.create({ name: 'a' }, { actor: 'bob\u0000' })).rejects.toThrow(KeyInputError);
+    await expect(manager.create({ name: 'a' }, { actor: 'x\ud800' })).rejects.toThrow(KeyInputError);
+    expect((await manager.list()).items).toEqual([]);
+    await expect(KeyManager.open({ store: new MemoryKeyStore(), actor: 'line\nbreak' })).rejects.toThrow(
+      KeywardConfigError,
+    );
+    const ok = await manager.create({ name: 'a' }, { actor: 'ops:alice' });
+    expect((await manager.audit({ keyId: ok.record.id }))[0]!.actor).toBe('ops:alice');
   });
 
   it('imports legacy keys hashed, skips duplicates, and refuses keys that could never verify', async () => {

@@ -14,6 +14,7 @@ import {
   PepperMismatchError,
 } from '../../src/index.js';
 import { newKeyId } from '../../src/keys/ids.js';
+import { creationChanges } from '../../src/keys/records.js';
 
 export interface StoreUnderTest {
   store: KeyStore;
@@ -353,12 +354,21 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
         makeRow(shared),
         makeRow({ ...shared, rateLimit: { limit: 5, windowSeconds: 60 } }),
         makeRow({ ...shared, owner: 'acme' }),
+        makeRow({ ...shared, name: 'c' }),
+        makeRow({ ...shared, expiresAt: new Date(clock + 3_600_000) }),
+        makeRow({ ...shared, enabled: false }),
+        makeRow({ ...shared, remainingUses: 3 }),
+        makeRow({ ...shared, replaces: newKeyId(clock - 1000) }),
+        makeRow(shared),
       ];
       await store.insertMany(rows, ctx('import'));
       const audit = (await store.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
       expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
-      expect(audit.map((e) => e.seq)).toEqual([...audit.map((e) => e.seq)].sort((x, y) => x - y));
-      const summary = audit.map((e) => [e.changes['name'], e.changes['scopes'], e.changes['owner']]);
+      // Every entry holds exactly its own row's settings, whatever the row before it held.
+      for (const [i, entry] of audit.entries()) expect(entry.changes).toEqual(creationChanges(rows[i]!));
+      const summary = audit
+        .slice(0, 6)
+        .map((e) => [e.changes['name'], e.changes['scopes'], e.changes['owner']]);
       expect(summary).toEqual([
         ['a', ['read'], null],
         ['a', ['read'], null],
@@ -368,7 +378,7 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
         ['a', ['read'], 'acme'],
       ]);
       expect(audit[2]!.changes['metadata']).toEqual({ plan: 'pro' });
-      expect(audit.map((e) => e.changes['rateLimit'])).toEqual([
+      expect(audit.slice(0, 6).map((e) => e.changes['rateLimit'])).toEqual([
         null,
         null,
         null,
@@ -396,6 +406,19 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
         expect(entry.changes['name']).toBe(rows[i]!.name);
         expect(entry.changes['metadata']).toEqual({ text: odd[i], nested: { text: odd[i], n: i } });
       }
+    });
+
+    it('audits every key of a batch whose settings are large, in order', async () => {
+      // About 14 KB of metadata each, different for every row: the audit text of the batch
+      // is several times any single statement's natural size.
+      const rows = Array.from({ length: 600 }, (_, i) =>
+        makeRow({ metadata: { i, text: `"${String(i).padStart(6, '0')}\\`.repeat(1_600) } }),
+      );
+      expect(await store.insertMany(rows, ctx('import'))).toEqual(rows.map((r) => r.id));
+      const audit = (await store.audit({ limit: 1000 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      expect(audit.map((e) => (e.changes['metadata'] as { i: number }).i)).toEqual(rows.map((_, i) => i));
+      expect(audit[599]!.changes).toEqual(creationChanges(rows[599]!));
     });
 
     it('inserts many in one call, skipping hashes already taken, auditing each', async () => {

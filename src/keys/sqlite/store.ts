@@ -80,6 +80,39 @@ function createPrivate(path: string): void {
 }
 
 /**
+ * A batch's audit entries, written by one statement per chunk of at most about 8 MB of
+ * JSON: in entry order, and never near a string or parameter size limit, however large
+ * each entry's settings are.
+ */
+class AuditBatch {
+  static readonly #CHUNK = 8_000_000;
+  readonly #context: AuditContext;
+  readonly #statement: Database.Statement;
+  #entries: [string, string][] = [];
+  #size = 0;
+
+  constructor(context: AuditContext, statement: Database.Statement) {
+    this.#context = context;
+    this.#statement = statement;
+  }
+
+  add(keyId: string, changes: string): void {
+    this.#entries.push([keyId, changes]);
+    // Escaping can double a text's length; the id and punctuation add a little.
+    this.#size += keyId.length + 2 * changes.length + 8;
+    if (this.#size >= AuditBatch.#CHUNK) this.write();
+  }
+
+  write(): void {
+    if (this.#entries.length === 0) return;
+    const { at, actor, action } = this.#context;
+    this.#statement.run(at.getTime(), actor, action, JSON.stringify(this.#entries));
+    this.#entries = [];
+    this.#size = 0;
+  }
+}
+
+/**
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
  * better-sqlite3 is synchronous; each call is short and indexed.
@@ -206,17 +239,14 @@ export class SqliteKeyStore implements KeyStore {
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
     const write = this.#db.transaction(() => {
       const inserted: string[] = [];
-      const entries: [string, string][] = [];
+      const audit = new AuditBatch(context, this.#s.auditMany);
       const changes = new CreationChanges();
       for (const row of rows) {
         if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) continue;
-        entries.push([row.id, changes.of(row)]);
+        audit.add(row.id, changes.of(row));
         inserted.push(row.id);
       }
-      if (entries.length > 0) {
-        const { at, actor, action } = context;
-        this.#s.auditMany.run(at.getTime(), actor, action, JSON.stringify(entries));
-      }
+      audit.write();
       return inserted;
     });
     return this.#run(() => {
