@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteKeyStore, StoreUnavailableError } from '../../src/index.js';
@@ -100,5 +102,86 @@ describe('SqliteKeyStore', () => {
   it('reports a missing directory as unavailable', async () => {
     const error = await SqliteKeyStore.open(join(dir, 'no', 'such', 'dir.db')).catch((e) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
+  it('writes a batch off the event loop: requests keep being served while it is written', async () => {
+    const store = await SqliteKeyStore.open(dbPath());
+    const row = makeRow();
+    await store.insert(row, ctx);
+    const order: string[] = [];
+    // The first batch also starts the worker: its reply cannot come within one turn.
+    const written = store.recordUsage([{ id: row.id, count: 3, lastUsedAt: new Date(1234) }]).then(() => {
+      order.push('written');
+    });
+    setImmediate(() => order.push('turn'));
+    await written;
+    expect(order).toEqual(['turn', 'written']);
+    expect(await store.get(row.id)).toMatchObject({ useCount: 3, lastUsedAt: new Date(1234) });
+    await store.close();
+  });
+
+  it('writes batches on its own connection when the database is in memory (no file for a worker)', async () => {
+    const store = await SqliteKeyStore.open(':memory:');
+    const row = makeRow();
+    await store.insert(row, ctx);
+    await store.recordUsage([{ id: row.id, count: 2, lastUsedAt: new Date(2000) }]);
+    await store.recordUsage([{ id: row.id, count: 1, lastUsedAt: new Date(1000) }]);
+    expect(await store.get(row.id)).toMatchObject({ useCount: 3, lastUsedAt: new Date(2000) });
+    await store.close();
+  });
+
+  it('commits the batches in flight before closing', async () => {
+    const path = dbPath();
+    const store = await SqliteKeyStore.open(path);
+    const row = makeRow();
+    await store.insert(row, ctx);
+    const writes = [1, 2, 3].map((count) =>
+      store.recordUsage([{ id: row.id, count, lastUsedAt: new Date(count * 1000) }]),
+    );
+    await store.close();
+    await Promise.all(writes);
+    await expect(store.recordUsage([{ id: row.id, count: 1, lastUsedAt: new Date() }])).rejects.toThrow(
+      StoreUnavailableError,
+    );
+    const again = await SqliteKeyStore.open(path);
+    expect(await again.get(row.id)).toMatchObject({ useCount: 6, lastUsedAt: new Date(3000) });
+    await again.close();
+  });
+
+  it('reports a batch it could not write (database locked) as the store being unavailable, then writes the next', async () => {
+    const path = dbPath();
+    const store = await SqliteKeyStore.open(path, { busyTimeoutMs: 50 });
+    const row = makeRow();
+    await store.insert(row, ctx);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const error = await store.recordUsage([{ id: row.id, count: 1, lastUsedAt: new Date() }]).catch((e) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.message).toContain('locked');
+    other.exec('ROLLBACK');
+    other.close();
+    await store.recordUsage([{ id: row.id, count: 2, lastUsedAt: new Date() }]);
+    expect((await store.get(row.id))?.useCount).toBe(2);
+    await store.close();
+  });
+
+  it('does not keep a process alive that never closes its store', () => {
+    const index = fileURLToPath(new URL('../../src/keys/index.ts', import.meta.url));
+    const code = `
+      const { SqliteKeyStore } = await import(${JSON.stringify(index)});
+      const store = await SqliteKeyStore.open(${JSON.stringify(dbPath())});
+      await store.recordUsage([{ id: 'key_none', count: 1, lastUsedAt: new Date() }]);
+      console.log('recorded');`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('recorded');
+    // A worker left referenced would keep it running until the timeout killed it.
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
   });
 });

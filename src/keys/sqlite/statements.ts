@@ -22,6 +22,10 @@ const NAMES = [
   'setMeta',
 ] as const;
 
+/** Adds a usage delta to a key: count, last use (ms), id. Also run by the usage worker. */
+export const USAGE_UPDATE = `UPDATE keyward_keys SET use_count = use_count + ?,
+  last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`;
+
 /** The store's prepared statements, by name. */
 export type Statements = Record<(typeof NAMES)[number], Statement>;
 
@@ -54,8 +58,7 @@ export function statements(db: Database.Database): Statements {
       use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
       WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`)
       .pluck(),
-    usage: db.prepare(`UPDATE keyward_keys SET use_count = use_count + ?,
-      last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`),
+    usage: db.prepare(USAGE_UPDATE),
     auditAll: db.prepare('SELECT * FROM keyward_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
     auditKey: db.prepare(
       'SELECT * FROM keyward_audit WHERE key_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',

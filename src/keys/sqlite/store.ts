@@ -44,6 +44,7 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
+import { UsageWriter } from './usage-writer.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
@@ -123,6 +124,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #busy: number;
   readonly #full: boolean;
   readonly #filter: KeyFilter;
+  readonly #usage: UsageWriter | undefined;
   #closed = false;
 
   private constructor(
@@ -131,12 +133,14 @@ export class SqliteKeyStore implements KeyStore {
     busy: number,
     full: boolean,
     openReader: (() => Database.Database) | undefined,
+    usage: UsageWriter | undefined,
   ) {
     this.#db = db;
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
     this.#filter = new KeyFilter(db, openReader);
+    this.#usage = usage;
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
@@ -164,7 +168,9 @@ export class SqliteKeyStore implements KeyStore {
             return reader;
           }
         : undefined;
-      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader);
+      // A file gets a second connection for usage batches, in a worker thread.
+      const usage = file ? new UsageWriter(absolute, busy) : undefined;
+      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, usage);
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
@@ -376,6 +382,12 @@ export class SqliteKeyStore implements KeyStore {
 
   recordUsage(batch: readonly UsageDelta[]): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
+    if (this.#usage !== undefined) {
+      if (this.#closed) return this.#run(() => undefined);
+      return this.#usage.write(batch).catch((error: unknown) => {
+        throw translateSqliteError(error, this.location, this.#busy);
+      });
+    }
     const write = this.#db.transaction(() => {
       for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
     });
@@ -424,6 +436,8 @@ export class SqliteKeyStore implements KeyStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#filter.close();
+    // Its batches in flight are committed first; the checkpoint below then covers them.
+    await this.#usage?.close();
     try {
       // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
       if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
