@@ -272,13 +272,22 @@ export class KeyManager {
     let processed = 0;
     let imported = 0;
     let batch: NewKeyRow[] = [];
+    // One batch is written while the next is prepared (the SQLite store writes from a
+    // worker thread): at most two batches in memory, written in order.
+    let writing: Promise<void> = Promise.resolve();
     const write = async () => {
-      const ids = await this.store.insertMany(batch, this.#context('import', options));
-      processed += batch.length;
-      imported += ids.length;
+      const rows = batch;
       batch = [];
-      this.#verification.keysAdded();
-      options.onProgress?.({ processed, imported, duplicates: processed - imported });
+      await writing;
+      const context = this.#context('import', options);
+      writing = this.store.insertMany(rows, context).then((ids) => {
+        processed += rows.length;
+        imported += ids.length;
+        this.#verification.keysAdded();
+        options.onProgress?.({ processed, imported, duplicates: processed - imported });
+      });
+      // Awaited by the next write or at the end; until then a failure must not count as unhandled.
+      writing.catch(() => {});
     };
     // Most items are a bare key: they share one record per millisecond (rows are copies
     // and stores copy what they keep), and the store then writes one audit text for them.
@@ -296,19 +305,26 @@ export class KeyManager {
       }
       batch.push(this.#row(key, newKeyId(now), record));
     };
-    if (isIterable(items)) {
-      // Not `for await`: that costs a promise and a microtask per item.
-      for (const item of items) {
-        add(item);
-        if (batch.length >= size) await write();
+    try {
+      if (isIterable(items)) {
+        // Not `for await`: that costs a promise and a microtask per item.
+        for (const item of items) {
+          add(item);
+          if (batch.length >= size) await write();
+        }
+      } else {
+        for await (const item of items) {
+          add(item);
+          if (batch.length >= size) await write();
+        }
       }
-    } else {
-      for await (const item of items) {
-        add(item);
-        if (batch.length >= size) await write();
-      }
+      if (batch.length > 0) await write();
+    } catch (error) {
+      // The batches before the bad item are committed (or have failed) when this rejects.
+      await writing.catch(() => {});
+      throw error;
     }
-    if (batch.length > 0) await write();
+    await writing;
     return { imported, duplicates: processed - imported };
   }
 

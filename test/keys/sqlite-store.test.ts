@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SqliteKeyStore, StoreUnavailableError } from '../../src/index.js';
+import { KeyInputError, KeyManager, SqliteKeyStore, StoreUnavailableError } from '../../src/index.js';
 import { describeStoreContract, makeRow } from './store-contract.js';
 import { tempDir } from './temp.js';
 
@@ -183,5 +183,46 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
     // A worker left referenced would keep it running until the timeout killed it.
     expect(child.signal).toBeNull();
     expect(child.status).toBe(0);
+  });
+});
+
+describe('KeyManager.importKeys on SQLite (batches written by the worker while the next is prepared)', () => {
+  const PEPPER = 'import-test-pepper-0123456789abcdefghijklmn';
+  it('imports every key in order, and rejects a bad item only once the batches before it are committed', async () => {
+    const path = dbPath();
+    const manager = await KeyManager.open({ store: await SqliteKeyStore.open(path), pepper: PEPPER });
+    const keys = Array.from({ length: 7 }, (_, i) => `legacy-import-key-${i}-0123456789`);
+    const progress: number[] = [];
+    const result = await manager.importKeys(
+      keys.map((key) => ({ key })),
+      { batchSize: 2, onProgress: (p) => progress.push(p.processed) },
+    );
+    expect(result).toEqual({ imported: 7, duplicates: 0 });
+    expect(progress).toEqual([2, 4, 6, 7]);
+    const audited = (await manager.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
+    const ids = await Promise.all(keys.map(async (k) => (await manager.check(k, { dryRun: true })).keyId));
+    expect(audited.map((e) => e.keyId)).toEqual(ids);
+
+    const more = [
+      'legacy-import-key-a-0123456789',
+      'legacy-import-key-b-0123456789',
+      'legacy-import-key-c-0123456789',
+    ];
+    // Another connection holds the write lock for a while: the batch before the bad item
+    // waits for it, and the rejection must wait for that batch.
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const release = setTimeout(() => other.exec('ROLLBACK'), 300);
+    const error = await manager
+      .importKeys([...more.map((key) => ({ key })), { key: 'bad,key-with-a-comma-0123' }], { batchSize: 2 })
+      .catch((e) => e);
+    clearTimeout(release);
+    other.close();
+    expect(error).toBeInstanceOf(KeyInputError);
+    // The first batch (a, b) was committed before the rejection; c was never written.
+    expect((await manager.check(more[0]!, { dryRun: true })).outcome).toBe('valid');
+    expect((await manager.check(more[1]!, { dryRun: true })).outcome).toBe('valid');
+    expect((await manager.check(more[2]!, { dryRun: true })).outcome).toBe('not_found');
+    await manager.close();
   });
 });

@@ -137,6 +137,15 @@ export class KeyFilter {
   }
 
   /**
+   * This process's writer connection committed `count` keys whose audit entries end at
+   * `lastSeq` (their tags already `added`): if nothing else was committed in between, the
+   * catch-up need not read them back.
+   */
+  sawOwn(lastSeq: number, count: number): void {
+    if (count > 0 && this.#ready && this.#seq === lastSeq - count) this.#seq = lastSeq;
+  }
+
+  /**
    * (Re)loads every tag in the background; "maybe" until done. The reader holds one read
    * transaction for the whole load, so every chunk comes from one snapshot (a VACUUM
    * renumbering rowids cannot make it skip rows), and the catch-up position is read in

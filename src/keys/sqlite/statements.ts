@@ -22,7 +22,17 @@ const NAMES = [
   'setMeta',
 ] as const;
 
-/** Adds a usage delta to a key: count, last use (ms), id. Also run by the usage worker. */
+const PLACES = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
+
+/** Inserts a key (`insertValues`) unless its hash is taken. Also run by the writer worker. */
+export const INSERT_IGNORE = `INSERT INTO keyward_keys (hash, tag, ${KEY_COLUMNS}) VALUES (?, ${PLACES})
+  ON CONFLICT (hash) DO NOTHING`;
+
+/** Audit entries from a JSON array of `[key id, changes]`, in array order: at, actor, action, JSON. */
+export const AUDIT_MANY = `INSERT INTO keyward_audit (at, actor, action, key_id, changes)
+  SELECT ?, ?, ?, value ->> 0, value ->> 1 FROM json_each(?) ORDER BY key`;
+
+/** Adds a usage delta to a key: count, last use (ms), id. Also run by the writer worker. */
 export const USAGE_UPDATE = `UPDATE keyward_keys SET use_count = use_count + ?,
   last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`;
 
@@ -31,17 +41,12 @@ export type Statements = Record<(typeof NAMES)[number], Statement>;
 
 /** Prepares every statement once, at open. */
 export function statements(db: Database.Database): Statements {
-  const values = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
-  const insert = `INSERT INTO keyward_keys (hash, tag, ${KEY_COLUMNS}) VALUES (?, ${values})`;
   return {
-    insertIgnore: db.prepare(`${insert} ON CONFLICT (hash) DO NOTHING`),
+    insertIgnore: db.prepare(INSERT_IGNORE),
     audit: db.prepare(
       'INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (?, ?, ?, ?, ?)',
     ),
-    // One statement for a batch's entries, in array order: a statement per entry (and its
-    // AUTOINCREMENT bookkeeping) cost several times more per entry.
-    auditMany: db.prepare(`INSERT INTO keyward_audit (at, actor, action, key_id, changes)
-      SELECT ?, ?, ?, value ->> 0, value ->> 1 FROM json_each(?) ORDER BY key`),
+    auditMany: db.prepare(AUDIT_MANY),
     get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
     byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`).raw(),
     list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),

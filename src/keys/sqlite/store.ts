@@ -31,6 +31,7 @@ import type {
   NewKeyRow,
   UsageDelta,
 } from '../types.js';
+import { type BatchContext, writeKeyBatch } from './batch.js';
 import { translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
 import {
@@ -44,7 +45,7 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
-import { UsageWriter } from './usage-writer.js';
+import { type KeyBatchResult, SqliteWriter } from './writer.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
@@ -81,42 +82,11 @@ function createPrivate(path: string): void {
 }
 
 /**
- * A batch's audit entries, written by one statement per chunk of at most about 8 MB of
- * JSON: in entry order, and never near a string or parameter size limit, however large
- * each entry's settings are.
- */
-class AuditBatch {
-  static readonly #CHUNK = 8_000_000;
-  readonly #context: AuditContext;
-  readonly #statement: Database.Statement;
-  #entries: [string, string][] = [];
-  #size = 0;
-
-  constructor(context: AuditContext, statement: Database.Statement) {
-    this.#context = context;
-    this.#statement = statement;
-  }
-
-  add(keyId: string, changes: string): void {
-    this.#entries.push([keyId, changes]);
-    // Escaping can double a text's length; the id and punctuation add a little.
-    this.#size += keyId.length + 2 * changes.length + 8;
-    if (this.#size >= AuditBatch.#CHUNK) this.write();
-  }
-
-  write(): void {
-    if (this.#entries.length === 0) return;
-    const { at, actor, action } = this.#context;
-    this.#statement.run(at.getTime(), actor, action, JSON.stringify(this.#entries));
-    this.#entries = [];
-    this.#size = 0;
-  }
-}
-
-/**
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
- * better-sqlite3 is synchronous; each call is short and indexed.
+ * better-sqlite3 is synchronous: each call on the store's own connection is short and
+ * indexed; the long ones (imported batches, usage batches) run on a second connection in
+ * a worker thread (`SqliteWriter`).
  */
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
@@ -124,7 +94,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #busy: number;
   readonly #full: boolean;
   readonly #filter: KeyFilter;
-  readonly #usage: UsageWriter | undefined;
+  readonly #writer: SqliteWriter | undefined;
   #closed = false;
 
   private constructor(
@@ -133,14 +103,14 @@ export class SqliteKeyStore implements KeyStore {
     busy: number,
     full: boolean,
     openReader: (() => Database.Database) | undefined,
-    usage: UsageWriter | undefined,
+    writer: SqliteWriter | undefined,
   ) {
     this.#db = db;
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
     this.#filter = new KeyFilter(db, openReader);
-    this.#usage = usage;
+    this.#writer = writer;
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
@@ -168,9 +138,9 @@ export class SqliteKeyStore implements KeyStore {
             return reader;
           }
         : undefined;
-      // A file gets a second connection for usage batches, in a worker thread.
-      const usage = file ? new UsageWriter(absolute, busy) : undefined;
-      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, usage);
+      // A file gets a second connection, in a worker thread, for imports and usage batches.
+      const writer = file ? new SqliteWriter(absolute, busy) : undefined;
+      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, writer);
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
@@ -243,17 +213,13 @@ export class SqliteKeyStore implements KeyStore {
    * close, so the CLI reports an import only once it is durable).
    */
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
+    const changes = new CreationChanges();
+    const texts = rows.map((r) => changes.of(r));
+    const batchContext = { at: context.at.getTime(), actor: context.actor, action: context.action };
+    if (this.#writer !== undefined) return this.#insertInWorker(this.#writer, rows, texts, batchContext);
     const write = this.#db.transaction(() => {
-      const inserted: string[] = [];
-      const audit = new AuditBatch(context, this.#s.auditMany);
-      const changes = new CreationChanges();
-      for (const row of rows) {
-        if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) continue;
-        audit.add(row.id, changes.of(row));
-        inserted.push(row.id);
-      }
-      audit.write();
-      return inserted;
+      const batch = writeKeyBatch(this.#s, rows.map(insertValues), texts, batchContext);
+      return batch.inserted.map((i) => rows[i]!.id);
     });
     return this.#run(() => {
       // Checkpoint less often during an import: a batch rewrites index pages all over the
@@ -273,6 +239,26 @@ export class SqliteKeyStore implements KeyStore {
       }
       return inserted;
     });
+  }
+
+  /** The same batch, written by the worker while this thread goes on (an import prepares its next batch). */
+  async #insertInWorker(
+    writer: SqliteWriter,
+    rows: readonly NewKeyRow[],
+    texts: readonly string[],
+    context: BatchContext,
+  ): Promise<readonly string[]> {
+    if (this.#closed) return this.#run(() => []);
+    let result: KeyBatchResult;
+    try {
+      result = await writer.keys(rows.map(insertValues), texts, context);
+    } catch (error) {
+      throw translateSqliteError(error, this.location, this.#busy);
+    }
+    const inserted = result.inserted.map((i) => rows[i]!);
+    for (const row of inserted) this.#filter.added(row.tag);
+    this.#filter.sawOwn(result.lastSeq, inserted.length);
+    return inserted.map((row) => row.id);
   }
 
   /** Sync and usually without I/O: see `KeyFilter`. */
@@ -382,9 +368,9 @@ export class SqliteKeyStore implements KeyStore {
 
   recordUsage(batch: readonly UsageDelta[]): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
-    if (this.#usage !== undefined) {
+    if (this.#writer !== undefined) {
       if (this.#closed) return this.#run(() => undefined);
-      return this.#usage.write(batch).catch((error: unknown) => {
+      return this.#writer.usage(batch).catch((error: unknown) => {
         throw translateSqliteError(error, this.location, this.#busy);
       });
     }
@@ -436,8 +422,8 @@ export class SqliteKeyStore implements KeyStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#filter.close();
-    // Its batches in flight are committed first; the checkpoint below then covers them.
-    await this.#usage?.close();
+    // Its writes in flight are committed first; the checkpoint below then covers them.
+    await this.#writer?.close();
     try {
       // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
       if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');

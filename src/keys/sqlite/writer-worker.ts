@@ -1,0 +1,105 @@
+/**
+ * The writer worker's thread (see `SqliteWriter`): its own connection to the store's
+ * file for the large writes (usage batches, imported keys), so they never block requests.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { type BatchContext, writeKeyBatch } from './batch.js';
+import { AUDIT_MANY, INSERT_IGNORE, USAGE_UPDATE } from './statements.js';
+
+export type WriterRequest =
+  /** Usage deltas: the key ids as one JSON text, and per key uses to add and last use (ms). */
+  | { readonly id: number; readonly op: 'usage'; readonly ids: string; readonly numbers: Float64Array }
+  /** New keys as `insertValues` arrays, each with its audit text. */
+  | {
+      readonly id: number;
+      readonly op: 'keys';
+      readonly values: unknown[][];
+      readonly changes: readonly string[];
+      readonly context: BatchContext;
+    }
+  | { readonly op: 'close' };
+
+/** The answer to a write. */
+export interface WriterAnswer {
+  readonly id: number;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly inserted?: readonly number[];
+  readonly lastSeq?: number;
+}
+
+export type WriterReply = WriterAnswer | { readonly closed: true };
+
+const port = parentPort!;
+const { path, busyMs } = workerData as { path: string; busyMs: number };
+
+interface Connection {
+  readonly db: Database.Database;
+  usage(ids: readonly string[], numbers: Float64Array): void;
+  keys(
+    values: unknown[][],
+    changes: readonly string[],
+    context: BatchContext,
+  ): { inserted: number[]; lastSeq: number };
+}
+let connection: Connection | undefined;
+
+function open(): Connection {
+  const db = new Database(path, { timeout: busyMs, fileMustExist: true });
+  // As the store's own bulk writes: no fsync of their own (the store's next FULL commit,
+  // or its checkpoint on close, makes them durable), and fewer checkpoints, since a batch
+  // rewrites index pages all over the file.
+  let update: Database.Statement;
+  let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
+  try {
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 10000');
+    update = db.prepare(USAGE_UPDATE);
+    statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const usage = db.transaction((ids: readonly string[], numbers: Float64Array) => {
+    for (let i = 0; i < ids.length; i++) update.run(numbers[2 * i], numbers[2 * i + 1], ids[i]);
+  });
+  const keys = db.transaction((values: unknown[][], changes: readonly string[], context: BatchContext) =>
+    writeKeyBatch(statements, values, changes, context),
+  );
+  return {
+    db,
+    usage: (ids, numbers) => usage.immediate(ids, numbers),
+    keys: (values, changes, context) => {
+      // Structured cloning turns Buffers into plain Uint8Arrays, which SQLite will not bind.
+      for (const v of values) {
+        const hash = v[0] as Uint8Array;
+        v[0] = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
+      }
+      return keys.immediate(values, changes, context);
+    },
+  };
+}
+
+port.on('message', (request: WriterRequest) => {
+  if (request.op === 'close') {
+    connection?.db.close();
+    port.postMessage({ closed: true } satisfies WriterReply);
+    port.close();
+    return;
+  }
+  let reply: WriterReply;
+  try {
+    connection ??= open();
+    if (request.op === 'usage') {
+      connection.usage(JSON.parse(request.ids) as string[], request.numbers);
+      reply = { id: request.id };
+    } else {
+      reply = { id: request.id, ...connection.keys(request.values, request.changes, request.context) };
+    }
+  } catch (error) {
+    // SQLite's messages never hold bound values: no key hash or setting leaks through them.
+    const e = error as { code?: unknown; message?: unknown };
+    reply = { id: request.id, error: { code: String(e.code ?? ''), message: String(e.message) } };
+  }
+  port.postMessage(reply);
+});
