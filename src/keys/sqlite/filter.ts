@@ -33,7 +33,8 @@ let localCommits = 0;
  * asks once per turn, and again at once after any store of this process added keys) and,
  * if one did, adds the tags of keys created since then from the audit log. A key another
  * process commits is thus accepted from the next turn on (at once when idle, within
- * about a millisecond under load); a key this process commits, at once.
+ * about a millisecond under load); a key this process commits, at once (for an import
+ * batch, which the store's writer thread commits, once the batch's promise resolves).
  *
  * It is loaded in the background on first use or `warm()`, a chunk per event-loop turn; until then
  * it answers "maybe", and so it does for good once it meets a key without a tag (stored

@@ -96,6 +96,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #filter: KeyFilter;
   readonly #writer: SqliteWriter | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(
     readonly location: string,
@@ -418,8 +419,13 @@ export class SqliteKeyStore implements KeyStore {
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Closes once; every call resolves when the writes in flight and the final checkpoint are done. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#filter.close();
     // Its writes in flight are committed first; the checkpoint below then covers them.

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from '../errors.js';
 import type { UsageDelta } from '../types.js';
 import type { BatchContext } from './batch.js';
 import type { WriterAnswer, WriterReply, WriterRequest } from './writer-worker.js';
@@ -24,8 +25,7 @@ export interface KeyBatchResult {
 export class SqliteWriter {
   readonly #path: string;
   readonly #busyMs: number;
-  #worker: Worker | undefined;
-  readonly #waiting = new Map<number, Waiting>();
+  #current: Running | undefined;
   #next = 0;
 
   /** `path`: the database file, absolute (a later chdir must not move it). */
@@ -59,9 +59,10 @@ export class SqliteWriter {
 
   /** Lets the writes in flight finish, then closes the worker's connection. */
   async close(): Promise<void> {
-    const worker = this.#worker;
-    if (worker === undefined) return;
-    this.#worker = undefined;
+    const running = this.#current;
+    if (running === undefined) return;
+    this.#current = undefined;
+    const { worker } = running;
     worker.ref();
     const closed = new Promise<void>((resolve) => {
       worker.on('message', (reply: WriterReply) => {
@@ -75,40 +76,71 @@ export class SqliteWriter {
   }
 
   #send(request: (id: number) => WriterRequest, transfer: ArrayBuffer[] = []): Promise<WriterAnswer> {
-    const worker = this.#start();
+    const running = this.#start();
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      if (this.#waiting.size === 1) worker.ref();
-      worker.postMessage(request(id), transfer);
+      running.waiting.set(id, { resolve, reject });
+      if (running.waiting.size === 1) running.worker.ref();
+      try {
+        running.worker.postMessage(request(id), transfer);
+      } catch (error) {
+        running.settled(id);
+        reject(error);
+      }
     });
   }
 
-  #start(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
+  #start(): Running {
+    if (this.#current !== undefined) return this.#current;
     const worker = spawn('writer-worker', { path: this.#path, busyMs: this.#busyMs });
     worker.unref();
+    // Each worker answers only its own writes: a crashed one's late 'exit' must not fail
+    // the writes of the worker that replaced it.
+    const waiting = new Map<number, Waiting>();
+    const running: Running = {
+      worker,
+      waiting,
+      settled(id) {
+        waiting.delete(id);
+        if (waiting.size === 0) worker.unref();
+      },
+    };
     worker.on('message', (reply: WriterReply) => {
       if ('closed' in reply) return;
-      const waiting = this.#waiting.get(reply.id);
-      if (waiting === undefined) return;
-      this.#waiting.delete(reply.id);
-      if (this.#waiting.size === 0) worker.unref();
-      if (reply.error === undefined) waiting.resolve(reply);
-      else waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+      const entry = waiting.get(reply.id);
+      if (entry === undefined) return;
+      running.settled(reply.id);
+      if (reply.error === undefined) entry.resolve(reply);
+      else entry.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
     });
-    const fail = (error: unknown) => {
-      // A crashed worker is replaced on the next write; the writes it held are reported
-      // failed (the usage recorder keeps their counts, an import stops with the error).
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const waiting of this.#waiting.values()) waiting.reject(error);
-      this.#waiting.clear();
+    const fail = (cause: unknown) => {
+      // Replaced on the next write. Its writes in flight are reported failed, though one
+      // may have committed just before it died (then a usage batch counts twice).
+      if (this.#current === running) this.#current = undefined;
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      const error = new StoreUnavailableError(
+        `the SQLite writer thread for ${this.#path} stopped (${reason})`,
+        {
+          cause,
+        },
+      );
+      for (const entry of waiting.values()) entry.reject(error);
+      waiting.clear();
+      worker.unref();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the SQLite writer worker exited (code ${code})`)));
-    this.#worker = worker;
-    return worker;
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    this.#current = running;
+    return running;
   }
+}
+
+/** A started worker and the writes it owes answers to. */
+interface Running {
+  readonly worker: Worker;
+  readonly waiting: Map<number, Waiting>;
+  /** Forgets an answered write; unrefs the worker once none is left. */
+  settled(id: number): void;
 }
 
 /**
