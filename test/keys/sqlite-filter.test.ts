@@ -15,6 +15,11 @@ const ctx = (action: 'create' | 'import') => ({ actor: 't', at: new Date(), acti
 const randomTag = () => randomBytes(4).readInt32BE();
 const PEPPER = 'filter-test-pepper-0123456789abcdefghijklmnop';
 
+/** A key manager over its own connection to `path`, as a separate process would have. */
+async function openManager(path: string): Promise<KeyManager> {
+  return KeyManager.open({ store: await SqliteKeyStore.open(path), pepper: PEPPER, pollIntervalMs: 0 });
+}
+
 const open: { close(): Promise<void> }[] = [];
 async function store(path: string): Promise<SqliteKeyStore> {
   const s = await SqliteKeyStore.open(path);
@@ -90,11 +95,7 @@ describe('SQLite membership filter', () => {
 
   it('starts loading when KeyManager hands out a verifier, so the first made-up key is already refused', async () => {
     const path = dbPath();
-    const m = await KeyManager.open({
-      store: await SqliteKeyStore.open(path),
-      pepper: PEPPER,
-      pollIntervalMs: 0,
-    });
+    const m = await openManager(path);
     try {
       await m.create({ name: 'k' });
       m.verifier();
@@ -172,16 +173,8 @@ describe('SQLite membership filter', () => {
 
   it('lets KeyManager refuse made-up keys without a lookup, and accept a key another process just issued', async () => {
     const path = dbPath();
-    const serving = await KeyManager.open({
-      store: await SqliteKeyStore.open(path),
-      pepper: PEPPER,
-      pollIntervalMs: 0,
-    });
-    const admin = await KeyManager.open({
-      store: await SqliteKeyStore.open(path),
-      pepper: PEPPER,
-      pollIntervalMs: 0,
-    });
+    const serving = await openManager(path);
+    const admin = await openManager(path);
     try {
       await admin.create({ name: 'first' });
       let lookups = 0;

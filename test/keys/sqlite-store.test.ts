@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { KeyInputError, KeyManager, SqliteKeyStore, StoreUnavailableError } from '../../src/index.js';
+import {
+  KeyInputError,
+  KeyManager,
+  SqliteKeyStore,
+  type SqliteStoreOptions,
+  StoreUnavailableError,
+} from '../../src/index.js';
 import { describeStoreContract, makeRow } from './store-contract.js';
 import { tempDir } from './temp.js';
 
@@ -19,6 +25,35 @@ describeStoreContract('sqlite', async () => {
 });
 
 const ctx = { actor: 't', at: new Date(), action: 'create' } as const;
+
+/** A store at a new file holding one key. */
+async function storeWithKey(options?: SqliteStoreOptions) {
+  const path = dbPath();
+  const store = await SqliteKeyStore.open(path, options);
+  const row = makeRow();
+  await store.insert(row, ctx);
+  return { path, store, row };
+}
+
+/**
+ * Another connection holding the database's write lock, as another process would, until
+ * `release()` (or for `releaseAfterMs`, then the writes waiting for it go ahead).
+ */
+function holdWriteLock(path: string, releaseAfterMs?: number) {
+  const holder = new Database(path);
+  holder.exec('BEGIN IMMEDIATE');
+  const end = () => {
+    if (holder.inTransaction) holder.exec('ROLLBACK');
+  };
+  const timer = releaseAfterMs === undefined ? undefined : setTimeout(end, releaseAfterMs);
+  return {
+    release() {
+      clearTimeout(timer);
+      end();
+      holder.close();
+    },
+  };
+}
 
 describe('SqliteKeyStore', () => {
   it('keeps keys across reopen, in WAL mode with synchronous=FULL, file mode 0600', async () => {
@@ -85,15 +120,13 @@ describe('SqliteKeyStore', () => {
   it('reports a database another process holds locked, after the busy timeout', async () => {
     const path = dbPath();
     const store = await SqliteKeyStore.open(path, { busyTimeoutMs: 50 });
-    const holder = new Database(path);
-    holder.exec('BEGIN IMMEDIATE');
+    const lock = holdWriteLock(path);
     try {
       const error = await store.insert(makeRow(), ctx).catch((e) => e);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect(error.message).toMatch(/locked by another process/);
     } finally {
-      holder.exec('ROLLBACK');
-      holder.close();
+      lock.release();
     }
     await store.insert(makeRow(), ctx);
     await store.close();
@@ -107,9 +140,7 @@ describe('SqliteKeyStore', () => {
 
 describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
   it('writes a batch off the event loop: requests keep being served while it is written', async () => {
-    const store = await SqliteKeyStore.open(dbPath());
-    const row = makeRow();
-    await store.insert(row, ctx);
+    const { store, row } = await storeWithKey();
     const order: string[] = [];
     // The first batch also starts the worker: its reply cannot come within one turn.
     const written = store.recordUsage([{ id: row.id, count: 3, lastUsedAt: new Date(1234) }]).then(() => {
@@ -133,10 +164,7 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
   });
 
   it('commits the batches in flight before closing', async () => {
-    const path = dbPath();
-    const store = await SqliteKeyStore.open(path);
-    const row = makeRow();
-    await store.insert(row, ctx);
+    const { path, store, row } = await storeWithKey();
     const writes = [1, 2, 3].map((count) =>
       store.recordUsage([{ id: row.id, count, lastUsedAt: new Date(count * 1000) }]),
     );
@@ -151,36 +179,25 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
   });
 
   it('reports a batch it could not write (database locked) as the store being unavailable, then writes the next', async () => {
-    const path = dbPath();
-    const store = await SqliteKeyStore.open(path, { busyTimeoutMs: 50 });
-    const row = makeRow();
-    await store.insert(row, ctx);
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
+    const { path, store, row } = await storeWithKey({ busyTimeoutMs: 50 });
+    const lock = holdWriteLock(path);
     const error = await store.recordUsage([{ id: row.id, count: 1, lastUsedAt: new Date() }]).catch((e) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error.message).toContain('locked');
-    other.exec('ROLLBACK');
-    other.close();
+    lock.release();
     await store.recordUsage([{ id: row.id, count: 2, lastUsedAt: new Date() }]);
     expect((await store.get(row.id))?.useCount).toBe(2);
     await store.close();
   });
 
   it('answers every close() once the writes in flight are committed', async () => {
-    const path = dbPath();
-    const store = await SqliteKeyStore.open(path);
-    const row = makeRow();
-    await store.insert(row, ctx);
-    // Another connection holds the write lock for a while: the batch waits for it.
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
-    const release = setTimeout(() => other.exec('ROLLBACK'), 300);
+    const { path, store, row } = await storeWithKey();
+    // The batch waits for the lock; both close() calls must wait for the batch.
+    const lock = holdWriteLock(path, 300);
     const written = store.recordUsage([{ id: row.id, count: 4, lastUsedAt: new Date(4000) }]);
     void store.close();
     await store.close();
-    clearTimeout(release);
-    other.close();
+    lock.release();
     const raw = new Database(path, { readonly: true });
     expect(raw.prepare('SELECT use_count FROM keyward_keys WHERE id = ?').pluck().get(row.id)).toBe(4);
     raw.close();
@@ -228,16 +245,12 @@ describe('KeyManager.importKeys on SQLite (batches written by the worker while t
       'legacy-import-key-b-0123456789',
       'legacy-import-key-c-0123456789',
     ];
-    // Another connection holds the write lock for a while: the batch before the bad item
-    // waits for it, and the rejection must wait for that batch.
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
-    const release = setTimeout(() => other.exec('ROLLBACK'), 300);
+    // The batch before the bad item waits for the lock, and the rejection must wait for that batch.
+    const lock = holdWriteLock(path, 300);
     const error = await manager
       .importKeys([...more.map((key) => ({ key })), { key: 'bad,key-with-a-comma-0123' }], { batchSize: 2 })
       .catch((e) => e);
-    clearTimeout(release);
-    other.close();
+    lock.release();
     expect(error).toBeInstanceOf(KeyInputError);
     // The first batch (a, b) was committed before the rejection; c was never written.
     expect((await manager.check(more[0]!, { dryRun: true })).outcome).toBe('valid');
@@ -252,8 +265,7 @@ describe('KeyManager.importKeys on SQLite (batches written by the worker while t
       store: await SqliteKeyStore.open(path, { busyTimeoutMs: 50 }),
       pepper: PEPPER,
     });
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
+    const lock = holdWriteLock(path);
     const items = [
       'legacy-locked-key-a-0123456',
       'legacy-locked-key-b-0123456',
@@ -262,8 +274,7 @@ describe('KeyManager.importKeys on SQLite (batches written by the worker while t
     const error = await manager
       .importKeys([...items.map((key) => ({ key })), { key: 'bad,key-with-a-comma-0123' }], { batchSize: 2 })
       .catch((e) => e);
-    other.exec('ROLLBACK');
-    other.close();
+    lock.release();
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error.message).toContain('locked');
     await manager.close();
