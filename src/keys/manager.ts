@@ -9,7 +9,7 @@ import { checkLabel, durationMs } from './input.js';
 import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { MemoryKeyStore } from './memory-store.js';
 import { KeyHasher, type Pepper, resolvePepper } from './pepper.js';
-import { applyPatch, blankRecord, recordOf } from './records.js';
+import { applyPatch, blankRecord, newKeyRow, recordOf } from './records.js';
 import { planRotation } from './rotation.js';
 import { type KeySettings, settingsPatch } from './settings.js';
 import { tagOf } from './tags.js';
@@ -170,13 +170,7 @@ export class KeyManager {
 
   #row(key: string, id: string, base: KeyRecord): NewKeyRow {
     const hasher = this.#hasher;
-    return {
-      ...base,
-      id,
-      display: this.format.display(key),
-      hash: hasher.hash(key),
-      tag: tagOf(hasher.digest(key)),
-    };
+    return newKeyRow(base, id, this.format.display(key), hasher.hash(key), tagOf(hasher.digest(key)));
   }
 
   /** Issues a key. The plaintext is in the result and nowhere else. */
