@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { compileBench } from './lib/build.js';
 import { type KeyMaterial, loadRequest, runProblem, summarise } from './lib/cases.js';
 import { gitState, MEASURED_PACKAGES, machine, pinning, versions } from './lib/env.js';
 import { corrupt, staticKey, take, writeKeyFile } from './lib/keys.js';
@@ -59,6 +60,8 @@ const log = (line: string) =>
   process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s ${line}\n`);
 const cacheDir = fileURLToPath(new URL('./.cache/', import.meta.url));
 mkdirSync(cacheDir, { recursive: true });
+log('compiling keyward and the benchmark servers (they run as tsc output, as the package does)');
+compileBench();
 
 const startedAt = new Date();
 const machineBefore = machine();

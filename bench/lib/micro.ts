@@ -1,10 +1,11 @@
 /**
- * Runs an in-process measurement (bench/micro/*.ts) as its own process, pinned to the
+ * Runs an in-process measurement (bench/micro/*.ts, compiled: see build.ts) as its own process, pinned to the
  * server core, after the load cases: it reads `BENCH_CONFIG` and prints one line
  * `<MARKER> <json>`.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiled } from './build.js';
 import { launch } from './proc.js';
 
 export function runChild<T>(
@@ -14,7 +15,7 @@ export function runChild<T>(
   marker: string,
 ): Promise<T> {
   const file = fileURLToPath(new URL(`../micro/${script}`, import.meta.url));
-  const node = [process.execPath, '--import', 'tsx', file];
+  const node = [process.execPath, compiled(file)];
   const [cmd, args] = launch(node, cpu);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {

@@ -1,10 +1,11 @@
 /**
  * Starting and stopping the benchmark servers: each is its own Node process
- * (`node --import tsx bench/servers/<entry>.ts`), pinned to the server core when
+ * (`node bench/.cache/build/bench/servers/<entry>.js`, see build.ts), pinned to the server core when
  * `taskset` exists, configured through `BENCH_CONFIG`, and ready when it prints its port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiled } from './build.js';
 import { cpuSeconds, launch, rssMiB } from './proc.js';
 
 export interface RunningServer {
@@ -44,7 +45,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 }
 
 export function startServer(options: StartOptions): Promise<RunningServer> {
-  const node = [process.execPath, '--import', 'tsx', serversDir + options.entry];
+  const node = [process.execPath, compiled(serversDir + options.entry)];
   const [cmd, args] = launch(node, options.cpu);
   const child = spawn(cmd, args, {
     // stdin stays open as a lifeline: a server exits when it closes (see servers/common.ts).

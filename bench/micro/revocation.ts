@@ -22,8 +22,10 @@ const a = await openStoreVerifier(cfg.target, pepper);
 const created = [];
 for (let i = 0; i < cfg.samples; i++) created.push(await a.manager.create({ name: `revoke-${i}` }));
 
-const watcher = fileURLToPath(new URL('./revocation-watcher.ts', import.meta.url));
-const b = spawn(process.execPath, ['--import', 'tsx', watcher], {
+// Compiled by the harness (bench/lib/build.ts), or run from source through tsx.
+const fromSource = import.meta.url.endsWith('.ts');
+const watcher = fileURLToPath(new URL(`./revocation-watcher.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+const b = spawn(process.execPath, fromSource ? ['--import', 'tsx', watcher] : [watcher], {
   stdio: ['pipe', 'pipe', 'inherit'],
   env: { ...process.env, BENCH_CONFIG: JSON.stringify({ target: cfg.target, pepper }) },
 });

@@ -34,9 +34,9 @@ export const SECURE_PATH = '/secure-data';
 export const STATS_PATH = '/__bench/stats';
 
 /**
- * Tells the harness the port. tsx turns source maps on for TypeScript, which makes every
- * captured stack trace dearer than in production (some peers build an Error per 401),
- * so they are switched off again once everything is loaded.
+ * Tells the harness the port. Source maps are switched off once everything is loaded, in
+ * case a server is run by hand through tsx, which turns them on: they make every captured
+ * stack trace dearer than in production (some peers build an Error per 401).
  */
 export function announce(port: number): void {
   process.setSourceMapsEnabled(false);
