@@ -6,25 +6,26 @@
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const outDir = `${root}bench/.cache/build/`;
+const BUILD = `${root}bench/.cache/build/`;
 
-/** Compiles src and the bench's child scripts into bench/.cache/build (a few seconds). */
-export function compileBench(): void {
+/** Compiles src and the bench's child scripts into `outDir` (default bench/.cache/build; a few seconds). */
+export function compileBench(outDir: string = BUILD): void {
   rmSync(outDir, { recursive: true, force: true });
   const tsc = `${root}node_modules/typescript/bin/tsc`;
+  const args = [tsc, '-p', `${root}bench/tsconfig.build.json`, '--outDir', outDir];
   try {
-    execFileSync(process.execPath, [tsc, '-p', `${root}bench/tsconfig.build.json`], { stdio: 'pipe' });
+    execFileSync(process.execPath, args, { stdio: 'pipe' });
   } catch (error) {
     const out = String((error as { stdout?: Buffer }).stdout ?? '').trim();
     throw new Error(`compiling the benchmark failed:\n${out || (error as Error).message}`);
   }
 }
 
-/** The compiled form of a `.ts` file of this repository (after `compileBench`). */
-export function compiled(tsFile: string): string {
-  return outDir + relative(root, tsFile).replace(/\.ts$/, '.js');
+/** The compiled form of a `.ts` file of this repository (after `compileBench(outDir)`). */
+export function compiled(tsFile: string, outDir: string = BUILD): string {
+  return join(outDir, relative(root, tsFile).replace(/\.ts$/, '.js'));
 }

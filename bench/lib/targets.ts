@@ -236,7 +236,7 @@ function target5(input: TargetInput): TargetResult[] {
   return [
     microTarget(
       '5a',
-      'uncached verify p99 in process, SQLite with 1M keys',
+      'uncached verify p99 in process, SQLite with 1M keys (file in the OS page cache)',
       100,
       input.micro,
       input.microReason,

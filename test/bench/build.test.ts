@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileBench, compiled } from '../../bench/lib/build.js';
+import { registry } from '../../bench/lib/registry.js';
+import { KeyManager, SqliteKeyStore } from '../../src/keys/index.js';
+
+// The harness runs its servers as tsc output (bench/lib/build.ts). This checks that every
+// server it knows compiles, and that a compiled store server answers as the harness expects.
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let dir: string;
+let out: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'keyward-bench-build-'));
+  // Inside the repository, so that the compiled servers find node_modules; git-ignored.
+  out = join(root, 'bench', '.cache', `test-build-${process.pid}`);
+  compileBench(out);
+}, 60_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe('the compiled benchmark', () => {
+  it('has every registered server, every in-process measurement and the store writer worker', () => {
+    const files = [
+      ...registry(true).map((s) => `${root}bench/servers/${s.entry}`),
+      ...['verify-uncached.ts', 'revocation.ts', 'revocation-watcher.ts'].map(
+        (f) => `${root}bench/micro/${f}`,
+      ),
+      `${root}src/keys/sqlite/writer-worker.ts`,
+    ];
+    const missing = files.map((f) => compiled(f, out)).filter((f) => !existsSync(f));
+    expect(missing).toEqual([]);
+  });
+
+  it('runs a store server compiled: 200 for a stored key, 401 without one', async () => {
+    const database = join(dir, 'keys.db');
+    const pepper = 'bench-build-test-pepper-0123456789abcdef';
+    const manager = await KeyManager.open({ store: await SqliteKeyStore.open(database), pepper });
+    const { key } = await manager.create({ name: 'bench' });
+    await manager.close();
+
+    const config = { key: 'unused', keys: 'store', store: { kind: 'sqlite', path: database }, pepper };
+    const child = spawn(process.execPath, [compiled(`${root}bench/servers/keyward-node.ts`, out)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let text = '';
+        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+          const ready = /BENCH_READY (\{.*\})/.exec(text);
+          if (ready) resolve((JSON.parse(ready[1]!) as { port: number }).port);
+        });
+        let err = '';
+        child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+          err += d;
+        });
+        child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+      });
+      const url = `http://127.0.0.1:${port}/secure-data`;
+      expect((await fetch(url, { headers: { 'x-api-key': key } })).status).toBe(200);
+      expect((await fetch(url)).status).toBe(401);
+    } finally {
+      // The server stops when the harness's end of stdin closes.
+      child.stdin!.end();
+      await new Promise((resolve) => child.once('close', resolve));
+    }
+  }, 30_000);
+});
