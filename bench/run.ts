@@ -62,6 +62,8 @@ const cacheDir = fileURLToPath(new URL('./.cache/', import.meta.url));
 mkdirSync(cacheDir, { recursive: true });
 log('compiling keyward and the benchmark servers (they run as tsc output, as the package does)');
 compileBench();
+// The tree as compiled, which is what the servers run (edits made during the run do not count).
+const git = gitState();
 
 const startedAt = new Date();
 const machineBefore = machine();
@@ -324,7 +326,7 @@ const report: BenchReport = {
     connections: CONNECTIONS,
   },
   settings: { rounds, seconds, warmupSeconds, nice: niceness },
-  git: gitState(),
+  git,
   versions: { keyward: 'this tree', ...versions(MEASURED_PACKAGES) },
   keyLengths: { static: staticKeys.valid.length, ...(storeKeys ? { store: storeKeys.valid.length } : {}) },
   servers,

@@ -12,6 +12,7 @@ import {
   type SqliteStoreOptions,
   StoreUnavailableError,
 } from '../../src/index.js';
+import type { NewKeyRow } from '../../src/keys/index.js';
 import { describeStoreContract, makeRow } from './store-contract.js';
 import { tempDir } from './temp.js';
 
@@ -27,10 +28,10 @@ describeStoreContract('sqlite', async () => {
 const ctx = { actor: 't', at: new Date(), action: 'create' } as const;
 
 /** A store at a new file holding one key. */
-async function storeWithKey(options?: SqliteStoreOptions) {
+async function storeWithKey(options?: SqliteStoreOptions, overrides?: Partial<NewKeyRow>) {
   const path = dbPath();
   const store = await SqliteKeyStore.open(path, options);
-  const row = makeRow();
+  const row = makeRow(overrides);
   await store.insert(row, ctx);
   return { path, store, row };
 }
@@ -135,6 +136,53 @@ describe('SqliteKeyStore', () => {
   it('reports a missing directory as unavailable', async () => {
     const error = await SqliteKeyStore.open(join(dir, 'no', 'such', 'dir.db')).catch((e) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('SqliteKeyStore uses of keys with limited uses (taken from a worker thread)', () => {
+  it('keeps the event loop running while another connection holds the write lock, then takes the use', async () => {
+    const { path, store, row } = await storeWithKey({}, { remainingUses: 2 });
+    // Released by a timer on this thread: a use taken on this thread's connection would
+    // hold the event loop in SQLite's busy handler, so the lock could never be released.
+    const lock = holdWriteLock(path, 200);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      expect(await store.consumeUse(row.id, new Date(5000))).toBe(1);
+    } finally {
+      clearInterval(timer);
+      lock.release();
+    }
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(await store.get(row.id)).toMatchObject({
+      remainingUses: 1,
+      useCount: 1,
+      lastUsedAt: new Date(5000),
+    });
+    expect(await store.consumeUse(row.id, new Date(6000))).toBe(0);
+    expect(await store.consumeUse(row.id, new Date(7000))).toBeNull();
+    await store.close();
+  });
+
+  it('reports a use it could not take (database locked) as the store being unavailable', async () => {
+    const { path, store, row } = await storeWithKey({ busyTimeoutMs: 50 }, { remainingUses: 1 });
+    const lock = holdWriteLock(path);
+    const error = await store.consumeUse(row.id, new Date()).catch((e) => e);
+    lock.release();
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.message).toContain('locked');
+    expect(await store.consumeUse(row.id, new Date())).toBe(0);
+    await store.close();
+  });
+
+  it('takes uses on its own connection when the database is in memory, and refuses them once closed', async () => {
+    const store = await SqliteKeyStore.open(':memory:');
+    const row = makeRow({ remainingUses: 1 });
+    await store.insert(row, ctx);
+    expect(await store.consumeUse(row.id, new Date())).toBe(0);
+    expect(await store.consumeUse(row.id, new Date())).toBeNull();
+    await store.close();
+    await expect(store.consumeUse(row.id, new Date())).rejects.toThrow(StoreUnavailableError);
   });
 });
 

@@ -36,6 +36,11 @@ export const AUDIT_MANY = `INSERT INTO keyward_audit (at, actor, action, key_id,
 export const USAGE_UPDATE = `UPDATE keyward_keys SET use_count = use_count + ?,
   last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`;
 
+/** Takes one use of a key with uses left: last use (ms), id; returns the uses left. Also run by the writer worker. */
+export const CONSUME = `UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
+  use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
+  WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`;
+
 /** The store's prepared statements, by name. */
 export type Statements = Record<(typeof NAMES)[number], Statement>;
 
@@ -58,11 +63,7 @@ export function statements(db: Database.Database): Statements {
       remaining_uses = @remaining_uses, rate_limit = @rate_limit, rate_window = @rate_window,
       replaced_by = @replaced_by WHERE id = @id`),
     delete: db.prepare('DELETE FROM keyward_keys WHERE id = ?'),
-    consume: db
-      .prepare(`UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
-      use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
-      WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`)
-      .pluck(),
+    consume: db.prepare(CONSUME).pluck(),
     usage: db.prepare(USAGE_UPDATE),
     auditAll: db.prepare('SELECT * FROM keyward_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
     auditKey: db.prepare(

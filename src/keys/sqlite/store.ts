@@ -361,6 +361,11 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   consumeUse(id: string, at: Date): Promise<number | null> {
+    if (this.#writer !== undefined && !this.#closed) {
+      return this.#writer.consume(id, at.getTime()).catch((error: unknown) => {
+        throw translateSqliteError(error, this.location, this.#busy);
+      });
+    }
     return this.#run(() => {
       const left = this.#relaxed(() => this.#s.consume.get(at.getTime(), id)) as number | undefined;
       return left ?? null;

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type BatchContext, writeKeyBatch } from './batch.js';
-import { AUDIT_MANY, INSERT_IGNORE, USAGE_UPDATE } from './statements.js';
+import { AUDIT_MANY, CONSUME, INSERT_IGNORE, USAGE_UPDATE } from './statements.js';
 
 export type WriterRequest =
   /** Usage deltas: the key ids as one JSON text, and per key uses to add and last use (ms). */
@@ -18,6 +18,8 @@ export type WriterRequest =
       readonly changes: readonly string[];
       readonly context: BatchContext;
     }
+  /** One use of a key with limited uses, taken at `at` (ms). */
+  | { readonly id: number; readonly op: 'consume'; readonly keyId: string; readonly at: number }
   | { readonly op: 'close' };
 
 /** The answer to a write. */
@@ -26,6 +28,8 @@ export interface WriterAnswer {
   readonly error?: { readonly code: string; readonly message: string };
   readonly inserted?: readonly number[];
   readonly lastSeq?: number;
+  /** Uses left after a `consume`; null when none was left to take. */
+  readonly left?: number | null;
 }
 
 export type WriterReply = WriterAnswer | { readonly closed: true };
@@ -36,6 +40,7 @@ const { path, busyMs } = workerData as { path: string; busyMs: number };
 interface Connection {
   readonly db: Database.Database;
   usage(ids: readonly string[], numbers: Float64Array): void;
+  consume(keyId: string, at: number): number | null;
   keys(
     values: unknown[][],
     changes: readonly string[],
@@ -50,11 +55,13 @@ function open(): Connection {
   // or its checkpoint on close, makes them durable), and fewer checkpoints, since a batch
   // rewrites index pages all over the file.
   let update: Database.Statement;
+  let consume: Database.Statement;
   let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
   try {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 10000');
     update = db.prepare(USAGE_UPDATE);
+    consume = db.prepare(CONSUME).pluck();
     statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
   } catch (error) {
     db.close();
@@ -70,6 +77,7 @@ function open(): Connection {
   return {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
+    consume: (keyId, at) => (consume.get(at, keyId) as number | undefined) ?? null,
     keys: (values, changes, context) => {
       // Structured cloning turns Buffers into plain Uint8Arrays, which SQLite will not bind.
       for (const v of values) {
@@ -116,6 +124,8 @@ port.on('message', (request: WriterRequest) => {
     if (request.op === 'usage') {
       connection.usage(JSON.parse(request.ids) as string[], request.numbers);
       reply = { id: request.id };
+    } else if (request.op === 'consume') {
+      reply = { id: request.id, left: connection.consume(request.keyId, request.at) };
     } else {
       reply = { id: request.id, ...connection.keys(request.values, request.changes, request.context) };
     }

@@ -16,8 +16,9 @@ export interface KeyBatchResult {
 }
 
 /**
- * The store's large writes (usage batches, imported keys), made by a worker thread with
- * its own connection. better-sqlite3 is synchronous: on the store's connection a usage
+ * The store's large writes (usage batches, imported keys) and the one write a request
+ * waits for (a use of a key with limited uses), made by a worker thread with its own
+ * connection. better-sqlite3 is synchronous: on the store's connection a usage
  * flush of 50,000 keys held every request for about 300 ms, and an import could not
  * prepare its next batch while SQLite wrote the last one. The worker starts with the
  * first write and keeps the process alive only while a write is in flight.
@@ -45,6 +46,16 @@ export class SqliteWriter {
       numbers[2 * i + 1] = u.lastUsedAt.getTime();
     }
     await this.#send((id) => ({ id, op: 'usage', ids: JSON.stringify(ids), numbers }), [numbers.buffer]);
+  }
+
+  /**
+   * Takes one use of a key (limited uses) at `at` (ms): the uses left, or null when none
+   * was. Here, not on the store's connection, because a request waits for it: while
+   * another connection holds the write lock, this thread waits, not the event loop.
+   */
+  async consume(keyId: string, at: number): Promise<number | null> {
+    const reply = await this.#send((id) => ({ id, op: 'consume', keyId, at }));
+    return reply.left ?? null;
   }
 
   /** Inserts keys (`insertValues` arrays) with their audit texts, in one transaction. */
