@@ -60,10 +60,10 @@ const log = (line: string) =>
   process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s ${line}\n`);
 const cacheDir = fileURLToPath(new URL('./.cache/', import.meta.url));
 mkdirSync(cacheDir, { recursive: true });
+// The tree about to be compiled, which is what the servers run (later edits do not count).
+const git = gitState();
 log('compiling keyward and the benchmark servers (they run as tsc output, as the package does)');
 compileBench();
-// The tree as compiled, which is what the servers run (edits made during the run do not count).
-const git = gitState();
 
 const startedAt = new Date();
 const machineBefore = machine();

@@ -148,7 +148,8 @@ export function newKeyRow(
     replacedBy: base.replacedBy,
     hash,
     tag,
-  };
+    // Every field, optional ones included: a field added to the record must be added here.
+  } satisfies { [K in keyof Required<NewKeyRow>]: NewKeyRow[K] };
 }
 
 /** The public record of a stored row: the hash and tag are dropped. */

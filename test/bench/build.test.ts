@@ -3,10 +3,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileBench, compiled } from '../../bench/lib/build.js';
 import { registry } from '../../bench/lib/registry.js';
 import { KeyManager, SqliteKeyStore } from '../../src/keys/index.js';
+import { makeRow } from '../keys/store-contract.js';
 
 // The harness runs its servers as tsc output (bench/lib/build.ts). This checks that every
 // server it knows compiles, and that a compiled store server answers as the harness expects.
@@ -38,6 +40,24 @@ describe('the compiled benchmark', () => {
     ];
     const missing = files.map((f) => compiled(f, out)).filter((f) => !existsSync(f));
     expect(missing).toEqual([]);
+  });
+
+  it('runs the compiled writer worker: it takes a use of a key with limited uses', async () => {
+    const database = join(dir, 'worker.db');
+    const store = await SqliteKeyStore.open(database);
+    const row = makeRow({ remainingUses: 2 });
+    await store.insert(row, { actor: 't', at: new Date(), action: 'create' });
+    await store.close();
+    const worker = new Worker(compiled(`${root}src/keys/sqlite/writer-worker.ts`, out), {
+      workerData: { path: database, busyMs: 1000 },
+    });
+    try {
+      const reply = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage({ id: 7, op: 'consume', keyId: row.id, at: 1234 });
+      expect(await reply).toEqual({ id: 7, left: 1 });
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('runs a store server compiled: 200 for a stored key, 401 without one', async () => {

@@ -175,6 +175,39 @@ describe('SqliteKeyStore uses of keys with limited uses (taken from a worker thr
     await store.close();
   });
 
+  it('gives exactly as many uses as a key has when two stores take them while the lock is held', async () => {
+    const { path, store, row } = await storeWithKey({}, { remainingUses: 15 });
+    const other = await SqliteKeyStore.open(path);
+    // Every attempt finds the lock held and goes to its store's writer thread; the two
+    // threads then race for the lock once it is released.
+    const lock = holdWriteLock(path, 100);
+    const at = new Date(9000);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? store : other).consumeUse(row.id, at)),
+    );
+    lock.release();
+    expect(results.filter((left) => left !== null)).toHaveLength(15);
+    expect(new Set(results.filter((left) => left !== null))).toEqual(
+      new Set(Array.from({ length: 15 }, (_, i) => i)),
+    );
+    expect(await store.get(row.id)).toMatchObject({ remainingUses: 0, useCount: 15 });
+    await other.close();
+    await store.close();
+  });
+
+  it('lets a use waiting for the lock finish when the store closes, and refuses uses once closed', async () => {
+    const { path, store, row } = await storeWithKey({}, { remainingUses: 3 });
+    const lock = holdWriteLock(path, 150);
+    const taken = store.consumeUse(row.id, new Date(1000));
+    await store.close();
+    lock.release();
+    expect(await taken).toBe(2);
+    await expect(store.consumeUse(row.id, new Date())).rejects.toThrow(StoreUnavailableError);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT remaining_uses FROM keyward_keys WHERE id = ?').pluck().get(row.id)).toBe(2);
+    raw.close();
+  });
+
   it('takes uses on its own connection when the database is in memory, and refuses them once closed', async () => {
     const store = await SqliteKeyStore.open(':memory:');
     const row = makeRow({ remainingUses: 1 });

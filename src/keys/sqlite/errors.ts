@@ -1,6 +1,8 @@
 import { KeyStoreError, StoreUnavailableError } from '../errors.js';
 
 const LOCKED = /^SQLITE_(BUSY|LOCKED)/;
+/** Another connection holds the lock (any extended code): the statement did nothing. */
+export const BUSY = /^SQLITE_BUSY/;
 const NOT_A_DB = /^SQLITE_(NOTADB|CORRUPT)/;
 const UNUSABLE = /^SQLITE_(CANTOPEN|PERM|READONLY|IOERR|AUTH|FULL)/;
 

@@ -32,7 +32,7 @@ import type {
   UsageDelta,
 } from '../types.js';
 import { type BatchContext, writeKeyBatch } from './batch.js';
-import { translateSqliteError } from './errors.js';
+import { BUSY, translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
 import {
   type AuditRow,
@@ -45,6 +45,7 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
+import { Switches } from './switches.js';
 import { type KeyBatchResult, SqliteWriter } from './writer.js';
 
 export interface SqliteStoreOptions {
@@ -85,14 +86,16 @@ function createPrivate(path: string): void {
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
  * better-sqlite3 is synchronous: each call on the store's own connection is short and
- * indexed; the long ones (imported batches, usage batches) run on a second connection in
- * a worker thread (`SqliteWriter`).
+ * indexed; the long ones (imported batches, usage batches), and a use taken while another
+ * connection holds the write lock, run on a second connection in a worker thread
+ * (`SqliteWriter`).
  */
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
   readonly #s: Statements;
   readonly #busy: number;
   readonly #full: boolean;
+  readonly #switch: Switches;
   readonly #filter: KeyFilter;
   readonly #writer: SqliteWriter | undefined;
   #closed = false;
@@ -110,6 +113,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
+    this.#switch = new Switches(db, busy, full);
     this.#filter = new KeyFilter(db, openReader);
     this.#writer = writer;
   }
@@ -139,7 +143,8 @@ export class SqliteKeyStore implements KeyStore {
             return reader;
           }
         : undefined;
-      // A file gets a second connection, in a worker thread, for imports and usage batches.
+      // A file gets a second connection, in a worker thread, for imports, usage batches and
+      // uses taken while the write lock is held elsewhere.
       const writer = file ? new SqliteWriter(absolute, busy) : undefined;
       return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, writer);
     } catch (error) {
@@ -166,13 +171,7 @@ export class SqliteKeyStore implements KeyStore {
    * on power loss too. Administrative changes always commit with FULL.
    */
   #relaxed<T>(fn: () => T): T {
-    if (!this.#full) return fn();
-    this.#db.pragma('synchronous = NORMAL');
-    try {
-      return fn();
-    } finally {
-      this.#db.pragma('synchronous = FULL');
-    }
+    return this.#switch.relaxed(fn);
   }
 
   #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
@@ -360,15 +359,31 @@ export class SqliteKeyStore implements KeyStore {
     );
   }
 
+  /**
+   * Takes the use on this connection, which keeps its page cache (a commit by the writer's
+   * connection would empty it for the next read), but never waits there for the write
+   * lock: while another connection holds it, the writer thread waits instead, and requests
+   * go on. The statement either took the use or did nothing, so handing it over is safe.
+   */
   consumeUse(id: string, at: Date): Promise<number | null> {
-    if (this.#writer !== undefined && !this.#closed) {
-      return this.#writer.consume(id, at.getTime()).catch((error: unknown) => {
-        throw translateSqliteError(error, this.location, this.#busy);
-      });
+    const writer = this.#writer;
+    if (writer === undefined || this.#closed) {
+      return this.#run(
+        () => (this.#relaxed(() => this.#s.consume.get(at.getTime(), id)) as number | undefined) ?? null,
+      );
     }
-    return this.#run(() => {
-      const left = this.#relaxed(() => this.#s.consume.get(at.getTime(), id)) as number | undefined;
-      return left ?? null;
+    try {
+      const left = this.#switch.withoutWaiting(() =>
+        this.#relaxed(() => this.#s.consume.get(at.getTime(), id)),
+      );
+      return Promise.resolve((left as number | undefined) ?? null);
+    } catch (error) {
+      if (!BUSY.test(String((error as { code?: unknown }).code ?? ''))) {
+        return Promise.reject(translateSqliteError(error, this.location, this.#busy));
+      }
+    }
+    return writer.consume(id, at.getTime()).catch((error: unknown) => {
+      throw translateSqliteError(error, this.location, this.#busy);
     });
   }
 

@@ -1,6 +1,7 @@
 /**
  * The writer worker's thread (see `SqliteWriter`): its own connection to the store's
- * file for the large writes (usage batches, imported keys), so they never block requests.
+ * file for the large writes (usage batches, imported keys), so they never block requests,
+ * and for uses taken while another connection holds the write lock.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -57,12 +58,14 @@ function open(): Connection {
   let update: Database.Statement;
   let consume: Database.Statement;
   let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
+  let cache: ImportCache;
   try {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 10000');
     update = db.prepare(USAGE_UPDATE);
     consume = db.prepare(CONSUME).pluck();
     statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
+    cache = importCache(db);
   } catch (error) {
     db.close();
     throw error;
@@ -73,7 +76,6 @@ function open(): Connection {
   const keys = db.transaction((values: unknown[][], changes: readonly string[], context: BatchContext) =>
     writeKeyBatch(statements, values, changes, context),
   );
-  const cache = importCache(db);
   return {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
@@ -96,7 +98,11 @@ function open(): Connection {
  * longer. The cache grows to the store's own size (64 MiB) while batches arrive, and
  * shrinks back once none has come for a second, so usage writes keep a small one.
  */
-function importCache(db: Database.Database): { importing(): void } {
+interface ImportCache {
+  importing(): void;
+}
+
+function importCache(db: Database.Database): ImportCache {
   const usual = db.pragma('cache_size', { simple: true }) as number;
   let idle: NodeJS.Timeout | undefined;
   return {
@@ -105,7 +111,11 @@ function importCache(db: Database.Database): { importing(): void } {
       else clearTimeout(idle);
       idle = setTimeout(() => {
         idle = undefined;
-        if (db.open) db.pragma(`cache_size = ${usual}`);
+        try {
+          if (db.open) db.pragma(`cache_size = ${usual}`);
+        } catch {
+          // Thrown in a timer it would end the thread; the cache stays large instead.
+        }
       }, 1000).unref();
     },
   };

@@ -16,9 +16,9 @@ export interface KeyBatchResult {
 }
 
 /**
- * The store's large writes (usage batches, imported keys) and the one write a request
- * waits for (a use of a key with limited uses), made by a worker thread with its own
- * connection. better-sqlite3 is synchronous: on the store's connection a usage
+ * The store's large writes (usage batches, imported keys), and uses of keys with limited
+ * uses taken while another connection holds the write lock, made by a worker thread with
+ * its own connection. better-sqlite3 is synchronous: on the store's connection a usage
  * flush of 50,000 keys held every request for about 300 ms, and an import could not
  * prepare its next batch while SQLite wrote the last one. The worker starts with the
  * first write and keeps the process alive only while a write is in flight.
@@ -50,8 +50,8 @@ export class SqliteWriter {
 
   /**
    * Takes one use of a key (limited uses) at `at` (ms): the uses left, or null when none
-   * was. Here, not on the store's connection, because a request waits for it: while
-   * another connection holds the write lock, this thread waits, not the event loop.
+   * was. The store sends it here when its own connection found the write lock held: this
+   * thread waits for the lock, not the event loop.
    */
   async consume(keyId: string, at: number): Promise<number | null> {
     const reply = await this.#send((id) => ({ id, op: 'consume', keyId, at }));
@@ -126,7 +126,8 @@ export class SqliteWriter {
     });
     const fail = (cause: unknown) => {
       // Replaced on the next write. Its writes in flight are reported failed, though one
-      // may have committed just before it died (then a usage batch counts twice).
+      // may have committed just before it died (then a usage batch counts twice, or a use
+      // is spent on a request refused as unavailable: never the other way round).
       if (this.#current === running) this.#current = undefined;
       const reason = cause instanceof Error ? cause.message : String(cause);
       const error = new StoreUnavailableError(
