@@ -1,8 +1,9 @@
 /**
  * The benchmark's servers and in-process measurements run compiled, as an application
  * runs keyward (the package is tsc's output), not through tsx. tsx's loader thread, and
- * the TypeScript writer worker it makes the SQLite store load, cost about 65 MiB of RSS
- * and a thread that production does not have, and target 6 is about a server's RSS.
+ * the TypeScript writer worker it makes the SQLite store load, cost about 50 MiB of RSS
+ * under load that production does not have (143 MiB against 90 MiB for one store
+ * server), and target 6 is about a server's RSS.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';

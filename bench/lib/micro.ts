@@ -1,7 +1,7 @@
 /**
- * Runs an in-process measurement (bench/micro/*.ts, compiled: see build.ts) as its own process, pinned to the
- * server core, after the load cases: it reads `BENCH_CONFIG` and prints one line
- * `<MARKER> <json>`.
+ * Runs an in-process measurement (bench/micro/*.ts, compiled: see build.ts) as its own
+ * process, pinned to the server core, after the load cases: it reads `BENCH_CONFIG` and
+ * prints one line `<MARKER> <json>`.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

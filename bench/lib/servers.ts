@@ -1,7 +1,8 @@
 /**
  * Starting and stopping the benchmark servers: each is its own Node process
- * (`node bench/.cache/build/bench/servers/<entry>.js`, see build.ts), pinned to the server core when
- * `taskset` exists, configured through `BENCH_CONFIG`, and ready when it prints its port.
+ * (`node bench/.cache/build/bench/servers/<entry>.js`, see build.ts), pinned to the
+ * server core when `taskset` exists, configured through `BENCH_CONFIG`, and ready when it
+ * prints its port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -36,7 +36,10 @@ export const AUDIT_MANY = `INSERT INTO keyward_audit (at, actor, action, key_id,
 export const USAGE_UPDATE = `UPDATE keyward_keys SET use_count = use_count + ?,
   last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`;
 
-/** Takes one use of a key with uses left: last use (ms), id; returns the uses left. Also run by the writer worker. */
+/**
+ * Takes one use of a key with uses left: last use (ms), id; returns the uses left. Also
+ * run by the writer worker.
+ */
 export const CONSUME = `UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
   use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
   WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`;

@@ -373,8 +373,9 @@ export class SqliteKeyStore implements KeyStore {
       );
     }
     try {
-      const left = this.#switch.withoutWaiting(() =>
-        this.#relaxed(() => this.#s.consume.get(at.getTime(), id)),
+      // FULL is restored with the busy timeout back on: its PRAGMA may need to read the schema.
+      const left = this.#relaxed(() =>
+        this.#switch.withoutWaiting(() => this.#s.consume.get(at.getTime(), id)),
       );
       return Promise.resolve((left as number | undefined) ?? null);
     } catch (error) {

@@ -92,16 +92,18 @@ function open(): Connection {
   };
 }
 
+/** The page cache of the worker's connection, sized for what it writes. */
+interface ImportCache {
+  /** A batch of imported keys is about to be written. */
+  importing(): void;
+}
+
 /**
  * Imported keys land all over the hash index: with the default 2 MB page cache, each row
  * read its index pages back from the file, and an import of 1,000,000 keys took a fifth
  * longer. The cache grows to the store's own size (64 MiB) while batches arrive, and
  * shrinks back once none has come for a second, so usage writes keep a small one.
  */
-interface ImportCache {
-  importing(): void;
-}
-
 function importCache(db: Database.Database): ImportCache {
   const usual = db.pragma('cache_size', { simple: true }) as number;
   let idle: NodeJS.Timeout | undefined;
