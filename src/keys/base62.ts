@@ -14,12 +14,6 @@ export function base62Value(code: number): number {
   return code < 128 ? VALUE[code]! : -1;
 }
 
-/** True when every character of `text` from `start` to `end` is base62. */
-export function isBase62(text: string, start = 0, end = text.length): boolean {
-  for (let i = start; i < end; i++) if (base62Value(text.charCodeAt(i)) < 0) return false;
-  return true;
-}
-
 /** A non-negative safe integer as exactly `width` base62 digits (zero-padded). */
 export function encodeFixed(value: number, width: number): string {
   let out = '';

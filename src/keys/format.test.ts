@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeywardConfigError } from '../core/errors.js';
@@ -16,6 +17,20 @@ describe('key format v1', () => {
         expect(kw.classify(key)).toBe('valid');
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("checks the checksum as zlib's CRC-32 of the prefix and body, for any prefix and body", () => {
+    const prefixes = fc.constantFrom('kw', 'a', 'acme_live', 'z9', 'sk_test_2');
+    fc.assert(
+      fc.property(prefixes, fc.array(base62Char, { minLength: 32, maxLength: 32 }), (prefix, chars) => {
+        const text = `${prefix}_${chars.join('')}`;
+        const sum = crc32(text);
+        const format = keyFormat(prefix);
+        expect(format.classify(text + encodeFixed(sum, 6))).toBe('valid');
+        expect(format.classify(text + encodeFixed((sum + 1) % 2 ** 32, 6))).toBe('malformed');
+      }),
+      { numRuns: 2000 },
     );
   });
 
