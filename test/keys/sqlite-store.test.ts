@@ -139,6 +139,48 @@ describe('SqliteKeyStore', () => {
   });
 });
 
+describe('SqliteKeyStore administrative changes while another connection holds the write lock', () => {
+  it('keep the event loop running, then apply once the lock is released', async () => {
+    const { path, store, row } = await storeWithKey();
+    // Released by a timer on this thread: a change waiting in SQLite's busy handler here
+    // would hold the event loop, so the lock could never be released.
+    const lock = holdWriteLock(path, 200);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const added = makeRow();
+    try {
+      const [updated] = await Promise.all([
+        store.update(row.id, { name: 'renamed' }, { ...ctx, action: 'update' }),
+        store.insert(added, ctx),
+      ]);
+      expect(updated.name).toBe('renamed');
+    } finally {
+      clearInterval(timer);
+      lock.release();
+    }
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(await store.get(row.id)).toMatchObject({ name: 'renamed' });
+    expect(await store.findByHash(added.hash)).toMatchObject({ id: added.id });
+    const actions = (await store.audit({ limit: 10 })).map((e) => e.action);
+    expect(actions.filter((a) => a === 'update')).toHaveLength(1);
+    await store.close();
+  });
+
+  it('give up after the busy timeout with the store reported unavailable, having changed nothing', async () => {
+    const { path, store, row } = await storeWithKey({ busyTimeoutMs: 80 });
+    const lock = holdWriteLock(path);
+    const started = performance.now();
+    const error = await store.delete(row.id, { ...ctx, action: 'delete' }).catch((e) => e);
+    const waited = performance.now() - started;
+    lock.release();
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.message).toMatch(/locked by another process \(gave up after 80 ms\)/);
+    expect(waited).toBeGreaterThanOrEqual(75);
+    expect(await store.get(row.id)).toMatchObject({ id: row.id });
+    await store.close();
+  });
+});
+
 describe('SqliteKeyStore uses of keys with limited uses (taken from a worker thread)', () => {
   it('keeps the event loop running while another connection holds the write lock, then takes the use', async () => {
     const { path, store, row } = await storeWithKey({}, { remainingUses: 2 });

@@ -166,6 +166,29 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   /**
+   * An administrative write transaction that never waits for the write lock on this
+   * thread: SQLite's busy handler would hold the event loop, and every request with it,
+   * for as long as another connection writes (an import in another process, this store's
+   * writer thread). While the lock is held elsewhere, `BEGIN IMMEDIATE` fails before the
+   * change does anything, and the change is tried again after a pause on a timer, until
+   * the busy timeout has passed. Uncontended, it runs at once, as before.
+   */
+  async #write<T>(fn: () => T): Promise<T> {
+    const deadline = performance.now() + this.#busy;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
+      if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
+      try {
+        return this.#switch.withoutWaiting(fn);
+      } catch (error) {
+        const busy = BUSY.test(String((error as { code?: unknown }).code ?? ''));
+        if (!busy || performance.now() >= deadline)
+          throw translateSqliteError(error, this.location, this.#busy);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  /**
    * Runs a per-request write (a use taken, a usage batch) without its own fsync: in WAL
    * mode it still survives a killed process, and the next FULL commit makes it durable
    * on power loss too. Administrative changes always commit with FULL.
@@ -185,7 +208,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   bindPepper(fingerprint: string): Promise<void> {
-    return this.#run(() =>
+    return this.#write(() =>
       this.#db
         .transaction(() => {
           const stored = this.#s.getMeta.get(PEPPER) as string | undefined;
@@ -197,7 +220,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   insert(row: NewKeyRow, context: AuditContext): Promise<void> {
-    return this.#run(() =>
+    return this.#write(() =>
       this.#db
         .transaction(() => {
           if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) throw new DuplicateKeyError();
@@ -301,7 +324,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
-    return this.#run(() =>
+    return this.#write(() =>
       this.#db
         .transaction(() => {
           const before = this.#row(id);
@@ -322,7 +345,7 @@ export class SqliteKeyStore implements KeyStore {
     patch: KeyPatch,
     context: AuditContext,
   ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
-    return this.#run(() =>
+    return this.#write(() =>
       this.#db
         .transaction(() => {
           const before = this.#row(id);
@@ -347,7 +370,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   delete(id: string, context: AuditContext): Promise<KeyRecord> {
-    return this.#run(() =>
+    return this.#write(() =>
       this.#db
         .transaction(() => {
           const before = this.#row(id);
