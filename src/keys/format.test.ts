@@ -34,6 +34,17 @@ describe('key format v1', () => {
     );
   });
 
+  it('rejects characters outside ASCII even where their low byte is a base62 character', () => {
+    // U+0141 'Ł' and U+FF21 'Ａ' end in 0x41 ('A'): a checksum over the low bytes alone
+    // would be fooled, the alphabet check is not.
+    let key = kw.generate();
+    while (key.indexOf('A', 3) < 0 || key.indexOf('A', 3) >= key.length - 6) key = kw.generate();
+    const at = key.indexOf('A', 3);
+    for (const c of ['\u0141', '\uff21', '\ud800']) {
+      expect(kw.classify(key.slice(0, at) + c + key.slice(at + 1))).toBe('malformed');
+    }
+  });
+
   it('rejects every single-character change by arithmetic alone', () => {
     fc.assert(
       fc.property(fc.nat(37), base62Char, (pos, c) => {

@@ -169,15 +169,67 @@ describe('SqliteKeyStore administrative changes while another connection holds t
   it('give up after the busy timeout with the store reported unavailable, having changed nothing', async () => {
     const { path, store, row } = await storeWithKey({ busyTimeoutMs: 80 });
     const lock = holdWriteLock(path);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
     const started = performance.now();
     const error = await store.delete(row.id, { ...ctx, action: 'delete' }).catch((e) => e);
     const waited = performance.now() - started;
+    clearInterval(timer);
     lock.release();
+    // The event loop ran while the change waited (SQLite's busy handler would have held it).
+    expect(ticks).toBeGreaterThanOrEqual(3);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error.message).toMatch(/locked by another process \(gave up after 80 ms\)/);
     expect(waited).toBeGreaterThanOrEqual(75);
     expect(await store.get(row.id)).toMatchObject({ id: row.id });
     await store.close();
+  });
+
+  it('commit in the order they were made once the lock is released', async () => {
+    const { path, store, row } = await storeWithKey();
+    const lock = holdWriteLock(path, 100);
+    const update = (name: string) => store.update(row.id, { name }, { ...ctx, action: 'update' });
+    const results = await Promise.all([update('first'), update('second'), update('third')]);
+    lock.release();
+    expect(results.map((r) => r.name)).toEqual(['first', 'second', 'third']);
+    expect((await store.get(row.id))?.name).toBe('third');
+    const names = (await store.audit({ keyId: row.id, limit: 10 }))
+      .filter((e) => e.action === 'update')
+      .map((e) => (e.changes as { name: { to: string } }).name.to)
+      .reverse();
+    expect(names).toEqual(['first', 'second', 'third']);
+    await store.close();
+  });
+
+  it('commit while an import runs in the same process (its writer thread holds the lock)', async () => {
+    const path = dbPath();
+    const manager = await KeyManager.open({
+      store: await SqliteKeyStore.open(path, { busyTimeoutMs: 400 }),
+      pepper: 'admin-between-batches-pepper-0123456789',
+    });
+    const { record } = await manager.create({ name: 'before' });
+    const keys = Array.from({ length: 60_000 }, () => ({ key: manager.format.generate() }));
+    const importing = manager.importKeys(keys, { batchSize: 3000 });
+    // Once the import is under way, its writer thread holds the lock most of the time; the
+    // store lets a waiting change go before the next batch (its checkpoints leave gaps too).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const renamed = await manager.update(record.id, { name: 'during' });
+    expect(renamed.name).toBe('during');
+    expect((await importing).imported).toBe(60_000);
+    await manager.close();
+  }, 30_000);
+
+  it('lets a change waiting for the lock commit before the store closes', async () => {
+    const { path, store, row } = await storeWithKey();
+    const lock = holdWriteLock(path, 100);
+    const updated = store.update(row.id, { name: 'last' }, { ...ctx, action: 'update' });
+    await store.close();
+    lock.release();
+    expect((await updated).name).toBe('last');
+    await expect(store.update(row.id, { name: 'late' }, ctx)).rejects.toThrow(StoreUnavailableError);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT name FROM keyward_keys WHERE id = ?').pluck().get(row.id)).toBe('last');
+    raw.close();
   });
 });
 

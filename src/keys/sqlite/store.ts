@@ -32,7 +32,7 @@ import type {
   UsageDelta,
 } from '../types.js';
 import { type BatchContext, writeKeyBatch } from './batch.js';
-import { BUSY, translateSqliteError } from './errors.js';
+import { translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
 import {
   type AuditRow,
@@ -45,7 +45,8 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
-import { Switches } from './switches.js';
+import { LOCKED, Switches } from './switches.js';
+import { WriteLine } from './write-line.js';
 import { type KeyBatchResult, SqliteWriter } from './writer.js';
 
 export interface SqliteStoreOptions {
@@ -96,6 +97,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #busy: number;
   readonly #full: boolean;
   readonly #switch: Switches;
+  readonly #writes: WriteLine;
   readonly #filter: KeyFilter;
   readonly #writer: SqliteWriter | undefined;
   #closed = false;
@@ -114,6 +116,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#full = full;
     this.#s = statements(db);
     this.#switch = new Switches(db, busy, full);
+    this.#writes = new WriteLine(this.#switch, busy, (error) => translateSqliteError(error, location, busy));
     this.#filter = new KeyFilter(db, openReader);
     this.#writer = writer;
   }
@@ -128,11 +131,18 @@ export class SqliteKeyStore implements KeyStore {
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
-      db.pragma('journal_mode = WAL');
+      const file = path !== ':memory:' && path !== '';
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (file && mode !== 'wal') {
+        // Readers that never block the writer, and a write lock taken only at BEGIN, are
+        // what the store is built on (e.g. a network file system cannot share WAL's memory).
+        throw new StoreUnavailableError(
+          `cannot use ${path} in WAL mode (journal_mode stays ${String(mode)})`,
+        );
+      }
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('cache_size = -65536');
       migrate(db, path);
-      const file = path !== ':memory:' && path !== '';
       const absolute = resolve(path);
       const openReader = file
         ? () => {
@@ -165,27 +175,10 @@ export class SqliteKeyStore implements KeyStore {
     }
   }
 
-  /**
-   * An administrative write transaction that never waits for the write lock on this
-   * thread: SQLite's busy handler would hold the event loop, and every request with it,
-   * for as long as another connection writes (an import in another process, this store's
-   * writer thread). While the lock is held elsewhere, `BEGIN IMMEDIATE` fails before the
-   * change does anything, and the change is tried again after a pause on a timer, until
-   * the busy timeout has passed. Uncontended, it runs at once, as before.
-   */
-  async #write<T>(fn: () => T): Promise<T> {
-    const deadline = performance.now() + this.#busy;
-    for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
-      if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
-      try {
-        return this.#switch.withoutWaiting(fn);
-      } catch (error) {
-        const busy = BUSY.test(String((error as { code?: unknown }).code ?? ''));
-        if (!busy || performance.now() >= deadline)
-          throw translateSqliteError(error, this.location, this.#busy);
-      }
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
+  /** An administrative write transaction: never waits for the lock on this thread (see `WriteLine`). */
+  #write<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError(`store ${this.location} is closed`));
+    return this.#writes.run(fn);
   }
 
   /**
@@ -272,6 +265,9 @@ export class SqliteKeyStore implements KeyStore {
     context: BatchContext,
   ): Promise<readonly string[]> {
     if (this.#closed) return this.#run(() => []);
+    // An administrative change waiting for the lock goes first: the next batch would
+    // otherwise take the lock again the moment the last one let go of it.
+    if (this.#writes.waiting) await this.#writes.drained();
     let result: KeyBatchResult;
     try {
       result = await writer.keys(rows.map(insertValues), texts, context);
@@ -389,23 +385,18 @@ export class SqliteKeyStore implements KeyStore {
    * go on. The statement either took the use or did nothing, so handing it over is safe.
    */
   consumeUse(id: string, at: Date): Promise<number | null> {
+    // `.all()`, not `.get()`: the statement commits when it is reset, and better-sqlite3's
+    // get() would not report an error there.
+    const take = () => (this.#s.consume.all(at.getTime(), id)[0] as number | undefined) ?? null;
     const writer = this.#writer;
-    if (writer === undefined || this.#closed) {
-      return this.#run(
-        () => (this.#relaxed(() => this.#s.consume.get(at.getTime(), id)) as number | undefined) ?? null,
-      );
-    }
+    if (writer === undefined || this.#closed) return this.#run(() => this.#relaxed(take));
+    let left: number | null | typeof LOCKED;
     try {
-      // FULL is restored with the busy timeout back on: its PRAGMA may need to read the schema.
-      const left = this.#relaxed(() =>
-        this.#switch.withoutWaiting(() => this.#s.consume.get(at.getTime(), id)),
-      );
-      return Promise.resolve((left as number | undefined) ?? null);
+      left = this.#relaxed(() => this.#switch.attempt(take));
     } catch (error) {
-      if (!BUSY.test(String((error as { code?: unknown }).code ?? ''))) {
-        return Promise.reject(translateSqliteError(error, this.location, this.#busy));
-      }
+      return Promise.reject(translateSqliteError(error, this.location, this.#busy));
     }
+    if (left !== LOCKED) return Promise.resolve(left);
     return writer.consume(id, at.getTime()).catch((error: unknown) => {
       throw translateSqliteError(error, this.location, this.#busy);
     });
@@ -415,9 +406,13 @@ export class SqliteKeyStore implements KeyStore {
     if (batch.length === 0) return Promise.resolve();
     if (this.#writer !== undefined) {
       if (this.#closed) return this.#run(() => undefined);
-      return this.#writer.usage(batch).catch((error: unknown) => {
-        throw translateSqliteError(error, this.location, this.#busy);
-      });
+      const writer = this.#writer;
+      const send = () =>
+        writer.usage(batch).catch((error: unknown) => {
+          throw translateSqliteError(error, this.location, this.#busy);
+        });
+      // As for import batches: an administrative change waiting for the lock goes first.
+      return this.#writes.waiting ? this.#writes.drained().then(send) : send();
     }
     const write = this.#db.transaction(() => {
       for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
@@ -471,6 +466,8 @@ export class SqliteKeyStore implements KeyStore {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    // Changes already in line commit (or give up at their busy timeout) before the close.
+    await this.#writes.drained();
     this.#filter.close();
     // Its writes in flight are committed first; the checkpoint below then covers them.
     await this.#writer?.close();

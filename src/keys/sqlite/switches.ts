@@ -1,4 +1,8 @@
 import type Database from 'better-sqlite3';
+import { BUSY } from './errors.js';
+
+/** What {@link Switches.attempt} answers when another connection holds the write lock. */
+export const LOCKED: unique symbol = Symbol('locked');
 
 /**
  * Connection settings switched around single writes, as statements prepared once:
@@ -10,6 +14,9 @@ export class Switches {
   readonly #full: Database.Statement | undefined;
   readonly #noWait: Database.Statement;
   readonly #wait: Database.Statement;
+  // A switch back that failed (an I/O error, say): put right before the next switch, so
+  // the connection never goes on committing NORMAL or without a busy timeout unnoticed.
+  #unsure = false;
 
   /** `full`: the connection is `synchronous=FULL`; `busyMs`: its busy timeout. */
   constructor(db: Database.Database, busyMs: number, full: boolean) {
@@ -29,24 +36,59 @@ export class Switches {
     this.#wait.get();
   }
 
+  #settle(): void {
+    if (!this.#unsure) return;
+    this.#full?.run();
+    this.#wait.get();
+    this.#unsure = false;
+  }
+
+  #back(statement: Database.Statement, read: boolean): void {
+    try {
+      if (read) statement.get();
+      else statement.run();
+    } catch (error) {
+      this.#unsure = true;
+      throw error;
+    }
+  }
+
   /** Runs `fn` with `synchronous=NORMAL`; a no-op switch on a connection that is NORMAL already. */
   relaxed<T>(fn: () => T): T {
+    this.#settle();
     if (this.#normal === undefined || this.#full === undefined) return fn();
     this.#normal.run();
     try {
       return fn();
     } finally {
-      this.#full.run();
+      this.#back(this.#full, false);
     }
   }
 
   /** Runs `fn` with no busy timeout: SQLITE_BUSY at once instead of waiting for the lock. */
   withoutWaiting<T>(fn: () => T): T {
+    this.#settle();
     this.#noWait.get();
     try {
       return fn();
     } finally {
-      this.#wait.get();
+      this.#back(this.#wait, true);
     }
+  }
+
+  /**
+   * Runs `fn` (a statement or transaction that either completes or changes nothing when it
+   * finds the lock taken: in WAL mode SQLITE_BUSY comes only at its start) without waiting
+   * for the write lock: its result, or {@link LOCKED} when another connection holds it.
+   */
+  attempt<T>(fn: () => T): T | typeof LOCKED {
+    return this.withoutWaiting(() => {
+      try {
+        return fn();
+      } catch (error) {
+        if (BUSY.test(String((error as { code?: unknown } | null)?.code ?? ''))) return LOCKED;
+        throw error;
+      }
+    });
   }
 }

@@ -79,7 +79,8 @@ function open(): Connection {
   return {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
-    consume: (keyId, at) => (consume.get(at, keyId) as number | undefined) ?? null,
+    // all(), not get(): the statement commits when it is reset, where get() hides errors.
+    consume: (keyId, at) => (consume.all(at, keyId)[0] as number | undefined) ?? null,
     keys: (values, changes, context) => {
       // Structured cloning turns Buffers into plain Uint8Arrays, which SQLite will not bind.
       for (const v of values) {
