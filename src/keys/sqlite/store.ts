@@ -267,7 +267,10 @@ export class SqliteKeyStore implements KeyStore {
     if (this.#closed) return this.#run(() => []);
     // An administrative change waiting for the lock goes first: the next batch would
     // otherwise take the lock again the moment the last one let go of it.
-    if (this.#writes.waiting) await this.#writes.drained();
+    if (this.#writes.waiting) {
+      await this.#writes.drained();
+      if (this.#closed) return this.#run(() => []);
+    }
     let result: KeyBatchResult;
     try {
       result = await writer.keys(rows.map(insertValues), texts, context);
@@ -407,10 +410,12 @@ export class SqliteKeyStore implements KeyStore {
     if (this.#writer !== undefined) {
       if (this.#closed) return this.#run(() => undefined);
       const writer = this.#writer;
-      const send = () =>
-        writer.usage(batch).catch((error: unknown) => {
-          throw translateSqliteError(error, this.location, this.#busy);
-        });
+      const send = (): Promise<void> =>
+        this.#closed
+          ? this.#run(() => undefined)
+          : writer.usage(batch).catch((error: unknown) => {
+              throw translateSqliteError(error, this.location, this.#busy);
+            });
       // As for import batches: an administrative change waiting for the lock goes first.
       return this.#writes.waiting ? this.#writes.drained().then(send) : send();
     }
