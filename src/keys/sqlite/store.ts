@@ -47,7 +47,7 @@ import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
 import { LOCKED, Switches } from './switches.js';
 import { WriteLine } from './write-line.js';
-import { type KeyBatchResult, SqliteWriter } from './writer.js';
+import { SqliteWriter } from './writer.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing. Default 5000 ms. */
@@ -116,7 +116,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#full = full;
     this.#s = statements(db);
     this.#switch = new Switches(db, busy, full);
-    this.#writes = new WriteLine(this.#switch, busy, (error) => translateSqliteError(error, location, busy));
+    this.#writes = new WriteLine(this.#switch, busy, (error) => this.#fail(error));
     this.#filter = new KeyFilter(db, openReader);
     this.#writer = writer;
   }
@@ -166,19 +166,43 @@ export class SqliteKeyStore implements KeyStore {
     }
   }
 
+  /** A SQLite failure as the store reports it (see `translateSqliteError`). */
+  #fail(error: unknown): unknown {
+    return translateSqliteError(error, this.location, this.#busy);
+  }
+
+  #closedError(): StoreUnavailableError {
+    return new StoreUnavailableError(`store ${this.location} is closed`);
+  }
+
   #run<T>(fn: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError(`store ${this.location} is closed`));
+    if (this.#closed) return Promise.reject(this.#closedError());
     try {
       return Promise.resolve(fn());
     } catch (error) {
-      return Promise.reject(translateSqliteError(error, this.location, this.#busy));
+      return Promise.reject(this.#fail(error));
     }
   }
 
   /** An administrative write transaction: never waits for the lock on this thread (see `WriteLine`). */
   #write<T>(fn: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError(`store ${this.location} is closed`));
+    if (this.#closed) return Promise.reject(this.#closedError());
     return this.#writes.run(fn);
+  }
+
+  /**
+   * Sends a batch to the writer thread: at once, or after the administrative changes
+   * waiting for the lock, which go first (the next batch would otherwise take the lock
+   * again the moment the last one let go of it). Refused once the store is closed.
+   */
+  #bulk<T>(send: () => Promise<T>): Promise<T> {
+    const go = () =>
+      this.#closed
+        ? Promise.reject(this.#closedError())
+        : send().catch((error: unknown) => {
+            throw this.#fail(error);
+          });
+    return this.#writes.waiting ? this.#writes.drained().then(go) : go();
   }
 
   /**
@@ -264,19 +288,7 @@ export class SqliteKeyStore implements KeyStore {
     texts: readonly string[],
     context: BatchContext,
   ): Promise<readonly string[]> {
-    if (this.#closed) return this.#run(() => []);
-    // An administrative change waiting for the lock goes first: the next batch would
-    // otherwise take the lock again the moment the last one let go of it.
-    if (this.#writes.waiting) {
-      await this.#writes.drained();
-      if (this.#closed) return this.#run(() => []);
-    }
-    let result: KeyBatchResult;
-    try {
-      result = await writer.keys(rows.map(insertValues), texts, context);
-    } catch (error) {
-      throw translateSqliteError(error, this.location, this.#busy);
-    }
+    const result = await this.#bulk(() => writer.keys(rows.map(insertValues), texts, context));
     const inserted = result.inserted.map((i) => rows[i]!);
     for (const row of inserted) this.#filter.added(row.tag);
     this.#filter.sawOwn(result.lastSeq, inserted.length);
@@ -397,28 +409,18 @@ export class SqliteKeyStore implements KeyStore {
     try {
       left = this.#relaxed(() => this.#switch.attempt(take));
     } catch (error) {
-      return Promise.reject(translateSqliteError(error, this.location, this.#busy));
+      return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
     return writer.consume(id, at.getTime()).catch((error: unknown) => {
-      throw translateSqliteError(error, this.location, this.#busy);
+      throw this.#fail(error);
     });
   }
 
   recordUsage(batch: readonly UsageDelta[]): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
-    if (this.#writer !== undefined) {
-      if (this.#closed) return this.#run(() => undefined);
-      const writer = this.#writer;
-      const send = (): Promise<void> =>
-        this.#closed
-          ? this.#run(() => undefined)
-          : writer.usage(batch).catch((error: unknown) => {
-              throw translateSqliteError(error, this.location, this.#busy);
-            });
-      // As for import batches: an administrative change waiting for the lock goes first.
-      return this.#writes.waiting ? this.#writes.drained().then(send) : send();
-    }
+    const writer = this.#writer;
+    if (writer !== undefined) return this.#bulk(() => writer.usage(batch));
     const write = this.#db.transaction(() => {
       for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
     });
