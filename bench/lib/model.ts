@@ -19,13 +19,20 @@ export const CASES: Readonly<
   flood: { baseline: 'cycle', status: 'mixed', describe: '50% valid / 50% fresh random well-formed unknown' },
 };
 
+/**
+ * `peer`: another library (or the hand-written floor) that target 4 compares with;
+ * `keyward`: what the targets judge; `reference`: a hand-written server that shows what a
+ * target's setup costs at the least (printed in the targets' notes, judged by none).
+ */
+export type ServerGroup = 'peer' | 'keyward' | 'reference';
+
 export type Framework = 'node' | 'hono' | 'fastify' | 'express' | 'fetch';
 
 /** One server process the harness starts (bench/servers/<id>.ts). */
 export interface ServerSpec {
   readonly id: string;
   readonly label: string;
-  readonly group: 'peer' | 'keyward';
+  readonly group: ServerGroup;
   readonly framework: Framework;
   /** Where the server reads keys: one static key, or the SQLite key store. */
   readonly keys: 'static' | 'store';
@@ -93,7 +100,7 @@ export interface ServerResult {
   readonly id: string;
   readonly floor?: true;
   readonly label: string;
-  readonly group: 'peer' | 'keyward';
+  readonly group: ServerGroup;
   readonly framework: Framework;
   readonly keys: 'static' | 'store';
   readonly note?: string;

@@ -74,6 +74,39 @@ const peers: RegisteredServer[] = [
   },
 ];
 
+const REFERENCE_CASES: readonly CaseName[] = ['public', 'valid', 'missing', 'unknown'];
+
+/**
+ * Target 1's floors: header, keyed SHA-256 and a Map of 10,000 digests, hand-written
+ * (bench/servers/keyed-check.ts), on node:http and on Hono.
+ */
+const references: RegisteredServer[] = [
+  {
+    id: 'node-keyed-floor',
+    label: 'node:http, hand-written keyed SHA-256 digest + Map of 10,000 (reference for target 1)',
+    group: 'reference',
+    framework: 'node',
+    keys: 'static',
+    header: 'x-api-key',
+    prefix: '',
+    cases: REFERENCE_CASES,
+    quick: true,
+    entry: 'node-keyed-floor.ts',
+  },
+  {
+    id: 'hono-keyed-floor',
+    label: 'Hono 4, hand-written middleware, the same keyed check (reference for target 1)',
+    group: 'reference',
+    framework: 'hono',
+    keys: 'static',
+    header: 'x-api-key',
+    prefix: '',
+    cases: REFERENCE_CASES,
+    quick: true,
+    entry: 'hono-keyed-floor.ts',
+  },
+];
+
 function keywardNode(): Omit<RegisteredServer, 'id' | 'keys' | 'quick'> {
   return {
     label: 'keyward/node apiKeyAuth on node:http',
@@ -107,7 +140,7 @@ const otherAdapters: { id: string; framework: RegisteredServer['framework']; lab
 
 /** The servers to measure in this tree; `store` says whether the key store can be used. */
 export function registry(store: boolean): RegisteredServer[] {
-  const list: RegisteredServer[] = [...peers];
+  const list: RegisteredServer[] = [...peers, ...references];
   // With the store present, quick mode measures the store servers (the targets' setup).
   list.push({ id: 'keyward-hono', keys: 'static', quick: !store, ...keywardHono() });
   list.push({ id: 'keyward-node', keys: 'static', quick: !store, ...keywardNode() });

@@ -175,6 +175,35 @@ describe('targets', () => {
     expect(t4.note).toBe('against the fastest library peer (fastify), without the hand-written floor: 1.10');
   });
 
+  it("prints the reference servers in target 1's note and judges no target on them", () => {
+    const reference = { group: 'reference', keys: 'static', storeKeys: undefined } as const;
+    const servers = [
+      ...peers,
+      server('node-keyed-floor', { ...reference, framework: 'node' }),
+      server('kw-node', { framework: 'node' }),
+    ];
+    const all = [
+      ...peerCases(90),
+      // Faster than every peer and than keyward, and with slow rejections: were it judged,
+      // target 4 would miss and target 2 would name it.
+      ...cases('node-keyed-floor', {
+        public: [100, 100],
+        valid: [97, 97],
+        missing: [50, 50],
+        unknown: [50, 50],
+      }),
+      ...cases('kw-node', { public: [100, 100], valid: [93, 91], missing: [99, 99], unknown: [98, 98] }),
+    ];
+    const t = Object.fromEntries(evaluateTargets({ servers, cases: all }).map((x) => [x.id, x]));
+    expect(t['1']!.verdict).toBe('MISS');
+    expect(t['1']!.value).toBe('0.92 kw-node');
+    expect(t['1']!.note).toBe(
+      'not measured on hono; reference, hand-written header + keyed SHA-256 + Map lookup: 0.97 node-keyed-floor',
+    );
+    expect(t['2']!.value).toBe('worst 1.07 (kw-node unknown)');
+    expect(t['4']!.value).toMatch(/^1\.02 \(kw-node 92 vs node-floor 90/);
+  });
+
   it('does not pass a target measured on a smaller store', () => {
     const servers = [...peers, server('kw-hono', { storeKeys: 1000, rssPeakMiB: 50 })];
     const all = [...peerCases(90), ...cases('kw-hono', { public: [100], valid: [99] })];
