@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { rateLimits } from '../ratelimit/auth-limits.js';
 import { AuthFailure, deny, KeywardConfigError, problemJsonFailure } from './errors.js';
@@ -58,6 +59,44 @@ describe('createGuard', () => {
     expect(failed(sync(q.authenticate(req({}, 'x-api-key=%C3%A9t%C3%A9'))))).toBe('invalid');
     expect(verify).not.toHaveBeenCalled();
     expect(sync(g.authenticate(req({ 'x-api-key': 'k'.repeat(64) }))).ok).toBe(true);
+  });
+
+  it('calls the verifier exactly for keys of 1..max characters from U+0021 to U+007E', () => {
+    const chars = [
+      '!',
+      '~',
+      'a',
+      'Z',
+      '0',
+      '_',
+      '\u0000',
+      '\n',
+      '\u007f',
+      '\u0080',
+      '\u00a0',
+      '\u2028',
+      '\ud800',
+      'é',
+    ];
+    const edge = (s: string) =>
+      s.startsWith(' ') || s.endsWith(' ') || s.startsWith('\t') || s.endsWith('\t');
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.constantFrom(...chars, ' ', '\t'), { minLength: 1, maxLength: 12 })
+          .map((a) => a.join('')),
+        (key) => {
+          fc.pre(!edge(key));
+          const verify = vi.fn(() => ({ id: 'x' }));
+          const g = createGuard({ schemes: header, verify, maxKeyLength: 10 });
+          const result = sync(g.authenticate(req({ 'x-api-key': key })));
+          const visible = [...key].every((c) => c.charCodeAt(0) >= 0x21 && c.charCodeAt(0) <= 0x7e);
+          const expected = visible && key.length <= 10;
+          expect(verify).toHaveBeenCalledTimes(expected ? 1 : 0);
+          expect(result.ok).toBe(expected);
+        },
+      ),
+    );
   });
 
   it('passes anonymously only when every scheme is optional', () => {

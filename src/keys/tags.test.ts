@@ -4,12 +4,30 @@ import { describe, expect, it } from 'vitest';
 import { TagBloom, tagOf } from './tags.js';
 
 describe('tagOf', () => {
-  it('is the first 32 bits of the base64url digest, signed', () => {
+  it('is the first 32 bits of the digest, big-endian and signed', () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
-        const digest = hash('sha256', text, 'base64url');
-        const bytes = Buffer.from(digest, 'base64url');
-        expect(tagOf(digest)).toBe(bytes.readInt32BE(0));
+        const bytes = hash('sha256', text, 'buffer') as Buffer;
+        expect(tagOf(bytes.toString('latin1'))).toBe(bytes.readInt32BE(0));
+      }),
+    );
+  });
+
+  it('gives the tags stored before the digest was latin1 (the first 32 bits of the base64url form)', () => {
+    // Version 0.1 computed tags from the base64url digest: six characters, 36 bits, top 32.
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const v = (c: string) => B64.indexOf(c);
+    const before = (d: string) =>
+      (v(d[0]!) << 26) |
+      (v(d[1]!) << 20) |
+      (v(d[2]!) << 14) |
+      (v(d[3]!) << 8) |
+      (v(d[4]!) << 2) |
+      (v(d[5]!) >> 4);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (raw) => {
+        const bytes = Buffer.from(raw);
+        expect(tagOf(bytes.toString('latin1'))).toBe(before(bytes.toString('base64url')));
       }),
     );
   });

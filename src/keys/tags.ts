@@ -5,20 +5,17 @@
  * few made-up keys in a thousand still reach the store.
  */
 
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const VALUE = new Uint8Array(128);
-for (let i = 0; i < BASE64URL.length; i++) VALUE[BASE64URL.charCodeAt(i)] = i;
-
-/** The tag of a key: the first 32 bits of its base64url digest, as a signed 32-bit integer. */
+/**
+ * The tag of a key: the first 32 bits of its digest (`KeyHasher.digest`, one character
+ * per byte), big-endian, as a signed 32-bit integer. Stored tags depend on this value
+ * only, not on how the digest is encoded.
+ */
 export function tagOf(digest: string): number {
-  const v = VALUE;
   return (
-    (v[digest.charCodeAt(0) & 127]! << 26) |
-    (v[digest.charCodeAt(1) & 127]! << 20) |
-    (v[digest.charCodeAt(2) & 127]! << 14) |
-    (v[digest.charCodeAt(3) & 127]! << 8) |
-    (v[digest.charCodeAt(4) & 127]! << 2) |
-    (v[digest.charCodeAt(5) & 127]! >> 4)
+    (digest.charCodeAt(0) << 24) |
+    (digest.charCodeAt(1) << 16) |
+    (digest.charCodeAt(2) << 8) |
+    digest.charCodeAt(3)
   );
 }
 

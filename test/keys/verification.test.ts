@@ -88,6 +88,24 @@ describe('KeyManager verification', () => {
     expect(calls['findByHash']).toBe(1);
   });
 
+  it('trusts a cached key for cache.ttlMs on its clock, then reads it again', async () => {
+    const { manager, store, calls, clock } = await setup({ cache: { ttlMs: 1000 } });
+    const { key, record } = await manager.create({ name: 'svc' });
+    const verify = manager.verifier();
+    expect(await verify(key, ctx())).toMatchObject({ id: record.id });
+    // Revoked behind the manager's back, as when the change feed is down: nothing tells it.
+    const at = new Date(clock.now());
+    await store.update(record.id, { revokedAt: at }, { actor: 'test', at, action: 'revoke' });
+    clock.advance(999);
+    expect(verify(key, ctx())).toMatchObject({ id: record.id });
+    expect(manager.verifier().knows?.(key)).toBe(true);
+    expect(calls['findByHash']).toBe(1);
+    clock.advance(1);
+    expect(manager.verifier().knows?.(key)).toBe(false);
+    expect(await verify(key, ctx())).toBeNull();
+    expect(calls['findByHash']).toBe(2);
+  });
+
   it('rejects a malformed key synchronously without any lookup', async () => {
     const { manager, calls } = await setup();
     const { key } = await manager.create({ name: 'x' });
