@@ -78,7 +78,8 @@ const REFERENCE_CASES: readonly CaseName[] = ['public', 'valid', 'missing', 'unk
 
 /**
  * Target 1's floors: header, keyed SHA-256 and a Map of 10,000 digests, hand-written
- * (bench/servers/keyed-check.ts), on node:http and on Hono.
+ * (bench/servers/keyed-check.ts), on node:http and on Hono; and a Hono middleware that
+ * checks nothing.
  */
 const references: RegisteredServer[] = [
   {
@@ -104,6 +105,19 @@ const references: RegisteredServer[] = [
     cases: REFERENCE_CASES,
     quick: true,
     entry: 'hono-keyed-floor.ts',
+  },
+  {
+    id: 'hono-noop-middleware',
+    label: 'Hono 4, a middleware that checks nothing (sets a variable, calls next; reference for target 1)',
+    group: 'reference',
+    framework: 'hono',
+    keys: 'static',
+    header: 'x-api-key',
+    prefix: '',
+    // It lets every request through: there is nothing to refuse.
+    cases: ['public', 'valid'],
+    quick: true,
+    entry: 'hono-noop-middleware.ts',
   },
 ];
 

@@ -103,7 +103,7 @@ function target1(input: TargetInput): TargetResult {
       [
         ...notes,
         floors.length > 0
-          ? `reference, hand-written header + keyed SHA-256 + Map lookup: ${floors.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
+          ? `references (hand-written, judged by no target): ${floors.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
           : undefined,
       ]
         .filter(Boolean)

@@ -198,7 +198,7 @@ describe('targets', () => {
     expect(t['1']!.verdict).toBe('MISS');
     expect(t['1']!.value).toBe('0.92 kw-node');
     expect(t['1']!.note).toBe(
-      'not measured on hono; reference, hand-written header + keyed SHA-256 + Map lookup: 0.97 node-keyed-floor',
+      'not measured on hono; references (hand-written, judged by no target): 0.97 node-keyed-floor',
     );
     expect(t['2']!.value).toBe('worst 1.07 (kw-node unknown)');
     expect(t['4']!.value).toMatch(/^1\.02 \(kw-node 92 vs node-floor 90/);
