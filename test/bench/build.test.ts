@@ -68,31 +68,64 @@ describe('the compiled benchmark', () => {
     await manager.close();
 
     const config = { key: 'unused', keys: 'store', store: { kind: 'sqlite', path: database }, pepper };
-    const child = spawn(process.execPath, [compiled(`${root}bench/servers/keyward-node.ts`, out)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
-    });
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let text = '';
-        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-          text += d;
-          const ready = /BENCH_READY (\{.*\})/.exec(text);
-          if (ready) resolve((JSON.parse(ready[1]!) as { port: number }).port);
-        });
-        let err = '';
-        child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-          err += d;
-        });
-        child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-      });
-      const url = `http://127.0.0.1:${port}/secure-data`;
+    await withServer('keyward-node.ts', config, async (base) => {
+      const url = `${base}/secure-data`;
       expect((await fetch(url, { headers: { 'x-api-key': key } })).status).toBe(200);
       expect((await fetch(url)).status).toBe(401);
-    } finally {
-      // The server stops when the harness's end of stdin closes.
-      child.stdin!.end();
-      await new Promise((resolve) => child.once('close', resolve));
-    }
+    });
   }, 30_000);
+
+  it('runs the reference servers compiled: each answers its cases as the harness expects', async () => {
+    const key = `kw_${'A'.repeat(40)}`;
+    const references = registry(true).filter((s) => s.group === 'reference');
+    expect(references.map((s) => s.id)).toEqual([
+      'node-keyed-floor',
+      'hono-keyed-floor',
+      'hono-noop-middleware',
+    ]);
+    for (const server of references) {
+      await withServer(server.entry, { key, keys: 'static' }, async (base) => {
+        const status = async (path: string, header?: string) =>
+          (await fetch(base + path, header === undefined ? {} : { headers: { 'x-api-key': header } })).status;
+        const expected: Record<string, [string, string | undefined, number]> = {
+          public: ['/health', undefined, 200],
+          valid: ['/secure-data', key, 200],
+          missing: ['/secure-data', undefined, 401],
+          unknown: ['/secure-data', `kw_${'B'.repeat(40)}`, 401],
+        };
+        for (const name of server.cases) {
+          const [path, header, code] = expected[name]!;
+          expect([server.id, name, await status(path, header)]).toEqual([server.id, name, code]);
+        }
+      });
+    }
+  }, 60_000);
 });
+
+/** Starts a compiled benchmark server as the harness does, runs `use`, then stops it. */
+async function withServer(entry: string, config: object, use: (base: string) => Promise<void>) {
+  const child = spawn(process.execPath, [compiled(`${root}bench/servers/${entry}`, out)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production', BENCH_CONFIG: JSON.stringify(config) },
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+        const ready = /BENCH_READY (\{.*\})/.exec(text);
+        if (ready) resolve((JSON.parse(ready[1]!) as { port: number }).port);
+      });
+      let err = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+      });
+      child.on('exit', (code) => reject(new Error(`${entry} exited with ${code}: ${err}`)));
+    });
+    await use(`http://127.0.0.1:${port}`);
+  } finally {
+    // The server stops when the harness's end of stdin closes.
+    child.stdin!.end();
+    await new Promise((resolve) => child.once('close', resolve));
+  }
+}
