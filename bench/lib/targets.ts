@@ -67,6 +67,14 @@ function target1(input: TargetInput): TargetResult {
   );
   const store = keyward.filter((s) => s.keys === 'store');
   const list = ratios(input, store, ['valid']);
+  const floors = ratios(
+    input,
+    input.servers.filter((s) => s.group === 'reference'),
+    ['valid'],
+  );
+  const references = floors.length
+    ? `references (hand-written, judged by no target): ${floors.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
+    : undefined;
   if (list.length === 0) {
     const stat = ratios(
       input,
@@ -76,7 +84,8 @@ function target1(input: TargetInput): TargetResult {
     const hint = stat.length
       ? `; with staticKeys: ${stat.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
       : '';
-    return notMeasured('1', title, goal, `${input.storeReason ?? 'no store server ran'}${hint}`);
+    const reason = `${input.storeReason ?? 'no store server ran'}${hint}`;
+    return notMeasured('1', title, goal, references ? `${reason}; ${references}` : reason);
   }
   const w = worst(list);
   const frameworks = new Set(
@@ -87,11 +96,6 @@ function target1(input: TargetInput): TargetResult {
     storeNote(store),
     missingFramework.length ? `not measured on ${missingFramework}` : undefined,
   ];
-  const floors = ratios(
-    input,
-    input.servers.filter((s) => s.group === 'reference'),
-    ['valid'],
-  );
   return {
     id: '1',
     title,
@@ -99,15 +103,7 @@ function target1(input: TargetInput): TargetResult {
     // A pass needs the target's whole setup: both servers, a full store.
     verdict: w.ratio < 0.95 ? 'MISS' : notes.some(Boolean) ? 'not measured' : 'PASS',
     value: list.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', '),
-    note:
-      [
-        ...notes,
-        floors.length > 0
-          ? `references (hand-written, judged by no target): ${floors.map((r) => `${fmt(r.ratio)} ${r.server}`).join(', ')}`
-          : undefined,
-      ]
-        .filter(Boolean)
-        .join('; ') || undefined,
+    note: [...notes, references].filter(Boolean).join('; ') || undefined,
   };
 }
 

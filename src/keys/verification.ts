@@ -60,8 +60,6 @@ export interface CacheOptions {
 /** A frozen view of a key as it was read, with everything a hit needs. */
 interface Snapshot {
   readonly cacheKey: string;
-  /** Until when it is trusted without being read again (`cache.ttlMs` after the read). */
-  readonly staleAt: number;
   readonly id: string;
   readonly expiresAt: number;
   readonly blocked: 'revoked' | 'disabled' | undefined;
@@ -75,7 +73,7 @@ const MALFORMED: KeyCheck = Object.freeze({ outcome: 'malformed' });
 const NOT_FOUND: KeyCheck = Object.freeze({ outcome: 'not_found' });
 const ABSENT = Symbol('absent');
 
-function snapshotOf(record: KeyRecord, cacheKey: string, staleAt: number): Snapshot {
+function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
   const principal: KeyPrincipal = Object.freeze({
     id: record.id,
     name: record.name,
@@ -87,7 +85,6 @@ function snapshotOf(record: KeyRecord, cacheKey: string, staleAt: number): Snaps
   });
   return Object.freeze({
     cacheKey,
-    staleAt,
     id: record.id,
     expiresAt: record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY,
     blocked: record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled',
@@ -160,10 +157,11 @@ export class Verification {
 
   constructor(deps: VerificationDeps) {
     this.#d = deps;
-    // No ttl here: a hit compares the snapshot's staleAt with the clock read it needs anyway
-    // (expiry), where lru-cache's own TTL check cost a second clock and more per hit.
+    // lru-cache measures the TTL on performance.now(): a wall clock stepped back (NTP, a
+    // resumed VM) cannot stretch how long a snapshot is trusted.
     this.#known = new LRUCache<string, Snapshot>({
       max: deps.cache.max,
+      ttl: deps.cache.ttlMs,
       dispose: (s, k) => {
         if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
       },
@@ -188,15 +186,10 @@ export class Verification {
     // Keyed and cheap: the caches never hold plaintext keys or unkeyed hashes of them.
     const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
-    if (hit !== undefined) {
-      const now = this.#d.now();
-      // Only well-formed keys are ever cached, so a hit needs no format check.
-      if (now < hit.staleAt) return this.#decide(hit, now, key, scopes, consume, admit);
-      // Trusted for cache.ttlMs without the change feed: read it again.
-      this.#known.delete(cacheKey);
-    }
+    // Only well-formed keys are ever cached, so a hit needs no format check.
+    if (hit !== undefined) return this.#decide(hit, key, scopes, consume, admit);
     // Only well-formed keys are remembered as unknown, so a hit needs no format check either:
-    // a client repeating a deleted or made-up key costs what a cached key costs.
+    // a client repeating a deleted or made-up key is not charged the checksum.
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
@@ -204,7 +197,7 @@ export class Verification {
     // the filter is as cheap as the negative cache, and an entry could outlive a create.
     if (this.#d.store.mayContain?.(tagOf(cacheKey)) === false) return NOT_FOUND;
     return this.#lookup(cacheKey, key).then((s) =>
-      s === ABSENT ? NOT_FOUND : this.#decide(s, this.#d.now(), key, scopes, consume, admit),
+      s === ABSENT ? NOT_FOUND : this.#decide(s, key, scopes, consume, admit),
     );
   }
 
@@ -215,7 +208,7 @@ export class Verification {
     const lookup = this.#d.store
       .findByHash(this.#d.hasher.hash(key))
       .then((record) => {
-        const result = record ? snapshotOf(record, cacheKey, this.#d.now() + this.#d.cache.ttlMs) : ABSENT;
+        const result = record ? snapshotOf(record, cacheKey) : ABSENT;
         if (epoch === this.#epoch) {
           if (result === ABSENT) this.#unknown.set(cacheKey, true);
           else this.#remember(result);
@@ -237,13 +230,13 @@ export class Verification {
 
   #decide(
     s: Snapshot,
-    now: number,
     key: string,
     scopes: readonly string[],
     consume: boolean,
     admit: AdmitStep | undefined,
   ): KeyCheck | Promise<KeyCheck> {
     if (s.blocked !== undefined) return fail(s.blocked, s);
+    const now = this.#d.now();
     if (now >= s.expiresAt) return fail('expired', s);
     for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
     if (s.exhausted) return fail('usage_exceeded', s);
@@ -260,7 +253,7 @@ export class Verification {
         // a change raced its lookup. Decide again on a fresh read, without charging the
         // rate limit a second time.
         return this.#lookup(s.cacheKey, key).then((fresh) =>
-          fresh === ABSENT ? NOT_FOUND : this.#decide(fresh, this.#d.now(), key, scopes, consume, undefined),
+          fresh === ABSENT ? NOT_FOUND : this.#decide(fresh, key, scopes, consume, undefined),
         );
       });
     }
@@ -274,9 +267,7 @@ export class Verification {
   knows(key: string): boolean {
     if (this.#d.format.classify(key) === 'malformed') return false;
     const s = this.#known.get(this.#d.hasher.digest(key));
-    if (s === undefined || s.blocked !== undefined || s.exhausted) return false;
-    const now = this.#d.now();
-    return now < s.expiresAt && now < s.staleAt;
+    return s !== undefined && s.blocked === undefined && !s.exhausted && this.#d.now() < s.expiresAt;
   }
 
   #admit(s: Snapshot, now: number): KeyCheck | Promise<KeyCheck> {

@@ -202,6 +202,16 @@ describe('targets', () => {
     );
     expect(t['2']!.value).toBe('worst 1.07 (kw-node unknown)');
     expect(t['4']!.value).toMatch(/^1\.02 \(kw-node 92 vs node-floor 90/);
+    // Without a store (a quick run on a tree without one) they are still printed.
+    const staticOnly = evaluateTargets({
+      servers: servers.slice(0, 2),
+      cases: all.filter((c) => c.server !== 'kw-node'),
+      storeReason: 'no store yet',
+    }).find((x) => x.id === '1')!;
+    expect(staticOnly.verdict).toBe('not measured');
+    expect(staticOnly.note).toBe(
+      'no store yet; references (hand-written, judged by no target): 0.97 node-keyed-floor',
+    );
   });
 
   it('does not pass a target measured on a smaller store', () => {
