@@ -15,6 +15,7 @@ describe('key format v1', () => {
         const key = kw.generate();
         expect(key).toMatch(/^kw_[0-9A-Za-z]{38}$/);
         expect(kw.classify(key)).toBe('valid');
+        expect(decodeFixed(key, 35, 41)).toBe(crc32(key.slice(0, 35)));
       }),
       { numRuns: 500 },
     );

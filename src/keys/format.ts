@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { KeywardConfigError } from '../core/errors.js';
 import { base62Value, decodeFixed, encodeFixed, randomBase62 } from './base62.js';
 
@@ -32,10 +31,6 @@ export interface KeyFormat {
   classify(key: string): KeyShape;
   /** A short, non-secret fragment people can tell keys apart by, e.g. `kw_AbCd…`. */
   display(key: string): string;
-}
-
-function checksum(text: string): string {
-  return encodeFixed(crc32(text), CHECKSUM_LENGTH);
 }
 
 /** CRC-32 (IEEE 802.3, as zlib computes it), a byte at a time. */
@@ -77,7 +72,8 @@ export function keyFormat(prefix = 'kw'): KeyFormat {
     prefix,
     generate(): string {
       const text = head + randomBase62(RANDOM_LENGTH);
-      return text + checksum(text);
+      // The same CRC classify checks: one implementation, tested against zlib's.
+      return text + encodeFixed(bodyCrc(text, head.length, text.length), CHECKSUM_LENGTH);
     },
     classify(key: string): KeyShape {
       if (!key.startsWith(head)) return 'foreign';
