@@ -1,18 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+// Tests import the packages by name, as users do; the "@keyward/source" export condition
+// points each name at the package's TypeScript sources, so nothing needs building first.
+const conditions = ['@keyward/source'];
 
 export default defineConfig({
-  resolve: {
-    // Examples import the package by name, as users do; tests run them against the sources.
-    alias: [
-      { find: /^keyward$/, replacement: src('index.ts') },
-      { find: /^keyward\/(.+)$/, replacement: src('adapters/$1/index.ts') },
-    ],
-  },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

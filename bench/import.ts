@@ -6,8 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../src/cli/program.js';
-import { openKeyManager } from '../src/keys/open.js';
+import { openKeyManager, runCli } from '@keyward/server';
 
 const count = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-import-'));

@@ -139,9 +139,9 @@ function arg(name: string): string | undefined {
 }
 
 async function serve(): Promise<void> {
-  const { staticKeys } = await import('../src/core/static-keys.js');
-  const { createDemoApp } = await import('../src/server/app.js');
-  const { listen } = await import('../src/server/serve.js');
+  const { staticKeys } = await import('keyward');
+  const { createDemoApp } = await import('@keyward/server');
+  const { listen } = await import('@keyward/server');
   const key = process.env.TIMING_KEY ?? DEFAULT_KEY;
   const server = await listen(createDemoApp({ verify: staticKeys([key]) }), 0, '127.0.0.1');
   process.stdout.write(`PORT ${server.port}\n`);

@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyManager, SqliteKeyStore } from '../src/index.js';
+import { KeyManager } from '@keyward/keys';
+import { SqliteKeyStore } from '@keyward/sqlite';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-verify-'));
 const ctx = { scheme: undefined as never, scopes: [] as string[] };

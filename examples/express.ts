@@ -1,8 +1,10 @@
 // The seed's header example with Express 5: `X-API-Key: <key>`.
 // Run: API_KEY=mysecretapikey npx tsx examples/express.ts
+
+import { mountDocs } from '@keyward/docs/express';
 import express from 'express';
 import { apiKeyHeader, createGuard, staticKeys } from 'keyward';
-import { apiKeyAuth, mountDocs } from 'keyward/express';
+import { apiKeyAuth } from 'keyward/express';
 
 export function createApp(apiKey: string) {
   const verifyApiKey = createGuard({

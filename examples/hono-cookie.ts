@@ -1,9 +1,10 @@
 // The seed's cookie example, protecting the whole app: `Cookie: X-API-KEY=<key>` (case-sensitive name).
 // Run: API_KEY=mysecretapikey npx tsx examples/hono-cookie.ts
 import { serve } from '@hono/node-server';
+import { mountDocs } from '@keyward/docs/hono';
 import { Hono } from 'hono';
 import { apiKeyCookie, createGuard, staticKeys } from 'keyward';
-import { apiKeyAuth, mountDocs, publicRoute } from 'keyward/hono';
+import { apiKeyAuth, publicRoute } from 'keyward/hono';
 
 export function createApp(apiKey: string) {
   const verifyApiKey = createGuard({

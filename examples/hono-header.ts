@@ -1,9 +1,10 @@
 // The seed's header example, protecting a single route: `X-API-Key: <key>`.
 // Run: API_KEY=mysecretapikey npx tsx examples/hono-header.ts
 import { serve } from '@hono/node-server';
+import { mountDocs } from '@keyward/docs/hono';
 import { Hono } from 'hono';
 import { apiKeyHeader, createGuard, staticKeys } from 'keyward';
-import { apiKeyAuth, mountDocs } from 'keyward/hono';
+import { apiKeyAuth } from 'keyward/hono';
 
 export function createApp(apiKey: string) {
   const verifyApiKey = createGuard({

@@ -2,9 +2,10 @@
 // access logs and browser history: prefer the header where clients allow it.
 // Run: API_KEY=mysecretapikey npx tsx examples/hono-query.ts
 import { serve } from '@hono/node-server';
+import { mountDocs } from '@keyward/docs/hono';
 import { Hono } from 'hono';
 import { apiKeyQuery, createGuard, staticKeys } from 'keyward';
-import { apiKeyAuth, mountDocs } from 'keyward/hono';
+import { apiKeyAuth } from 'keyward/hono';
 
 export function createApp(apiKey: string) {
   const verifyApiKey = createGuard({

@@ -1,6 +1,6 @@
 /**
- * The benchmark's servers and in-process measurements run compiled, as an application
- * runs keyward (the package is tsc's output), not through tsx. tsx's loader thread, and
+ * The benchmark's servers and in-process measurements run compiled, against the packages'
+ * dist/, as an application runs keyward, not through tsx. tsx's loader thread, and
  * the TypeScript writer worker it makes the SQLite store load, cost about 50 MiB of RSS
  * under load that production does not have (143 MiB against 90 MiB for one store
  * server), and target 6 is about a server's RSS.
@@ -13,20 +13,33 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BUILD = `${root}bench/.cache/build/`;
 
-/** Compiles src and the bench's child scripts into `outDir` (default bench/.cache/build; a few seconds). */
-export function compileBench(outDir: string = BUILD): void {
-  rmSync(outDir, { recursive: true, force: true });
-  const tsc = `${root}node_modules/typescript/bin/tsc`;
-  const args = [tsc, '-p', `${root}bench/tsconfig.build.json`, '--outDir', outDir];
+function run(what: string, file: string, args: readonly string[]): void {
   try {
-    execFileSync(process.execPath, args, { stdio: 'pipe' });
+    execFileSync(file, args, { cwd: root, stdio: 'pipe' });
   } catch (error) {
     const out = String((error as { stdout?: Buffer }).stdout ?? '').trim();
-    throw new Error(`compiling the benchmark failed:\n${out || (error as Error).message}`);
+    throw new Error(`${what} failed:\n${out || (error as Error).message}`);
   }
 }
 
-/** The compiled form of a `.ts` file of this repository (after `compileBench(outDir)`). */
+/**
+ * Builds the packages (their dist/ is what the benchmark measures) and compiles the bench's
+ * own servers and scripts into `outDir` (default bench/.cache/build; some seconds).
+ */
+export function compileBench(outDir: string = BUILD): void {
+  run('building the packages', 'npm', ['run', 'build', '--silent']);
+  rmSync(outDir, { recursive: true, force: true });
+  const tsc = `${root}node_modules/typescript/bin/tsc`;
+  run('compiling the benchmark', process.execPath, [
+    tsc,
+    '-p',
+    `${root}bench/tsconfig.build.json`,
+    '--outDir',
+    outDir,
+  ]);
+}
+
+/** The compiled form of a `.ts` file of the bench (after `compileBench(outDir)`). */
 export function compiled(tsFile: string, outDir: string = BUILD): string {
-  return join(outDir, relative(root, tsFile).replace(/\.ts$/, '.js'));
+  return join(outDir, relative(`${root}bench`, tsFile).replace(/\.ts$/, '.js'));
 }

@@ -59,7 +59,7 @@ export function versions(names: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** The commit measured, and whether src/ had uncommitted changes. */
+/** The commit measured, and whether the packages had uncommitted changes. */
 export function gitState(): { commit: string; srcDirty: boolean } {
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -67,7 +67,7 @@ export function gitState(): { commit: string; srcDirty: boolean } {
     return {
       commit: git('rev-parse', '--short', 'HEAD'),
       // What the harness compiles and runs: keyward and the benchmark's own processes.
-      srcDirty: git('status', '--porcelain', 'src', 'bench/servers', 'bench/lib', 'bench/micro') !== '',
+      srcDirty: git('status', '--porcelain', 'packages', 'bench/servers', 'bench/lib', 'bench/micro') !== '',
     };
   } catch {
     return { commit: 'unknown', srcDirty: false };

@@ -1,5 +1,5 @@
 /**
- * The one place the benchmark knows the key store's API (src/keys): building a store of
+ * The one place the benchmark knows the key store's API (@keyward/keys): building a store of
  * 1,000,000 keys once (a SQLite file in bench/.cache, or a PostgreSQL schema), reusing it
  * while its keys still verify, issuing well-formed and malformed keys, and opening a
  * verifier over it that counts store lookups.
@@ -7,18 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Verifier } from '../../src/index.js';
-import {
-  KEY_FORMAT_VERSION,
-  KeyManager,
-  type KeyManagerOptions,
-  type KeyStore,
-  keyFormat,
-  SqliteKeyStore,
-} from '../../src/keys/index.js';
-import { SCHEMA_VERSION as PG_SCHEMA } from '../../src/keys/postgres/schema.js';
-import { PostgresKeyStore } from '../../src/keys/postgres/store.js';
-import { SCHEMA_VERSION as SQLITE_SCHEMA } from '../../src/keys/sqlite/schema.js';
+import { KEY_FORMAT_VERSION, KeyManager, type KeyManagerOptions, keyFormat } from '@keyward/keys';
+import type { KeyStore } from '@keyward/keys/store';
+import { SCHEMA_VERSION as PG_SCHEMA, PostgresKeyStore } from '@keyward/postgres';
+import { SCHEMA_VERSION as SQLITE_SCHEMA, SqliteKeyStore } from '@keyward/sqlite';
+import type { Verifier } from 'keyward';
 import type { StoreBuild } from './model.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,9 +47,9 @@ export interface PreparedStore {
 
 /** Why the store cannot be measured in this tree, or undefined when it can. */
 export function storeUnavailable(): string | undefined {
-  return existsSync(`${root}src/keys/manager.ts`)
+  return existsSync(`${root}packages/keys/dist/index.js`)
     ? undefined
-    : 'the key store (src/keys, issue 3) is missing';
+    : 'the key store package is not built (npm run build)';
 }
 
 export function openStore(target: StoreTarget): Promise<KeyStore> {

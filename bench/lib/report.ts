@@ -39,7 +39,7 @@ export interface BenchReport {
 export function header(r: BenchReport): string {
   const m = r.machine;
   return [
-    `keyward bench (${r.mode}), ${r.startedAt}, commit ${r.git.commit}${r.git.srcDirty ? ' + uncommitted changes to src/ or bench/' : ''}`,
+    `keyward bench (${r.mode}), ${r.startedAt}, commit ${r.git.commit}${r.git.srcDirty ? ' + uncommitted changes to packages/ or bench/' : ''}`,
     `machine: ${m.nproc} CPUs, ${m.cpuModel}, Node ${m.node}, ${m.os}, load average ${m.loadAverage.join(' ')} -> ${r.machineAfter.loadAverage.join(' ')}`,
     `load: ${r.loadGenerator.name} ${r.loadGenerator.version}, 1 thread, ${r.loadGenerator.connections} connections; ${r.pinning.note}`,
     `runs: warm-up ${r.settings.warmupSeconds} s, then ${r.settings.rounds} round(s) of ${r.settings.seconds} s per case${r.settings.nice ? `, nice ${r.settings.nice}` : ''}; medians; ratios are medians of per-round ratios`,

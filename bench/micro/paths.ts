@@ -3,7 +3,7 @@
 // store: a cached valid key, a malformed key, a repeated unknown key, a fresh unknown key.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { keyFormat } from '../../src/keys/index.js';
+import { keyFormat } from '@keyward/keys';
 import { openStoreVerifier } from '../lib/keystore.js';
 
 const cache = fileURLToPath(new URL('../.cache/', import.meta.url));

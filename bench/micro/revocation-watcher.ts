@@ -4,7 +4,7 @@
  * each `WATCH i` spins verifying key i and prints `SEEN i <time>` once it is refused.
  */
 import { createInterface } from 'node:readline';
-import { AuthFailure, apiKeyHeader, type VerifyContext } from '../../src/index.js';
+import { AuthFailure, apiKeyHeader, type VerifyContext } from 'keyward';
 import { openStoreVerifier, type StoreTarget } from '../lib/keystore.js';
 
 const cfg = JSON.parse(process.env.BENCH_CONFIG ?? '{}') as { target: StoreTarget; pepper: string };

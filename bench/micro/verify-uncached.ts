@@ -6,8 +6,8 @@
  * (bench/lib/micro.ts); prints `BENCH_MICRO`.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { apiKeyHeader, type VerifyContext } from '../../src/index.js';
-import { keyFormat } from '../../src/keys/index.js';
+import { keyFormat } from '@keyward/keys';
+import { apiKeyHeader, type VerifyContext } from 'keyward';
 import { latencySummary } from '../lib/cases.js';
 import { openStoreVerifier, type StoreTarget } from '../lib/keystore.js';
 

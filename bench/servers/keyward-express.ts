@@ -2,8 +2,8 @@
 
 import { createServer } from 'node:http';
 import express from 'express';
-import { apiKeyAuth } from '../../src/adapters/express/index.js';
-import { apiKeyHeader, createGuard } from '../../src/index.js';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { apiKeyAuth } from 'keyward/express';
 import { config, listen, PUBLIC_BODY, PUBLIC_PATH, SECURE_BODY, SECURE_PATH } from './common.js';
 import { benchVerifier } from './verifier.js';
 

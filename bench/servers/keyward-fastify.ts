@@ -2,8 +2,8 @@
 
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { keyward } from '../../src/adapters/fastify/index.js';
-import { apiKeyHeader, createGuard } from '../../src/index.js';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { keyward } from 'keyward/fastify';
 import { announce, config, PUBLIC_BODY, PUBLIC_PATH, SECURE_BODY, SECURE_PATH } from './common.js';
 import { benchVerifier } from './verifier.js';
 

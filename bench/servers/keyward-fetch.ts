@@ -3,8 +3,8 @@
  * @hono/node-server (the public route goes through the same fetch function, unwrapped).
  */
 import { serve } from '@hono/node-server';
-import { withApiKey } from '../../src/adapters/fetch/index.js';
-import { apiKeyHeader, createGuard } from '../../src/index.js';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { withApiKey } from 'keyward/fetch';
 import { announce, config, PUBLIC_BODY, PUBLIC_PATH, SECURE_BODY, SECURE_PATH } from './common.js';
 import { benchVerifier } from './verifier.js';
 

@@ -5,8 +5,8 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { apiKeyAuth, protect } from '../../src/adapters/hono/index.js';
-import { apiKeyHeader, createGuard } from '../../src/index.js';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { apiKeyAuth, protect } from 'keyward/hono';
 import {
   announce,
   config,

@@ -3,8 +3,8 @@
  * front of the protected route (header `X-API-Key`). Static keys or the SQLite store.
  */
 import { createServer } from 'node:http';
-import { apiKeyAuth } from '../../src/adapters/node/index.js';
-import { apiKeyHeader, createGuard } from '../../src/index.js';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { apiKeyAuth } from 'keyward/node';
 import { config, listen, PUBLIC_BODY, PUBLIC_PATH, SECURE_BODY, SECURE_PATH, STATS_PATH } from './common.js';
 import { benchVerifier } from './verifier.js';
 

@@ -4,8 +4,8 @@
  * harness reads from the stats route.
  */
 
-import type { Verifier } from '../../src/index.js';
-import { staticKeys } from '../../src/index.js';
+import type { Verifier } from 'keyward';
+import { staticKeys } from 'keyward';
 import { openStoreVerifier } from '../lib/keystore.js';
 import type { ServerConfig } from './common.js';
 

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request, type Response } from 'express';
+import { apiKeyHeader, createGuard, staticKeys } from 'keyward';
+import { apiKeyAuth, describeRoutes } from 'keyward/express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiKeyAuth, describeRoutes } from '../../src/adapters/express/index.js';
-import { apiKeyHeader, createGuard, staticKeys } from '../../src/index.js';
 
 // describeRoutes must document what Express enforces, in every declaration order: checked
 // here by asking the running app, without a key, for every operation it documents.

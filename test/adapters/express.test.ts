@@ -1,15 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { mountDocs } from '@keyward/docs/express';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from 'keyward';
+import { apiKeyAuth, describeRoutes, openApiDocument, principalOf, withSecurity } from 'keyward/express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiKeyAuth,
-  describeRoutes,
-  mountDocs,
-  openApiDocument,
-  principalOf,
-  withSecurity,
-} from '../../src/adapters/express/index.js';
-import { apiKeyCookie, apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from '../../src/index.js';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const keys = staticKeys([

@@ -1,8 +1,8 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { apiKeyHeader, createGuard, KeywardConfigError, staticKeys } from 'keyward';
+import { keyward } from 'keyward/fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { keyward } from '../../src/adapters/fastify/index.js';
-import { apiKeyHeader, createGuard, KeywardConfigError, staticKeys } from '../../src/index.js';
 
 // Registration orders that an onRoute-only plugin cannot see: the routes must be guarded
 // (and documented) all the same, or the app must refuse to start.

@@ -1,12 +1,12 @@
 import Fastify from 'fastify';
+import { apiKeyHeader, KeywardConfigError, staticKeys } from 'keyward';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apiKeyHeader, KeywardConfigError, staticKeys } from '../../src/index.js';
 
 // These apps are created before keyward/fastify is first imported (each test file has its
 // own module registry), so keyward has no record of their routes.
 const early = Fastify();
 const awaited = Fastify();
-const { keyward } = await import('../../src/adapters/fastify/index.js');
+const { keyward } = await import('../../packages/keyward/src/fastify/index.js');
 
 const guard = { schemes: apiKeyHeader({ name: 'X-API-Key' }), verify: staticKeys('reader-key-123456') };
 afterAll(async () => {

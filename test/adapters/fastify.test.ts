@@ -1,7 +1,5 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { keyward } from '../../src/adapters/fastify/index.js';
 import {
   apiKeyCookie,
   apiKeyHeader,
@@ -9,7 +7,9 @@ import {
   createGuard,
   KeywardConfigError,
   staticKeys,
-} from '../../src/index.js';
+} from 'keyward';
+import { keyward } from 'keyward/fastify';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const keys = staticKeys([

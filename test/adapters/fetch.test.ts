@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
 import {
   apiKeyHeader,
   apiKeyQuery,
@@ -9,7 +8,8 @@ import {
   createGuard,
   type Guard,
   withApiKey,
-} from '../../src/adapters/fetch/index.js';
+} from 'keyward/fetch';
+import { describe, expect, it } from 'vitest';
 
 // staticKeys hashes with node:crypto, so the portable tests use a plain verifier.
 const verify = (key: string) => (key === 'good-key' ? { id: 'good', scopes: ['read'] } : null);
@@ -113,12 +113,12 @@ function importGraph(entry: string): Map<string, string> {
   visit(entry);
   return files;
 }
-const entry = fileURLToPath(new URL('../../src/adapters/fetch/index.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../packages/keyward/src/fetch/index.ts', import.meta.url));
 
 describe('fetch: portability', () => {
-  it('uses no node: module and no Buffer in src/adapters/fetch', () => {
+  it('uses no node: module and no Buffer in keyward/fetch', () => {
     for (const [file, text] of importGraph(entry)) {
-      if (!file.includes('/adapters/fetch/')) continue;
+      if (!file.includes('/keyward/src/fetch/')) continue;
       const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
       expect(code).not.toMatch(/from\s+'node:|\bBuffer\b|\brequire\(|\bprocess\./);
     }

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from 'keyward';
+import { apiKeyAuth, publicRoute, withSecurity } from 'keyward/hono';
 import { describe, expect, it } from 'vitest';
-import { apiKeyAuth, publicRoute, withSecurity } from '../../src/adapters/hono/index.js';
-import { apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from '../../src/index.js';
 
 const guard = createGuard({
   schemes: [apiKeyHeader({ name: 'X-API-Key' }), apiKeyQuery({ name: 'api_key' })],

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from 'keyward';
 import {
   apiKeyAuth,
   authenticateRequest,
@@ -9,8 +9,8 @@ import {
   principalOf,
   setAuthHeaders,
   writeFailure,
-} from '../../src/adapters/node/index.js';
-import { apiKeyHeader, apiKeyQuery, createGuard, staticKeys } from '../../src/index.js';
+} from 'keyward/node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const keys = staticKeys([

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
+import { apiKeyHeader, apiKeyQuery, createGuard, type GuardOptions, staticKeys } from 'keyward';
+import { apiKeyAuth, type KeywardEnv } from 'keyward/hono';
+import { guardUpgrade, keywardUpgrades, principalOf } from 'keyward/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { apiKeyAuth, type KeywardEnv } from '../../src/adapters/hono/index.js';
-import { guardUpgrade, keywardUpgrades, principalOf } from '../../src/adapters/node/index.js';
-import { apiKeyHeader, apiKeyQuery, createGuard, type GuardOptions, staticKeys } from '../../src/index.js';
 
 interface Principal {
   id: string;

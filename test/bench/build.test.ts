@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { KeyManager } from '@keyward/keys';
+import { SqliteKeyStore } from '@keyward/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileBench, compiled } from '../../bench/lib/build.js';
 import { registry } from '../../bench/lib/registry.js';
-import { KeyManager, SqliteKeyStore } from '../../src/keys/index.js';
-import { makeRow } from '../keys/store-contract.js';
+import { makeRow } from '../../packages/keys/src/testing/contract.js';
 
 // The harness runs its servers as tsc output (bench/lib/build.ts). This checks that every
 // server it knows compiles, and that a compiled store server answers as the harness expects.
@@ -36,7 +37,6 @@ describe('the compiled benchmark', () => {
       ...['verify-uncached.ts', 'revocation.ts', 'revocation-watcher.ts'].map(
         (f) => `${root}bench/micro/${f}`,
       ),
-      `${root}src/keys/sqlite/writer-worker.ts`,
     ];
     const missing = files.map((f) => compiled(f, out)).filter((f) => !existsSync(f));
     expect(missing).toEqual([]);
@@ -48,7 +48,7 @@ describe('the compiled benchmark', () => {
     const row = makeRow({ remainingUses: 2 });
     await store.insert(row, { actor: 't', at: new Date(), action: 'create' });
     await store.close();
-    const worker = new Worker(compiled(`${root}src/keys/sqlite/writer-worker.ts`, out), {
+    const worker = new Worker(`${root}packages/sqlite/dist/worker/writer-worker.js`, {
       workerData: { path: database, busyMs: 1000 },
     });
     try {

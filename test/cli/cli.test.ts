@@ -1,9 +1,9 @@
 // The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openKeyManager } from '@keyward/server';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openKeyManager } from '../../src/index.js';
 import { OTHER_PEPPER, PEPPER, tempDir } from '../keys/temp.js';
 import { cli } from './run.js';
 

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { CliIO } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
+import type { CliIO } from '../../packages/server/src/cli/io.js';
+import { runCli } from '../../packages/server/src/cli/program.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = `${root}node_modules/tsx/dist/loader.mjs`;
@@ -46,7 +46,13 @@ export function spawnCli(
 ): Child {
   const child = spawn(
     process.execPath,
-    ['--import', tsx, options.script ?? `${root}src/cli/main.ts`, ...args],
+    [
+      '--conditions=@keyward/source',
+      '--import',
+      tsx,
+      options.script ?? `${root}packages/server/src/cli/main.ts`,
+      ...args,
+    ],
     {
       cwd: options.cwd ?? root,
       env: { PATH: process.env.PATH, NO_COLOR: '1', ...env },

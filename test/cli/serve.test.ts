@@ -3,8 +3,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { keyFormat } from '@keyward/keys';
+import { openKeyManager } from '@keyward/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyFormat, openKeyManager } from '../../src/index.js';
 import { OTHER_PEPPER, tempDir } from '../keys/temp.js';
 import { type Child, cliProcess, spawnCli } from './run.js';
 

@@ -1,5 +1,5 @@
+import { deny } from 'keyward';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deny } from '../../src/index.js';
 import { conformanceApps } from './apps.js';
 import { type ConformanceServer, defaultVerify, KEYS } from './fixture.js';
 import { one, send, type WireResponse } from './wire.js';

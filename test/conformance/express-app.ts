@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler } from 'express';
-import { apiKeyAuth } from '../../src/adapters/express/index.js';
-import { createGuard } from '../../src/index.js';
+import { createGuard } from 'keyward';
+import { apiKeyAuth } from 'keyward/express';
 import {
   type ConformanceApp,
   defaultVerify,
@@ -11,7 +11,7 @@ import {
 import { listenNode } from './serve-node.js';
 
 // Types `req.principal` for the whole program (one declaration per program, as for users).
-declare module '../../src/adapters/express/index.js' {
+declare module 'keyward/express' {
   interface Register {
     principal: TestPrincipal;
   }

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
-import { keyward } from '../../src/adapters/fastify/index.js';
-import { createGuard } from '../../src/index.js';
+import { createGuard } from 'keyward';
+import { keyward } from 'keyward/fastify';
 import {
   type ConformanceApp,
   defaultVerify,
@@ -9,7 +9,7 @@ import {
   type TestPrincipal,
 } from './fixture.js';
 
-declare module '../../src/adapters/fastify/index.js' {
+declare module 'keyward/fastify' {
   interface Register {
     principal: TestPrincipal;
   }

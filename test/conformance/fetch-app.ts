@@ -1,5 +1,5 @@
 import { getRequestListener } from '@hono/node-server';
-import { createGuard, withApiKey } from '../../src/adapters/fetch/index.js';
+import { createGuard, withApiKey } from 'keyward/fetch';
 import {
   type ConformanceApp,
   defaultVerify,

@@ -1,4 +1,4 @@
-import { apiKeyCookie, apiKeyHeader, apiKeyQuery, type GuardOptions, staticKeys } from '../../src/index.js';
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, type GuardOptions, staticKeys } from 'keyward';
 
 /**
  * The contract every adapter's conformance app implements. The same suites

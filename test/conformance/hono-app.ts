@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Context, type Handler, Hono } from 'hono';
-import { apiKeyAuth, type KeywardEnv, protect, publicRoute } from '../../src/adapters/hono/index.js';
-import { createGuard, type Guard } from '../../src/index.js';
+import { createGuard, type Guard } from 'keyward';
+import { apiKeyAuth, type KeywardEnv, protect, publicRoute } from 'keyward/hono';
 import {
   type ConformanceApp,
   type ConformanceServer,

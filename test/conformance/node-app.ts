@@ -1,12 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  apiKeyAuth,
-  authenticateRequest,
-  principalOf,
-  setAuthHeaders,
-  writeFailure,
-} from '../../src/adapters/node/index.js';
-import { createGuard } from '../../src/index.js';
+import { createGuard } from 'keyward';
+import { apiKeyAuth, authenticateRequest, principalOf, setAuthHeaders, writeFailure } from 'keyward/node';
 import {
   type ConformanceApp,
   defaultVerify,

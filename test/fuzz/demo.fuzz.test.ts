@@ -11,9 +11,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staticKeys } from '../../src/core/static-keys.js';
-import { createDemoApp } from '../../src/server/app.js';
-import { listen, type RunningServer } from '../../src/server/serve.js';
+import { staticKeys } from '../../packages/keyward/src/core/static-keys.js';
+import { createDemoApp } from '../../packages/server/src/serve/app.js';
+import { listen, type RunningServer } from '../../packages/server/src/serve/serve.js';
 import { rawRequest } from '../hostile/raw.js';
 
 const GOOD = 'kw_fuzzGood0123456789abcdefghijklmnopq';

@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createGuard } from '../../src/core/guard.js';
-import { apiKeyHeader } from '../../src/core/schemes.js';
-import { KeyInputError } from '../../src/keys/errors.js';
-import { keyFormat } from '../../src/keys/format.js';
-import { checkScopes, parseDuration, parseRateLimit } from '../../src/keys/input.js';
+import { KeyInputError } from '../../packages/keys/src/domain/errors.js';
+import { keyFormat } from '../../packages/keys/src/domain/format.js';
+import { checkScopes, parseDuration, parseRateLimit } from '../../packages/keys/src/domain/input.js';
+import { createGuard } from '../../packages/keyward/src/core/guard.js';
+import { apiKeyHeader } from '../../packages/keyward/src/core/schemes.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const unit = fc.constantFrom(...(Object.keys(UNIT_MS) as (keyof typeof UNIT_MS)[]));

@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Node flags that run the TypeScript sources, package names resolved to each package's src/. */
+export const SOURCE_FLAGS = ['--conditions=@keyward/source', '--import', 'tsx'];
+
 /** A `keyward` CLI process run from the sources (tsx), with its output collected. */
 export interface CliProcess {
   readonly child: ChildProcess;
@@ -15,11 +18,15 @@ export interface CliProcess {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${root}src/cli/main.ts`, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SOURCE_FLAGS, `${root}packages/server/src/cli/main.ts`, ...args],
+    {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

@@ -1,8 +1,6 @@
 // The cases of FastAPI's own tests (tests/test_security_api_key_*.py), one app per case:
 // each scheme with its plain, _optional (autoError false) and _description variants.
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
-import { apiKeyAuth, type KeywardEnv, openApiDocument } from '../../src/adapters/hono/index.js';
 import {
   type ApiKeyScheme,
   type ApiKeySchemeOptions,
@@ -10,7 +8,9 @@ import {
   apiKeyHeader,
   apiKeyQuery,
   createGuard,
-} from '../../src/index.js';
+} from 'keyward';
+import { apiKeyAuth, type KeywardEnv, openApiDocument } from 'keyward/hono';
+import { describe, expect, it } from 'vitest';
 
 type Factory = (o: ApiKeySchemeOptions) => ApiKeyScheme;
 const cases: [string, Factory, 'header' | 'cookie' | 'query', string][] = [

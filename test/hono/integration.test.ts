@@ -1,14 +1,8 @@
+import { mountDocs } from '@keyward/docs/hono';
 import { Hono } from 'hono';
+import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from 'keyward';
+import { apiKeyAuth, type KeywardEnv, openApiDocument, protect, publicRoute } from 'keyward/hono';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  apiKeyAuth,
-  type KeywardEnv,
-  mountDocs,
-  openApiDocument,
-  protect,
-  publicRoute,
-} from '../../src/adapters/hono/index.js';
-import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from '../../src/index.js';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const keys = staticKeys([

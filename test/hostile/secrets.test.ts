@@ -1,12 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openKeyManager } from '@keyward/server';
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openKeyManager } from '../../src/keys/index.js';
-import { createLogger, requestLogger } from '../../src/log/index.js';
-import { createDemoApp, demoSchemes } from '../../src/server/app.js';
-import { listen } from '../../src/server/serve.js';
+import { createLogger, requestLogger } from '../../packages/server/src/log/index.js';
+import { createDemoApp, demoSchemes } from '../../packages/server/src/serve/app.js';
+import { listen } from '../../packages/server/src/serve/serve.js';
 import { httpRequest, rawRequest } from './raw.js';
 
 // The whole demo flow against a real SQLite store, then a search of everything an

@@ -1,7 +1,7 @@
 // kill -9 right after acknowledged changes loses none of them (WAL, synchronous=FULL).
 import { join } from 'node:path';
+import { openKeyManager } from '@keyward/server';
 import { expect, it } from 'vitest';
-import { openKeyManager } from '../../src/index.js';
 import { spawnCli } from '../cli/run.js';
 import { PEPPER, tempDir } from './temp.js';
 

@@ -1,4 +1,5 @@
-import { KeyManager, type KeyManagerOptions, type KeyStore, MemoryKeyStore } from '../../src/index.js';
+import { KeyManager, type KeyManagerOptions, MemoryKeyStore } from '@keyward/keys';
+import type { KeyStore } from '@keyward/keys/store';
 import { PEPPER } from './temp.js';
 
 /** Counts calls per store method, to prove what the hot path does not do. */

@@ -1,9 +1,10 @@
 // The demo app verifying against the store, over real HTTP.
 import { join } from 'node:path';
+import { KeyManager } from '@keyward/keys';
+import { SqliteKeyStore } from '@keyward/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyManager, SqliteKeyStore } from '../../src/index.js';
-import { createDemoApp } from '../../src/server/app.js';
-import { listen, type RunningServer } from '../../src/server/serve.js';
+import { createDemoApp } from '../../packages/server/src/serve/app.js';
+import { listen, type RunningServer } from '../../packages/server/src/serve/serve.js';
 import { fakeClock } from './fixtures.js';
 import { PEPPER, tempDir } from './temp.js';
 

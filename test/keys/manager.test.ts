@@ -1,15 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   KeyInputError,
   KeyManager,
   type KeyManagerOptions,
   KeyNotFoundError,
   KeyStateError,
-  KeywardConfigError,
   MemoryKeyStore,
   PepperMismatchError,
-} from '../../src/index.js';
-import type { NewKeyRow } from '../../src/keys/index.js';
+} from '@keyward/keys';
+import type { NewKeyRow } from '@keyward/keys/store';
+import { KeywardConfigError } from 'keyward';
+import { afterEach, describe, expect, it } from 'vitest';
 import { memoryManager } from './fixtures.js';
 import { OTHER_PEPPER, PEPPER } from './temp.js';
 

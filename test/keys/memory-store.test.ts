@@ -1,4 +1,4 @@
-import { MemoryKeyStore } from '../../src/index.js';
-import { describeStoreContract } from './store-contract.js';
+import { MemoryKeyStore } from '@keyward/keys';
+import { describeStoreContract } from '../../packages/keys/src/testing/contract.js';
 
 describeStoreContract('memory', async () => ({ store: new MemoryKeyStore() }));

@@ -1,13 +1,15 @@
 // The store contract against the machine's PostgreSQL (database `test`), every store in a
 // schema of its own (search_path set through the connection options), dropped afterwards.
 import { randomBytes } from 'node:crypto';
+import { KeyManager, StoreUnavailableError } from '@keyward/keys';
+import { openKeyManager } from '@keyward/server';
+import { KeywardConfigError } from 'keyward';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { KeyManager, KeywardConfigError, openKeyManager, StoreUnavailableError } from '../../src/index.js';
-import { SCHEMA_VERSION } from '../../src/keys/postgres/schema.js';
-import { PostgresKeyStore } from '../../src/keys/postgres/store.js';
+import { describeStoreContract, makeRow } from '../../packages/keys/src/testing/contract.js';
+import { SCHEMA_VERSION } from '../../packages/postgres/src/schema.js';
+import { PostgresKeyStore } from '../../packages/postgres/src/store.js';
 import { freePort, PG_URL, requireService } from '../helpers/services.js';
-import { describeStoreContract, makeRow } from './store-contract.js';
 import { PEPPER } from './temp.js';
 
 const run = await requireService('PostgreSQL', Number(new URL(PG_URL).port || 5432));

@@ -1,15 +1,16 @@
 // Keys with limited uses behind per-key rate limits: a request refused with 429 spends no use.
-import { afterEach, describe, expect, it } from 'vitest';
+
+import type { KeyManager } from '@keyward/keys';
 import {
   AuthFailure,
   type AuthResult,
   apiKeyHeader,
   createGuard,
   type GuardLimits,
-  type KeyManager,
   type Verifier,
-} from '../../src/index.js';
-import { rateLimits } from '../../src/ratelimit/auth-limits.js';
+} from 'keyward';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 import { memoryManager } from './fixtures.js';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });

@@ -1,13 +1,9 @@
 // Two managers on one SQLite database: what one process changes, the other follows.
 import { join } from 'node:path';
+import { KeyManager, type KeyManagerOptions, PepperMismatchError } from '@keyward/keys';
+import { openKeyManager } from '@keyward/server';
+import { SqliteKeyStore } from '@keyward/sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  KeyManager,
-  type KeyManagerOptions,
-  openKeyManager,
-  PepperMismatchError,
-  SqliteKeyStore,
-} from '../../src/index.js';
 import { counting } from './fixtures.js';
 import { OTHER_PEPPER, PEPPER, tempDir } from './temp.js';
 

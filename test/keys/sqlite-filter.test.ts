@@ -2,10 +2,11 @@
 // refused without a query, and it never refuses a key any connection has committed.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { KeyManager } from '@keyward/keys';
+import { SqliteKeyStore } from '@keyward/sqlite';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeyManager, SqliteKeyStore } from '../../src/index.js';
-import { makeRow, untilFilterAnswers } from './store-contract.js';
+import { makeRow, untilFilterAnswers } from '../../packages/keys/src/testing/contract.js';
 import { tempDir } from './temp.js';
 
 const dir = tempDir();

@@ -1,14 +1,8 @@
 import { createHmac } from 'node:crypto';
+import type { KeyManager, KeyPrincipal } from '@keyward/keys';
+import { AuthFailure, type AuthResult, apiKeyHeader, createGuard } from 'keyward';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AuthFailure,
-  type AuthResult,
-  apiKeyHeader,
-  createGuard,
-  type KeyManager,
-  type KeyPrincipal,
-} from '../../src/index.js';
-import { rateLimits } from '../../src/ratelimit/auth-limits.js';
+import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 import { memoryManager } from './fixtures.js';
 import { PEPPER } from './temp.js';
 

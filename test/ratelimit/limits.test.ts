@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
+import { type AuthResult, apiKeyHeader, createGuard, type Verifier } from 'keyward';
+import { apiKeyAuth } from 'keyward/hono';
 import { describe, expect, it, vi } from 'vitest';
-import { apiKeyAuth } from '../../src/adapters/hono/index.js';
-import { type AuthResult, apiKeyHeader, createGuard, type Verifier } from '../../src/index.js';
-import { rateLimits } from '../../src/ratelimit/auth-limits.js';
-import { clientAddressResolver } from '../../src/ratelimit/client-address.js';
+import { clientAddressResolver } from '../../packages/keyward/src/limits/client-address.js';
+import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 
 interface P {
   id: string;

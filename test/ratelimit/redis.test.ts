@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FailMode, redisRateLimiter } from '../../src/ratelimit/limiter.js';
+import { type FailMode, redisRateLimiter } from '../../packages/keyward/src/limits/limiter.js';
 import { OwnRedis, REDIS_URL, requireService } from '../helpers/services.js';
 
 const rule = { limit: 10, windowSeconds: 60 };

@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { keyFormat } from '../../src/keys/format.js';
-import { PostgresKeyStore } from '../../src/keys/postgres/store.js';
+import { keyFormat } from '../../packages/keys/src/domain/format.js';
+import { makeRow } from '../../packages/keys/src/testing/contract.js';
+import { PostgresKeyStore } from '../../packages/postgres/src/store.js';
 import { inCI, OwnPostgres, OwnRedis } from '../helpers/services.js';
 import { startServe } from '../helpers/spawn.js';
-import { makeRow } from '../keys/store-contract.js';
 import { cli, createKey, get, type Instance, PEPPER, sleep } from './helpers.js';
 
 function ownServersPossible(): boolean {

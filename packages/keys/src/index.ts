@@ -1,0 +1,63 @@
+/**
+ * @keyward/keys: per-client API keys. Issue them, store them only as keyed hashes,
+ * verify them (with a cache), rotate, revoke and audit them. Stores live in their own
+ * packages (`@keyward/sqlite`, `@keyward/postgres`); `MemoryKeyStore` is for tests.
+ * Store authors: `@keyward/keys/store` and `@keyward/keys/testing`.
+ * @module
+ */
+// biome-ignore-all assist/source/organizeImports: exports are grouped by purpose, not sorted.
+
+// The manager
+export {
+  type ChangeOptions,
+  type CreatedKey,
+  type ImportResult,
+  KeyManager,
+  type KeyManagerOptions,
+  type RotatedKey,
+} from './manager.js';
+export type { KeySettings } from './domain/settings.js';
+export { type KeyState, keyState } from './domain/records.js';
+export type {
+  AuditEntry,
+  AuditAction,
+  AuditQuery,
+  KeyPage,
+  KeyRecord,
+  ListQuery,
+  RateLimit,
+} from './store/types.js';
+export type { CacheOptions, KeyCheck, KeyOutcome, KeyPrincipal } from './verify/verification.js';
+export { MemoryKeyStore } from './store/memory.js';
+
+// The key format and the pepper
+export { KEY_FORMAT_VERSION, type KeyFormat, type KeyShape, keyFormat } from './domain/format.js';
+export { type Pepper, type ResolvePepperOptions, resolvePepper } from './domain/pepper.js';
+
+// Errors
+export {
+  DuplicateKeyError,
+  InsecurePepperFileError,
+  type KeyErrorCode,
+  KeyInputError,
+  KeyNotFoundError,
+  KeyStateError,
+  KeyStoreError,
+  PepperMismatchError,
+  StoreUnavailableError,
+} from './domain/errors.js';
+
+// Settings and imports given as text (CLI, configuration, JSON lines)
+export {
+  checkMetadata as parseMetadata,
+  checkScopes as parseScopes,
+  parseDuration,
+  parseRateLimit,
+} from './domain/input.js';
+export {
+  checkImportedKey,
+  type ImportItem,
+  importPatch,
+  type ImportProgress,
+  parseImportLine,
+} from './domain/import.js';

@@ -1,0 +1,408 @@
+import type { Verifier } from 'keyward';
+import { KeywardConfigError } from 'keyward';
+import { KeyInputError, KeyNotFoundError, PepperMismatchError } from './domain/errors.js';
+import { type KeyFormat, keyFormat } from './domain/format.js';
+import { isKeyId, newKeyId } from './domain/ids.js';
+import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './domain/import.js';
+import { checkLabel, durationMs } from './domain/input.js';
+import { KeyHasher, type Pepper, resolvePepper } from './domain/pepper.js';
+import { applyPatch, blankRecord, newKeyRow, recordOf } from './domain/records.js';
+import { planRotation } from './domain/rotation.js';
+import { type KeySettings, settingsPatch } from './domain/settings.js';
+import { checkCacheOptions, checkInterval } from './manager-options.js';
+import { ChangeFeed } from './store/feed.js';
+import { MemoryKeyStore } from './store/memory.js';
+import type {
+  AuditAction,
+  AuditEntry,
+  AuditQuery,
+  KeyChange,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+} from './store/types.js';
+import { UsageRecorder } from './store/usage.js';
+import { tagOf } from './verify/key-tag.js';
+import {
+  authResultOf,
+  type CacheOptions,
+  type KeyCheck,
+  type KeyPrincipal,
+  Verification,
+} from './verify/verification.js';
+
+export interface KeyManagerOptions {
+  store: KeyStore;
+  /** The server-side secret for keyed hashes. Required except for a `MemoryKeyStore`. */
+  pepper?: Pepper | Buffer | string;
+  /** Key prefix (default `kw`). */
+  prefix?: string;
+  /** Who changes are attributed to in the audit log, unless a call says otherwise. Default `api`. */
+  actor?: string;
+  /** Look up keys that do not have our format (imported legacy keys). Default true. */
+  legacyKeys?: boolean;
+  /** Cache sizes and TTLs (each at least 1; TTLs at most 1 hour). */
+  cache?: CacheOptions;
+  /** Change-feed poll interval, at most 1 hour; 0 disables (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Usage batch flush interval, at most 1 hour; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
+  flushIntervalMs?: number;
+  /** Clock (ms since epoch), for tests. */
+  now?: () => number;
+  /** Background failures (feed, usage flush). Default: a process warning. */
+  onError?: (error: unknown) => void;
+}
+
+/** Per-call options of administrative changes. */
+export interface ChangeOptions {
+  actor?: string;
+}
+
+export interface CreatedKey {
+  /** The plaintext key: returned this once and never stored. */
+  readonly key: string;
+  readonly record: KeyRecord;
+}
+
+export interface RotatedKey extends CreatedKey {
+  /** The old key, with its shortened expiry (or revocation for grace 0). */
+  readonly previous: KeyRecord;
+}
+
+export interface ImportResult {
+  readonly imported: number;
+  readonly duplicates: number;
+}
+
+const DEFAULT_GRACE = '24h';
+
+function warn(error: unknown): void {
+  const e = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  process.emitWarning(`key store background task failed (${e})`, 'KeywardWarning');
+}
+
+/**
+ * Issues, stores, verifies, rotates and revokes per-client keys. Open with
+ * {@link KeyManager.open} (or `openKeyManager` for a database URL); `close()` on shutdown.
+ */
+export class KeyManager {
+  readonly format: KeyFormat;
+  readonly store: KeyStore;
+  readonly #hasher: KeyHasher;
+  readonly #actor: string;
+  readonly #now: () => number;
+  readonly #usage: UsageRecorder;
+  readonly #verification: Verification;
+  readonly #feed: ChangeFeed;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: KeyManagerOptions, hasher: KeyHasher, cache: Required<CacheOptions>) {
+    this.store = options.store;
+    this.format = keyFormat(options.prefix);
+    this.#hasher = hasher;
+    this.#actor = options.actor ?? 'api';
+    this.#now = options.now ?? Date.now;
+    this.#usage = new UsageRecorder(this.store);
+    this.#verification = new Verification({
+      store: this.store,
+      format: this.format,
+      hasher,
+      usage: this.#usage,
+      now: this.#now,
+      legacyKeys: options.legacyKeys ?? true,
+      cache,
+    });
+    this.#feed = new ChangeFeed(
+      this.store,
+      (c) => this.#apply(c),
+      () => this.#verification.clear(),
+      options.onError ?? warn,
+    );
+  }
+
+  /** Binds the pepper to the store (failing with `PepperMismatchError`) and starts the background tasks. */
+  static async open(options: KeyManagerOptions): Promise<KeyManager> {
+    const cache = checkCacheOptions(options.cache);
+    if (options.actor !== undefined) {
+      try {
+        checkLabel(options.actor, 'actor');
+      } catch (error) {
+        throw new KeywardConfigError((error as Error).message);
+      }
+    }
+    const pollMs = checkInterval(options.pollIntervalMs, 250, 'pollIntervalMs');
+    const flushMs = checkInterval(options.flushIntervalMs, 5000, 'flushIntervalMs');
+    let pepper = options.pepper;
+    if (pepper === undefined) {
+      if (!(options.store instanceof MemoryKeyStore)) {
+        throw new KeywardConfigError('KeyManager needs a pepper for a persistent store (see resolvePepper)');
+      }
+      pepper = resolvePepper().secret;
+    }
+    const resolved = typeof pepper === 'string' ? resolvePepper({ pepper }) : pepper;
+    const hasher = new KeyHasher(resolved);
+    const manager = new KeyManager(options, hasher, cache);
+    try {
+      await options.store.bindPepper(hasher.fingerprint);
+    } catch (error) {
+      if (error instanceof PepperMismatchError && !Buffer.isBuffer(resolved)) {
+        throw new PepperMismatchError(options.store.location, resolved.source);
+      }
+      throw error;
+    }
+    await manager.#feed.start(pollMs);
+    manager.#usage.start(flushMs, options.onError ?? warn);
+    return manager;
+  }
+
+  #apply(change: KeyChange): void {
+    if (change.action === 'create' || change.action === 'import') this.#verification.keysAdded();
+    else if (change.keyId !== null) this.#verification.invalidate(change.keyId);
+  }
+
+  #context(action: AuditAction, options?: ChangeOptions) {
+    const actor = options?.actor === undefined ? this.#actor : checkLabel(options.actor, 'actor');
+    return { actor, at: new Date(this.#now()), action };
+  }
+
+  #row(key: string, id: string, base: KeyRecord): NewKeyRow {
+    const hasher = this.#hasher;
+    return newKeyRow(base, id, this.format.display(key), hasher.hash(key), tagOf(hasher.digest(key)));
+  }
+
+  /** Issues a key. The plaintext is in the result and nowhere else. */
+  async create(settings: KeySettings, options?: ChangeOptions): Promise<CreatedKey> {
+    const now = this.#now();
+    if (settings?.name === undefined) throw new KeyInputError('a key needs a name');
+    const record = applyPatch(blankRecord(now), settingsPatch(settings, now));
+    const key = this.format.generate();
+    const row = this.#row(key, newKeyId(now), record);
+    await this.store.insert(row, this.#context('create', options));
+    this.#verification.keysAdded();
+    return { key, record: recordOf(row) };
+  }
+
+  /** A key's record; rejects with `KeyNotFoundError`. */
+  async get(id: string): Promise<KeyRecord> {
+    const record = isKeyId(id) ? await this.store.get(id) : undefined;
+    if (!record) throw new KeyNotFoundError(id);
+    return record;
+  }
+
+  list(query: ListQuery = {}): Promise<KeyPage> {
+    return this.store.list(query);
+  }
+
+  async #change(id: string, patch: KeyPatch, action: AuditAction, options?: ChangeOptions) {
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    const record = await this.store.update(id, patch, this.#context(action, options));
+    // Effective on this process's next request; other processes follow the change feed.
+    this.#verification.invalidate(id);
+    return record;
+  }
+
+  /** Changes name, owner, scopes, metadata, expiry, uses, rate limit or enabled. */
+  update(id: string, settings: Partial<KeySettings>, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, settingsPatch(settings, this.#now()), 'update', options);
+  }
+
+  disable(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, { enabled: false }, 'disable', options);
+  }
+
+  enable(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    return this.#change(id, { enabled: true }, 'enable', options);
+  }
+
+  /** Revokes for good, effective at once. Revoking again changes nothing. */
+  async revoke(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    const record = await this.get(id);
+    if (record.revokedAt) return record;
+    return this.#change(id, { revokedAt: new Date(this.#now()) }, 'revoke', options);
+  }
+
+  /**
+   * Issues a successor with the same name, owner, scopes, metadata, rate limit and
+   * lifetime; the old key keeps working for `grace` (default 24h; `0` revokes it now).
+   * Remaining uses move to the successor: a key with limited uses stops at once.
+   */
+  async rotate(id: string, options: ChangeOptions & { grace?: number | string } = {}): Promise<RotatedKey> {
+    const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');
+    const now = this.#now();
+    const plan = planRotation(await this.get(id), now, grace);
+    const key = this.format.generate();
+    const successor = this.#row(key, newKeyId(now), plan.successor);
+    const patch = plan.patch;
+    const result = await this.store.rotate(id, successor, patch, this.#context('rotate', options));
+    this.#verification.invalidate(id);
+    this.#verification.keysAdded();
+    return { key, record: result.successor, previous: result.previous };
+  }
+
+  /** Removes a key; its audit entries stay. Prefer `revoke` to keep its history visible. */
+  async delete(id: string, options?: ChangeOptions): Promise<KeyRecord> {
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    const record = await this.store.delete(id, this.#context('delete', options));
+    this.#verification.invalidate(id);
+    return record;
+  }
+
+  /**
+   * Imports plaintext keys (stored hashed) in batches of one transaction each. Keys
+   * already stored are skipped and counted. Invalid items reject (check them first with
+   * `checkImportedKey` to skip them instead).
+   */
+  async importKeys(
+    items: Iterable<ImportItem> | AsyncIterable<ImportItem>,
+    options: ChangeOptions & { batchSize?: number; onProgress?: (p: ImportProgress) => void } = {},
+  ): Promise<ImportResult> {
+    const size = options.batchSize ?? 5000;
+    if (!Number.isInteger(size) || size < 1 || size > 100_000) {
+      throw new KeyInputError('batchSize must be an integer from 1 to 100000');
+    }
+    let processed = 0;
+    let imported = 0;
+    let batch: NewKeyRow[] = [];
+    // One batch is written while the next is prepared (the SQLite store writes from a
+    // worker thread): at most two batches in memory, written in order.
+    let writing: Promise<void> = Promise.resolve();
+    const write = async () => {
+      const rows = batch;
+      batch = [];
+      await writing;
+      const context = this.#context('import', options);
+      writing = this.store.insertMany(rows, context).then((ids) => {
+        processed += rows.length;
+        imported += ids.length;
+        this.#verification.keysAdded();
+        options.onProgress?.({ processed, imported, duplicates: processed - imported });
+      });
+      // Awaited by the next write or at the end; until then a failure must not count as unhandled.
+      writing.catch(() => {});
+    };
+    // Most items are a bare key: they share one record per millisecond (rows are copies
+    // and stores copy what they keep), and the store then writes one audit text for them.
+    let bareAt = Number.NaN;
+    let bare = blankRecord(0);
+    const add = (item: ImportItem) => {
+      const key = checkImportedKey(item?.key, this.format);
+      const now = this.#now();
+      let record: KeyRecord;
+      if (!isBare(item)) record = applyPatch(blankRecord(now), importPatch(item, now));
+      else if (now === bareAt) record = bare;
+      else {
+        record = bare = shareable(applyPatch(blankRecord(now), importPatch({ key }, now)));
+        bareAt = now;
+      }
+      batch.push(this.#row(key, newKeyId(now), record));
+    };
+    try {
+      if (isIterable(items)) {
+        // Not `for await`: that costs a promise and a microtask per item.
+        for (const item of items) {
+          add(item);
+          if (batch.length >= size) await write();
+        }
+      } else {
+        for await (const item of items) {
+          add(item);
+          if (batch.length >= size) await write();
+        }
+      }
+      if (batch.length > 0) await write();
+    } catch (error) {
+      // Settles the batch in flight first: its failure, if any, is the one to report, and
+      // otherwise the batches before the bad item are committed when this rejects.
+      await writing;
+      throw error;
+    }
+    await writing;
+    return { imported, duplicates: processed - imported };
+  }
+
+  /** The audit log, newest first. */
+  audit(query: AuditQuery = {}): Promise<readonly AuditEntry[]> {
+    return this.store.audit(query);
+  }
+
+  /**
+   * Verifies a key and names the outcome. Takes a use and records usage like a request
+   * does, unless `dryRun`. `scopes` are the scopes the caller requires.
+   */
+  async check(
+    key: string,
+    options: { scopes?: readonly string[]; dryRun?: boolean } = {},
+  ): Promise<KeyCheck> {
+    if (typeof key !== 'string') return { outcome: 'malformed' };
+    return this.#verification.check(key, options.scopes ?? [], !options.dryRun);
+  }
+
+  /**
+   * A verifier for `createGuard({verify})`: a principal for usable keys (synchronously
+   * when cached), `deny('insufficient_scope' | 'usage_exceeded')`, or `null` (401 Invalid
+   * API Key) for every other outcome. Per-key rate limits (the principal's `rateLimit`)
+   * are the guard's job: `createGuard({verify, limits: rateLimits({...})})`; the verifier
+   * runs the guard's admission step (`context.admit`) before taking a use or recording
+   * usage, so a request refused with 429 spends none of the key's uses. Its `knows(key)`
+   * lets keys verified here recently through an address blocked for failures.
+   */
+  verifier(): Verifier<KeyPrincipal> {
+    // This process verifies: have the store's membership filter ready for made-up keys.
+    this.store.warm?.();
+    const verification = this.#verification;
+    const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key, context) {
+      const check = verification.check(key, context?.scopes ?? [], true, context?.admit);
+      return check instanceof Promise ? check.then(authResultOf) : authResultOf(check);
+    };
+    verify.knows = (key) => verification.knows(key);
+    return verify;
+  }
+
+  /** Applies changes from other processes now, instead of at the next poll. */
+  sync(): Promise<void> {
+    return this.#feed.poll();
+  }
+
+  /** Writes the usage recorded in memory to the store. */
+  flush(): Promise<void> {
+    return this.#usage.flush();
+  }
+
+  /** Stops the background tasks, flushes usage and closes the store. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#feed.stop();
+      this.#usage.stop();
+      try {
+        await this.#usage.flush();
+      } finally {
+        await this.store.close();
+      }
+    })();
+    return this.#closed;
+  }
+}
+
+/** An import item with nothing but its key. */
+function isBare(item: ImportItem): boolean {
+  for (const field in item) if (field !== 'key') return false;
+  return true;
+}
+
+/** A source that is only sync (one that is also async is read asynchronously, as before). */
+function isIterable<T>(items: Iterable<T> | AsyncIterable<T>): items is Iterable<T> {
+  const source = items as Partial<Iterable<T> & AsyncIterable<T>>;
+  return typeof source[Symbol.asyncIterator] !== 'function' && typeof source[Symbol.iterator] === 'function';
+}
+
+/** A record several rows may share: its lists and objects frozen, so no store can change one row's through another's. */
+function shareable(record: KeyRecord): KeyRecord {
+  return {
+    ...record,
+    scopes: Object.freeze([...record.scopes]),
+    metadata: Object.freeze({ ...record.metadata }),
+  };
+}

@@ -1,0 +1,196 @@
+import { DuplicateKeyError, KeyNotFoundError, KeyStateError, PepperMismatchError } from '../domain/errors.js';
+import {
+  applyPatch,
+  creationChanges,
+  decodeCursor,
+  encodeCursor,
+  pageLimit,
+  patchChanges,
+  recordOf,
+} from '../domain/records.js';
+import { moveUses } from '../domain/rotation.js';
+import type {
+  AuditContext,
+  AuditEntry,
+  AuditQuery,
+  ChangeBatch,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+  UsageDelta,
+} from './types.js';
+
+type Row = NewKeyRow;
+
+const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
+// Callers get copies: nothing they do to a record reaches the store.
+const copy = (row: Row): KeyRecord => structuredClone(recordOf(row));
+
+/**
+ * A key store in process memory, for tests and examples. Everything is lost when the
+ * process ends; use the SQLite store for anything else.
+ */
+export class MemoryKeyStore implements KeyStore {
+  readonly location = 'memory';
+  #fingerprint: string | undefined;
+  readonly #rows = new Map<string, Row>();
+  readonly #byHash = new Map<string, string>();
+  readonly #audit: AuditEntry[] = [];
+
+  async bindPepper(fingerprint: string): Promise<void> {
+    this.#fingerprint ??= fingerprint;
+    if (this.#fingerprint !== fingerprint) throw new PepperMismatchError(this.location);
+  }
+
+  #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
+    this.#audit.push(
+      Object.freeze({
+        seq: this.#audit.length + 1,
+        at: new Date(context.at),
+        actor: context.actor,
+        action: context.action,
+        keyId,
+        changes: structuredClone(changes),
+      }),
+    );
+  }
+
+  #put(row: Row): void {
+    const stored = { ...structuredClone(recordOf(row)), hash: Uint8Array.from(row.hash) };
+    this.#rows.set(row.id, stored);
+    this.#byHash.set(hex(row.hash), row.id);
+  }
+
+  #row(id: string): Row {
+    const row = this.#rows.get(id);
+    if (!row) throw new KeyNotFoundError(id);
+    return row;
+  }
+
+  async insert(row: NewKeyRow, context: AuditContext): Promise<void> {
+    if (this.#byHash.has(hex(row.hash))) throw new DuplicateKeyError();
+    this.#put(row);
+    this.#log(context, row.id, creationChanges(row));
+  }
+
+  async insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
+    const inserted: string[] = [];
+    for (const row of rows) {
+      if (this.#byHash.has(hex(row.hash))) continue;
+      this.#put(row);
+      this.#log(context, row.id, creationChanges(row));
+      inserted.push(row.id);
+    }
+    return inserted;
+  }
+
+  async get(id: string): Promise<KeyRecord | undefined> {
+    const row = this.#rows.get(id);
+    return row && copy(row);
+  }
+
+  async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
+    const id = this.#byHash.get(hex(hash));
+    return id === undefined ? undefined : copy(this.#rows.get(id)!);
+  }
+
+  async list(query: ListQuery): Promise<KeyPage> {
+    const limit = pageLimit(query.limit);
+    const after = decodeCursor(query.cursor);
+    const ids = [...this.#rows.keys()].sort();
+    const items: KeyRecord[] = [];
+    let more = false;
+    for (const id of ids) {
+      if (after !== undefined && id <= after) continue;
+      const row = this.#rows.get(id)!;
+      if (query.owner !== undefined && row.owner !== query.owner) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(copy(row));
+    }
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    const before = this.#row(id);
+    const after = applyPatch(before, structuredClone(patch));
+    const changes = patchChanges(before, after);
+    if (Object.keys(changes).length === 0) return copy(before);
+    this.#rows.set(id, after);
+    this.#log(context, id, changes);
+    return copy(after);
+  }
+
+  async rotate(
+    id: string,
+    successor: NewKeyRow,
+    patch: KeyPatch,
+    context: AuditContext,
+  ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    const before = this.#row(id);
+    if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
+    if (before.replacedBy) {
+      throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
+    }
+    if (this.#byHash.has(hex(successor.hash))) throw new DuplicateKeyError();
+    const moved = moveUses(before, successor, patch);
+    const next = { ...moved.successor, replaces: id };
+    const after = { ...applyPatch(before, structuredClone(moved.patch)), replacedBy: successor.id };
+    this.#rows.set(id, after);
+    this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
+    this.#put(next);
+    this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
+    return { previous: copy(after), successor: copy(this.#rows.get(successor.id)!) };
+  }
+
+  async delete(id: string, context: AuditContext): Promise<KeyRecord> {
+    const row = this.#row(id);
+    this.#rows.delete(id);
+    this.#byHash.delete(hex(row.hash));
+    this.#log(context, id, { name: row.name, owner: row.owner });
+    return copy(row);
+  }
+
+  async consumeUse(id: string, at: Date): Promise<number | null> {
+    const row = this.#rows.get(id);
+    if (!row || row.remainingUses === null || row.remainingUses <= 0) return null;
+    const remainingUses = row.remainingUses - 1;
+    this.#rows.set(id, { ...row, remainingUses, useCount: row.useCount + 1, lastUsedAt: new Date(at) });
+    return remainingUses;
+  }
+
+  async recordUsage(batch: readonly UsageDelta[]): Promise<void> {
+    for (const { id, count, lastUsedAt } of batch) {
+      const row = this.#rows.get(id);
+      if (!row) continue;
+      const last = row.lastUsedAt && row.lastUsedAt > lastUsedAt ? row.lastUsedAt : new Date(lastUsedAt);
+      this.#rows.set(id, { ...row, useCount: row.useCount + count, lastUsedAt: last });
+    }
+  }
+
+  async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
+    const limit = pageLimit(query.limit);
+    const out: AuditEntry[] = [];
+    for (let i = this.#audit.length - 1; i >= 0 && out.length < limit; i--) {
+      const entry = this.#audit[i]!;
+      if (query.before !== undefined && entry.seq >= query.before) continue;
+      if (query.keyId !== undefined && entry.keyId !== query.keyId) continue;
+      out.push(structuredClone(entry));
+    }
+    return out;
+  }
+
+  async changesSince(seq: number, limit: number): Promise<ChangeBatch> {
+    const changes = this.#audit
+      .slice(Math.max(0, seq), Math.max(0, seq) + limit)
+      .map(({ seq, action, keyId }) => ({ seq, action, keyId }));
+    return { changes, latest: this.#audit.length };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,434 @@
+// The executable specification of `KeyStore`: every store (memory, SQLite, PostgreSQL, and
+// third-party stores through `@keyward/keys/testing`) runs this suite unchanged.
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DuplicateKeyError,
+  KeyInputError,
+  KeyNotFoundError,
+  KeyStateError,
+  PepperMismatchError,
+} from '../domain/errors.js';
+import { newKeyId } from '../domain/ids.js';
+import { creationChanges } from '../domain/records.js';
+import type { AuditContext, KeyRecord, KeyStore, NewKeyRow } from '../store/types.js';
+
+export interface StoreUnderTest {
+  store: KeyStore;
+  /** Called after each test (close the store, drop the schema, remove files). */
+  dispose?: () => Promise<void>;
+}
+
+let clock = Date.UTC(2030, 0, 1);
+/** A new row with unique id and hash; ids increase with the fake clock. */
+export function makeRow(overrides: Partial<NewKeyRow> = {}): NewKeyRow {
+  clock += 1000;
+  return {
+    id: newKeyId(clock),
+    hash: randomBytes(32),
+    tag: randomBytes(4).readInt32BE(),
+    display: 'kw_Test…',
+    name: 'test key',
+    owner: null,
+    scopes: ['read'],
+    metadata: {},
+    createdAt: new Date(clock),
+    expiresAt: null,
+    revokedAt: null,
+    enabled: true,
+    lastUsedAt: null,
+    useCount: 0,
+    remainingUses: null,
+    rateLimit: null,
+    replaces: null,
+    replacedBy: null,
+    ...overrides,
+  };
+}
+
+const ctx = (action: AuditContext['action'], at = new Date(clock)): AuditContext => ({
+  actor: 'contract',
+  at,
+  action,
+});
+
+function publicPart(row: NewKeyRow): KeyRecord {
+  const { hash: _hash, tag: _tag, ...rest } = row;
+  return rest;
+}
+
+/**
+ * Waits (a few event-loop turns) until a store's membership filter is loaded: until one
+ * of a handful of random tags is answered "absent". Fails after two seconds.
+ */
+export async function untilFilterAnswers(store: KeyStore): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < 8; i++) if (store.mayContain?.(randomBytes(4).readInt32BE()) === false) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the membership filter did not load within 2 s');
+}
+
+export function describeStoreContract(name: string, make: () => Promise<StoreUnderTest>): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: KeyStore;
+    beforeEach(async () => {
+      subject = await make();
+      store = subject.store;
+    });
+    afterEach(async () => {
+      await subject.dispose?.();
+    });
+
+    it('binds the pepper fingerprint once and refuses another one', async () => {
+      await store.bindPepper('fingerprint-a');
+      await store.bindPepper('fingerprint-a');
+      const error = await store.bindPepper('fingerprint-b').catch((e) => e);
+      expect(error).toBeInstanceOf(PepperMismatchError);
+      expect(error.code).toBe('pepper_mismatch');
+    });
+
+    it('round-trips every field of a record and never returns the hash', async () => {
+      const row = makeRow({
+        owner: 'acme',
+        scopes: ['read', 'admin'],
+        metadata: { plan: 'pro', nested: { n: 1 } },
+        expiresAt: new Date(clock + 86_400_000),
+        revokedAt: new Date(clock + 1),
+        enabled: false,
+        lastUsedAt: new Date(clock + 2),
+        useCount: 3,
+        remainingUses: 7,
+        rateLimit: { limit: 100, windowSeconds: 60 },
+        replaces: newKeyId(clock - 5000),
+        replacedBy: newKeyId(clock + 5000),
+      });
+      await store.insert(row, ctx('create'));
+      const got = await store.get(row.id);
+      expect(got).toEqual(publicPart(row));
+      expect(got).not.toHaveProperty('hash');
+      expect(await store.findByHash(row.hash)).toEqual(publicPart(row));
+      expect(await store.get(newKeyId())).toBeUndefined();
+      expect(await store.findByHash(randomBytes(32))).toBeUndefined();
+    });
+
+    it('hands out copies: changing a returned record changes nothing stored', async () => {
+      const row = makeRow({ scopes: ['read'] });
+      await store.insert(row, ctx('create'));
+      const got = (await store.get(row.id)) as unknown as { scopes: string[] };
+      got.scopes.push('admin');
+      expect((await store.get(row.id))!.scopes).toEqual(['read']);
+    });
+
+    it('rejects a second key with the same hash, and audits nothing for it', async () => {
+      const row = makeRow();
+      await store.insert(row, ctx('create'));
+      const error = await store.insert(makeRow({ hash: row.hash }), ctx('create')).catch((e) => e);
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect(await store.audit({})).toHaveLength(1);
+    });
+
+    it('lists in id order, pages with cursors and filters by owner', async () => {
+      const rows = Array.from({ length: 25 }, (_, i) => makeRow({ owner: i % 2 ? 'odd' : 'even' }));
+      for (const row of [...rows].reverse()) await store.insert(row, ctx('create'));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.list({ limit: 10, cursor });
+        seen.push(...page.items.map((r) => r.id));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen).toEqual(rows.map((r) => r.id));
+      const odd = await store.list({ owner: 'odd', limit: 5 });
+      expect(odd.items.map((r) => r.id)).toEqual(
+        rows
+          .filter((_, i) => i % 2)
+          .map((r) => r.id)
+          .slice(0, 5),
+      );
+      const rest = await store.list({ owner: 'odd', cursor: odd.nextCursor! });
+      expect(rest.items).toHaveLength(7);
+      expect(rest.nextCursor).toBeNull();
+      expect((await store.list({ owner: 'nobody' })).items).toEqual([]);
+    });
+
+    it('validates list limits and cursors', async () => {
+      await expect(store.list({ limit: 0 })).rejects.toBeInstanceOf(KeyInputError);
+      await expect(store.list({ limit: 1001 })).rejects.toBeInstanceOf(KeyInputError);
+      await expect(store.list({ cursor: 'not a cursor' })).rejects.toBeInstanceOf(KeyInputError);
+    });
+
+    it('updates atomically with an audit entry holding only what changed', async () => {
+      const row = makeRow({ name: 'old', scopes: ['read'] });
+      await store.insert(row, ctx('create'));
+      const updated = await store.update(
+        row.id,
+        { name: 'new', scopes: ['read'], enabled: false },
+        ctx('update'),
+      );
+      expect(updated).toMatchObject({ name: 'new', enabled: false, scopes: ['read'] });
+      expect(await store.get(row.id)).toEqual(updated);
+      const [entry] = await store.audit({ keyId: row.id, limit: 1 });
+      expect(entry).toMatchObject({
+        action: 'update',
+        actor: 'contract',
+        keyId: row.id,
+        changes: { name: { from: 'old', to: 'new' }, enabled: { from: true, to: false } },
+      });
+      expect(Object.keys(entry!.changes).sort()).toEqual(['enabled', 'name']);
+      // A patch that changes nothing is not an event.
+      await store.update(row.id, { name: 'new' }, ctx('update'));
+      expect(await store.audit({ keyId: row.id })).toHaveLength(2);
+    });
+
+    it('rejects changes to unknown keys without auditing them', async () => {
+      const id = newKeyId();
+      await expect(store.update(id, { name: 'x' }, ctx('update'))).rejects.toBeInstanceOf(KeyNotFoundError);
+      await expect(store.delete(id, ctx('delete'))).rejects.toBeInstanceOf(KeyNotFoundError);
+      await expect(store.rotate(id, makeRow(), {}, ctx('rotate'))).rejects.toBeInstanceOf(KeyNotFoundError);
+      expect(await store.audit({})).toEqual([]);
+    });
+
+    it('rotates atomically: successor in, old patched and linked, both audited', async () => {
+      const old = makeRow({ name: 'svc' });
+      await store.insert(old, ctx('create'));
+      const successor = makeRow({ name: 'svc' });
+      const until = new Date(clock + 3_600_000);
+      const result = await store.rotate(old.id, successor, { expiresAt: until }, ctx('rotate'));
+      expect(result.previous).toMatchObject({ id: old.id, expiresAt: until, replacedBy: successor.id });
+      expect(result.successor).toMatchObject({ id: successor.id, replaces: old.id, replacedBy: null });
+      expect(await store.findByHash(successor.hash)).toMatchObject({ id: successor.id, replaces: old.id });
+      expect(await store.get(old.id)).toEqual(result.previous);
+      const [created, rotated] = await store.audit({ limit: 2 });
+      expect(rotated).toMatchObject({
+        action: 'rotate',
+        keyId: old.id,
+        changes: { replacedBy: successor.id },
+      });
+      expect(created).toMatchObject({ action: 'create', keyId: successor.id, changes: { replaces: old.id } });
+    });
+
+    it('moves the uses left, as read inside the rotation, to the successor', async () => {
+      const old = makeRow({ remainingUses: 5 });
+      await store.insert(old, ctx('create'));
+      // A use taken after the rotation was planned (with 5 left) must not be given again.
+      expect(await store.consumeUse(old.id, new Date(clock))).toBe(4);
+      const successor = makeRow({ remainingUses: 5 });
+      const result = await store.rotate(old.id, successor, {}, ctx('rotate'));
+      expect(result.successor.remainingUses).toBe(4);
+      expect(result.previous.remainingUses).toBe(0);
+      expect(await store.get(old.id)).toMatchObject({ remainingUses: 0 });
+      expect(await store.consumeUse(old.id, new Date(clock))).toBeNull();
+
+      const unlimited = makeRow({ remainingUses: null });
+      await store.insert(unlimited, ctx('create'));
+      const next = await store.rotate(unlimited.id, makeRow({ remainingUses: 7 }), {}, ctx('rotate'));
+      expect(next.successor.remainingUses).toBeNull();
+      expect(next.previous.remainingUses).toBeNull();
+    });
+
+    it('refuses to rotate a revoked or already rotated key, changing nothing', async () => {
+      const revoked = makeRow({ revokedAt: new Date(clock) });
+      await store.insert(revoked, ctx('create'));
+      const next = makeRow();
+      await expect(store.rotate(revoked.id, next, {}, ctx('rotate'))).rejects.toBeInstanceOf(KeyStateError);
+      expect(await store.get(next.id)).toBeUndefined();
+
+      const live = makeRow();
+      await store.insert(live, ctx('create'));
+      await store.rotate(live.id, makeRow(), {}, ctx('rotate'));
+      const again = makeRow();
+      await expect(store.rotate(live.id, again, {}, ctx('rotate'))).rejects.toBeInstanceOf(KeyStateError);
+      expect(await store.get(again.id)).toBeUndefined();
+    });
+
+    it('deletes a key and keeps its audit history', async () => {
+      const row = makeRow({ name: 'gone', owner: 'acme' });
+      await store.insert(row, ctx('create'));
+      expect(await store.delete(row.id, ctx('delete'))).toMatchObject({ id: row.id, name: 'gone' });
+      expect(await store.get(row.id)).toBeUndefined();
+      expect(await store.findByHash(row.hash)).toBeUndefined();
+      expect((await store.audit({ keyId: row.id })).map((e) => e.action)).toEqual(['delete', 'create']);
+    });
+
+    it('takes exactly N uses of a key with N uses, also under concurrent calls', async () => {
+      const row = makeRow({ remainingUses: 5 });
+      await store.insert(row, ctx('create'));
+      const at = new Date(clock + 5000);
+      const results = await Promise.all(Array.from({ length: 15 }, () => store.consumeUse(row.id, at)));
+      expect(results.filter((r) => r !== null).sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(await store.get(row.id)).toMatchObject({ remainingUses: 0, useCount: 5, lastUsedAt: at });
+      const unlimited = makeRow();
+      await store.insert(unlimited, ctx('create'));
+      expect(await store.consumeUse(unlimited.id, at)).toBeNull();
+      expect(await store.consumeUse(newKeyId(), at)).toBeNull();
+    });
+
+    it('adds usage batches: counts add up, last use only moves forward, unknown ids are ignored', async () => {
+      const row = makeRow();
+      await store.insert(row, ctx('create'));
+      const t1 = new Date(clock + 10_000);
+      const t0 = new Date(clock + 5_000);
+      await store.recordUsage([
+        { id: row.id, count: 3, lastUsedAt: t1 },
+        { id: newKeyId(), count: 9, lastUsedAt: t1 },
+      ]);
+      await store.recordUsage([{ id: row.id, count: 2, lastUsedAt: t0 }]);
+      await store.recordUsage([]);
+      expect(await store.get(row.id)).toMatchObject({ useCount: 5, lastUsedAt: t1 });
+      // Usage is not an administrative change.
+      expect(await store.audit({})).toHaveLength(1);
+    });
+
+    it('reads the audit log newest first, by key, with limits and paging', async () => {
+      const a = makeRow();
+      const b = makeRow();
+      await store.insert(a, ctx('create'));
+      await store.insert(b, ctx('create'));
+      await store.update(a.id, { enabled: false }, ctx('disable'));
+      await store.update(a.id, { revokedAt: new Date(clock) }, ctx('revoke'));
+      const all = await store.audit({});
+      expect(all.map((e) => e.action)).toEqual(['revoke', 'disable', 'create', 'create']);
+      expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((x, y) => y - x));
+      expect(all[0]!.at).toBeInstanceOf(Date);
+      expect((await store.audit({ keyId: b.id })).map((e) => e.action)).toEqual(['create']);
+      expect(await store.audit({ limit: 1 })).toEqual([all[0]]);
+      expect(await store.audit({ before: all[1]!.seq })).toEqual(all.slice(2));
+      const text = JSON.stringify(all);
+      expect(text).not.toContain(Buffer.from(a.hash).toString('hex'));
+      expect(text).not.toContain(Buffer.from(a.hash).toString('base64'));
+    });
+
+    it('serves the audit log as a change feed', async () => {
+      expect(await store.changesSince(0, 10)).toEqual({ changes: [], latest: 0 });
+      const a = makeRow();
+      await store.insert(a, ctx('create'));
+      await store.update(a.id, { enabled: false }, ctx('disable'));
+      await store.delete(a.id, ctx('delete'));
+      const { changes, latest } = await store.changesSince(0, 10);
+      expect(changes.map((c) => [c.action, c.keyId])).toEqual([
+        ['create', a.id],
+        ['disable', a.id],
+        ['delete', a.id],
+      ]);
+      expect(latest).toBe(changes[2]!.seq);
+      expect((await store.changesSince(changes[0]!.seq, 1)).changes).toEqual([changes[1]]);
+      expect((await store.changesSince(latest, 10)).changes).toEqual([]);
+      expect((await store.changesSince(Number.MAX_SAFE_INTEGER, 1)).latest).toBe(latest);
+    });
+
+    it('never says a stored key is absent (mayContain, for stores with a membership filter)', async (t) => {
+      const mayContain = store.mayContain?.bind(store);
+      if (!mayContain) return t.skip();
+      const first = makeRow();
+      await store.insert(first, ctx('create'));
+      const stored = [first, ...[1, 2, 3].map(() => makeRow())];
+      await store.insertMany(stored.slice(1), ctx('import'));
+      for (const row of stored) expect(mayContain(row.tag!)).toBe(true);
+      await untilFilterAnswers(store);
+      const successor = makeRow();
+      await store.rotate(first.id, successor, {}, ctx('rotate'));
+      const later = makeRow();
+      await store.insert(later, ctx('create'));
+      for (const row of [...stored, successor, later]) expect(mayContain(row.tag!)).toBe(true);
+      const absent = Array.from({ length: 1000 }, () => randomBytes(4).readInt32BE());
+      expect(absent.filter((tag) => mayContain(tag)).length).toBeLessThan(50);
+    });
+
+    it('audits each key of a batch with its own settings, in the order given', async () => {
+      const scopes = ['read'];
+      const metadata = {};
+      const shared = { name: 'a', scopes, metadata };
+      const rows = [
+        makeRow(shared),
+        makeRow(shared),
+        makeRow({ name: 'b', scopes: ['write'], metadata: { plan: 'pro' } }),
+        makeRow(shared),
+        makeRow({ ...shared, rateLimit: { limit: 5, windowSeconds: 60 } }),
+        makeRow({ ...shared, owner: 'acme' }),
+        makeRow({ ...shared, name: 'c' }),
+        makeRow({ ...shared, expiresAt: new Date(clock + 3_600_000) }),
+        makeRow({ ...shared, enabled: false }),
+        makeRow({ ...shared, remainingUses: 3 }),
+        makeRow({ ...shared, replaces: newKeyId(clock - 1000) }),
+        makeRow(shared),
+      ];
+      await store.insertMany(rows, ctx('import'));
+      const audit = (await store.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      // Every entry holds exactly its own row's settings, whatever the row before it held.
+      for (const [i, entry] of audit.entries()) expect(entry.changes).toEqual(creationChanges(rows[i]!));
+      const summary = audit
+        .slice(0, 6)
+        .map((e) => [e.changes['name'], e.changes['scopes'], e.changes['owner']]);
+      expect(summary).toEqual([
+        ['a', ['read'], null],
+        ['a', ['read'], null],
+        ['b', ['write'], null],
+        ['a', ['read'], null],
+        ['a', ['read'], null],
+        ['a', ['read'], 'acme'],
+      ]);
+      expect(audit[2]!.changes['metadata']).toEqual({ plan: 'pro' });
+      expect(audit.slice(0, 6).map((e) => e.changes['rateLimit'])).toEqual([
+        null,
+        null,
+        null,
+        null,
+        { limit: 5, windowSeconds: 60 },
+        null,
+      ]);
+    });
+
+    it('keeps the audit text of imported keys exact, whatever their settings hold', async () => {
+      const odd = [
+        'quote " backslash \\ slash / newline \n tab \t',
+        'bell \u0007 and escape \u001b',
+        'a surrogate pair 😀 and \\ud800 as text',
+        'json-looking {"a":[1,2]} and \\u0041',
+        'é ü ß 中文 \u2028 \u2029',
+      ];
+      const rows = odd.map((text, i) =>
+        makeRow({ name: `odd ${i} ${text.slice(0, 20)}`, metadata: { text, nested: { text, n: i } } }),
+      );
+      await store.insertMany(rows, ctx('import'));
+      const audit = (await store.audit({ limit: 100 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      for (const [i, entry] of audit.entries()) {
+        expect(entry.changes['name']).toBe(rows[i]!.name);
+        expect(entry.changes['metadata']).toEqual({ text: odd[i], nested: { text: odd[i], n: i } });
+      }
+    });
+
+    it('audits every key of a batch whose settings are large, in order', async () => {
+      // About 14 KB of metadata each, different for every row: the audit text of the batch
+      // is several times any single statement's natural size.
+      const rows = Array.from({ length: 600 }, (_, i) =>
+        makeRow({ metadata: { i, text: `"${String(i).padStart(6, '0')}\\`.repeat(1_600) } }),
+      );
+      expect(await store.insertMany(rows, ctx('import'))).toEqual(rows.map((r) => r.id));
+      const audit = (await store.audit({ limit: 1000 })).filter((e) => e.action === 'import').reverse();
+      expect(audit.map((e) => e.keyId)).toEqual(rows.map((r) => r.id));
+      expect(audit.map((e) => (e.changes['metadata'] as { i: number }).i)).toEqual(rows.map((_, i) => i));
+      expect(audit[599]!.changes).toEqual(creationChanges(rows[599]!));
+    });
+
+    it('inserts many in one call, skipping hashes already taken, auditing each', async () => {
+      const existing = makeRow();
+      await store.insert(existing, ctx('create'));
+      const fresh = Array.from({ length: 50 }, () => makeRow());
+      const repeat = makeRow({ hash: fresh[0]!.hash });
+      const ids = await store.insertMany([...fresh, makeRow({ hash: existing.hash }), repeat], ctx('import'));
+      expect(ids).toEqual(fresh.map((r) => r.id));
+      expect(await store.get(repeat.id)).toBeUndefined();
+      expect(await store.findByHash(fresh[7]!.hash)).toEqual(publicPart(fresh[7]!));
+      const audit = await store.audit({ limit: 1000 });
+      expect(audit.filter((e) => e.action === 'import')).toHaveLength(50);
+    });
+  });
+}

@@ -1,0 +1,264 @@
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { rateLimits } from '../limits/rate-limits.js';
+import { AuthFailure, deny, KeywardConfigError, problemJsonFailure } from './failures.js';
+import { type AuthResult, createGuard } from './guard.js';
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from './schemes.js';
+import { staticKeys } from './static-keys.js';
+
+const header = apiKeyHeader({ name: 'X-API-Key' });
+const cookie = apiKeyCookie({ name: 'X-API-KEY' });
+const query = apiKeyQuery({ name: 'x-api-key' });
+
+function req(headers: Record<string, string> = {}, q = '') {
+  return { header: (n: string) => headers[n], query: () => q };
+}
+const sync = <P>(r: AuthResult<P> | Promise<AuthResult<P>>) => {
+  expect(r).not.toBeInstanceOf(Promise);
+  return r as AuthResult<P>;
+};
+const failed = (r: AuthResult<unknown>) => (r.ok ? undefined : r.failure.code);
+
+describe('createGuard', () => {
+  const guard = createGuard({ schemes: [header, cookie, query], verify: staticKeys(['right-key']) });
+
+  it('accepts a right key in any of the declared places', () => {
+    for (const r of [
+      req({ 'x-api-key': 'right-key' }),
+      req({ cookie: 'X-API-KEY=right-key' }),
+      req({}, 'x-api-key=right-key'),
+    ]) {
+      const result = sync(guard.authenticate(r));
+      expect(result.ok && result.principal).toEqual({ id: 'static-1', scopes: [] });
+    }
+  });
+
+  it('lets the first scheme that carries a key decide: a wrong header is not rescued by a right cookie', () => {
+    const r = sync(
+      guard.authenticate(req({ 'x-api-key': 'wrong', cookie: 'X-API-KEY=right-key' }, 'x-api-key=right-key')),
+    );
+    expect(failed(r)).toBe('invalid');
+    const ok = sync(guard.authenticate(req({ 'x-api-key': 'right-key', cookie: 'X-API-KEY=wrong' })));
+    expect(ok.ok).toBe(true);
+    expect(ok.ok && ok.scheme).toBe(header);
+  });
+
+  it('answers missing, duplicate and invalid with distinct failures', () => {
+    expect(failed(sync(guard.authenticate(req())))).toBe('missing');
+    expect(failed(sync(guard.authenticate(req({ 'x-api-key': 'a, b' }))))).toBe('duplicate');
+    expect(failed(sync(guard.authenticate(req({ 'x-api-key': 'nope' }))))).toBe('invalid');
+  });
+
+  it('rejects over-long keys and keys with non-visible characters before calling the verifier', () => {
+    const verify = vi.fn(() => ({ id: 'x' }));
+    const g = createGuard({ schemes: header, verify, maxKeyLength: 64 });
+    expect(failed(sync(g.authenticate(req({ 'x-api-key': 'k'.repeat(65) }))))).toBe('invalid');
+    expect(failed(sync(g.authenticate(req({ 'x-api-key': 'a\u00a0b' }))))).toBe('invalid');
+    const q = createGuard({ schemes: query, verify });
+    expect(failed(sync(q.authenticate(req({}, 'x-api-key=a%00b'))))).toBe('invalid');
+    expect(failed(sync(q.authenticate(req({}, 'x-api-key=%C3%A9t%C3%A9'))))).toBe('invalid');
+    expect(verify).not.toHaveBeenCalled();
+    expect(sync(g.authenticate(req({ 'x-api-key': 'k'.repeat(64) }))).ok).toBe(true);
+  });
+
+  it('calls the verifier exactly for keys of 1..max characters from U+0021 to U+007E', () => {
+    const chars = [
+      '!',
+      '~',
+      'a',
+      'Z',
+      '0',
+      '_',
+      '\u0000',
+      '\n',
+      '\u007f',
+      '\u0080',
+      '\u00a0',
+      '\u2028',
+      '\ud800',
+      'é',
+    ];
+    const edge = (s: string) =>
+      s.startsWith(' ') || s.endsWith(' ') || s.startsWith('\t') || s.endsWith('\t');
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.constantFrom(...chars, ' ', '\t'), { minLength: 1, maxLength: 12 })
+          .map((a) => a.join('')),
+        (key) => {
+          fc.pre(!edge(key));
+          const verify = vi.fn(() => ({ id: 'x' }));
+          const g = createGuard({ schemes: header, verify, maxKeyLength: 10 });
+          const result = sync(g.authenticate(req({ 'x-api-key': key })));
+          const visible = [...key].every((c) => c.charCodeAt(0) >= 0x21 && c.charCodeAt(0) <= 0x7e);
+          const expected = visible && key.length <= 10;
+          expect(verify).toHaveBeenCalledTimes(expected ? 1 : 0);
+          expect(result.ok).toBe(expected);
+        },
+      ),
+    );
+  });
+
+  it('passes anonymously only when every scheme is optional', () => {
+    const optional = createGuard({
+      schemes: [apiKeyHeader({ name: 'a', autoError: false }), apiKeyQuery({ name: 'a', autoError: false })],
+      verify: () => null,
+    });
+    expect(optional.optional).toBe(true);
+    expect(sync(optional.authenticate(req()))).toEqual({ ok: true, principal: undefined, scheme: undefined });
+    // A wrong key is still wrong with autoError false.
+    expect(failed(sync(optional.authenticate(req({ a: 'x' }))))).toBe('invalid');
+    const mixed = createGuard({
+      schemes: [apiKeyHeader({ name: 'a', autoError: false }), query],
+      verify: () => null,
+    });
+    expect(mixed.optional).toBe(false);
+    expect(failed(sync(mixed.authenticate(req())))).toBe('missing');
+  });
+
+  it('never lets an anonymous request through a guard that requires scopes', () => {
+    const optional = createGuard({
+      schemes: apiKeyHeader({ name: 'X-API-Key', autoError: false }),
+      verify: staticKeys([{ key: 'reader-key', scopes: ['read'] }]),
+    });
+    const admin = optional.require('admin');
+    expect(optional.optional).toBe(true);
+    expect(admin.optional).toBe(false);
+    expect(failed(sync(admin.authenticate(req())))).toBe('missing');
+    expect(failed(sync(admin.authenticate(req({ 'x-api-key': 'reader-key' }))))).toBe('insufficient_scope');
+    // Declared twice (optional at app level, scoped at route level): the second still refuses.
+    expect(failed(admin.authorize(sync(optional.authenticate(req()))))).toBe('missing');
+  });
+
+  it('stays sync with rate limits configured when the principal has no rule and failures are not limited', () => {
+    const limits = rateLimits<{ id: string }>({});
+    const g = createGuard({ schemes: header, verify: () => ({ id: 'k' }), limits });
+    expect(sync(g.authenticate(req({ 'x-api-key': 'k' }))).ok).toBe(true);
+  });
+
+  it('fails closed with 503 when the rate limiter itself throws, never a 500 or a pass', async () => {
+    const broken = {
+      consume: () => Promise.reject(new TypeError('limiter bug')),
+    };
+    const onError = vi.fn();
+    for (const failures of [undefined, { limit: 5, windowSeconds: 60 }]) {
+      const g = createGuard({
+        schemes: header,
+        verify: () => ({ id: 'k', rateLimit: { limit: 5, windowSeconds: 60 } }),
+        limits: rateLimits({ limiter: broken, failures }),
+        onError,
+      });
+      const r = await g.authenticate(req({ 'x-api-key': 'k' }));
+      expect(failed(r)).toBe('unavailable');
+    }
+    expect(onError).toHaveBeenCalled();
+  });
+
+  it('supports async verifiers and turns a throwing verifier into 503, never a pass', async () => {
+    const onError = vi.fn();
+    const g = createGuard({ schemes: header, verify: async (k) => (k === 'ok' ? { id: 1 } : null), onError });
+    expect(await g.authenticate(req({ 'x-api-key': 'ok' }))).toMatchObject({
+      ok: true,
+      principal: { id: 1 },
+    });
+    const boom = createGuard({
+      schemes: header,
+      verify: () => Promise.reject(new Error('db down')),
+      onError,
+    });
+    expect(failed(await boom.authenticate(req({ 'x-api-key': 'ok' })))).toBe('unavailable');
+    const boomSync = createGuard({
+      schemes: header,
+      verify: () => {
+        throw new Error('db down');
+      },
+      onError,
+    });
+    const down = sync(boomSync.authenticate(req({ 'x-api-key': 'ok' })));
+    expect(failed(down)).toBe('unavailable');
+    const response = boomSync.respond(down.ok ? (undefined as never) : down.failure);
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(JSON.parse(response.body)).toEqual({ detail: 'Authentication temporarily unavailable' });
+    expect(onError).toHaveBeenCalledTimes(2);
+  });
+
+  it('lets a verifier deny with a specific reason', () => {
+    const g = createGuard({ schemes: header, verify: () => deny('usage_exceeded') });
+    const r = sync(g.authenticate(req({ 'x-api-key': 'k' })));
+    expect(r.ok ? undefined : r.failure.status).toBe(429);
+  });
+
+  it('checks required scopes after verification (403), and require() derives a guard of the same family', () => {
+    const verify = staticKeys([
+      { key: 'reader', scopes: ['read'] },
+      { key: 'admin', scopes: ['read', 'admin'] },
+    ]);
+    const base = createGuard({ schemes: header, verify });
+    const admin = base.require('admin');
+    expect(admin.family).toBe(base.family);
+    expect(admin.scopes).toEqual(['admin']);
+    expect(failed(sync(admin.authenticate(req({ 'x-api-key': 'reader' }))))).toBe('insufficient_scope');
+    expect(sync(admin.authenticate(req({ 'x-api-key': 'admin' }))).ok).toBe(true);
+    const first = sync(base.authenticate(req({ 'x-api-key': 'reader' })));
+    expect(failed(admin.authorize(first))).toBe('insufficient_scope');
+  });
+
+  it('fails loudly on bad options', () => {
+    expect(() => createGuard({ schemes: [], verify: () => null })).toThrow(KeywardConfigError);
+    expect(() =>
+      createGuard({
+        schemes: [apiKeyHeader({ name: 'a' }), apiKeyHeader({ name: 'b' })],
+        verify: () => null,
+      }),
+    ).toThrow(/schemeName "APIKeyHeader"/);
+    expect(() => createGuard({ schemes: header, verify: 'x' as never })).toThrow(KeywardConfigError);
+    expect(() => createGuard({ schemes: header, verify: () => null, scopes: ['has space'] })).toThrow(
+      /invalid scope/,
+    );
+    expect(() => createGuard({ schemes: header, verify: () => null, maxKeyLength: 0 })).toThrow(
+      /maxKeyLength/,
+    );
+  });
+});
+
+describe('failure responses', () => {
+  const guard = createGuard({ schemes: header, verify: () => null });
+  const respond = (code: 'missing' | 'invalid' | 'duplicate') => guard.respond(new AuthFailure(code));
+
+  it('answers 401 with the FastAPI body, the APIKey challenge and no-store', () => {
+    expect(respond('missing')).toEqual({
+      status: 401,
+      headers: {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'www-authenticate': 'APIKey',
+      },
+      body: '{"detail":"Not authenticated"}',
+    });
+    expect(respond('invalid').body).toBe('{"detail":"Invalid API Key"}');
+    expect(respond('duplicate').status).toBe(400);
+    expect(respond('duplicate').headers['www-authenticate']).toBeUndefined();
+  });
+
+  it('sends Retry-After for rate limits and outages', () => {
+    expect(guard.respond(deny('rate_limited', 1.2)).headers['retry-after']).toBe('2');
+  });
+
+  it('can be replaced: problem+json, or 403 for legacy clients', () => {
+    const problem = createGuard({ schemes: header, verify: () => null, onFailure: problemJsonFailure });
+    const r = problem.respond(new AuthFailure('invalid'));
+    expect(r.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(r.body)).toMatchObject({ status: 401, title: 'Invalid API Key', code: 'invalid' });
+    const legacy = createGuard({
+      schemes: header,
+      verify: () => null,
+      onFailure: (f) => ({
+        status: 403,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ detail: f.detail }),
+      }),
+    });
+    expect(legacy.respond(new AuthFailure('missing')).status).toBe(403);
+  });
+});

@@ -1,0 +1,349 @@
+import { DUPLICATE, extractKey } from './extract.js';
+import {
+  AuthFailure,
+  type FailureCode,
+  type FailureResponder,
+  type FailureResponse,
+  jsonFailure,
+  KeywardConfigError,
+} from './failures.js';
+import type { GuardLimits } from './limits.js';
+import type { KeySource } from './request.js';
+import { type ApiKeyScheme, sameScheme } from './schemes.js';
+
+/** What a verifier knows about the attempt besides the key. */
+export interface VerifyContext {
+  /** The scheme the key came from. */
+  readonly scheme: ApiKeyScheme;
+  /** Scopes the route requires (checked by the guard after verification). */
+  readonly scopes: readonly string[];
+  /**
+   * Present when the guard has rate limits: the per-key admission step. A verifier that
+   * spends something per request (a use of a key with limited uses) calls it once the key
+   * is otherwise accepted and before spending, so a request the limit refuses costs
+   * nothing. It answers `undefined` (go on), a failure to return as the outcome, or a
+   * promise of either. The guard then does not admit the request again; the response
+   * headers still reach {@link AuthResult}. Verifiers that ignore it are admitted by the
+   * guard after verification.
+   */
+  readonly admit?: (principal: unknown) => AuthFailure | undefined | Promise<AuthFailure | undefined>;
+}
+
+/** A request's context when the guard has limits: what its admission step decided. */
+interface Admitting extends VerifyContext {
+  decided: Admission | undefined;
+}
+type Admission = typeof NO_RULE | Promise<Record<string, string> | AuthFailure>;
+const NO_RULE = Symbol('no rule');
+const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFailure ? a : undefined);
+
+/** What a verifier may answer: a principal, nothing (unknown key), or a specific refusal. */
+export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
+
+/**
+ * Maps a presented key to a principal. Return `null`, `undefined` or `false` for an
+ * unknown key, or an {@link AuthFailure} (see `deny`) to refuse with a specific reason.
+ * May be sync (fast path, no promise) or async.
+ */
+export interface Verifier<P> {
+  (key: string, context: VerifyContext): VerifyOutcome<P> | Promise<VerifyOutcome<P>>;
+  /**
+   * Optional, sync, no I/O: has this key recently been verified as good here? Lets known
+   * clients through while their address is blocked for failed attempts.
+   */
+  knows?(key: string): boolean;
+}
+
+/** The outcome of {@link Guard.authenticate}. */
+export type AuthResult<P> =
+  | {
+      readonly ok: true;
+      readonly principal: P;
+      readonly scheme: ApiKeyScheme;
+      /** Headers for the response (e.g. IETF `RateLimit`), when there are any. */
+      readonly headers?: Readonly<Record<string, string>>;
+    }
+  /** Optional auth (`autoError: false` on every scheme) and no key anywhere. */
+  | {
+      readonly ok: true;
+      readonly principal: undefined;
+      readonly scheme: undefined;
+      readonly headers?: undefined;
+    }
+  | { readonly ok: false; readonly failure: AuthFailure };
+
+export interface GuardOptions<P> {
+  /** Where the key may travel; alternatives tried in this order. The first that carries a key decides. */
+  schemes: ApiKeyScheme | readonly ApiKeyScheme[];
+  /** Maps a key to a principal (see {@link Verifier}). */
+  verify: Verifier<P>;
+  /** Scopes every request through this guard needs. */
+  scopes?: readonly string[];
+  /** Reads the scopes of a principal; default: its `scopes` property when it is an array or a Set. */
+  scopesOf?: (principal: P) => Iterable<string> | undefined;
+  /** Replaces the default `{"detail": ...}` responses. */
+  onFailure?: FailureResponder;
+  /** Longer keys are rejected before any hashing or lookup. Default 256. */
+  maxKeyLength?: number;
+  /**
+   * Called when the verifier throws (the request gets a 503, never a 500 or a pass).
+   * Default: one line on stderr with the error's name and message.
+   */
+  onError?: (error: unknown) => void;
+  /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
+  limits?: GuardLimits<NoInfer<P>>;
+}
+
+/** A reusable, framework-neutral authentication check. Adapters wrap it in their idiom. */
+export interface Guard<P = unknown> {
+  readonly schemes: readonly ApiKeyScheme[];
+  readonly scopes: readonly string[];
+  /** True when every scheme has `autoError: false`: a request without a key passes anonymously. */
+  readonly optional: boolean;
+  /** Identity shared by a guard and the guards derived from it with {@link Guard.require}. */
+  readonly family: object;
+  /** Authenticates a request. Sync whenever the verifier is. */
+  authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>>;
+  /** Checks an already authenticated principal against this guard's scopes. */
+  authorize(result: AuthResult<P>): AuthResult<P>;
+  /** The HTTP response for a failure. */
+  respond(failure: AuthFailure): FailureResponse;
+  /** A guard with the same schemes and verifier that also requires these scopes. */
+  require(...scopes: string[]): Guard<P>;
+}
+
+const SCOPE = /^[\x21-\x7e]{1,128}$/;
+const FAILURES: Record<string, AuthFailure> = {};
+// A verifier that failed (its store unreachable) is worth retrying soon, not at once.
+const UNAVAILABLE_RETRY_AFTER = 5;
+
+function failure(code: FailureCode): AuthFailure {
+  FAILURES[code] ??= new AuthFailure(code, code === 'unavailable' ? UNAVAILABLE_RETRY_AFTER : undefined);
+  return FAILURES[code];
+}
+
+// Visible ASCII only. The regular expression runs as compiled code: 0.03 µs for a 41-character
+// key against 0.07 µs for a charCodeAt loop, on every request.
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
+/** A presented key is usable only if it is 1..max visible ASCII characters. */
+function plausible(key: string, max: number): boolean {
+  return key.length <= max && VISIBLE_ASCII.test(key);
+}
+
+function logVerifierError(error: unknown): void {
+  const e = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  // `process` is absent on some fetch runtimes.
+  const warn = globalThis.process?.emitWarning;
+  if (warn) warn(`verifier failed, answering 503 (${e})`, 'KeywardWarning');
+  else console.warn(`keyward: verifier failed, answering 503 (${e})`);
+}
+
+function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
+  const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
+  return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
+}
+
+function checkSchemes(schemes: readonly ApiKeyScheme[]): void {
+  if (schemes.length === 0) throw new KeywardConfigError('a guard needs at least one scheme');
+  for (let i = 0; i < schemes.length; i++) {
+    for (let j = i + 1; j < schemes.length; j++) {
+      const a = schemes[i]!;
+      const b = schemes[j]!;
+      if (a.schemeName === b.schemeName && !sameScheme(a, b)) {
+        throw new KeywardConfigError(
+          `two different schemes share the schemeName "${a.schemeName}"; give each its own schemeName`,
+        );
+      }
+    }
+  }
+}
+
+/** Creates a guard from schemes and a verifier. Options are validated here, once. */
+export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
+  const schemes = Object.freeze(Array.isArray(options.schemes) ? [...options.schemes] : [options.schemes]);
+  checkSchemes(schemes as ApiKeyScheme[]);
+  if (typeof options.verify !== 'function') throw new KeywardConfigError('verify must be a function');
+  const maxKeyLength = options.maxKeyLength ?? 256;
+  if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
+    throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
+  }
+  return build(
+    options,
+    schemes as readonly ApiKeyScheme[],
+    maxKeyLength,
+    options.limits,
+    {},
+    options.scopes ?? [],
+  );
+}
+
+function build<P>(
+  options: GuardOptions<P>,
+  schemes: readonly ApiKeyScheme[],
+  maxKeyLength: number,
+  limits: GuardLimits<P> | undefined,
+  family: object,
+  requiredScopes: readonly string[],
+): Guard<P> {
+  for (const s of requiredScopes) {
+    if (typeof s !== 'string' || !SCOPE.test(s))
+      throw new KeywardConfigError(`invalid scope ${JSON.stringify(s)}`);
+  }
+  const scopes = Object.freeze([...new Set(requiredScopes)]);
+  const verify = options.verify;
+  const scopesOf = options.scopesOf ?? (defaultScopesOf as (p: P) => Iterable<string> | undefined);
+  const onFailure = options.onFailure ?? jsonFailure;
+  // A guard that requires scopes is never optional, even over optional schemes.
+  const optional = schemes.every((s) => !s.autoError) && scopes.length === 0;
+  const onError = options.onError ?? logVerifierError;
+  const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
+  // Static failures are answered with prebuilt objects: no allocation on the reject path.
+  const rejections = new Map<FailureCode, AuthResult<P>>();
+  const reject = (code: FailureCode): AuthResult<P> => {
+    let r = rejections.get(code);
+    if (!r) {
+      r = Object.freeze({ ok: false, failure: failure(code) });
+      rejections.set(code, r);
+    }
+    return r;
+  };
+  const responses = new Map<AuthFailure, FailureResponse>();
+  const contexts = new Map<ApiKeyScheme, VerifyContext>(
+    schemes.map((scheme) => [scheme, Object.freeze({ scheme, scopes })]),
+  );
+
+  function authorize(result: AuthResult<P>): AuthResult<P> {
+    if (!result.ok || scopes.length === 0) return result;
+    // Scopes cannot be held by nobody: an anonymous request never passes a scoped guard.
+    if (result.principal === undefined) return reject('missing');
+    const held = scopesOf(result.principal);
+    const set = held instanceof Set ? held : new Set(held ?? []);
+    for (const s of scopes) if (!set.has(s)) return reject('insufficient_scope');
+    return result;
+  }
+
+  function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
+    if (value instanceof AuthFailure) return { ok: false, failure: value };
+    if (value === null || value === undefined || value === false) return reject('invalid');
+    return authorize({ ok: true, principal: value as P, scheme });
+  }
+
+  function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
+    for (const scheme of schemes) {
+      const key = extractKey(scheme, source);
+      if (key === undefined) continue;
+      if (key === DUPLICATE) return reject('duplicate');
+      // Anything the limits throw (a custom limiter, ruleOf) fails closed like a verifier error.
+      if (limits?.limitsFailures) return watched(limits, source, key, scheme).catch(verifierError);
+      if (!plausible(key, maxKeyLength)) return reject('invalid');
+      const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
+      let value: ReturnType<Verifier<P>>;
+      try {
+        value = verify(key, context);
+      } catch (error) {
+        return verifierError(error);
+      }
+      if (value instanceof Promise)
+        return value.then((v) => admit(settle(v, scheme), context), verifierError);
+      return admit(settle(value, scheme), context);
+    }
+    return optional ? anonymous : reject('missing');
+  }
+
+  /** Consumes one request of the principal's budget, if it has a rule. */
+  function decide(limits: GuardLimits<P>, principal: P): Admission {
+    const rule = limits.ruleFor(principal);
+    return rule ? limits.admit(principal, rule) : NO_RULE;
+  }
+
+  /** A fresh context per request (its admission is the request's own), only when there are limits. */
+  function admitting(limits: GuardLimits<P>, scheme: ApiKeyScheme): Admitting {
+    const context: Admitting = {
+      scheme,
+      scopes,
+      decided: undefined,
+      admit(principal) {
+        // Called twice, it answers the same: one request never takes two of the budget.
+        context.decided ??= decide(limits, principal as P);
+        return context.decided === NO_RULE ? undefined : context.decided.then(stepOf);
+      },
+    };
+    return context;
+  }
+
+  /**
+   * Applies the per-key rate limit, if the principal has one (sync, no promise, when it
+   * has none): what the verifier's admission step decided, else admits now.
+   */
+  function admit(result: AuthResult<P>, context: VerifyContext): AuthResult<P> | Promise<AuthResult<P>> {
+    if (!limits || !result.ok || result.scheme === undefined) return result;
+    let decided: Admission;
+    try {
+      decided = (context as Partial<Admitting>).decided ?? decide(limits, result.principal);
+    } catch (error) {
+      return verifierError(error);
+    }
+    if (decided === NO_RULE) return result;
+    // A refusal stands even if the verifier returned the principal anyway: fail closed.
+    return decided.then(
+      (admitted): AuthResult<P> =>
+        admitted instanceof AuthFailure ? { ok: false, failure: admitted } : { ...result, headers: admitted },
+      verifierError,
+    );
+  }
+
+  // With failed attempts limited per address: the same steps, watched. Kept apart so the
+  // common path stays sync.
+  async function watched(
+    limits: GuardLimits<P>,
+    source: KeySource,
+    key: string,
+    scheme: ApiKeyScheme,
+  ): Promise<AuthResult<P>> {
+    const address = limits.address(source);
+    const wait = limits.blockedFor(address);
+    // A blocked address learns nothing from its guesses: its keys are not even checked.
+    if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
+    const context = admitting(limits, scheme);
+    let result: AuthResult<P>;
+    try {
+      result = plausible(key, maxKeyLength) ? settle(await verify(key, context), scheme) : reject('invalid');
+    } catch (error) {
+      return verifierError(error);
+    }
+    if (!result.ok) {
+      if (result.failure.code !== 'invalid') return result;
+      return { ok: false, failure: await limits.failed(address, result.failure) };
+    }
+    return admit(result, context);
+  }
+
+  function verifierError(error: unknown): AuthResult<P> {
+    // A verifier that throws must not become a 500 nor a pass: fail closed with a 503
+    // unless it threw a deliberate AuthFailure.
+    if (error instanceof AuthFailure) return { ok: false, failure: error };
+    onError(error);
+    return reject('unavailable');
+  }
+
+  function respond(f: AuthFailure): FailureResponse {
+    const cached = responses.get(f);
+    if (cached) return cached;
+    const response = onFailure(f);
+    if (f === FAILURES[f.code]) responses.set(f, response);
+    return response;
+  }
+
+  return Object.freeze({
+    schemes,
+    scopes,
+    optional,
+    family,
+    authenticate,
+    authorize,
+    respond,
+    require: (...more: string[]) =>
+      build(options, schemes, maxKeyLength, limits, family, [...scopes, ...more]),
+  });
+}

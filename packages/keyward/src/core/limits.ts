@@ -1,0 +1,27 @@
+import type { AuthFailure } from './failures.js';
+import type { KeySource } from './request.js';
+
+/** A request budget: at most `limit` requests per `windowSeconds`. */
+export interface LimitRule {
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+/**
+ * The rate-limit steps a guard runs around verification. Implemented by `rateLimits()`
+ * (keyward's `src/ratelimit`); declared here as a type only, so the core stays free of
+ * Node-only imports and runs on fetch runtimes.
+ */
+export interface GuardLimits<P> {
+  /** Whether failed attempts are limited per client address. */
+  readonly limitsFailures: boolean;
+  address(source: KeySource): string | undefined;
+  /** Seconds an address must still wait, or 0. Sync: no I/O on the request path. */
+  blockedFor(address: string | undefined): number;
+  blocked(retryAfter: number): AuthFailure;
+  /** Counts a failed attempt; resolves with the failure to answer. */
+  failed(address: string | undefined, failure: AuthFailure): Promise<AuthFailure>;
+  ruleFor(principal: P): LimitRule | undefined;
+  /** Consumes one request of a key's budget: headers when allowed, a failure when not. */
+  admit(principal: P, rule: LimitRule): Promise<Record<string, string> | AuthFailure>;
+}

@@ -1,0 +1,69 @@
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FailureResponse } from '../core/failures.js';
+import type { AuthResult, Guard } from '../core/guard.js';
+import { authenticateRequest, unavailable } from '../node/auth.js';
+import { failureBody, successHeaders } from '../node/respond.js';
+import type { FastifyPrincipal } from './plugin.js';
+
+/** The guard for a route's `config.keyward`, `null` when the route is public. Throws on a bad value. */
+export type ChooseGuard = (setting: unknown) => Guard | null;
+
+function sendFailure(reply: FastifyReply, response: FailureResponse): void {
+  reply.code(response.status);
+  for (const name in response.headers) reply.header(name, response.headers[name]);
+  // A Buffer is sent as it is: a string would get "; charset=utf-8" appended to its type.
+  reply.send(failureBody(response));
+}
+
+/** Applies one guard's result; false when the request was answered. */
+function accept(
+  guard: Guard,
+  result: AuthResult<unknown>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): boolean {
+  if (!result.ok) {
+    sendFailure(reply, guard.respond(result.failure));
+    return false;
+  }
+  if (result.principal !== undefined) request.principal = result.principal as FastifyPrincipal;
+  const headers = successHeaders(result);
+  if (headers) for (const name in headers) reply.header(name, headers[name]);
+  return true;
+}
+
+/**
+ * The context-wide `onRequest` hook of one plugin registration. Being a context hook, it
+ * runs for every route of the context and its children whenever they were declared
+ * (Fastify builds each route's hook list at startup), and before the body is read. The
+ * route's choice is read from its final `config.keyward`. Several registrations add one
+ * hook each; `authenticateRequest` verifies a key once per request for guards of one
+ * family. Callback style and no promise for sync verifiers: an async hook would cost one
+ * per request.
+ */
+export function onRequestHook(choose: ChooseGuard): onRequestHookHandler {
+  return function keywardOnRequest(request, reply, done) {
+    // Unknown routes reach the 404 handler, which keyward leaves alone (as before any route).
+    if (request.is404) return done();
+    let guard: Guard | null;
+    try {
+      guard = choose(request.routeOptions.config.keyward);
+    } catch (error) {
+      // Checked at startup; should a value still be wrong here, the request fails closed.
+      return done(error as Error);
+    }
+    if (guard === null) return done();
+    const chosen = guard;
+    const result = authenticateRequest(chosen, request.raw);
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => {
+          if (accept(chosen, settled, request, reply)) done();
+        },
+        () => sendFailure(reply, unavailable(chosen)),
+      );
+      return;
+    }
+    if (accept(chosen, result, request, reply)) done();
+  };
+}

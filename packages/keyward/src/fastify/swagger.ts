@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import type { RouteOptions } from 'fastify';
+import type { Guard } from '../core/guard.js';
+import {
+  type ApiKeySecurityScheme,
+  combineGuards,
+  type SecurityRequirement,
+  SecuritySchemeRegistry,
+  securityRequirements,
+} from '../openapi/security.js';
+
+/** The operation extension that carries a route's security until the document is finished. */
+export const MARK = 'x-keyward';
+
+/** What a guarded route contributes to the document: its `security` and the schemes it names. */
+export interface SecurityMark {
+  security: SecurityRequirement[];
+  securitySchemes: Record<string, ApiKeySecurityScheme>;
+}
+
+/** The mark for the guards on one route (scheme-name clashes fail here, at startup). */
+export function markFor(guards: readonly Guard[]): SecurityMark {
+  const guard = combineGuards(guards)!;
+  const registry = new SecuritySchemeRegistry();
+  registry.addGuard(guard);
+  return { security: securityRequirements(guard), securitySchemes: registry.toJSON() };
+}
+
+const GUARDS: unique symbol = Symbol('keyward.guards');
+type Marked = RouteOptions & { [GUARDS]?: Guard[] };
+
+/**
+ * Adds a guard to the mark in a route's schema, the one @fastify/swagger reads when it builds
+ * the document (after startup, when every route is known). A copy: a schema object shared
+ * by several routes must not carry one route's security. Fastify itself compiled the
+ * route from the schema it had at declaration, so this only reaches the document.
+ */
+export function markRoute(route: RouteOptions, guard: Guard): void {
+  const marked = route as Marked;
+  const guards = marked[GUARDS] ?? [];
+  marked[GUARDS] = guards;
+  if (!guards.includes(guard)) guards.push(guard);
+  route.schema = { ...route.schema, [MARK]: markFor(guards) } as RouteOptions['schema'];
+}
+
+type Operation = Record<string, unknown> & {
+  [MARK]?: SecurityMark;
+  security?: unknown;
+  operationId?: unknown;
+};
+
+/**
+ * With `exposeHeadRoutes` and an `operationId`, @fastify/swagger documents the HEAD route
+ * Fastify adds for a GET from a copy it made when the route was declared, before its mark:
+ * that HEAD route is the GET's own (same context, same config), so it gets the GET's mark.
+ */
+function headMark(item: Record<string, Operation | undefined>): SecurityMark | undefined {
+  const get = item.get;
+  const head = item.head;
+  if (!get?.[MARK] || !head || head[MARK] || typeof get.operationId !== 'string') return undefined;
+  return head.operationId === `${get.operationId}-head` ? get[MARK] : undefined;
+}
+
+interface SwaggerDocument {
+  swagger?: string;
+  paths?: Record<string, Record<string, Operation | undefined> | undefined>;
+  components?: { securitySchemes?: Record<string, unknown> } & Record<string, unknown>;
+  securityDefinitions?: Record<string, unknown>;
+}
+
+/**
+ * Turns the marks @fastify/swagger copied into operations into `security`, and adds the
+ * schemes to `components.securitySchemes` (OpenAPI 3) or `securityDefinitions` (Swagger
+ * 2.0, which has no cookie API keys: those are left out). Idempotent.
+ */
+export function applyMarks<D>(document: D): D {
+  const doc = document as SwaggerDocument;
+  const schemes: Record<string, ApiKeySecurityScheme> = {};
+  const swagger2 = typeof doc.swagger === 'string';
+  for (const item of Object.values(doc.paths ?? {})) {
+    if (item === undefined) continue;
+    const head = headMark(item);
+    if (head) item.head![MARK] = head;
+    for (const operation of Object.values(item)) {
+      const mark = operation?.[MARK];
+      if (!operation || !mark) continue;
+      Object.assign(schemes, mark.securitySchemes);
+      operation.security = swagger2
+        ? mark.security.filter((r) =>
+            Object.keys(r).every((name) => mark.securitySchemes[name]?.in !== 'cookie'),
+          )
+        : mark.security;
+      delete operation[MARK];
+    }
+  }
+  if (Object.keys(schemes).length === 0) return document;
+  if (swagger2) {
+    const kept = Object.entries(schemes).filter(([, s]) => s.in !== 'cookie');
+    doc.securityDefinitions = { ...doc.securityDefinitions, ...Object.fromEntries(kept) };
+  } else {
+    doc.components = {
+      ...doc.components,
+      securitySchemes: { ...doc.components?.securitySchemes, ...schemes },
+    };
+  }
+  return document;
+}
+
+type SwaggerFn = ((options?: { yaml?: boolean }) => unknown) & { [PATCHED]?: true };
+const PATCHED: unique symbol = Symbol.for('keyward.swagger');
+
+// YAML is rendered by the `yaml` package @fastify/swagger itself uses; JSON is valid YAML
+// 1.2, so it is the fallback.
+function toYaml(document: unknown): string {
+  try {
+    const swaggerMain = createRequire(import.meta.url).resolve('@fastify/swagger');
+    const yaml = createRequire(swaggerMain)('yaml') as {
+      stringify(value: unknown, options?: object): string;
+    };
+    return yaml.stringify(document, { strict: false });
+  } catch {
+    return JSON.stringify(document, null, 2);
+  }
+}
+
+/**
+ * Wraps the `swagger()` decorator that @fastify/swagger put on this instance or an ancestor
+ * so the documents it returns carry keyward's security. Route schemas cannot reference
+ * schemes missing from the document (@fastify/swagger fails on them), and the document's
+ * components come from @fastify/swagger's own options, hence this last step.
+ */
+export function patchSwagger(instance: object, decorator = 'swagger'): void {
+  let owner: object | null = instance;
+  while (owner !== null && !Object.hasOwn(owner, decorator)) owner = Object.getPrototypeOf(owner);
+  if (owner === null) return;
+  const slots = owner as Record<string, unknown>;
+  const original = slots[decorator] as SwaggerFn;
+  if (typeof original !== 'function' || original[PATCHED]) return;
+  let yaml: string | undefined;
+  const patched: SwaggerFn = function keywardSwagger(this: unknown, options) {
+    if (options?.yaml) {
+      yaml ??= toYaml(patched.call(this));
+      return yaml;
+    }
+    return applyMarks(original.call(this, options));
+  };
+  slots[decorator] = Object.assign(patched, { [PATCHED]: true as const });
+}

@@ -1,0 +1,186 @@
+import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { FailureResponse } from '../core/failures.js';
+import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../core/guard.js';
+import { type KeySource, queryOf } from '../core/request.js';
+import type { ApiKeyScheme } from '../core/schemes.js';
+import { GUARD, isGuard, PUBLIC } from '../internal/markers.js';
+import { noteUpgradeRefusal } from '../internal/upgrade-refusals.js';
+import { nodeHeader } from '../node/headers.js';
+import { answersPublicly } from './endpoints.js';
+
+/** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
+export interface KeywardEnv<P> extends Env {
+  Variables: { principal: P };
+}
+
+interface NodeIncoming {
+  headers: Record<string, string | string[] | undefined>;
+  rawHeaders?: string[];
+  url: string;
+  socket?: { remoteAddress?: string };
+}
+
+// Reading Node's own header object (under @hono/node-server) avoids building a Fetch
+// `Headers` for every request. A class, not a literal with closures: one small object.
+class IncomingSource implements KeySource {
+  constructor(private readonly incoming: NodeIncoming) {}
+  header(name: string) {
+    return nodeHeader(this.incoming.headers, this.incoming.rawHeaders, name);
+  }
+  query() {
+    return queryOf(this.incoming.url);
+  }
+  peer() {
+    return this.incoming.socket?.remoteAddress;
+  }
+}
+
+class RequestSource implements KeySource {
+  constructor(private readonly request: Request) {}
+  header(name: string) {
+    return this.request.headers.get(name) ?? undefined;
+  }
+  query() {
+    return queryOf(this.request.url);
+  }
+}
+
+function sourceOf(c: Context): KeySource {
+  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+  if (incoming && typeof incoming.headers === 'object' && typeof incoming.url === 'string') {
+    return new IncomingSource(incoming);
+  }
+  return new RequestSource(c.req.raw);
+}
+
+/** Writes a keyward failure as a Hono response. */
+export function failureResponse(c: Context, response: FailureResponse): Response {
+  return c.body(response.body, response.status as 401, response.headers);
+}
+
+interface Outcome {
+  readonly family: object;
+  readonly result: AuthResult<unknown>;
+}
+// On the Context under a private symbol, not in a WeakMap: a WeakMap get and set cost
+// about 1 µs a request here, a symbol property almost nothing. Symbols do not enumerate.
+const OUTCOME: unique symbol = Symbol('keyward.outcome');
+type Marked = { [OUTCOME]?: Outcome };
+const outcomeOf = (c: Context): Outcome | undefined => (c as Marked)[OUTCOME];
+const remember = (c: Context, outcome: Outcome): void => {
+  (c as Marked)[OUTCOME] = outcome;
+};
+
+/**
+ * Protects an app (`app.use(apiKeyAuth(...))`), a group (`app.use('/api/*', ...)`) or
+ * one route (`app.get('/x', apiKeyAuth(...), handler)`). Declared at several levels with
+ * the same guard (or guards derived by `guard.require(...)`), the key is verified once per
+ * request and only the extra scopes are checked again.
+ */
+export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHandler<KeywardEnv<P>> {
+  const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
+  const family = resolved.family;
+
+  function proceed(c: Context<KeywardEnv<P>>, next: Next, result: AuthResult<P>): Response | Promise<void> {
+    if (!result.ok) {
+      const response = resolved.respond(result.failure);
+      noteUpgradeRefusal(c, response);
+      return failureResponse(c, response);
+    }
+    remember(c, { family, result });
+    if (result.principal !== undefined) c.set('principal', result.principal);
+    const deprecation = result.scheme?.deprecation;
+    // Not async and no await in the common case: Hono's compose then stays on its fast path.
+    if (result.headers === undefined && deprecation === undefined) return next();
+    return next().then(() => {
+      // Set after the handler so they survive handlers that return their own Response.
+      if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
+      if (deprecation !== undefined) c.header('Deprecation', deprecation);
+    });
+  }
+
+  // Hono awaits whatever a middleware returns, so a sync Response is fine at run time.
+  const keywardAuth = function keywardAuth(c: Context<KeywardEnv<P>>, next: Next) {
+    if (publicMarkers > 0 && answersPublicly(matchedRoutes(c))) return next();
+    const prior = outcomeOf(c);
+    const pending =
+      prior && prior.family === family
+        ? resolved.authorize(prior.result as AuthResult<P>)
+        : resolved.authenticate(sourceOf(c));
+    if (pending instanceof Promise)
+      return pending.then<Response | void>((result) => proceed(c, next, result));
+    return proceed(c, next, pending);
+  } as MiddlewareHandler<KeywardEnv<P>>;
+  return Object.assign(keywardAuth, { [GUARD]: resolved });
+}
+
+/**
+ * A route's only handler, guarded: `app.get('/x', protect(guard, (c) => c.json(...)))`.
+ * Behaves as `apiKeyAuth` placed before the handler, but a route with a single handler is
+ * answered by Hono without its middleware chain, which is measurably faster. Response
+ * headers (rate limits, `Deprecation`) are set before the handler runs, so they reach
+ * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself.
+ */
+export function protect<P>(
+  guard: Guard<P> | GuardOptions<P>,
+  handler: (c: Context<KeywardEnv<P>>) => Response | Promise<Response>,
+): Handler<KeywardEnv<P>> {
+  const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
+  const family = resolved.family;
+
+  function proceed(c: Context<KeywardEnv<P>>, result: AuthResult<P>): Response | Promise<Response> {
+    if (!result.ok) {
+      const response = resolved.respond(result.failure);
+      noteUpgradeRefusal(c, response);
+      return failureResponse(c, response);
+    }
+    remember(c, { family, result });
+    if (result.principal !== undefined) c.set('principal', result.principal);
+    if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
+    const deprecation = result.scheme?.deprecation;
+    if (deprecation !== undefined) c.header('Deprecation', deprecation);
+    return handler(c);
+  }
+
+  // The route itself is guarded: no publicRoute() elsewhere can open it.
+  const keywardProtected = function keywardProtected(c: Context<KeywardEnv<P>>) {
+    const prior = outcomeOf(c);
+    const pending =
+      prior && prior.family === family
+        ? resolved.authorize(prior.result as AuthResult<P>)
+        : resolved.authenticate(sourceOf(c));
+    if (pending instanceof Promise) return pending.then((result) => proceed(c, result));
+    return proceed(c, pending);
+  };
+  return Object.assign(keywardProtected, { [GUARD]: resolved }) as unknown as Handler<KeywardEnv<P>>;
+}
+
+// No publicRoute() anywhere in the process: no route can be public, skip the lookup.
+let publicMarkers = 0;
+
+/**
+ * Marks a route as public: guards installed with `app.use` do not run for it, and its
+ * OpenAPI operation carries no lock. `app.get('/health', publicRoute(), handler)`.
+ */
+export function publicRoute(): MiddlewareHandler {
+  publicMarkers++;
+  const keywardPublic: MiddlewareHandler = async function keywardPublic(_c, next) {
+    await next();
+  };
+  return Object.assign(keywardPublic, { [PUBLIC]: true as const });
+}
+
+/**
+ * The scheme whose key authenticated this request (for logging where the key came from),
+ * or `undefined` when no key was accepted or {@link apiKeyAuth} has not run.
+ */
+export function authSchemeOf(c: Context): ApiKeyScheme | undefined {
+  const result = outcomeOf(c)?.result;
+  return result?.ok ? result.scheme : undefined;
+}
+
+/** The principal of an authenticated request, typed. `undefined` for optional auth without a key. */
+export function principalOf<P>(c: Context<KeywardEnv<P>>): P | undefined {
+  return c.get('principal');
+}

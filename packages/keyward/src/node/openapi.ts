@@ -1,0 +1,26 @@
+import type { Guard } from '../core/guard.js';
+import {
+  type ApiKeySecurityScheme,
+  type SecurityRequirement,
+  SecuritySchemeRegistry,
+  securityRequirements,
+} from '../openapi/security.js';
+
+/** The two OpenAPI pieces a guard contributes, ready to merge into a document made by hand. */
+export interface OpenApiSecurity {
+  /** The operation's `security` (alternatives; `{}` last when auth is optional). */
+  security: SecurityRequirement[];
+  /** Entries for `components.securitySchemes`. */
+  securitySchemes: Record<string, ApiKeySecurityScheme>;
+}
+
+/**
+ * What to put in an OpenAPI document for routes protected by this guard. node:http has no
+ * route table to read, so you place the parts yourself (or list your routes and use
+ * `buildOpenApiDocument`).
+ */
+export function openApiSecurity(guard: Pick<Guard, 'schemes' | 'scopes' | 'optional'>): OpenApiSecurity {
+  const registry = new SecuritySchemeRegistry();
+  registry.addGuard(guard);
+  return { security: securityRequirements(guard), securitySchemes: registry.toJSON() };
+}

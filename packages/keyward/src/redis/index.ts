@@ -1,0 +1,6 @@
+/**
+ * keyward/redis: rate-limit counters shared by every instance through Redis
+ * (rate-limiter-flexible and an ioredis client, both yours to install).
+ * @module
+ */
+export { type RedisRateLimiterOptions, redisRateLimiter } from '../limits/limiter.js';

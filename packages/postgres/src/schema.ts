@@ -1,0 +1,105 @@
+import { StoreUnavailableError } from '@keyward/keys/store';
+import type { ClientBase } from 'pg';
+import { lockKey, quoteIdent } from './names.js';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** The DDL, given the schema prefix (`"schema".`) every table name gets. */
+  readonly sql: (s: string) => string;
+}
+
+/**
+ * Versioned migrations, applied in order in one transaction under an advisory lock (so
+ * instances starting at once take turns and the later ones find nothing to do), and
+ * recorded in `keyward_migrations`. Append new versions; never edit an applied one.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'keys, audit log, meta',
+    sql: (s) => `
+      CREATE TABLE ${s}keyward_meta (
+        name text PRIMARY KEY,
+        value text NOT NULL
+      );
+      CREATE TABLE ${s}keyward_keys (
+        id text COLLATE "C" PRIMARY KEY,
+        hash bytea NOT NULL,
+        display text NOT NULL,
+        name text NOT NULL,
+        owner text,
+        scopes text[] NOT NULL,
+        metadata jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        revoked_at timestamptz,
+        enabled boolean NOT NULL,
+        last_used_at timestamptz,
+        use_count bigint NOT NULL DEFAULT 0,
+        remaining_uses integer CHECK (remaining_uses >= 0),
+        rate_limit integer,
+        rate_window integer,
+        replaces text COLLATE "C",
+        replaced_by text COLLATE "C"
+      );
+      CREATE UNIQUE INDEX keyward_keys_hash ON ${s}keyward_keys (hash);
+      CREATE INDEX keyward_keys_owner ON ${s}keyward_keys (owner, id);
+      CREATE TABLE ${s}keyward_audit (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        key_id text COLLATE "C",
+        changes jsonb NOT NULL
+      );
+      CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the schema up to date (creating the schema itself when asked to); refuses a
+ * database made by a newer keyward.
+ */
+export async function migrate(
+  client: ClientBase,
+  schema: string,
+  options: { createSchema: boolean; location: string },
+): Promise<void> {
+  const s = `${quoteIdent(schema)}.`;
+  await client.query('BEGIN');
+  try {
+    // Held until COMMIT: a second instance waits here, then sees the migrations done.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey('migrations', schema)]);
+    if (options.createSchema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}keyward_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ v: number | null }>(
+      `SELECT max(version) AS v FROM ${s}keyward_migrations`,
+    );
+    const current = rows[0]?.v ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreUnavailableError(
+        `${options.location} has schema version ${current}, newer than this keyward understands (${SCHEMA_VERSION}); upgrade keyward`,
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query(m.sql(s));
+      await client.query(`INSERT INTO ${s}keyward_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

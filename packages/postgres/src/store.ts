@@ -1,0 +1,462 @@
+import type {
+  AuditContext,
+  AuditEntry,
+  AuditQuery,
+  ChangeBatch,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+  UsageDelta,
+} from '@keyward/keys/store';
+import {
+  applyPatch,
+  creationChanges,
+  DuplicateKeyError,
+  decodeCursor,
+  encodeCursor,
+  KeyNotFoundError,
+  KeyStateError,
+  moveUses,
+  PepperMismatchError,
+  pageLimit,
+  patchChanges,
+  StoreUnavailableError,
+} from '@keyward/keys/store';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { type PostgresStoreOptions, type PostgresTarget, postgresTarget } from './connection.js';
+import { translatePgError } from './errors.js';
+import { ChangeListener } from './listener.js';
+import { CHANGES_CHANNEL, lockKey, quoteIdent } from './names.js';
+import {
+  type AuditRow,
+  auditFromRow,
+  BULK_RECORD,
+  BULK_VALUES,
+  bulkRow,
+  changeFromRow,
+  fromRow,
+  hashParam,
+  INSERT_PLACEHOLDERS,
+  insertValues,
+  KEY_COLUMNS,
+  type KeyRow,
+  updateValues,
+} from './rows.js';
+import { migrate } from './schema.js';
+
+type Pg = typeof import('pg').default;
+
+/** What a transaction body gets: a query function and the audit log. */
+interface Tx {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): Promise<void>;
+  /** Many entries of one context in one statement, in the order given. */
+  logMany(context: AuditContext, entries: readonly { keyId: string; changes: unknown }[]): Promise<void>;
+}
+
+/**
+ * The shared store for several instances: PostgreSQL through a `pg` pool, parameterised
+ * queries only. Every change commits together with its audit entry and a
+ * `NOTIFY keyward_changes` (heard by listeners only once committed). Changes take an
+ * advisory lock per schema, so audit `seq` order is commit order and the change feed
+ * never skips an entry committed late.
+ */
+export class PostgresKeyStore implements KeyStore {
+  readonly #pg: Pg;
+  readonly #pool: Pool;
+  readonly #target: PostgresTarget;
+  readonly #auditLock: string;
+  readonly #t: { keys: string; audit: string; meta: string };
+  readonly #watchers = new Set<() => void>();
+  #listener: ChangeListener | undefined;
+  #closed = false;
+
+  readonly #prepared: boolean;
+  private constructor(
+    pg: Pg,
+    pool: Pool,
+    target: PostgresTarget,
+    /** The schema holding keyward's tables. */
+    readonly schema: string,
+    readonly location: string,
+    prepared: boolean,
+  ) {
+    this.#prepared = prepared;
+    this.#pg = pg;
+    this.#pool = pool;
+    this.#target = target;
+    this.#auditLock = lockKey('audit', schema);
+    const s = `${quoteIdent(schema)}.`;
+    this.#t = { keys: `${s}keyward_keys`, audit: `${s}keyward_audit`, meta: `${s}keyward_meta` };
+  }
+
+  /** Connects to `url` (see `postgresTarget`) and brings the schema up to date. */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresKeyStore> {
+    const target = postgresTarget(url, options);
+    // Loaded on first use, so importing keyward never loads pg by itself.
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool(target.config);
+    // An idle connection dying (server restart) must not crash the process; the pool drops it.
+    pool.on('error', () => {});
+    try {
+      const client = await pool.connect();
+      try {
+        const schema = target.schema ?? (await currentSchema(client, target.location));
+        await migrate(client, schema, {
+          createSchema: target.schema !== undefined,
+          location: target.location,
+        });
+        const location = target.schema ? target.location : `${target.location} (schema ${schema})`;
+        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw translatePgError(error, target.location);
+    }
+  }
+
+  /** `name` makes it a prepared statement, parsed and planned once per connection. */
+  async #query<R extends QueryResultRow>(text: string, values?: unknown[], name?: string): Promise<R[]> {
+    if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
+    try {
+      const named = name !== undefined && this.#prepared;
+      return (await this.#pool.query<R>(named ? { name, text, values } : { text, values })).rows;
+    } catch (error) {
+      throw translatePgError(error, this.location);
+    }
+  }
+
+  /**
+   * Runs `body` in a transaction holding the audit lock; announces the change with
+   * NOTIFY in the same transaction when anything was audited.
+   */
+  async #change<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError(`store ${this.location} is closed`);
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw translatePgError(error, this.location);
+    }
+    let audited = false;
+    let broken: Error | undefined;
+    const tx: Tx = {
+      query: async (text, values) => (await client.query(text, values)).rows,
+      log: async (context, keyId, changes) => {
+        audited = true;
+        await client.query(
+          `INSERT INTO ${this.#t.audit} (at, actor, action, key_id, changes) VALUES ($1, $2, $3, $4, $5)`,
+          [context.at, context.actor, context.action, keyId, JSON.stringify(changes)],
+        );
+      },
+      logMany: async (context, entries) => {
+        audited = true;
+        await client.query(
+          `INSERT INTO ${this.#t.audit} (at, actor, action, key_id, changes)
+            SELECT $1, $2, $3, r.id, r.changes
+            FROM jsonb_to_recordset($4::jsonb) AS r(i int, id text, changes jsonb) ORDER BY r.i`,
+          [
+            context.at,
+            context.actor,
+            context.action,
+            JSON.stringify(entries.map((e, i) => ({ i, id: e.keyId, changes: e.changes }))),
+          ],
+        );
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [this.#auditLock]);
+      const result = await body(tx);
+      if (audited) await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, this.schema]);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw translatePgError(error, this.location);
+    } finally {
+      // A connection that cannot even roll back is destroyed, not reused.
+      client.release(broken);
+    }
+  }
+
+  async #locked(tx: Tx, id: string): Promise<KeyRecord> {
+    const [row] = await tx.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    if (!row) throw new KeyNotFoundError(id);
+    return fromRow(row);
+  }
+
+  async #write(tx: Tx, record: KeyRecord): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.#t.keys} SET name = $2, owner = $3, scopes = $4, metadata = $5, expires_at = $6,
+        revoked_at = $7, enabled = $8, remaining_uses = $9, rate_limit = $10, rate_window = $11,
+        replaced_by = $12 WHERE id = $1`,
+      updateValues(record),
+    );
+  }
+
+  async #insert(tx: Tx, row: NewKeyRow): Promise<void> {
+    const inserted = await tx.query(
+      `INSERT INTO ${this.#t.keys} (hash, ${KEY_COLUMNS}) VALUES (${INSERT_PLACEHOLDERS})
+        ON CONFLICT (hash) DO NOTHING RETURNING id`,
+      insertValues(row),
+    );
+    if (inserted.length === 0) throw new DuplicateKeyError();
+  }
+
+  async bindPepper(fingerprint: string): Promise<void> {
+    // Two instances binding at once: one insert wins, both compare with what is stored.
+    await this.#query(
+      `INSERT INTO ${this.#t.meta} (name, value) VALUES ('pepper_fingerprint', $1) ON CONFLICT (name) DO NOTHING`,
+      [fingerprint],
+    );
+    const [row] = await this.#query<{ value: string }>(
+      `SELECT value FROM ${this.#t.meta} WHERE name = 'pepper_fingerprint'`,
+    );
+    if (row?.value !== fingerprint) throw new PepperMismatchError(this.location);
+  }
+
+  insert(row: NewKeyRow, context: AuditContext): Promise<void> {
+    return this.#change(async (tx) => {
+      await this.#insert(tx, row);
+      await tx.log(context, row.id, creationChanges(row));
+    });
+  }
+
+  async insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
+    // Of rows sharing a hash only the first is tried, so which one wins is well defined.
+    const seen = new Set<string>();
+    const unique = rows.filter((r) => {
+      const hex = hashParam(r.hash).toString('hex');
+      if (seen.has(hex)) return false;
+      seen.add(hex);
+      return true;
+    });
+    if (unique.length === 0) return [];
+    return this.#change(async (tx) => {
+      const inserted = await tx.query<{ id: string }>(
+        `INSERT INTO ${this.#t.keys} (hash, ${KEY_COLUMNS})
+          SELECT ${BULK_VALUES} FROM jsonb_to_recordset($1::jsonb) AS r(${BULK_RECORD}) ORDER BY r.i
+          ON CONFLICT (hash) DO NOTHING RETURNING id`,
+        [JSON.stringify(unique.map(bulkRow))],
+      );
+      const ids = new Set(inserted.map((r) => r.id));
+      const added = unique.filter((r) => ids.has(r.id));
+      if (added.length > 0) {
+        await tx.logMany(
+          context,
+          added.map((r) => ({ keyId: r.id, changes: creationChanges(r) })),
+        );
+      }
+      return added.map((r) => r.id);
+    });
+  }
+
+  async get(id: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id = $1`, [id]);
+    return row && fromRow(row);
+  }
+
+  async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
+    // The hot lookup: prepared, named after its table (statement names are per connection).
+    const [row] = await this.#query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = $1`,
+      [hashParam(hash)],
+      `keyward_by_hash ${this.#t.keys}`,
+    );
+    return row && fromRow(row);
+  }
+
+  async list(query: ListQuery): Promise<KeyPage> {
+    const limit = pageLimit(query.limit);
+    const after = decodeCursor(query.cursor) ?? '';
+    const rows =
+      query.owner === undefined
+        ? await this.#query<KeyRow>(
+            `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id > $1 ORDER BY id LIMIT $2`,
+            [after, limit + 1],
+          )
+        : await this.#query<KeyRow>(
+            `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3`,
+            [query.owner, after, limit + 1],
+          );
+    const items = rows.slice(0, limit).map(fromRow);
+    return { items, nextCursor: rows.length > limit ? encodeCursor(items[limit - 1]!.id) : null };
+  }
+
+  update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    return this.#change(async (tx) => {
+      const before = await this.#locked(tx, id);
+      const after = applyPatch(before, patch);
+      const changes = patchChanges(before, after);
+      if (Object.keys(changes).length === 0) return before;
+      await this.#write(tx, after);
+      await tx.log(context, id, changes);
+      return after;
+    });
+  }
+
+  rotate(
+    id: string,
+    successor: NewKeyRow,
+    patch: KeyPatch,
+    context: AuditContext,
+  ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    return this.#change(async (tx) => {
+      const before = await this.#locked(tx, id);
+      if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
+      if (before.replacedBy) {
+        throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
+      }
+      const moved = moveUses(before, successor, patch);
+      const next = { ...moved.successor, replaces: id };
+      await this.#insert(tx, next);
+      const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
+      await this.#write(tx, after);
+      await tx.log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
+      await tx.log({ ...context, action: 'create' }, successor.id, creationChanges(next));
+      const [row] = await tx.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id = $1`, [
+        successor.id,
+      ]);
+      return { previous: after, successor: fromRow(row!) };
+    });
+  }
+
+  delete(id: string, context: AuditContext): Promise<KeyRecord> {
+    return this.#change(async (tx) => {
+      const before = await this.#locked(tx, id);
+      await tx.query(`DELETE FROM ${this.#t.keys} WHERE id = $1`, [id]);
+      await tx.log(context, id, { name: before.name, owner: before.owner });
+      return before;
+    });
+  }
+
+  async consumeUse(id: string, at: Date): Promise<number | null> {
+    // One statement, so the row lock makes it atomic: exactly N takers for N uses.
+    const [row] = await this.#query<{ remaining_uses: number }>(
+      `UPDATE ${this.#t.keys} SET remaining_uses = remaining_uses - 1, use_count = use_count + 1,
+        last_used_at = GREATEST(last_used_at, $2) WHERE id = $1 AND remaining_uses > 0
+        RETURNING remaining_uses`,
+      [id, at],
+      `keyward_consume ${this.#t.keys}`,
+    );
+    return row ? row.remaining_uses : null;
+  }
+
+  async recordUsage(batch: readonly UsageDelta[]): Promise<void> {
+    if (batch.length === 0) return;
+    // One UPDATE ... FROM row per key: an id twice in the batch would count only once.
+    const merged = new Map<string, { count: number; at: number }>();
+    for (const u of batch) {
+      const m = merged.get(u.id);
+      const at = u.lastUsedAt.getTime();
+      merged.set(u.id, m ? { count: m.count + u.count, at: Math.max(m.at, at) } : { count: u.count, at });
+    }
+    const ids = [...merged.keys()];
+    await this.#query(
+      `UPDATE ${this.#t.keys} AS k SET use_count = k.use_count + u.count,
+        last_used_at = GREATEST(k.last_used_at, u.at)
+        FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS u(id, count, at) WHERE k.id = u.id`,
+      [ids, ids.map((id) => merged.get(id)!.count), ids.map((id) => new Date(merged.get(id)!.at))],
+    );
+  }
+
+  async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
+    const limit = pageLimit(query.limit);
+    const before = query.before ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      query.keyId === undefined
+        ? await this.#query<AuditRow>(
+            `SELECT * FROM ${this.#t.audit} WHERE seq < $1 ORDER BY seq DESC LIMIT $2`,
+            [before, limit],
+          )
+        : await this.#query<AuditRow>(
+            `SELECT * FROM ${this.#t.audit} WHERE key_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+            [query.keyId, before, limit],
+          );
+    return rows.map(auditFromRow);
+  }
+
+  async changesSince(seq: number, limit: number): Promise<ChangeBatch> {
+    // One statement, one snapshot: `latest` and the changes agree.
+    const rows = await this.#query<{
+      latest: string;
+      seq: string | null;
+      action: string;
+      key_id: string | null;
+    }>(
+      `SELECT l.latest, c.seq, c.action, c.key_id
+        FROM (SELECT coalesce(max(seq), 0) AS latest FROM ${this.#t.audit}) AS l
+        LEFT JOIN LATERAL (
+          SELECT seq, action, key_id FROM ${this.#t.audit} WHERE seq > $1 ORDER BY seq LIMIT $2
+        ) AS c ON true`,
+      [seq, limit],
+    );
+    const latest = Number(rows[0]?.latest ?? 0);
+    const changes = rows
+      .filter((r) => r.seq !== null)
+      .map((r) => changeFromRow(r as { seq: string; action: string; key_id: string | null }));
+    return { changes, latest };
+  }
+
+  /**
+   * Calls `onChange` whenever another connection commits a change (LISTEN on a dedicated
+   * connection, re-established by itself), and once after each reconnection. Resolves
+   * after the first connection attempt with a function that stops listening.
+   */
+  async watch(onChange: () => void): Promise<() => void> {
+    this.#watchers.add(onChange);
+    if (!this.#listener && !this.#closed) {
+      this.#listener = new ChangeListener({
+        Client: this.#pg.Client,
+        config: this.#target.config,
+        schema: this.schema,
+        onChange: () => {
+          for (const w of this.#watchers) w();
+        },
+      });
+      await this.#listener.start();
+    }
+    return () => {
+      this.#watchers.delete(onChange);
+    };
+  }
+
+  /** Whether the change listener is connected (for health checks and tests). */
+  get listening(): boolean {
+    return this.#listener?.listening ?? false;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener?.stop();
+    await this.#pool.end();
+  }
+}
+
+async function currentSchema(client: PoolClient, location: string): Promise<string> {
+  const { rows } = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+  const schema = rows[0]?.schema;
+  if (!schema) {
+    throw new StoreUnavailableError(
+      `no schema of the search_path exists in ${location}; name one with ?schema=NAME in the URL`,
+    );
+  }
+  return schema;
+}
+
+/** Opens the PostgreSQL store at `url`; see {@link PostgresKeyStore.open}. */
+export function openPostgresStore(url: string, options?: PostgresStoreOptions): Promise<PostgresKeyStore> {
+  return PostgresKeyStore.open(url, options);
+}

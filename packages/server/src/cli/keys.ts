@@ -1,0 +1,174 @@
+import type { KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
+import { KeyInputError } from '@keyward/keys';
+import type { Command } from 'commander';
+import { registerImport } from './import.js';
+import type { CliIO } from './io.js';
+import {
+  dbOption,
+  jsonOption,
+  parseCount,
+  parseDurationArg,
+  parseMetadataArg,
+  parseRateLimitArg,
+  parseScopesArg,
+  withManager,
+} from './options.js';
+import { describeRecord, listTable, recordJson } from './render.js';
+
+interface SettingsFlags {
+  name?: string;
+  owner?: string | false;
+  scopes?: readonly string[];
+  expires?: number | false;
+  uses?: number | false;
+  rateLimit?: RateLimit | false;
+  metadata?: Record<string, unknown>;
+  db?: string;
+  json?: boolean;
+}
+
+function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
+  const s: Partial<KeySettings> = {};
+  if (flags.name !== undefined) s.name = flags.name;
+  if (flags.owner !== undefined) s.owner = flags.owner === false ? null : flags.owner;
+  if (flags.scopes !== undefined) s.scopes = flags.scopes;
+  if (flags.expires === false) s.expiresAt = null;
+  else if (flags.expires !== undefined) s.expiresIn = flags.expires;
+  if (flags.uses !== undefined) s.uses = flags.uses === false ? null : flags.uses;
+  if (flags.rateLimit !== undefined) s.rateLimit = flags.rateLimit === false ? null : flags.rateLimit;
+  if (flags.metadata !== undefined) s.metadata = flags.metadata;
+  return s;
+}
+
+const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
+
+function showKeyOnce(io: CliIO, key: string, intro: string): void {
+  io.stderr.write(`${intro}\nThis is the only time the key is shown. Store it now:\n`);
+  io.stdout.write(`${key}\n`);
+}
+
+/** `keyward keys ...`. */
+export function registerKeys(program: Command, io: CliIO): void {
+  const keys = program.command('keys').description('issue and manage per-client API keys');
+  const out = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
+  const done = (record: KeyRecord, verb: string, json?: boolean) =>
+    json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${record.name})\n`);
+
+  keys
+    .command('create')
+    .description('issue a key; it is printed once (stdout) and only its keyed hash is stored')
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--owner <id>', 'the client it belongs to')
+    .option('--scopes <list>', 'comma-separated scopes, e.g. read,admin', parseScopesArg)
+    .option('--expires <duration>', 'lifetime: 30s, 15m, 24h, 30d', parseDurationArg)
+    .option('--uses <n>', 'number of requests it may serve', USES)
+    .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
+    .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((flags: SettingsFlags & { name: string }) =>
+      withManager(io, flags.db, async (m) => {
+        const { key, record } = await m.create({ ...settingsOf(flags), name: flags.name });
+        if (flags.json) return void out({ key, ...recordJson(record) });
+        showKeyOnce(io, key, `Created key ${record.id} (${record.name}).`);
+      }),
+    );
+
+  keys
+    .command('list')
+    .description('list keys in creation order (never the keys themselves)')
+    .option('--owner <id>', 'only keys of this client')
+    .option('--limit <n>', 'page size (1-1000)', parseCount(1, 1000), 100)
+    .option('--cursor <cursor>', 'the next page, as printed after a full page')
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((flags: { owner?: string; limit: number; cursor?: string; db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        const page = await m.list({ owner: flags.owner, limit: flags.limit, cursor: flags.cursor });
+        if (flags.json)
+          return void out({ keys: page.items.map((r) => recordJson(r)), nextCursor: page.nextCursor });
+        io.stdout.write(page.items.length ? `${listTable(page.items)}\n` : 'no keys\n');
+        if (page.nextCursor) io.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+      }),
+    );
+
+  keys
+    .command('show')
+    .description('show one key')
+    .argument('<id>', 'key id')
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: { db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        const record = await m.get(id);
+        if (flags.json) out(recordJson(record));
+        else io.stdout.write(`${describeRecord(record)}\n`);
+      }),
+    );
+
+  keys
+    .command('update')
+    .description('change a key; takes effect at once, also in running servers')
+    .argument('<id>', 'key id')
+    .option('--name <name>', 'new name')
+    .option('--owner <id>', 'new owner')
+    .option('--no-owner', 'remove the owner')
+    .option('--scopes <list>', 'replace the scopes (comma-separated; "" for none)', parseScopesArg)
+    .option('--expires <duration>', 'expire this long from now', parseDurationArg)
+    .option('--no-expires', 'never expire')
+    .option('--uses <n>', 'set the remaining uses', USES)
+    .option('--no-uses', 'unlimited uses')
+    .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
+    .option('--no-rate-limit', 'remove the rate limit')
+    .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: SettingsFlags) =>
+      withManager(io, flags.db, async (m) => {
+        const settings = settingsOf(flags);
+        if (Object.keys(settings).length === 0) {
+          throw new KeyInputError('nothing to update: give at least one option (see --help)');
+        }
+        done(await m.update(id, settings), 'updated', flags.json);
+      }),
+    );
+
+  for (const [verb, past, what] of [
+    ['disable', 'disabled', 'stop a key from working until it is enabled again'],
+    ['enable', 'enabled', 'let a disabled key work again (a revoked key stays revoked)'],
+    ['revoke', 'revoked', 'revoke a key for good, effective at once'],
+    ['delete', 'deleted', 'remove a key (its audit history stays; prefer revoke)'],
+  ] as const) {
+    keys
+      .command(verb)
+      .description(what)
+      .argument('<id>', 'key id')
+      .addOption(dbOption())
+      .addOption(jsonOption())
+      .action((id: string, flags: { db?: string; json?: boolean }) =>
+        withManager(io, flags.db, async (m) => {
+          done(await m[verb](id), past, flags.json);
+        }),
+      );
+  }
+
+  keys
+    .command('rotate')
+    .description('issue a successor with the same settings; the old key works for the grace period')
+    .argument('<id>', 'key id')
+    .option('--grace <duration>', 'how long the old key keeps working (0: revoke it now)', parseDurationArg)
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: { grace?: number; db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
+        if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
+        const until = previous.revokedAt
+          ? 'The old key is revoked.'
+          : `The old key works until ${previous.expiresAt!.toISOString()}.`;
+        showKeyOnce(io, key, `Rotated ${id} to ${record.id}. ${until}`);
+      }),
+    );
+
+  registerImport(keys, io);
+}

@@ -1,0 +1,165 @@
+import type { KeyManager, RateLimit } from '@keyward/keys';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { FailMode } from 'keyward';
+import { KeywardConfigError, rateLimits, staticKeys } from 'keyward';
+import { createLogger } from '../log/logger.js';
+import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
+import { createDemoApp, demoSchemes } from '../serve/app.js';
+import { bootstrapDemoKey, firstKeyInstructions } from '../serve/bootstrap.js';
+import { serveLimits } from '../serve/limits.js';
+import { listen } from '../serve/serve.js';
+import { fail } from './exit.js';
+import type { CliIO } from './io.js';
+import { dbOption, parseIntervalArg, parseRateLimitArg } from './options.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return port;
+}
+
+function parseProxies(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    // rateLimits() validates the list (addresses and CIDR ranges) the way requests will use it.
+    rateLimits({ clientAddress: { trustedProxies: list } });
+  } catch (error) {
+    if (error instanceof KeywardConfigError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return list;
+}
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  db?: string;
+  usageFlush: number;
+  cacheTtl: number;
+  rateLimit?: RateLimit;
+  authFailureLimit?: RateLimit;
+  trustProxy?: string[];
+  redisFailMode: FailMode;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** `keyward serve`: the protected demo API, verifying against the key store by default. */
+export function registerServe(program: Command, io: CliIO): void {
+  program
+    .command('serve')
+    .description(
+      'run the protected demo API (GET /secure-data, /admin-data (scope admin), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set. Several instances share keys through KEYWARD_DATABASE_URL=postgres://... and rate limits through KEYWARD_REDIS_URL=redis://...',
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8000).argParser(parsePort),
+    )
+    .addOption(new Option('--host <host>', 'address to bind').env('HOST').default('127.0.0.1'))
+    .addOption(dbOption())
+    .addOption(
+      new Option(
+        '--usage-flush <duration>',
+        'how often use counts are written, 1s to 1h (and always on shutdown)',
+      )
+        .default(5000, '5s')
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option(
+        '--cache-ttl <duration>',
+        'longest a verified key is trusted from memory if change notifications are lost, 1s to 1h',
+      )
+        .default(60_000, '60s')
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <rate>',
+        'per-key limit for keys without their own (set with keys create/update --rate-limit), e.g. 100/1m',
+      ).argParser(parseRateLimitArg),
+    )
+    .addOption(
+      new Option(
+        '--auth-failure-limit <rate>',
+        'failed authentications per client address, e.g. 10/1m; over it the address gets 429 (keys verified here before keep working)',
+      ).argParser(parseRateLimitArg),
+    )
+    .addOption(
+      new Option(
+        '--trust-proxy <list>',
+        'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (default: none)',
+      ).argParser(parseProxies),
+    )
+    .addOption(
+      new Option('--redis-fail-mode <mode>', 'while Redis (KEYWARD_REDIS_URL) is unreachable')
+        .choices(['open', 'closed', 'local'])
+        .default('local', 'local: per-instance memory limits'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
+    .action(async (flags: ServeFlags) => {
+      const configured = io.env.KEYWARD_API_KEYS?.trim();
+      let manager: KeyManager | undefined;
+      let verify: Parameters<typeof createDemoApp>[0]['verify'];
+      const target = resolveDatabase(flags.db, io.env);
+      // Never print a PostgreSQL URL: it may hold a password.
+      const database =
+        target.kind === 'sqlite' ? target.path : flags.db ? databaseLabel(target) : '"$KEYWARD_DATABASE_URL"';
+      if (configured) {
+        verify = staticKeys(configured);
+      } else {
+        manager = await openKeyManager({
+          database: flags.db,
+          env: io.env,
+          notice: (m) => io.stderr.write(`${m}\n`),
+          actor: 'serve',
+          flushIntervalMs: flags.usageFlush,
+          cache: { ttlMs: flags.cacheTtl },
+        });
+        verify = manager.verifier();
+      }
+      const limits = await serveLimits({
+        redisUrl: io.env.KEYWARD_REDIS_URL?.trim() || undefined,
+        redisPrefix: io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined,
+        failMode: flags.redisFailMode,
+        perKeyDefault: flags.rateLimit,
+        failures: flags.authFailureLimit,
+        trustedProxies: flags.trustProxy,
+        log: (line) => io.stderr.write(`${line}\n`),
+      });
+      const first = manager && (await bootstrapDemoKey(manager));
+      const logger = createLogger({ schemes: demoSchemes, level: flags.logLevel, destination: io.stdout });
+      const app = createDemoApp({ verify, limits: limits.limits, logger });
+      const server = await listen(app, flags.port, flags.host);
+      io.stdout.write(`keyward demo API listening on ${server.url}  (docs: ${server.url}/docs)\n`);
+      io.stdout.write(
+        configured
+          ? 'Verifying static keys from KEYWARD_API_KEYS.\n'
+          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help\n`,
+      );
+      if (first) io.stdout.write(`\n${firstKeyInstructions(server.url, first, database)}\n`);
+
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await server.close();
+        try {
+          // Flushes the usage counts gathered in memory: none is lost on a clean stop.
+          await manager?.close();
+          await limits.close();
+        } catch (error) {
+          process.exit(fail(io, error));
+        }
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

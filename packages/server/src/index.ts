@@ -1,0 +1,17 @@
+/**
+ * @keyward/server: the `keyward` command (keys, audit, serve) and the pieces it is made
+ * of, for embedding: open a key manager from a database URL, the demo app, the CLI.
+ * Request logging lives at `@keyward/server/log`.
+ * @module
+ */
+export { runCli } from './cli/program.js';
+export {
+  type DatabaseTarget,
+  DEFAULT_DATABASE,
+  type OpenKeyManagerOptions,
+  openKeyManager,
+  openKeyStore,
+  resolveDatabase,
+} from './open.js';
+export { createDemoApp, type DemoAppOptions, demoSchemes } from './serve/app.js';
+export { listen, type RunningServer } from './serve/serve.js';

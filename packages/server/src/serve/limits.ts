@@ -1,0 +1,103 @@
+import { type FailMode, type GuardLimits, memoryRateLimiter, type RateLimitRule, rateLimits } from 'keyward';
+import { redisRateLimiter } from 'keyward/redis';
+
+/** What `keyward serve` is told about rate limits. */
+export interface ServeLimitOptions {
+  /** Shared counters when set (`KEYWARD_REDIS_URL`); per-instance memory otherwise. */
+  redisUrl?: string;
+  /** Key prefix in Redis (`KEYWARD_REDIS_PREFIX`), so deployments can share one Redis. */
+  redisPrefix?: string;
+  /** While Redis is unreachable. Default `local`. */
+  failMode?: FailMode;
+  /** For keys that set no rate limit of their own. */
+  perKeyDefault?: RateLimitRule;
+  /** Failed authentications per client address. */
+  failures?: RateLimitRule;
+  trustedProxies?: readonly string[];
+  /** Startup and state-change lines (never a key; Redis URLs without credentials). */
+  log: (line: string) => void;
+}
+
+export interface ServeLimits {
+  readonly limits: GuardLimits<unknown>;
+  close(): Promise<void>;
+}
+
+const MODES: Record<FailMode, string> = {
+  open: 'requests pass unlimited',
+  closed: 'requests get 503',
+  local: 'each instance counts in its own memory',
+};
+
+/** A Redis URL fit to print: no user, no password. */
+export function redisLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparsable Redis URL)';
+  }
+}
+
+const rate = (r: RateLimitRule) => `${r.limit} per ${r.windowSeconds}s`;
+
+/**
+ * The guard's rate limits for `keyward serve`: per-key limits (each key's own, else the
+ * default) and failed attempts per address, counted in Redis when configured (one budget
+ * for every instance) and in memory otherwise.
+ */
+export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimits> {
+  const { log } = options;
+  const perKey = options.perKeyDefault ? `default ${rate(options.perKeyDefault)}` : 'none by default';
+  const failures = options.failures ? rate(options.failures) : 'off';
+  const address = options.trustedProxies?.length
+    ? `X-Forwarded-For from trusted proxies ${options.trustedProxies.join(', ')}`
+    : 'the peer address (no trusted proxies)';
+  let limiter = memoryRateLimiter();
+  let close = async () => {};
+  if (options.redisUrl) {
+    const failMode = options.failMode ?? 'local';
+    const label = redisLabel(options.redisUrl);
+    // Loaded only when asked for.
+    const { Redis } = await import('ioredis');
+    const client = new Redis(options.redisUrl, {
+      // Fail fast while disconnected (the fail mode answers) instead of queueing behind a dead socket.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      // Reconnects by itself, forever, at most 2 s apart.
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+    // Connection trouble is reported once per outage by the limiter, not per retry.
+    client.on('error', () => {});
+    limiter = redisRateLimiter({
+      client,
+      failMode,
+      prefix: options.redisPrefix,
+      onStateChange: (state, error) =>
+        log(
+          state === 'unavailable'
+            ? `keyward: Redis ${label} unreachable (${error instanceof Error ? error.message : 'error'}); rate limits fail ${failMode}: ${MODES[failMode]}`
+            : `keyward: Redis ${label} reachable again; rate limits are shared again`,
+        ),
+    });
+    close = async () => {
+      await client.quit().catch(() => client.disconnect());
+    };
+    log(
+      `Rate limits shared through Redis ${label} (per key: ${perKey}; failed attempts per address: ${failures}). While Redis is unreachable: fail mode ${failMode}, ${MODES[failMode]}.`,
+    );
+  } else {
+    log(
+      `Rate limits in this instance's memory (per key: ${perKey}; failed attempts per address: ${failures}); set KEYWARD_REDIS_URL to share them between instances.`,
+    );
+  }
+  log(`Client address: ${address}.`);
+  const limits = rateLimits<unknown>({
+    limiter,
+    perKey: options.perKeyDefault ? { default: options.perKeyDefault } : {},
+    failures: options.failures,
+    clientAddress: { trustedProxies: options.trustedProxies ?? [] },
+  });
+  return { limits, close };
+}

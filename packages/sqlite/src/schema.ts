@@ -1,0 +1,88 @@
+import { StoreUnavailableError } from '@keyward/keys/store';
+import type Database from 'better-sqlite3';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Versioned migrations, applied in order inside one write transaction and recorded in
+ * `keyward_migrations`, so running them again (or from two processes) is harmless.
+ * Append new versions; never edit an applied one.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'keys, audit log, meta',
+    sql: `
+      CREATE TABLE keyward_meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE keyward_keys (
+        id TEXT PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        display TEXT NOT NULL,
+        name TEXT NOT NULL,
+        owner TEXT,
+        scopes TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        enabled INTEGER NOT NULL,
+        last_used_at INTEGER,
+        use_count INTEGER NOT NULL DEFAULT 0,
+        remaining_uses INTEGER,
+        rate_limit INTEGER,
+        rate_window INTEGER,
+        replaces TEXT,
+        replaced_by TEXT
+      ) STRICT;
+      CREATE INDEX keyward_keys_owner ON keyward_keys (owner, id) WHERE owner IS NOT NULL;
+      CREATE TABLE keyward_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        key_id TEXT,
+        changes TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX keyward_audit_key ON keyward_audit (key_id, seq);
+    `,
+  },
+  {
+    version: 2,
+    name: 'key tags for the membership filter',
+    // Null for keys stored before: the filter then stays off (it cannot know their tags).
+    sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings the schema up to date; refuses a database made by a newer keyward. */
+export function migrate(db: Database.Database, location: string): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS keyward_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    ) STRICT`);
+    const row = db.prepare('SELECT max(version) AS v FROM keyward_migrations').get() as { v: number | null };
+    const current = row.v ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreUnavailableError(
+        `${location} has schema version ${current}, newer than this keyward understands (${SCHEMA_VERSION}); upgrade keyward`,
+      );
+    }
+    const record = db.prepare('INSERT INTO keyward_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+}

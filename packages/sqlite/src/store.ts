@@ -1,0 +1,487 @@
+import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type {
+  AuditContext,
+  AuditEntry,
+  AuditQuery,
+  ChangeBatch,
+  KeyPage,
+  KeyPatch,
+  KeyRecord,
+  KeyStore,
+  ListQuery,
+  NewKeyRow,
+  UsageDelta,
+} from '@keyward/keys/store';
+import {
+  applyPatch,
+  CreationChanges,
+  creationChanges,
+  DuplicateKeyError,
+  decodeCursor,
+  encodeCursor,
+  KeyNotFoundError,
+  KeyStateError,
+  moveUses,
+  PepperMismatchError,
+  pageLimit,
+  patchChanges,
+  StoreUnavailableError,
+} from '@keyward/keys/store';
+import type Database from 'better-sqlite3';
+import { translateSqliteError } from './errors.js';
+import { KeyFilter } from './filter.js';
+import {
+  type AuditRow,
+  auditFromRow,
+  fromRow,
+  fromValues,
+  insertValues,
+  type KeyRow,
+  toParams,
+} from './rows.js';
+import { migrate } from './schema.js';
+import { type Statements, statements } from './statements.js';
+import { LOCKED, Switches } from './switches.js';
+import { type BatchContext, writeKeyBatch } from './worker/batch.js';
+import { SqliteWriter } from './worker/writer.js';
+import { WriteLine } from './write-line.js';
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * `full` (default): every acknowledged change is fsynced and survives a power loss.
+   * `normal`: in WAL mode still survives a killed process, but the last commits may be
+   * lost on power loss; faster for keys with limited uses (one commit per request).
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+const PEPPER = 'pepper_fingerprint';
+
+/**
+ * Creates the database file, empty and with mode 0600, unless it exists. It must exist before SQLite opens it: SQLite gives the `-wal` and `-shm` files the
+ * mode of the database file, so a file made by SQLite (umask, often 0644) and tightened
+ * afterwards would leave them readable by everybody for as long as they exist.
+ */
+function createPrivate(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  try {
+    // The umask may have taken bits away; the owner needs read and write.
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode (readers never block the
+ * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
+ * better-sqlite3 is synchronous: each call on the store's own connection is short and
+ * indexed; the long ones (imported batches, usage batches), and a use taken while another
+ * connection holds the write lock, run on a second connection in a worker thread
+ * (`SqliteWriter`).
+ */
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: Database.Database;
+  readonly #s: Statements;
+  readonly #busy: number;
+  readonly #full: boolean;
+  readonly #switch: Switches;
+  readonly #writes: WriteLine;
+  readonly #filter: KeyFilter;
+  readonly #writer: SqliteWriter | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly location: string,
+    db: Database.Database,
+    busy: number,
+    full: boolean,
+    openReader: (() => Database.Database) | undefined,
+    writer: SqliteWriter | undefined,
+  ) {
+    this.#db = db;
+    this.#busy = busy;
+    this.#full = full;
+    this.#s = statements(db);
+    this.#switch = new Switches(db, busy, full);
+    this.#writes = new WriteLine(this.#switch, busy, (error) => this.#fail(error));
+    this.#filter = new KeyFilter(db, openReader);
+    this.#writer = writer;
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
+  static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteKeyStore> {
+    const busy = options.busyTimeoutMs ?? 5000;
+    let db: Database.Database | undefined;
+    try {
+      // Hashes are peppered, but owners and metadata are nobody else's business.
+      if (path !== ':memory:' && path !== '') createPrivate(path);
+      // Loaded on first use, so importing keyward never loads the native addon by itself.
+      const { default: open } = await import('better-sqlite3');
+      db = new open(path, { timeout: busy });
+      const file = path !== ':memory:' && path !== '';
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (file && mode !== 'wal') {
+        // Readers that never block the writer, and a write lock taken only at BEGIN, are
+        // what the store is built on (e.g. a network file system cannot share WAL's memory).
+        throw new StoreUnavailableError(
+          `cannot use ${path} in WAL mode (journal_mode stays ${String(mode)})`,
+        );
+      }
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('cache_size = -65536');
+      migrate(db, path);
+      const absolute = resolve(path);
+      const openReader = file
+        ? () => {
+            // Resolved now: a later chdir must not point the reader at another file.
+            const reader = new open(absolute, { readonly: true, fileMustExist: true, timeout: busy });
+            // It scans once: a page cache would only grow the process.
+            reader.pragma('cache_size = 16');
+            return reader;
+          }
+        : undefined;
+      // A file gets a second connection, in a worker thread, for imports, usage batches and
+      // uses taken while the write lock is held elsewhere.
+      const writer = file ? new SqliteWriter(absolute, busy) : undefined;
+      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, writer);
+    } catch (error) {
+      db?.close();
+      const translated = translateSqliteError(error, path, busy);
+      if (translated !== error || error instanceof StoreUnavailableError) throw translated;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`cannot open database ${path} (${message})`, { cause: error });
+    }
+  }
+
+  /** A SQLite failure as the store reports it (see `translateSqliteError`). */
+  #fail(error: unknown): unknown {
+    return translateSqliteError(error, this.location, this.#busy);
+  }
+
+  #closedError(): StoreUnavailableError {
+    return new StoreUnavailableError(`store ${this.location} is closed`);
+  }
+
+  #run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(this.#fail(error));
+    }
+  }
+
+  /** An administrative write transaction: never waits for the lock on this thread (see `WriteLine`). */
+  #write<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return this.#writes.run(fn);
+  }
+
+  /**
+   * Sends a batch to the writer thread: at once, or after the administrative changes
+   * waiting for the lock, which go first (the next batch would otherwise take the lock
+   * again the moment the last one let go of it). Refused once the store is closed.
+   */
+  #bulk<T>(send: () => Promise<T>): Promise<T> {
+    const go = () =>
+      this.#closed
+        ? Promise.reject(this.#closedError())
+        : send().catch((error: unknown) => {
+            throw this.#fail(error);
+          });
+    return this.#writes.waiting ? this.#writes.drained().then(go) : go();
+  }
+
+  /**
+   * Runs a per-request write (a use taken, a usage batch) without its own fsync: in WAL
+   * mode it still survives a killed process, and the next FULL commit makes it durable
+   * on power loss too. Administrative changes always commit with FULL.
+   */
+  #relaxed<T>(fn: () => T): T {
+    return this.#switch.relaxed(fn);
+  }
+
+  #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
+    this.#s.audit.run(context.at.getTime(), context.actor, context.action, keyId, JSON.stringify(changes));
+  }
+
+  #row(id: string): KeyRecord {
+    const row = this.#s.get.get(id) as KeyRow | undefined;
+    if (!row) throw new KeyNotFoundError(id);
+    return fromRow(row);
+  }
+
+  bindPepper(fingerprint: string): Promise<void> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const stored = this.#s.getMeta.get(PEPPER) as string | undefined;
+          if (stored === undefined) this.#s.setMeta.run(PEPPER, fingerprint);
+          else if (stored !== fingerprint) throw new PepperMismatchError(this.location);
+        })
+        .immediate(),
+    );
+  }
+
+  insert(row: NewKeyRow, context: AuditContext): Promise<void> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          if (this.#s.insertIgnore.run(insertValues(row)).changes === 0) throw new DuplicateKeyError();
+          this.#log(context, row.id, creationChanges(row));
+        })
+        .immediate(),
+    ).then(() => this.#filter.added(row.tag));
+  }
+
+  /**
+   * Bulk imports commit each batch without an fsync of their own (a killed process loses
+   * none of them; the WAL is synced at the next FULL commit and by the checkpoint on
+   * close, so the CLI reports an import only once it is durable).
+   */
+  insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]> {
+    const changes = new CreationChanges();
+    const texts = rows.map((r) => changes.of(r));
+    const batchContext = { at: context.at.getTime(), actor: context.actor, action: context.action };
+    if (this.#writer !== undefined) return this.#insertInWorker(this.#writer, rows, texts, batchContext);
+    const write = this.#db.transaction(() => {
+      const batch = writeKeyBatch(this.#s, rows.map(insertValues), texts, batchContext);
+      return batch.inserted.map((i) => rows[i]!.id);
+    });
+    return this.#run(() => {
+      // Checkpoint less often during an import: a batch rewrites index pages all over the
+      // file, and copying them back every 4 MB of WAL costs a tenth of the import. The
+      // next ordinary commit checkpoints at the usual size again.
+      const pages = this.#db.pragma('wal_autocheckpoint', { simple: true }) as number;
+      this.#db.pragma(`wal_autocheckpoint = ${Math.max(pages, 10_000)}`);
+      let inserted: string[];
+      try {
+        inserted = this.#relaxed(() => write.immediate());
+      } finally {
+        this.#db.pragma(`wal_autocheckpoint = ${pages}`);
+      }
+      if (inserted.length > 0) {
+        const ids = new Set(inserted);
+        for (const row of rows) if (ids.has(row.id)) this.#filter.added(row.tag);
+      }
+      return inserted;
+    });
+  }
+
+  /** The same batch, written by the worker while this thread goes on (an import prepares its next batch). */
+  async #insertInWorker(
+    writer: SqliteWriter,
+    rows: readonly NewKeyRow[],
+    texts: readonly string[],
+    context: BatchContext,
+  ): Promise<readonly string[]> {
+    const result = await this.#bulk(() => writer.keys(rows.map(insertValues), texts, context));
+    const inserted = result.inserted.map((i) => rows[i]!);
+    for (const row of inserted) this.#filter.added(row.tag);
+    this.#filter.sawOwn(result.lastSeq, inserted.length);
+    return inserted.map((row) => row.id);
+  }
+
+  /** Sync and usually without I/O: see `KeyFilter`. */
+  mayContain(tag: number): boolean {
+    return this.#closed || this.#filter.mayContain(tag);
+  }
+
+  warm(): void {
+    if (!this.#closed) this.#filter.warm();
+  }
+
+  get(id: string): Promise<KeyRecord | undefined> {
+    return this.#run(() => {
+      const row = this.#s.get.get(id) as KeyRow | undefined;
+      return row && fromRow(row);
+    });
+  }
+
+  findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
+    return this.#run(() => {
+      const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
+        | unknown[]
+        | undefined;
+      return values && fromValues(values);
+    });
+  }
+
+  list(query: ListQuery): Promise<KeyPage> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const after = decodeCursor(query.cursor) ?? '';
+      const rows = (
+        query.owner === undefined
+          ? this.#s.list.all(after, limit + 1)
+          : this.#s.listOwner.all(query.owner, after, limit + 1)
+      ) as KeyRow[];
+      const items = rows.slice(0, limit).map(fromRow);
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items[limit - 1]!.id) : null };
+    });
+  }
+
+  update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          const after = applyPatch(before, patch);
+          const changes = patchChanges(before, after);
+          if (Object.keys(changes).length === 0) return before;
+          this.#s.update.run(toParams(after));
+          this.#log(context, id, changes);
+          return after;
+        })
+        .immediate(),
+    );
+  }
+
+  rotate(
+    id: string,
+    successor: NewKeyRow,
+    patch: KeyPatch,
+    context: AuditContext,
+  ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
+          if (before.replacedBy) {
+            throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
+          }
+          const moved = moveUses(before, successor, patch);
+          const next = { ...moved.successor, replaces: id };
+          if (this.#s.insertIgnore.run(insertValues(next)).changes === 0) throw new DuplicateKeyError();
+          const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
+          this.#s.update.run(toParams(after));
+          this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
+          this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
+          return { previous: after, successor: this.#row(successor.id) };
+        })
+        .immediate(),
+    ).then((result) => {
+      this.#filter.added(successor.tag);
+      return result;
+    });
+  }
+
+  delete(id: string, context: AuditContext): Promise<KeyRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#row(id);
+          this.#s.delete.run(id);
+          this.#log(context, id, { name: before.name, owner: before.owner });
+          return before;
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Takes the use on this connection, which keeps its page cache (a commit by the writer's
+   * connection would empty it for the next read), but never waits there for the write
+   * lock: while another connection holds it, the writer thread waits instead, and requests
+   * go on. The statement either took the use or did nothing, so handing it over is safe.
+   */
+  consumeUse(id: string, at: Date): Promise<number | null> {
+    // `.all()`, not `.get()`: the statement commits when it is reset, and better-sqlite3's
+    // get() would not report an error there.
+    const take = () => (this.#s.consume.all(at.getTime(), id)[0] as number | undefined) ?? null;
+    const writer = this.#writer;
+    if (writer === undefined || this.#closed) return this.#run(() => this.#relaxed(take));
+    let left: number | null | typeof LOCKED;
+    try {
+      left = this.#relaxed(() => this.#switch.attempt(take));
+    } catch (error) {
+      return Promise.reject(this.#fail(error));
+    }
+    if (left !== LOCKED) return Promise.resolve(left);
+    return writer.consume(id, at.getTime()).catch((error: unknown) => {
+      throw this.#fail(error);
+    });
+  }
+
+  recordUsage(batch: readonly UsageDelta[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    const writer = this.#writer;
+    if (writer !== undefined) return this.#bulk(() => writer.usage(batch));
+    const write = this.#db.transaction(() => {
+      for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
+    });
+    return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const before = query.before ?? Number.MAX_SAFE_INTEGER;
+      const rows = (
+        query.keyId === undefined
+          ? this.#s.auditAll.all(before, limit)
+          : this.#s.auditKey.all(query.keyId, before, limit)
+      ) as AuditRow[];
+      return rows.map(auditFromRow);
+    });
+  }
+
+  changesSince(seq: number, limit: number): Promise<ChangeBatch> {
+    return this.#run(() => {
+      const rows = this.#s.changes.all(seq, limit) as {
+        seq: number;
+        action: string;
+        key_id: string | null;
+      }[];
+      const latest = (this.#s.latest.get() as number | undefined) ?? 0;
+      return {
+        changes: rows.map((r) => ({ seq: r.seq, action: r.action as AuditEntry['action'], keyId: r.key_id })),
+        latest,
+      };
+    });
+  }
+
+  /** The connection's durability settings, for diagnostics and tests. */
+  info(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; busyTimeoutMs: number } {
+    const sync = this.#db.pragma('synchronous', { simple: true }) as number;
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: (['off', 'normal', 'full', 'extra'] as const)[sync] ?? 'full',
+      busyTimeoutMs: this.#db.pragma('busy_timeout', { simple: true }) as number,
+    };
+  }
+
+  /** Closes once; every call resolves when the writes in flight and the final checkpoint are done. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    // Changes already in line commit (or give up at their busy timeout) before the close.
+    await this.#writes.drained();
+    this.#filter.close();
+    // Its writes in flight are committed first; the checkpoint below then covers them.
+    await this.#writer?.close();
+    try {
+      // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
+      if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another connection may hold the WAL; SQLite syncs it at its own checkpoint.
+    }
+    this.#db.close();
+  }
+}

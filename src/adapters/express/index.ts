@@ -1,7 +1,0 @@
-/**
- * keyward for Express 5: `apiKeyAuth` middleware (principal on `req.principal`), and the
- * OpenAPI document or its security parts read from the app's router stack.
- * @module
- */
-export { apiKeyAuth, type ExpressPrincipal, principalOf, type Register } from './middleware.js';
-export { describeRoutes, type MountDocsOptions, mountDocs, openApiDocument, withSecurity } from './routes.js';
