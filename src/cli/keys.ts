@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { KeyInputError } from '../keys/errors.js';
+import { KeyInputError, KeyNotFoundError } from '../keys/errors.js';
+import { isKeyId } from '../keys/ids.js';
+import type { KeyManager } from '../keys/manager.js';
 import type { KeySettings } from '../keys/settings.js';
 import type { KeyRecord, RateLimit } from '../keys/types.js';
 import { registerImport } from './import.js';
@@ -42,6 +44,15 @@ function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
 }
 
 const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
+
+/**
+ * Checks an id argument before anything is opened: a key pasted in its place is refused
+ * without being repeated, and without creating a database in the current folder.
+ */
+function withKey<T>(io: CliIO, id: string, db: string | undefined, fn: (m: KeyManager) => Promise<T>) {
+  if (!isKeyId(id)) throw new KeyNotFoundError(id);
+  return withManager(io, db, fn);
+}
 
 function showKeyOnce(io: CliIO, key: string, intro: string): void {
   io.stderr.write(`${intro}\nThis is the only time the key is shown. Store it now:\n`);
@@ -100,7 +111,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: { db?: string; json?: boolean }) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const record = await m.get(id);
         if (flags.json) out(recordJson(record));
         else io.stdout.write(`${describeRecord(record)}\n`);
@@ -125,7 +136,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: SettingsFlags) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const settings = settingsOf(flags);
         if (Object.keys(settings).length === 0) {
           throw new KeyInputError('nothing to update: give at least one option (see --help)');
@@ -147,7 +158,7 @@ export function registerKeys(program: Command, io: CliIO): void {
       .addOption(dbOption())
       .addOption(jsonOption())
       .action((id: string, flags: { db?: string; json?: boolean }) =>
-        withManager(io, flags.db, async (m) => {
+        withKey(io, id, flags.db, async (m) => {
           done(await m[verb](id), past, flags.json);
         }),
       );
@@ -161,7 +172,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: { grace?: number; db?: string; json?: boolean }) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
         if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
         const until = previous.revokedAt

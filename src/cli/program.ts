@@ -1,12 +1,28 @@
 import { Command, CommanderError } from 'commander';
+import { isKeyId } from '../keys/ids.js';
 import { registerAudit } from './audit.js';
 import { exitCodes, exitCodesHelp, fail } from './exit.js';
 import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 
-/** The `keyward` command tree, writing through `io`. */
-export function buildProgram(io: CliIO): Command {
+/**
+ * Commander's own errors quote the offending argument (`argument '…' is invalid`,
+ * `unknown command '…'`). An argument of 16 or more characters may be a key pasted in
+ * the wrong place: it is never repeated.
+ */
+function hideArguments(message: string, args: readonly string[]): string {
+  let text = message;
+  for (const arg of args) {
+    if (arg.length >= 16 && !arg.startsWith('-') && !isKeyId(arg)) {
+      text = text.replaceAll(`'${arg}'`, '(not repeated: it may be a key)');
+    }
+  }
+  return text;
+}
+
+/** The `keyward` command tree, writing through `io`; `args` are kept out of commander's errors. */
+export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   const program = new Command()
     .name('keyward')
     .description('API-key authentication: run the protected demo API and manage keys')
@@ -14,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(hideArguments(s, args)),
     })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
@@ -27,7 +44,7 @@ export function buildProgram(io: CliIO): Command {
 /** Runs the CLI on `args` (without node and script) and resolves with the exit code. */
 export async function runCli(args: readonly string[], io: CliIO = processIO()): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...args], { from: 'user' });
+    await buildProgram(io, args).parseAsync([...args], { from: 'user' });
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;

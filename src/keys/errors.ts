@@ -1,3 +1,5 @@
+import { isKeyId } from './ids.js';
+
 /** Stable codes of key-management errors (`error.code`). */
 export type KeyErrorCode =
   | 'invalid_input'
@@ -28,11 +30,28 @@ export class KeyInputError extends KeyStoreError {
   }
 }
 
-/** No key has this id. */
+/**
+ * What to say about an argument that is not a key id, without repeating it: people paste
+ * the key itself where an id is asked for (to revoke a leaked key, say), and a message
+ * that repeated it would carry the key into terminals, CI logs and API responses.
+ */
+export function notAKeyId(value: unknown): string {
+  const what =
+    typeof value === 'string' && /^[\x21-\x7e]{16,}$/.test(value)
+      ? 'that looks like a key, not a key id'
+      : 'that is not a key id';
+  return `${what} (ids look like key_…; keys list shows them beside the first characters of each key)`;
+}
+
+/** No key has this id, or the argument was not a key id at all. */
 export class KeyNotFoundError extends KeyStoreError {
   override readonly name = 'KeyNotFoundError';
-  constructor(readonly id: string) {
-    super('key_not_found', `no key with id ${JSON.stringify(id)}`);
+  /** The id asked for; `null` when the argument was not a key id (it is never kept: it may be a key). */
+  readonly id: string | null;
+  constructor(id: string) {
+    const valid = typeof id === 'string' && isKeyId(id);
+    super('key_not_found', valid ? `no key with id "${id}"` : notAKeyId(id));
+    this.id = valid ? id : null;
   }
 }
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { KeyInputError } from './errors.js';
-import { checkMetadata, checkScopes, parseDuration, parseRateLimit } from './input.js';
+import { keyFormat } from './format.js';
+import {
+  checkLabel,
+  checkMetadata,
+  checkScopes,
+  containsKey,
+  parseDuration,
+  parseRateLimit,
+} from './input.js';
 
 describe('durations', () => {
   it('parses 30s, 15m, 24h, 30d and 0', () => {
@@ -50,6 +58,46 @@ describe('scopes and metadata', () => {
     expect(checkMetadata({ a: 1 })).toEqual({ a: 1 });
     for (const bad of [[], null, 'x', 3, { big: 'x'.repeat(17_000) }]) {
       expect(() => checkMetadata(bad)).toThrow(KeyInputError);
+    }
+  });
+});
+
+describe('key material in settings', () => {
+  it('finds a well-formed key of any prefix inside text, and nothing else', () => {
+    for (const prefix of ['kw', 'sk_live', 'a']) {
+      const key = keyFormat(prefix).generate();
+      for (const text of [key, `old:${key}.`, `x_${key}`, `${key} and more`])
+        expect(containsKey(text)).toBe(true);
+      // One character off: the checksum no longer matches.
+      const off = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+      expect(containsKey(off)).toBe(false);
+      expect(containsKey(`${key}0`)).toBe(false);
+    }
+    expect(containsKey('key_0VcFG37PkiXmTAAFvq and a name')).toBe(false);
+  });
+
+  it('refuses names, scopes and metadata holding a key, without repeating it', () => {
+    const key = keyFormat().generate();
+    for (const check of [
+      () => checkLabel(`rotate ${key}`, 'name'),
+      () => checkScopes(['read', key]),
+      () => checkMetadata({ [key]: 1 }),
+      () => checkMetadata({ deep: [{ note: key }] }),
+    ]) {
+      expect(check).toThrow(KeyInputError);
+      expect(check).not.toThrow(key.slice(3));
+    }
+  });
+
+  it('quotes a bad value back only when it is too short to be a key', () => {
+    expect(() => parseDuration('3w')).toThrow('invalid duration "3w"');
+    const legacy = 'legacy-Sk3tQm9ZpX2v8RrLwN4bYc7Hd1Jf6Ug';
+    for (const check of [
+      () => parseDuration(legacy),
+      () => parseRateLimit(legacy),
+      () => checkScopes([`${legacy}+`]),
+    ]) {
+      expect(check).toThrow('(not repeated: it may be a key)');
     }
   });
 });

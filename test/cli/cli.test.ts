@@ -300,6 +300,60 @@ describe('keyward errors and exit codes', () => {
     }
   });
 
+  it('never prints back a key pasted where an id, a file or an option value belongs', async () => {
+    const { db, run } = fresh();
+    const key = (await run('keys', 'create', '--name', 'pasted')).stdout.trim();
+    const legacy = 'legacy+Sk3tQm9ZpX2v8RrLwN4bYc7Hd1Jf6Ug=';
+    const secret = (text: string) => [key.slice(3), legacy.slice(7)].filter((s) => text.includes(s));
+    const idCommands = ['show', 'revoke', 'disable', 'enable', 'delete', 'rotate'];
+    for (const pasted of [key, legacy]) {
+      for (const args of [
+        ...idCommands.map((verb) => ['keys', verb, pasted]),
+        ['keys', 'update', pasted, '--name', 'x'],
+        ['audit', '--key', pasted],
+      ]) {
+        const out = await run(...args);
+        expect({ args: args.slice(0, 2), code: out.code }).toEqual({ args: args.slice(0, 2), code: 3 });
+        expect(out.stderr).toBe(
+          'keyward: that looks like a key, not a key id (ids look like key_…; keys list shows them beside the first characters of each key)\n',
+        );
+        expect(out.stdout).toBe('');
+      }
+      const [id] = (await run('keys', 'list', '--json')).stdout.match(/key_\w{18}/)!;
+      for (const args of [
+        ['keys', 'create', '--name', 'x', '--expires', pasted],
+        ['keys', 'create', '--name', 'x', '--uses', pasted],
+        ['keys', 'create', '--name', 'x', '--rate-limit', pasted],
+        ['keys', 'create', '--name', 'x', '--scopes', pasted],
+        ['keys', 'create', '--name', 'x', '--metadata', pasted],
+        ['keys', 'update', id, '--expires', pasted],
+        ['keys', 'rotate', id, '--grace', pasted],
+        ['keys', 'list', '--limit', pasted],
+        ['keys', 'list', '--cursor', pasted],
+        ['keys', 'import', pasted],
+        ['audit', '--limit', pasted],
+        ['keys', pasted],
+        [pasted],
+      ]) {
+        const out = await run(...args);
+        expect({ args, code: out.code }).toEqual({ args, code: 2 });
+        expect({ args, leaked: secret(out.stdout + out.stderr) }).toEqual({ args, leaked: [] });
+      }
+    }
+    // A key is not stored as a name, owner, scope or metadata either: listings would print it.
+    for (const args of [
+      ['--name', `key ${key}`],
+      ['--name', 'x', '--owner', key],
+      ['--name', 'x', '--scopes', `read,${key}`],
+      ['--name', 'x', '--metadata', JSON.stringify({ note: `old key: ${key}` })],
+    ]) {
+      const out = await run('keys', 'create', ...args);
+      expect({ args: args.slice(-2, -1), code: out.code }).toEqual({ args: args.slice(-2, -1), code: 2 });
+      expect(secret(out.stdout + out.stderr)).toEqual([]);
+    }
+    expect(secret((await cli(['keys', 'list', '--db', db], { KEYWARD_PEPPER: PEPPER })).stdout)).toEqual([]);
+  });
+
   it('uses exit 4 for a locked or unreadable database', async () => {
     const { db, env } = fresh();
     await cli(['keys', 'create', '--name', 'x', '--db', db], env);
