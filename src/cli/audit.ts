@@ -3,7 +3,7 @@ import { KeyNotFoundError } from '../keys/errors.js';
 import { isKeyId } from '../keys/ids.js';
 import type { CliIO } from './io.js';
 import { dbOption, jsonOption, parseCount, withManager } from './options.js';
-import { auditJson, auditTable } from './render.js';
+import { auditJson, auditTable, jsonLine } from './render.js';
 
 /** `keyward audit`. */
 export function registerAudit(program: Command, io: CliIO): void {
@@ -19,7 +19,7 @@ export function registerAudit(program: Command, io: CliIO): void {
       if (flags.key !== undefined && !isKeyId(flags.key)) throw new KeyNotFoundError(flags.key);
       return withManager(io, flags.db, async (m) => {
         const entries = await m.audit({ keyId: flags.key, limit: flags.limit, before: flags.before });
-        if (flags.json) io.stdout.write(`${JSON.stringify({ entries: entries.map(auditJson) })}\n`);
+        if (flags.json) io.stdout.write(jsonLine({ entries: entries.map(auditJson) }));
         else io.stdout.write(entries.length ? `${auditTable(entries)}\n` : 'no audit entries\n');
       });
     });

@@ -1,6 +1,7 @@
 import { KeywardConfigError } from '../core/errors.js';
 import { KeyStoreError } from '../keys/errors.js';
 import type { CliIO } from './io.js';
+import { printable } from './render.js';
 
 /** Documented exit codes of the `keyward` command. */
 export const exitCodes = {
@@ -69,6 +70,6 @@ export function exitCodeOf(error: unknown): number {
 /** Prints a one-line error (never a stack trace) and returns the exit code. */
 export function fail(io: Pick<CliIO, 'stderr'>, error: unknown): number {
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`keyward: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  io.stderr.write(`keyward: ${printable(message.replace(/\s*\n\s*/g, ' '))}\n`);
   return exitCodeOf(error);
 }

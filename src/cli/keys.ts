@@ -16,7 +16,7 @@ import {
   parseScopesArg,
   withManager,
 } from './options.js';
-import { describeRecord, listTable, recordJson } from './render.js';
+import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
 
 interface SettingsFlags {
   name?: string;
@@ -62,9 +62,9 @@ function showKeyOnce(io: CliIO, key: string, intro: string): void {
 /** `keyward keys ...`. */
 export function registerKeys(program: Command, io: CliIO): void {
   const keys = program.command('keys').description('issue and manage per-client API keys');
-  const out = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
+  const out = (value: unknown) => io.stdout.write(jsonLine(value));
   const done = (record: KeyRecord, verb: string, json?: boolean) =>
-    json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${record.name})\n`);
+    json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${printable(record.name)})\n`);
 
   keys
     .command('create')
@@ -82,7 +82,7 @@ export function registerKeys(program: Command, io: CliIO): void {
       withManager(io, flags.db, async (m) => {
         const { key, record } = await m.create({ ...settingsOf(flags), name: flags.name });
         if (flags.json) return void out({ key, ...recordJson(record) });
-        showKeyOnce(io, key, `Created key ${record.id} (${record.name}).`);
+        showKeyOnce(io, key, `Created key ${record.id} (${printable(record.name)}).`);
       }),
     );
 

@@ -101,3 +101,42 @@ describe('key material in settings', () => {
     }
   });
 });
+
+describe('terminal controls', () => {
+  // C1 (U+0080-U+009F, with U+009B CSI and U+009D OSC), DEL, line separators and every
+  // bidirectional mark, embedding, override and isolate.
+  const controls = [
+    ...Array.from({ length: 32 }, (_, i) => 0x80 + i),
+    0x7f,
+    0x061c,
+    0x200e,
+    0x200f,
+    0x2028,
+    0x2029,
+    0x202a,
+    0x202b,
+    0x202c,
+    0x202d,
+    0x202e,
+    0x2066,
+    0x2067,
+    0x2068,
+    0x2069,
+  ].map((c) => String.fromCharCode(c));
+
+  it('refuses them in names, owners and metadata (names and values)', () => {
+    for (const c of controls) {
+      const code = c.charCodeAt(0).toString(16);
+      expect(() => checkLabel(`admin${c}atad`, 'name'), code).toThrow(/without control or bidirectional/);
+      expect(() => checkMetadata({ note: `x${c}31m` }), code).toThrow(KeyInputError);
+      expect(() => checkMetadata({ [`k${c}`]: 1 }), code).toThrow(KeyInputError);
+    }
+  });
+
+  it('keeps what is only text: other languages, emoji, and C0 controls inside metadata', () => {
+    expect(checkLabel('Rechnungsstelle für Kunden – ميزان 🔑', 'name')).toBe(
+      'Rechnungsstelle für Kunden – ميزان 🔑',
+    );
+    expect(checkMetadata({ note: 'line one\nline two\t' })).toEqual({ note: 'line one\nline two\t' });
+  });
+});

@@ -56,7 +56,15 @@ export function checkRateLimit(value: RateLimit | string): RateLimit {
 }
 
 const SCOPE = /^[A-Za-z0-9][A-Za-z0-9_.:/*-]{0,63}$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * What a terminal acts on instead of printing: C0 and C1 controls (U+009B is a one-byte
+ * CSI, U+009D an OSC), DEL, the line and paragraph separators, and the bidirectional
+ * marks, embeddings, overrides and isolates that make text display in another order than
+ * it is stored ("admin\u202Eatad" shows as "admin" followed by reversed text).
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** In metadata, C0 controls such as a newline stay allowed: JSON escapes them wherever it is printed. */
+const DISPLAY_CONTROL = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 // JavaScript strings may hold NUL and unpaired surrogates, but PostgreSQL's jsonb refuses
 // both and UTF-8 cannot carry a lone surrogate (it would be stored altered): refused
 // up front, the same for every store.
@@ -107,10 +115,12 @@ export function checkScopes(scopes: readonly string[] | string): readonly string
   return Object.freeze(unique);
 }
 
-/** A name or owner: 1-200 characters, no control characters. */
+/** A name or owner: 1-200 characters, no control or bidirectional formatting characters. */
 export function checkLabel(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 200 || CONTROL.test(value)) {
-    throw new KeyInputError(`${what} must be 1-200 characters without control characters`);
+    throw new KeyInputError(
+      `${what} must be 1-200 characters without control or bidirectional formatting characters`,
+    );
   }
   if (UNSTORABLE.test(value)) throw new KeyInputError(`${what} must not contain unpaired surrogates`);
   if (containsKey(value)) throw new KeyInputError(`${what} must not contain an API key`);
@@ -132,6 +142,9 @@ export function checkMetadata(value: unknown): Readonly<Record<string, unknown>>
   const parsed = JSON.parse(text) as Record<string, unknown>;
   if (!storable(parsed)) {
     throw new KeyInputError('metadata must not contain NUL characters or unpaired surrogates');
+  }
+  if (DISPLAY_CONTROL.test(text)) {
+    throw new KeyInputError('metadata must not contain C1 controls, DEL or bidirectional formatting characters');
   }
   if (containsKey(text)) throw new KeyInputError('metadata must not contain an API key');
   return parsed;

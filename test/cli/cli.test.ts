@@ -174,6 +174,69 @@ describe('keyward keys update/disable/enable/revoke/delete/rotate', () => {
   });
 });
 
+describe('terminal control characters', () => {
+  const C1_CSI = '\u009b';
+  const C1_OSC = '\u009d';
+  const RLO = '\u202e';
+
+  it('refuses C1 controls and bidi overrides in names, owners and metadata (exit 2)', async () => {
+    const { run } = fresh();
+    for (const args of [
+      ['--name', `${C1_CSI}31mRED`],
+      ['--name', 'x', '--owner', `${C1_OSC}0;TITLE\u009c`],
+      ['--name', `admin${RLO}atad-ylno`],
+      ['--name', 'x', '--metadata', '{"c1":"\\u009b31m"}'],
+      ['--name', 'x', '--metadata', '{"iso":"\\u2066x\\u2069"}'],
+    ]) {
+      const out = await run('keys', 'create', ...args);
+      expect({ args, code: out.code }).toEqual({ args, code: 2 });
+    }
+    expect((await run('keys', 'list')).stdout).toBe('no keys\n');
+  });
+
+  it('prints control characters a store already holds as escapes, in tables and JSON', async () => {
+    const { db, run } = fresh();
+    const id = json((await run('keys', 'create', '--name', 'plain', '--json')).stdout).id as string;
+    // As an older keyward, or a direct write, could have left them.
+    const raw = new Database(db);
+    raw
+      .prepare('UPDATE keyward_keys SET name = ?, owner = ?, metadata = ? WHERE id = ?')
+      .run(`${C1_CSI}31mRED\u001b[0m`, `${C1_OSC}0;T\u0007`, JSON.stringify({ n: `a${RLO}b\u007f` }), id);
+    raw
+      .prepare('UPDATE keyward_audit SET actor = ?, changes = ?')
+      .run(`cli${RLO}x`, JSON.stringify({ name: `${C1_CSI}2J` }));
+    raw.close();
+    const unprintable = /[\p{Cc}\u202e]/u;
+    const outputs = [
+      await run('keys', 'list'),
+      await run('keys', 'show', id),
+      await run('audit'),
+      await run('keys', 'disable', id),
+    ];
+    for (const out of outputs) {
+      expect(out.code).toBe(0);
+      expect(out.stdout.replace(/\n/g, '')).not.toMatch(unprintable);
+    }
+    expect(outputs[0]!.stdout).toContain('\\u009b31mRED\\u001b[0m');
+    expect(outputs[1]!.stdout).toContain('\\u009d0;T\\u0007');
+    expect(outputs[2]!.stdout).toContain('cli\\u202ex');
+    for (const args of [
+      ['keys', 'show', id, '--json'],
+      ['keys', 'list', '--json'],
+      ['audit', '--json'],
+    ]) {
+      const out = await run(...args);
+      expect(out.stdout.trimEnd()).not.toMatch(unprintable);
+      expect(out.stdout).toMatch(/\\u009b/);
+    }
+    // The escapes are JSON: scripts still read the stored values.
+    expect(json((await run('keys', 'show', id, '--json')).stdout)).toMatchObject({
+      name: `${C1_CSI}31mRED\u001b[0m`,
+      metadata: { n: `a${RLO}b\u007f` },
+    });
+  });
+});
+
 describe('keyward keys import', () => {
   it('imports plaintext and JSON lines hashed, skips duplicates, reports bad lines by number only', async () => {
     const { db, run } = fresh();
