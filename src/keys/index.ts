@@ -38,7 +38,7 @@ export { KeyHasher, type Pepper, type ResolvePepperOptions, resolvePepper } from
 export type { PostgresStoreOptions } from './postgres/connection.js';
 export { openPostgresStore, PostgresKeyStore } from './postgres/store.js';
 export { type KeyState, keyState } from './records.js';
-export { moveUses } from './rotation.js';
+export { checkRevival, moveUses } from './rotation.js';
 export type { KeySettings } from './settings.js';
 export { SqliteKeyStore, type SqliteStoreOptions } from './sqlite/store.js';
 export type {

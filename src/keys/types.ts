@@ -162,7 +162,8 @@ export interface KeyStore {
   list(query: ListQuery): Promise<KeyPage>;
   /**
    * Applies a patch and audits the fields that changed (no entry when none did).
-   * Rejects with `KeyNotFoundError`.
+   * Rejects with `KeyNotFoundError`, and with `KeyStateError` when `checkRevival` (run on
+   * the key as read inside the transaction) refuses the patch.
    */
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
   /**

@@ -167,6 +167,22 @@ describe('keyward keys update/disable/enable/revoke/delete/rotate', () => {
     const again = await run('keys', 'rotate', old.id);
     expect(again.code).toBe(6);
     expect(again.stderr).toMatch(/already rotated/);
+    // The old key cannot be brought back past its grace period, nor given uses again.
+    const limited = json((await run('keys', 'create', '--name', 'ltd', '--uses', '5', '--json')).stdout);
+    expect((await run('keys', 'rotate', limited.id)).code).toBe(0);
+    for (const [id, flag] of [
+      [old.id, ['--no-expires']],
+      [old.id, ['--expires', '30d']],
+      [limited.id, ['--uses', '100']],
+      [limited.id, ['--no-uses']],
+    ] as const) {
+      const revived = await run('keys', 'update', id, ...flag);
+      expect({ flag, code: revived.code }).toEqual({ flag, code: 6 });
+      expect(revived.stderr).toMatch(
+        /was rotated to key_\w+: its expiry and uses can be shortened, not extended/,
+      );
+    }
+    expect((await run('keys', 'update', old.id, '--expires', '1m')).code).toBe(0);
     const created = json((await run('keys', 'create', '--name', 'now', '--json')).stdout);
     const now = json((await run('keys', 'rotate', created.id, '--grace', '0', '--json')).stdout);
     expect(now.previous.state).toBe('revoked');

@@ -250,6 +250,38 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(await store.get(again.id)).toBeUndefined();
     });
 
+    it('refuses updates that would revive a rotated-away or revoked key, changing nothing', async () => {
+      const old = makeRow({ remainingUses: 5, expiresAt: new Date(clock + 86_400_000) });
+      await store.insert(old, ctx('create'));
+      const grace = new Date(clock + 60_000);
+      await store.rotate(old.id, makeRow({ remainingUses: 5 }), { expiresAt: grace }, ctx('rotate'));
+      const rotated = await store.get(old.id);
+      const audited = (await store.audit({})).length;
+      for (const patch of [
+        { expiresAt: null },
+        { expiresAt: new Date(clock + 120_000) },
+        { remainingUses: null },
+        { remainingUses: 1 },
+        { name: 'renamed', remainingUses: 100 },
+      ]) {
+        await expect(store.update(old.id, patch, ctx('update'))).rejects.toBeInstanceOf(KeyStateError);
+      }
+      expect(await store.get(old.id)).toEqual(rotated);
+      expect(await store.audit({})).toHaveLength(audited);
+      // Shortening stays possible, as does anything else.
+      const sooner = new Date(clock + 30_000);
+      expect(
+        await store.update(old.id, { expiresAt: sooner, remainingUses: 0, name: 'old' }, ctx('update')),
+      ).toMatchObject({ expiresAt: sooner, remainingUses: 0, name: 'old' });
+
+      const revoked = makeRow({ revokedAt: new Date(clock) });
+      await store.insert(revoked, ctx('create'));
+      await expect(store.update(revoked.id, { revokedAt: null }, ctx('update'))).rejects.toBeInstanceOf(
+        KeyStateError,
+      );
+      expect((await store.get(revoked.id))?.revokedAt).toEqual(revoked.revokedAt);
+    });
+
     it('deletes a key and keeps its audit history', async () => {
       const row = makeRow({ name: 'gone', owner: 'acme' });
       await store.insert(row, ctx('create'));

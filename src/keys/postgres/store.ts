@@ -14,7 +14,7 @@ import {
   pageLimit,
   patchChanges,
 } from '../records.js';
-import { moveUses } from '../rotation.js';
+import { checkRevival, moveUses } from '../rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -299,6 +299,7 @@ export class PostgresKeyStore implements KeyStore {
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#change(async (tx) => {
       const before = await this.#locked(tx, id);
+      checkRevival(before, patch);
       const after = applyPatch(before, patch);
       const changes = patchChanges(before, after);
       if (Object.keys(changes).length === 0) return before;

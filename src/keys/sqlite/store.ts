@@ -17,7 +17,7 @@ import {
   pageLimit,
   patchChanges,
 } from '../records.js';
-import { moveUses } from '../rotation.js';
+import { checkRevival, moveUses } from '../rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -339,6 +339,7 @@ export class SqliteKeyStore implements KeyStore {
       this.#db
         .transaction(() => {
           const before = this.#row(id);
+          checkRevival(before, patch);
           const after = applyPatch(before, patch);
           const changes = patchChanges(before, after);
           if (Object.keys(changes).length === 0) return before;
