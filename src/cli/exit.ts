@@ -18,8 +18,11 @@ export const exitCodes = {
   wrongPepper: 5,
   /** The key's state forbids the change (rotating a revoked or rotated key), or a duplicate key. */
   conflict: 6,
-  /** The pepper file is owned by another user, or group or others may read or write it. */
-  insecurePepper: 7,
+  /**
+   * The pepper file is owned by another user, or group or others may read or write it; or
+   * a key store file (database, -wal, -shm) is owned by another user, or group or others may write it.
+   */
+  insecureFile: 7,
 } as const;
 
 /** The `keyward --help` epilog. */
@@ -32,7 +35,8 @@ Exit codes:
   4  database locked, unreadable, not a keyward database, or newer than this keyward
   5  wrong pepper (KEYWARD_PEPPER or the pepper file is not the database's)
   6  the key's state forbids the change (e.g. rotating a revoked key), or a duplicate key
-  7  insecure pepper file (owned by another user, or readable by group or others)
+  7  insecure pepper file (owned by another user, or readable by group or others), or
+     insecure database file (owned by another user, or writable by group or others)
 
 Environment:
   KEYWARD_DATABASE_URL  database file, sqlite:/file: URL (default ./keyward.db), or postgres:// URL
@@ -61,7 +65,8 @@ export function exitCodeOf(error: unknown): number {
       case 'duplicate_key':
         return exitCodes.conflict;
       case 'insecure_pepper_file':
-        return exitCodes.insecurePepper;
+      case 'insecure_store_file':
+        return exitCodes.insecureFile;
     }
   }
   return exitCodes.error;

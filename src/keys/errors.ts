@@ -8,6 +8,7 @@ export type KeyErrorCode =
   | 'duplicate_key'
   | 'pepper_mismatch'
   | 'insecure_pepper_file'
+  | 'insecure_store_file'
   | 'store_unavailable';
 
 /** Base class of key-management errors. Messages never contain a key or a hash. */
@@ -97,6 +98,21 @@ export class InsecurePepperFileError extends KeyStoreError {
     problem: string,
   ) {
     super('insecure_pepper_file', `refusing pepper file ${file}: it ${problem}`);
+  }
+}
+
+/**
+ * A key store file (the SQLite database, or its `-wal`/`-shm` file) is owned by another
+ * user, or group or others may write it. Refused rather than used: whoever can write the
+ * database can add scopes to a key, un-revoke it or extend it, without the pepper.
+ */
+export class InsecureStoreFileError extends KeyStoreError {
+  override readonly name = 'InsecureStoreFileError';
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('insecure_store_file', `refusing key store file ${file}: it ${problem}`);
   }
 }
 

@@ -5,6 +5,7 @@
 export {
   DuplicateKeyError,
   InsecurePepperFileError,
+  InsecureStoreFileError,
   type KeyErrorCode,
   KeyInputError,
   KeyNotFoundError,

@@ -144,7 +144,9 @@ export function checkMetadata(value: unknown): Readonly<Record<string, unknown>>
     throw new KeyInputError('metadata must not contain NUL characters or unpaired surrogates');
   }
   if (DISPLAY_CONTROL.test(text)) {
-    throw new KeyInputError('metadata must not contain C1 controls, DEL or bidirectional formatting characters');
+    throw new KeyInputError(
+      'metadata must not contain C1 controls, DEL or bidirectional formatting characters',
+    );
   }
   if (containsKey(text)) throw new KeyInputError('metadata must not contain an API key');
   return parsed;

@@ -1,5 +1,5 @@
 // The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -464,6 +464,62 @@ describe('keyward errors and exit codes', () => {
     expect(out.stderr).toMatch(/created with another pepper/);
     expect(out.stderr).not.toContain(OTHER_PEPPER);
   });
+
+  it('uses exit 7 for a database, -wal or -shm file that other users can write or own', async () => {
+    const { db, run } = fresh();
+    expect((await run('keys', 'create', '--name', 'victim', '--scopes', 'read')).code).toBe(0);
+    for (const mode of [0o666, 0o664, 0o620]) {
+      chmodSync(db, mode);
+      const out = await run('keys', 'list');
+      const shown = mode.toString(8).padStart(4, '0');
+      expect(out).toEqual({
+        code: 7,
+        stdout: '',
+        stderr: `keyward: refusing key store file ${db}: it is writable by group or others (mode ${shown}); run: chmod 600 ${db}\n`,
+      });
+    }
+    // Readable is not refused: older databases were made 0644, and reading gives no way in.
+    chmodSync(db, 0o644);
+    expect((await run('keys', 'list')).code).toBe(0);
+    chmodSync(db, 0o600);
+    for (const side of ['-wal', '-shm']) {
+      writeFileSync(`${db}${side}`, '');
+      chmodSync(`${db}${side}`, 0o666);
+      const out = await run('keys', 'list');
+      expect(out.code).toBe(7);
+      expect(out.stderr).toContain(`refusing key store file ${db}${side}: it is writable by group or others`);
+      rmSync(`${db}${side}`);
+    }
+    expect((await run('keys', 'list')).code).toBe(0);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'uses exit 7 for a database owned by another user (as root)',
+    async () => {
+      const { db, run } = fresh();
+      expect((await run('keys', 'create', '--name', 'x')).code).toBe(0);
+      chownSync(db, 65534, 65534);
+      try {
+        const out = await run('keys', 'list');
+        expect(out.code).toBe(7);
+        expect(out.stderr).toBe(
+          `keyward: refusing key store file ${db}: it is owned by another user (uid 65534, not 0)\n`,
+        );
+        // Pre-created by someone else, before keyward ever opened it.
+        const planted = join(dir, 'planted.db');
+        writeFileSync(planted, '', { mode: 0o600 });
+        chownSync(planted, 65534, 65534);
+        const create = await cli(['keys', 'create', '--name', 'y', '--db', planted], {
+          KEYWARD_PEPPER: PEPPER,
+        });
+        expect(create.code).toBe(7);
+        expect(create.stdout).toBe('');
+      } finally {
+        chownSync(db, 0, 0);
+      }
+      expect((await run('keys', 'list')).code).toBe(0);
+    },
+  );
 
   it('uses exit 7 for a pepper file that other users can read, and documents it', async () => {
     const { db } = fresh();

@@ -1,13 +1,16 @@
-import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   DuplicateKeyError,
+  InsecureStoreFileError,
   KeyNotFoundError,
   KeyStateError,
+  KeyStoreError,
   PepperMismatchError,
   StoreUnavailableError,
 } from '../errors.js';
+import { filePermissionProblem } from '../private-file.js';
 import {
   applyPatch,
   CreationChanges,
@@ -67,12 +70,12 @@ const PEPPER = 'pepper_fingerprint';
  * mode of the database file, so a file made by SQLite (umask, often 0644) and tightened
  * afterwards would leave them readable by everybody for as long as they exist.
  */
-function createPrivate(path: string): void {
+function createPrivate(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
   try {
@@ -80,6 +83,30 @@ function createPrivate(path: string): void {
     fchmodSync(fd, 0o600);
   } finally {
     closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Refuses an existing database, `-wal` or `-shm` file that another user owns or that
+ * group or others may write: its integrity is what keeps keys revoked and scoped (the
+ * pepper protects only the keys' secrecy). Read access is not refused here: databases
+ * made before files were created private are often 0644, and reading gives metadata and
+ * keyed hashes, not a way in.
+ */
+function checkStoreFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let stat: Stats;
+    try {
+      stat = statSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && file !== path) continue;
+      throw error;
+    }
+    const problem = filePermissionProblem(stat, 0o022);
+    if (problem === undefined) continue;
+    const fix = stat.isFile() && problem.startsWith('is writable') ? `; run: chmod 600 ${file}` : '';
+    throw new InsecureStoreFileError(file, `${problem}${fix}`);
   }
 }
 
@@ -127,7 +154,7 @@ export class SqliteKeyStore implements KeyStore {
     let db: Database.Database | undefined;
     try {
       // Hashes are peppered, but owners and metadata are nobody else's business.
-      if (path !== ':memory:' && path !== '') createPrivate(path);
+      if (path !== ':memory:' && path !== '' && !createPrivate(path)) checkStoreFiles(path);
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
@@ -160,7 +187,7 @@ export class SqliteKeyStore implements KeyStore {
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
-      if (translated !== error || error instanceof StoreUnavailableError) throw translated;
+      if (translated !== error || error instanceof KeyStoreError) throw translated;
       const message = error instanceof Error ? error.message : String(error);
       throw new StoreUnavailableError(`cannot open database ${path} (${message})`, { cause: error });
     }
