@@ -42,7 +42,7 @@ Environment:
   KEYWARD_DATABASE_URL  database file, sqlite:/file: URL (default ./keyward.db), or postgres:// URL
                         (the store several instances share; ?schema=NAME picks a schema)
   KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use;
-                        required with PostgreSQL)
+                        required with PostgreSQL; make one with: keyward pepper generate)
   KEYWARD_API_KEYS      serve: comma-separated static keys instead of the key store
   KEYWARD_REDIS_URL     serve: share rate limits between instances through this Redis
   KEYWARD_REDIS_PREFIX  serve: key prefix in Redis (default keyward:rl)

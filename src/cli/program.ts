@@ -4,6 +4,7 @@ import { registerAudit } from './audit.js';
 import { exitCodes, exitCodesHelp, fail } from './exit.js';
 import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
+import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
 
 /**
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   registerServe(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
+  registerPepper(program, io);
   return program;
 }
 

@@ -78,11 +78,14 @@ export class DuplicateKeyError extends KeyStoreError {
  */
 export class PepperMismatchError extends KeyStoreError {
   override readonly name = 'PepperMismatchError';
-  constructor(where: string, pepperSource?: string) {
+  /** `missingFile`: the store has a pepper, but the pepper file that should hold it is gone. */
+  constructor(where: string, pepperSource?: string, missingFile?: string) {
     const from = pepperSource ? ` than the one from ${pepperSource}` : '';
     super(
       'pepper_mismatch',
-      `the key store at ${where} was created with another pepper${from}; use the pepper it was created with (KEYWARD_PEPPER or its pepper file)`,
+      missingFile
+        ? `the key store at ${where} was created with a pepper, but its pepper file ${missingFile} is missing; restore it from the backup of the database, or set KEYWARD_PEPPER (a new pepper would verify no stored key)`
+        : `the key store at ${where} was created with another pepper${from}; use the pepper it was created with (KEYWARD_PEPPER or its pepper file)`,
     );
   }
 }

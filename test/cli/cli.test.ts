@@ -1,5 +1,5 @@
 // The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
-import { chmodSync, chownSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -313,6 +313,48 @@ describe('keyward keys import', () => {
     const { run } = fresh();
     const out = await run('keys', 'import', join(dir, 'missing.txt'));
     expect(out).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read .*ENOENT/) });
+  });
+});
+
+describe('keyward pepper', () => {
+  it('generates a random 256-bit pepper that keyward accepts, plain or as JSON', async () => {
+    const plain = await cli(['pepper', 'generate'], {});
+    expect(plain.code).toBe(0);
+    const pepper = plain.stdout.trim();
+    expect(pepper).toMatch(/^[0-9A-Za-z_-]{43}$/);
+    expect(plain.stderr).toBe('');
+    const asJson = json((await cli(['pepper', 'generate', '--json'], {})).stdout);
+    expect(asJson.pepper).toMatch(/^[0-9A-Za-z_-]{43}$/);
+    expect(asJson.pepper).not.toBe(pepper);
+    const { db } = fresh();
+    expect((await cli(['keys', 'create', '--name', 'x', '--db', db], { KEYWARD_PEPPER: pepper })).code).toBe(
+      0,
+    );
+    expect((await cli(['pepper', 'generate', '--help'], {})).stdout).toMatch(
+      /Usage: keyward pepper generate/,
+    );
+  });
+
+  it('refuses an obviously weak KEYWARD_PEPPER with exit 2, before creating anything', async () => {
+    const { db } = fresh();
+    for (const pepper of ['a'.repeat(32), 'changeme'.repeat(4), '0123456789'.repeat(4)]) {
+      const out = await cli(['keys', 'create', '--name', 'x', '--db', db], { KEYWARD_PEPPER: pepper });
+      expect({ pepper, code: out.code }).toEqual({ pepper, code: 2 });
+      expect(out.stderr).toMatch(
+        /^keyward: the pepper from KEYWARD_PEPPER is too weak: .*keyward pepper generate/,
+      );
+      expect(out.stderr).not.toContain(pepper);
+    }
+  });
+
+  it('reports a missing pepper file of an existing database (exit 5) and creates none', async () => {
+    const { db } = fresh();
+    expect((await cli(['keys', 'create', '--name', 'x', '--db', db], {})).code).toBe(0);
+    rmSync(`${db}.pepper`);
+    const out = await cli(['keys', 'list', '--db', db], {});
+    expect(out.code).toBe(5);
+    expect(out.stderr).toMatch(/its pepper file .*\.pepper is missing; restore it/);
+    expect(existsSync(`${db}.pepper`)).toBe(false);
   });
 });
 

@@ -273,7 +273,7 @@ describe('KeyManager lifecycle', () => {
     await expect(
       manager.importKeys([{ key: 'legacy-key-surrogate-012345', owner: '\udc00x' }]),
     ).rejects.toThrow(
-      'owner must be 1-200 characters without control characters or unpaired surrogates, or null',
+      'owner must be 1-200 characters without control or bidirectional formatting characters or unpaired surrogates, or null',
     );
     const ok = await manager.create({
       name: 'emoji 😀',

@@ -93,6 +93,28 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(error.code).toBe('pepper_mismatch');
     });
 
+    it('keeps settings with compare-and-set: of concurrent first writers exactly one wins (readMeta/swapMeta, optional)', async (t) => {
+      const { readMeta, swapMeta } = store;
+      if (!readMeta || !swapMeta) return t.skip();
+      const read = (name: string) => readMeta.call(store, name);
+      const swap = (name: string, expected: string | undefined, value: string) =>
+        swapMeta.call(store, name, expected, value);
+      expect(await read('contract_setting')).toBeUndefined();
+      const first = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => swap('contract_setting', undefined, `v${i}`)),
+      );
+      expect(first.filter(Boolean)).toHaveLength(1);
+      const winner = `v${first.indexOf(true)}`;
+      expect(await read('contract_setting')).toBe(winner);
+      expect(await swap('contract_setting', 'not-it', 'x')).toBe(false);
+      const next = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => swap('contract_setting', winner, `w${i}`)),
+      );
+      expect(next.filter(Boolean)).toHaveLength(1);
+      expect(await read('contract_setting')).toBe(`w${next.indexOf(true)}`);
+      expect(await read('other_setting')).toBeUndefined();
+    });
+
     it('round-trips every field of a record and never returns the hash', async () => {
       const row = makeRow({
         owner: 'acme',

@@ -85,6 +85,8 @@ export class PostgresKeyStore implements KeyStore {
     readonly schema: string,
     readonly location: string,
     prepared: boolean,
+    /** Whether opening the store created its tables. */
+    readonly created: boolean,
   ) {
     this.#prepared = prepared;
     this.#pg = pg;
@@ -107,12 +109,12 @@ export class PostgresKeyStore implements KeyStore {
       const client = await pool.connect();
       try {
         const schema = target.schema ?? (await currentSchema(client, target.location));
-        await migrate(client, schema, {
+        const created = await migrate(client, schema, {
           createSchema: target.schema !== undefined,
           location: target.location,
         });
         const location = target.schema ? target.location : `${target.location} (schema ${schema})`;
-        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements);
+        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements, created);
       } finally {
         client.release();
       }
@@ -226,6 +228,28 @@ export class PostgresKeyStore implements KeyStore {
       `SELECT value FROM ${this.#t.meta} WHERE name = 'pepper_fingerprint'`,
     );
     if (row?.value !== fingerprint) throw new PepperMismatchError(this.location);
+  }
+
+  async readMeta(name: string): Promise<string | undefined> {
+    const [row] = await this.#query<{ value: string }>(`SELECT value FROM ${this.#t.meta} WHERE name = $1`, [
+      name,
+    ]);
+    return row?.value;
+  }
+
+  async swapMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    // One statement each: the row lock (or the primary key) decides between concurrent callers.
+    const rows =
+      expected === undefined
+        ? await this.#query(
+            `INSERT INTO ${this.#t.meta} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name`,
+            [name, value],
+          )
+        : await this.#query(
+            `UPDATE ${this.#t.meta} SET value = $3 WHERE name = $1 AND value = $2 RETURNING name`,
+            [name, expected, value],
+          );
+    return rows.length === 1;
   }
 
   insert(row: NewKeyRow, context: AuditContext): Promise<void> {

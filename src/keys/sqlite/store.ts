@@ -132,6 +132,8 @@ export class SqliteKeyStore implements KeyStore {
 
   private constructor(
     readonly location: string,
+    /** Whether opening the store created its schema. */
+    readonly created: boolean,
     db: Database.Database,
     busy: number,
     full: boolean,
@@ -169,7 +171,7 @@ export class SqliteKeyStore implements KeyStore {
       }
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('cache_size = -65536');
-      migrate(db, path);
+      const created = migrate(db, path);
       const absolute = resolve(path);
       const openReader = file
         ? () => {
@@ -183,7 +185,15 @@ export class SqliteKeyStore implements KeyStore {
       // A file gets a second connection, in a worker thread, for imports, usage batches and
       // uses taken while the write lock is held elsewhere.
       const writer = file ? new SqliteWriter(absolute, busy) : undefined;
-      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, writer);
+      return new SqliteKeyStore(
+        path,
+        created,
+        db,
+        busy,
+        options.synchronous !== 'normal',
+        openReader,
+        writer,
+      );
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
@@ -258,6 +268,23 @@ export class SqliteKeyStore implements KeyStore {
           const stored = this.#s.getMeta.get(PEPPER) as string | undefined;
           if (stored === undefined) this.#s.setMeta.run(PEPPER, fingerprint);
           else if (stored !== fingerprint) throw new PepperMismatchError(this.location);
+        })
+        .immediate(),
+    );
+  }
+
+  readMeta(name: string): Promise<string | undefined> {
+    return this.#run(() => this.#s.getMeta.get(name) as string | undefined);
+  }
+
+  swapMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          if (expected !== undefined) return this.#s.replaceMeta.run(value, name, expected).changes === 1;
+          if (this.#s.getMeta.get(name) !== undefined) return false;
+          this.#s.setMeta.run(name, value);
+          return true;
         })
         .immediate(),
     );
