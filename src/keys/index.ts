@@ -35,7 +35,14 @@ export {
   openKeyStore,
   resolveDatabase,
 } from './open.js';
-export { KeyHasher, type Pepper, type ResolvePepperOptions, resolvePepper } from './pepper.js';
+export {
+  generatePepper,
+  KeyHasher,
+  type Pepper,
+  pepperWeakness,
+  type ResolvePepperOptions,
+  resolvePepper,
+} from './pepper.js';
 export type { PostgresStoreOptions } from './postgres/connection.js';
 export { openPostgresStore, PostgresKeyStore } from './postgres/store.js';
 export { type KeyState, keyState } from './records.js';
