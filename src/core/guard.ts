@@ -37,16 +37,27 @@ type Admission = typeof NO_RULE | Promise<Record<string, string> | AuthFailure>;
 const NO_RULE = Symbol('no rule');
 const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFailure ? a : undefined);
 
-/** What a verifier may answer: a principal, nothing (unknown key), or a specific refusal. */
+/**
+ * What a verifier may answer:
+ * - a principal: an object that is not an array nor an `Error` (a row, a record, a class
+ *   instance); it becomes `c.var.principal` / `req.principal`;
+ * - `null`, `undefined`, `false`, `''`, `0` or `NaN`: an unknown key (401 `invalid`);
+ * - an {@link AuthFailure} (`deny(code)`): a refusal for that reason.
+ *
+ * Anything else (an array, `true`, a non-empty string, a number, a function, an `Error`)
+ * is taken for a verifier mistake: the request fails closed with 503 and `onError` hears
+ * of it. A thenable is awaited first, whatever made it.
+ */
 export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
 
 /**
- * Maps a presented key to a principal. Return `null`, `undefined` or `false` for an
- * unknown key, or an {@link AuthFailure} (see `deny`) to refuse with a specific reason.
- * May be sync (fast path, no promise) or async.
+ * Maps a presented key to a principal (see {@link VerifyOutcome} for what counts as one).
+ * May be sync (fast path, no promise) or return any thenable: a native or cross-realm
+ * `Promise`, or a query builder (knex, Drizzle, Mongoose), which is awaited like a promise.
+ * A throw or a rejection answers 503, never a pass.
  */
 export interface Verifier<P> {
-  (key: string, context: VerifyContext): VerifyOutcome<P> | Promise<VerifyOutcome<P>>;
+  (key: string, context: VerifyContext): VerifyOutcome<P> | PromiseLike<VerifyOutcome<P>>;
   /**
    * Optional, sync, no I/O: has this key recently been verified as good here? Lets known
    * clients through while their address is blocked for failed attempts.
@@ -139,6 +150,22 @@ function logVerifierError(error: unknown): void {
   else console.warn(`keyward: verifier failed, answering 503 (${e})`);
 }
 
+/**
+ * Why a verifier's answer was refused as a principal, for `onError`. Names the kind of
+ * value only: the value itself may be a row holding secrets.
+ *
+ * Only objects are principals. A primitive "yes" (`true`, an id, a count) has the same
+ * kind as the falsy "no" beside it (`false`, `''`, `0`), so a verifier returning
+ * `keys.indexOf(key)` or `rowCount` would let the wrong keys in; an array cannot tell
+ * "no rows" from "the row, not unwrapped"; a returned `Error` was meant as a throw.
+ */
+function notAPrincipal(value: unknown): TypeError {
+  const kind = Array.isArray(value) ? 'an array' : value instanceof Error ? 'an Error' : `a ${typeof value}`;
+  return new TypeError(
+    `verify returned ${kind}; return the principal as an object, or null for an unknown key`,
+  );
+}
+
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
   const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
   return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
@@ -224,9 +251,16 @@ function build<P>(
   }
 
   function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
-    if (value instanceof AuthFailure) return { ok: false, failure: value };
-    if (value === null || value === undefined || value === false) return reject('invalid');
-    return authorize({ ok: true, principal: value as P, scheme });
+    if (typeof value === 'object' && value !== null) {
+      if (value instanceof AuthFailure) return { ok: false, failure: value };
+      if (!Array.isArray(value) && !(value instanceof Error)) {
+        return authorize({ ok: true, principal: value as P, scheme });
+      }
+    } else if (!value) {
+      // null, undefined, false, '', 0, NaN (and 0n): every falsy value means "no such key".
+      return reject('invalid');
+    }
+    return verifierError(notAPrincipal(value));
   }
 
   function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
@@ -238,14 +272,19 @@ function build<P>(
       if (limits?.limitsFailures) return watched(limits, source, key, scheme).catch(verifierError);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
       const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
-      let value: ReturnType<Verifier<P>>;
+      let value: unknown;
+      let thenable: boolean;
       try {
         value = verify(key, context);
+        // Any thenable is awaited, not only a native Promise: knex, Drizzle and Mongoose
+        // queries and promises from another realm are thenables, and each is truthy.
+        thenable = typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
       } catch (error) {
         return verifierError(error);
       }
-      if (value instanceof Promise)
-        return value.then((v) => admit(settle(v, scheme), context), verifierError);
+      if (thenable) {
+        return Promise.resolve(value).then((v) => admit(settle(v, scheme), context), verifierError);
+      }
       return admit(settle(value, scheme), context);
     }
     return optional ? anonymous : reject('missing');
