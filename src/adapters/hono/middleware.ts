@@ -54,6 +54,19 @@ function sourceOf(c: Context): KeySource {
   return new RequestSource(c.req.raw);
 }
 
+/**
+ * Whether a `publicRoute()` declaration that runs after this guard answers the request
+ * (see {@link answersPublicly}). The guard's own place in the chain is `c.req.routeIndex`
+ * when that entry is this guard; otherwise (a wrapped guard) the first entry with it, or
+ * the start of the chain.
+ */
+function leftToPublicRoute(c: Context, self: unknown): boolean {
+  const routes = matchedRoutes(c);
+  const index = c.req.routeIndex;
+  const at = routes[index]?.handler === self ? index : routes.findIndex((r) => r.handler === self);
+  return answersPublicly(routes, at);
+}
+
 /** Writes a keyward failure as a Hono response. */
 export function failureResponse(c: Context, response: FailureResponse): Response {
   return c.body(response.body, response.status as 401, response.headers);
@@ -102,7 +115,7 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
 
   // Hono awaits whatever a middleware returns, so a sync Response is fine at run time.
   const keywardAuth = function keywardAuth(c: Context<KeywardEnv<P>>, next: Next) {
-    if (publicMarkers > 0 && answersPublicly(matchedRoutes(c))) return next();
+    if (publicMarkers > 0 && leftToPublicRoute(c, keywardAuth)) return next();
     const prior = outcomeOf(c);
     const pending =
       prior && prior.family === family
@@ -162,6 +175,9 @@ let publicMarkers = 0;
 /**
  * Marks a route as public: guards installed with `app.use` do not run for it, and its
  * OpenAPI operation carries no lock. `app.get('/health', publicRoute(), handler)`.
+ * It applies to its own declaration only, and must come first in it: a declaration of the
+ * same method and path made before it, or another route that answers first, stays
+ * guarded. Guards declared after it (`publicRoute(), apiKeyAuth(optional), handler`) run.
  */
 export function publicRoute(): MiddlewareHandler {
   publicMarkers++;
