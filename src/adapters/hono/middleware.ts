@@ -2,56 +2,15 @@ import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../../core/errors.js';
 import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../../core/guard.js';
-import { type KeySource, queryOf } from '../../core/request.js';
 import type { ApiKeyScheme } from '../../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../../core/tags.js';
-import { nodeHeader } from '../node/headers.js';
 import { answersPublicly } from './endpoints.js';
 import { noteUpgradeRefusal } from './refusals.js';
+import { sourceOf } from './source.js';
 
 /** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
 export interface KeywardEnv<P> extends Env {
   Variables: { principal: P };
-}
-
-interface NodeIncoming {
-  headers: Record<string, string | string[] | undefined>;
-  rawHeaders?: string[];
-  url: string;
-  socket?: { remoteAddress?: string };
-}
-
-// Reading Node's own header object (under @hono/node-server) avoids building a Fetch
-// `Headers` for every request. A class, not a literal with closures: one small object.
-class IncomingSource implements KeySource {
-  constructor(private readonly incoming: NodeIncoming) {}
-  header(name: string) {
-    return nodeHeader(this.incoming.headers, this.incoming.rawHeaders, name);
-  }
-  query() {
-    return queryOf(this.incoming.url);
-  }
-  peer() {
-    return this.incoming.socket?.remoteAddress;
-  }
-}
-
-class RequestSource implements KeySource {
-  constructor(private readonly request: Request) {}
-  header(name: string) {
-    return this.request.headers.get(name) ?? undefined;
-  }
-  query() {
-    return queryOf(this.request.url);
-  }
-}
-
-function sourceOf(c: Context): KeySource {
-  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  if (incoming && typeof incoming.headers === 'object' && typeof incoming.url === 'string') {
-    return new IncomingSource(incoming);
-  }
-  return new RequestSource(c.req.raw);
 }
 
 /**
