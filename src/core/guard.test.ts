@@ -367,3 +367,50 @@ describe('what a verifier returns', () => {
     expect(onError).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('Cache-Control for authenticated responses', () => {
+  const verify = staticKeys([{ key: 'right-key', id: 'k' }]);
+  const keyed = req({ 'x-api-key': 'right-key' });
+  const ccOf = (r: AuthResult<unknown> | Promise<AuthResult<unknown>>) => {
+    const result = sync(r);
+    return result.ok ? result.cacheControl : 'failed';
+  };
+
+  it('asks for no-store by default, the option’s value, or nothing when it is false', () => {
+    expect(ccOf(createGuard({ schemes: header, verify }).authenticate(keyed))).toBe('no-store');
+    const other = createGuard({ schemes: header, verify, cacheControl: 'private, max-age=5' });
+    expect(ccOf(other.authenticate(keyed))).toBe('private, max-age=5');
+    // Guards derived with require() keep it.
+    expect(ccOf(other.require().authenticate(keyed))).toBe('private, max-age=5');
+    expect(ccOf(createGuard({ schemes: header, verify, cacheControl: false }).authenticate(keyed))).toBe(
+      undefined,
+    );
+  });
+
+  it('asks nothing for an anonymous request under optional auth', () => {
+    const optional = createGuard({ schemes: apiKeyHeader({ name: 'X-API-Key', autoError: false }), verify });
+    expect(ccOf(optional.authenticate(req()))).toBeUndefined();
+  });
+
+  it('refuses a value that is not one printable header line', () => {
+    for (const bad of ['', ' no-store', 'no-store\r\nx-injected: 1', 'café', true, 0]) {
+      expect(() => createGuard({ schemes: header, verify, cacheControl: bad as never }), String(bad)).toThrow(
+        KeywardConfigError,
+      );
+    }
+  });
+
+  it('adds no-store to failures from a custom responder that set no Cache-Control', () => {
+    const custom = (headers: Record<string, string>) =>
+      createGuard({
+        schemes: header,
+        verify,
+        onFailure: (f) => ({ status: 403, headers, body: JSON.stringify({ detail: f.detail }) }),
+      }).respond(new AuthFailure('missing')).headers;
+    expect(custom({ 'content-type': 'application/json' })).toEqual({
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+    });
+    expect(custom({ 'Cache-Control': 'private' })).toEqual({ 'Cache-Control': 'private' });
+  });
+});

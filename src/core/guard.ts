@@ -73,6 +73,11 @@ export type AuthResult<P> =
       readonly scheme: ApiKeyScheme;
       /** Headers for the response (e.g. IETF `RateLimit`), when there are any. */
       readonly headers?: Readonly<Record<string, string>>;
+      /**
+       * The `Cache-Control` the response gets unless the route sets its own (the guard's
+       * `cacheControl` option); `undefined` when that option is `false`.
+       */
+      readonly cacheControl?: string;
     }
   /** Optional auth (`autoError: false` on every scheme) and no key anywhere. */
   | {
@@ -80,6 +85,7 @@ export type AuthResult<P> =
       readonly principal: undefined;
       readonly scheme: undefined;
       readonly headers?: undefined;
+      readonly cacheControl?: undefined;
     }
   | { readonly ok: false; readonly failure: AuthFailure };
 
@@ -101,6 +107,13 @@ export interface GuardOptions<P> {
    * Default: one line on stderr with the error's name and message.
    */
   onError?: (error: unknown) => void;
+  /**
+   * `Cache-Control` for every response to an authenticated request, unless the route sets
+   * its own: default `no-store`, so that no shared cache keeps one client's data for
+   * another (RFC 9111 protects only requests with `Authorization`). `false` sends nothing.
+   * Failures always carry `no-store`; anonymous requests under optional auth get nothing.
+   */
+  cacheControl?: string | false;
   /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
   limits?: GuardLimits<NoInfer<P>>;
 }
@@ -124,6 +137,7 @@ export interface Guard<P = unknown> {
 }
 
 const SCOPE = /^[\x21-\x7e]{1,128}$/;
+const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 const FAILURES: Record<string, AuthFailure> = {};
 // A verifier that failed (its store unreachable) is worth retrying soon, not at once.
 const UNAVAILABLE_RETRY_AFTER = 5;
@@ -166,6 +180,11 @@ function notAPrincipal(value: unknown): TypeError {
   );
 }
 
+function withNoStore(response: FailureResponse): FailureResponse {
+  for (const name in response.headers) if (name.toLowerCase() === 'cache-control') return response;
+  return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
+}
+
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
   const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
   return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
@@ -192,6 +211,14 @@ export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
   checkSchemes(schemes as ApiKeyScheme[]);
   if (typeof options.verify !== 'function') throw new KeywardConfigError('verify must be a function');
   const maxKeyLength = options.maxKeyLength ?? 256;
+  const cacheControl = options.cacheControl;
+  if (
+    cacheControl !== undefined &&
+    cacheControl !== false &&
+    (typeof cacheControl !== 'string' || !HEADER_VALUE.test(cacheControl))
+  ) {
+    throw new KeywardConfigError('cacheControl must be false or a header value (printable ASCII, one line)');
+  }
   if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
     throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
   }
@@ -224,6 +251,9 @@ function build<P>(
   // A guard that requires scopes is never optional, even over optional schemes.
   const optional = schemes.every((s) => !s.autoError) && scopes.length === 0;
   const onError = options.onError ?? logVerifierError;
+  const cacheControl = options.cacheControl === false ? undefined : (options.cacheControl ?? 'no-store');
+  // A custom responder may forget it; failures are never for a cache to keep.
+  const uncacheable = options.onFailure ? withNoStore : (r: FailureResponse) => r;
   const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
   // Static failures are answered with prebuilt objects: no allocation on the reject path.
   const rejections = new Map<FailureCode, AuthResult<P>>();
@@ -254,7 +284,7 @@ function build<P>(
     if (typeof value === 'object' && value !== null) {
       if (value instanceof AuthFailure) return { ok: false, failure: value };
       if (!Array.isArray(value) && !(value instanceof Error)) {
-        return authorize({ ok: true, principal: value as P, scheme });
+        return authorize({ ok: true, principal: value as P, scheme, cacheControl });
       }
     } else if (!value) {
       // null, undefined, false, '', 0, NaN (and 0n): every falsy value means "no such key".
@@ -369,7 +399,7 @@ function build<P>(
   function respond(f: AuthFailure): FailureResponse {
     const cached = responses.get(f);
     if (cached) return cached;
-    const response = onFailure(f);
+    const response = uncacheable(onFailure(f));
     if (f === FAILURES[f.code]) responses.set(f, response);
     return response;
   }

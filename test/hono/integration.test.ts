@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import {
   apiKeyAuth,
@@ -8,7 +8,14 @@ import {
   protect,
   publicRoute,
 } from '../../src/adapters/hono/index.js';
-import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from '../../src/index.js';
+import {
+  apiKeyHeader,
+  apiKeyQuery,
+  createGuard,
+  type Guard,
+  KeywardConfigError,
+  staticKeys,
+} from '../../src/index.js';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const keys = staticKeys([
@@ -270,6 +277,52 @@ describe('Hono: publicRoute() opens only its own route', () => {
     mountDocs(app, { info: { title: 'T', version: '1' } });
     expect((await app.request('/docs/private')).status).toBe(401);
     expect((await app.request('/docs/swagger-ui.css')).status).toBe(200);
+  });
+});
+
+describe('Hono: Cache-Control on authenticated responses', () => {
+  const guard = createGuard({ schemes: header, verify: keys });
+  const keyed = { headers: { 'x-api-key': 'reader-key' } };
+  const routes: [string, (c: Context) => Response | Promise<Response>][] = [
+    ['/json', (c) => c.json({ ok: true })],
+    ['/raw', () => new Response('raw')],
+    ['/async', async (c) => c.text('later')],
+    ['/immutable', () => Response.redirect('http://localhost/elsewhere', 302)],
+  ];
+
+  function app(g: Guard<unknown>) {
+    const a = new Hono();
+    for (const [path, handler] of routes) {
+      a.get(path, apiKeyAuth(g), handler);
+      a.get(`/protect${path}`, protect(g, handler));
+    }
+    a.get('/own', apiKeyAuth(g), (c) => c.text('own', 200, { 'Cache-Control': 'private, max-age=60' }));
+    a.get(
+      '/protect/own',
+      protect(g, () => new Response('own', { headers: { 'cache-control': 'private, max-age=60' } })),
+    );
+    return a;
+  }
+
+  it.each(routes.flatMap(([path]) => [path, `/protect${path}`]))(
+    'adds no-store to %s, whatever the handler built',
+    async (path) => {
+      const res = await app(guard).request(path, keyed);
+      expect(res.status).toBeLessThan(400);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    },
+  );
+
+  it('keeps the route’s own, and adds nothing with cacheControl: false', async () => {
+    for (const path of ['/own', '/protect/own']) {
+      expect((await app(guard).request(path, keyed)).headers.get('cache-control')).toBe(
+        'private, max-age=60',
+      );
+    }
+    const off = app(createGuard({ schemes: header, verify: keys, cacheControl: false }));
+    for (const path of ['/json', '/protect/json', '/raw']) {
+      expect((await off.request(path, keyed)).headers.has('cache-control')).toBe(false);
+    }
   });
 });
 

@@ -26,6 +26,34 @@ function leftToPublicRoute(c: Context, self: unknown): boolean {
   return answersPublicly(routes, at);
 }
 
+/**
+ * The response with `Cache-Control` added unless it has one (the route's own wins). Set on
+ * the response's own headers: `c.header()` after the handler copies the response.
+ */
+function withCacheControl(response: Response, cacheControl: string): Response {
+  if (!(response instanceof Response) || response.headers.has('cache-control')) return response;
+  try {
+    response.headers.set('cache-control', cacheControl);
+    return response;
+  } catch {
+    // A response from fetch() has immutable headers: copy it once.
+    const copy = new Response(response.body, response);
+    copy.headers.set('cache-control', cacheControl);
+    return copy;
+  }
+}
+
+/** As {@link withCacheControl}, for the response a middleware chain answered (`c.res`). */
+function addCacheControl(c: Context, cacheControl: string): void {
+  const headers = c.res.headers;
+  if (headers.has('cache-control')) return;
+  try {
+    headers.set('cache-control', cacheControl);
+  } catch {
+    c.header('cache-control', cacheControl);
+  }
+}
+
 /** Writes a keyward failure as a Hono response. */
 export function failureResponse(c: Context, response: FailureResponse): Response {
   return c.body(response.body, response.status as 401, response.headers);
@@ -63,12 +91,15 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
     remember(c, { family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
     const deprecation = result.scheme?.deprecation;
-    // Not async and no await in the common case: Hono's compose then stays on its fast path.
-    if (result.headers === undefined && deprecation === undefined) return next();
+    const cacheControl = result.cacheControl;
+    // No await when there is nothing to add: Hono's compose then stays on its fast path.
+    if (result.headers === undefined && deprecation === undefined && cacheControl === undefined)
+      return next();
     return next().then(() => {
       // Set after the handler so they survive handlers that return their own Response.
       if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
       if (deprecation !== undefined) c.header('Deprecation', deprecation);
+      if (cacheControl !== undefined) addCacheControl(c, cacheControl);
     });
   }
 
@@ -92,7 +123,8 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
  * Behaves as `apiKeyAuth` placed before the handler, but a route with a single handler is
  * answered by Hono without its middleware chain, which is measurably faster. Response
  * headers (rate limits, `Deprecation`) are set before the handler runs, so they reach
- * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself.
+ * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself;
+ * `Cache-Control` is added to whatever the handler returns, unless it has its own.
  */
 export function protect<P>(
   guard: Guard<P> | GuardOptions<P>,
@@ -112,7 +144,12 @@ export function protect<P>(
     if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
     const deprecation = result.scheme?.deprecation;
     if (deprecation !== undefined) c.header('Deprecation', deprecation);
-    return handler(c);
+    const response = handler(c);
+    const cacheControl = result.cacheControl;
+    if (cacheControl === undefined) return response;
+    // Checked on what the handler returned, its own Response included.
+    if (!(response instanceof Promise)) return withCacheControl(response, cacheControl);
+    return response.then((r) => withCacheControl(r, cacheControl));
   }
 
   // The route itself is guarded: no publicRoute() elsewhere can open it.
