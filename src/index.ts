@@ -69,6 +69,8 @@ export { type ClientAddressOptions, clientAddressResolver } from './ratelimit/cl
 export {
   type FailMode,
   LimiterUnavailableError,
+  type MemoryRateLimiter,
+  type MemoryRateLimiterOptions,
   memoryRateLimiter,
   type RateDecision,
   type RateLimiter,

@@ -1,8 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { AuthFailure, KeywardConfigError } from '../core/errors.js';
 import type { GuardLimits } from '../core/limits.js';
 import type { KeySource } from '../core/request.js';
-import { type ClientAddressOptions, clientAddressResolver } from './client-address.js';
+import { type ClientAddressOptions, clientAddressResolver, ipv6Network } from './client-address.js';
 import { rateLimitHeaders } from './headers.js';
 import {
   LimiterUnavailableError,
@@ -10,6 +9,7 @@ import {
   type RateLimiter,
   type RateLimitRule,
 } from './limiter.js';
+import { ExpiringTable } from './table.js';
 
 /** Rate limits a guard enforces. Nothing is limited unless configured. */
 export interface LimitOptions<P> {
@@ -24,12 +24,20 @@ export interface LimitOptions<P> {
     idOf?: (principal: P) => string;
   };
   /**
-   * Failed authentications per client address. Over the limit, the address gets 429 without
-   * its keys being checked, except keys this instance has recently verified as good.
+   * Failed authentications per client address (IPv6: per /64). Over the limit, the
+   * address gets 429 without its keys being checked, except keys this instance has
+   * recently verified as good.
    */
   failures?: RateLimitRule;
   /** How the client address is found (trusted proxies); off by default. */
   clientAddress?: ClientAddressOptions;
+  /**
+   * Most blocked addresses kept, rounded up to a multiple of 8; past it the least
+   * recently used of a set of eight is forgotten. Each entry expires with its block.
+   * About 28 bytes each, allocated up front. Default 100,000. Counters have their own bound
+   * (`memoryRateLimiter({ maxCounters })`).
+   */
+  maxAddresses?: number;
 }
 
 function checkRule(rule: RateLimitRule | undefined, what: string): void {
@@ -46,6 +54,9 @@ const rateLimited = (retryAfter: number, headers?: Record<string, string>) =>
   new AuthFailure('rate_limited', retryAfter, headers);
 const unavailable = new AuthFailure('unavailable', 5);
 
+/** Default of {@link LimitOptions.maxAddresses}. */
+export const DEFAULT_MAX_ADDRESSES = 100_000;
+
 /** The limit logic the guard calls at three points: before verifying, after a failure, after a success. */
 export class AuthLimits<P> implements GuardLimits<P> {
   readonly #limiter: RateLimiter;
@@ -54,39 +65,47 @@ export class AuthLimits<P> implements GuardLimits<P> {
   readonly #ruleOf: (p: P) => RateLimitRule | null | undefined;
   readonly #idOf: (p: P) => string;
   readonly #address;
-  // Addresses over the failure limit, checked synchronously on every request.
-  readonly #blocked = new LRUCache<string, number>({ max: 100_000 });
+  // Addresses over the failure limit (until when), checked synchronously on every request.
+  readonly #blocked: ExpiringTable | undefined;
 
   constructor(options: LimitOptions<P>) {
     checkRule(options.failures, 'failures');
     checkRule(options.perKey?.default, 'perKey.default');
+    const max = options.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
+    if (!Number.isInteger(max) || max < 1 || max > 2 ** 26)
+      throw new KeywardConfigError(`maxAddresses must be an integer from 1 to ${2 ** 26}`);
     this.#limiter = options.limiter ?? memoryRateLimiter();
     this.#failures = options.failures;
     this.#default = options.perKey?.default;
     this.#ruleOf = options.perKey?.ruleOf ?? ((p) => (p as { rateLimit?: RateLimitRule | null }).rateLimit);
     this.#idOf = options.perKey?.idOf ?? ((p) => String((p as { id?: unknown }).id));
     this.#address = clientAddressResolver(options.clientAddress);
+    // Only with failure limits: per-key limits alone keep nothing per address.
+    this.#blocked = options.failures ? new ExpiringTable(max) : undefined;
+  }
+
+  /** Entries held now: blocked addresses. */
+  get size(): { blocked: number } {
+    return { blocked: this.#blocked?.size(performance.now()) ?? 0 };
   }
 
   get limitsFailures(): boolean {
     return this.#failures !== undefined;
   }
 
+  /** The address failures are counted under: the client address, an IPv6 address folded to its /64. */
   address(source: KeySource): string | undefined {
-    return this.#address(source.peer?.(), source.header('x-forwarded-for'));
+    const address = this.#address(source.peer?.(), source.header('x-forwarded-for'));
+    return address?.includes(':') ? ipv6Network(address) : address;
   }
 
   /** Seconds this address must still wait, or 0. Sync: no I/O on the request path. */
   blockedFor(address: string | undefined): number {
-    if (address === undefined || this.#failures === undefined) return 0;
-    const until = this.#blocked.get(address);
-    if (until === undefined) return 0;
-    const left = until - Date.now();
-    if (left <= 0) {
-      this.#blocked.delete(address);
-      return 0;
-    }
-    return Math.ceil(left / 1000);
+    const blocked = this.#blocked;
+    if (address === undefined || blocked === undefined) return 0;
+    const now = performance.now();
+    const slot = blocked.find(address, now);
+    return slot === -1 ? 0 : blocked.secondsLeft(slot, now);
   }
 
   blocked(retryAfter: number): AuthFailure {
@@ -95,11 +114,16 @@ export class AuthLimits<P> implements GuardLimits<P> {
 
   /** Counts a failed attempt; resolves with the failure to answer (the 401, or 429 once over). */
   async failed(address: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
-    if (address === undefined || this.#failures === undefined) return failure;
+    const blocked = this.#blocked;
+    if (address === undefined || this.#failures === undefined || blocked === undefined) return failure;
     try {
       const d = await this.#limiter.consume(`fail:${address}`, this.#failures);
       if (d.allowed) return failure;
-      this.#blocked.set(address, Date.now() + d.resetSeconds * 1000);
+      const now = performance.now();
+      const slot = blocked.find(address, now);
+      const until = now + d.resetSeconds * 1000;
+      if (slot === -1) blocked.insert(now, until, 0);
+      else blocked.setExpires(slot, until);
       return rateLimited(d.resetSeconds, rateLimitHeaders('auth-failures', d));
     } catch (error) {
       if (error instanceof LimiterUnavailableError) return unavailable;

@@ -16,6 +16,34 @@ export type ClientAddressResolver = (
   forwardedFor: string | readonly string[] | undefined,
 ) => string | undefined;
 
+function ipv4Number(address: string): number {
+  let n = 0;
+  for (const part of address.split('.')) n = n * 256 + Number(part);
+  return n;
+}
+
+function groupsOf(text: string): number[] {
+  const groups: number[] = [];
+  if (text === '') return groups;
+  for (const part of text.split(':')) {
+    if (part.includes('.')) {
+      // A trailing dotted IPv4 part (`::ffff:1.2.3.4`) fills two groups.
+      const v4 = ipv4Number(part);
+      groups.push(Math.floor(v4 / 65536), v4 % 65536);
+    } else groups.push(Number.parseInt(part, 16));
+  }
+  return groups;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (no zone). */
+function ipv6Groups(address: string): number[] {
+  const gap = address.indexOf('::');
+  if (gap === -1) return groupsOf(address);
+  const left = groupsOf(address.slice(0, gap));
+  const right = groupsOf(address.slice(gap + 2));
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
 function normalize(address: string): string {
   const a = address.trim();
   return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
@@ -59,4 +87,13 @@ export function clientAddressResolver(options: ClientAddressOptions = {}): Clien
     }
     return client;
   };
+}
+
+/**
+ * The /64 network of an IPv6 address, as `2001:db8:0:1::/64`: providers give each
+ * customer at least a /64, so every address in it is one client.
+ */
+export function ipv6Network(address: string): string {
+  const g = ipv6Groups(address);
+  return `${g[0]!.toString(16)}:${g[1]!.toString(16)}:${g[2]!.toString(16)}:${g[3]!.toString(16)}::/64`;
 }

@@ -2,8 +2,9 @@ import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import { apiKeyAuth } from '../../src/adapters/hono/index.js';
 import { type AuthResult, apiKeyHeader, createGuard, type Verifier } from '../../src/index.js';
-import { rateLimits } from '../../src/ratelimit/auth-limits.js';
-import { clientAddressResolver } from '../../src/ratelimit/client-address.js';
+import { AuthLimits, rateLimits } from '../../src/ratelimit/auth-limits.js';
+import { clientAddressResolver, ipv6Network } from '../../src/ratelimit/client-address.js';
+import { memoryRateLimiter, redisRateLimiter } from '../../src/ratelimit/limiter.js';
 
 interface P {
   id: string;
@@ -116,6 +117,14 @@ describe('client address resolution', () => {
     expect(resolve('10.1.1.1', 'not-an-ip')).toBe('10.1.1.1');
     expect(resolve('10.1.1.1', ['10.3.3.3', '10.4.4.4'])).toBe('10.3.3.3');
   });
+  it('folds IPv6 addresses to their /64', () => {
+    expect(ipv6Network('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(ipv6Network('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipv6Network('2001:db8:0001:0002::')).toBe('2001:db8:1:2::/64');
+    expect(ipv6Network('::1')).toBe('0:0:0:0::/64');
+    expect(ipv6Network('::1.2.3.4')).toBe('0:0:0:0::/64');
+    expect(ipv6Network('64:ff9b:1:2::1.2.3.4')).toBe('64:ff9b:1:2::/64');
+  });
   it('refuses bad proxy entries at startup', () => {
     expect(() => clientAddressResolver({ trustedProxies: ['nope'] })).toThrow(/trustedProxies/);
     expect(() => clientAddressResolver({ trustedProxies: ['10.0.0.0/40'] })).toThrow(/prefix/);
@@ -135,4 +144,75 @@ it('Hono sends the RateLimit headers on allowed responses and 429 with Retry-Aft
   const over = await app.request('/x', { headers: { 'x-api-key': 'limited' } });
   expect(over.status).toBe(429);
   expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
+});
+
+describe('bounded per-address state', () => {
+  it('keeps at most maxCounters counters per kind, and a failure flood never evicts per-key counters', async () => {
+    const limiter = memoryRateLimiter({ maxCounters: 1000 });
+    const rule = { limit: 5, windowSeconds: 60 };
+    await limiter.consume('key:a', rule);
+    for (let i = 0; i < 10_000; i++) await limiter.consume(`fail:192.0.2.${i}`, rule);
+    expect(limiter.size).toBeLessThanOrEqual(1001);
+    expect(limiter.size).toBeGreaterThan(950);
+    // key:a kept its count through the flood.
+    expect((await limiter.consume('key:a', rule)).remaining).toBe(3);
+  });
+
+  it('counts a fixed window per counter and starts it again once it has passed', async () => {
+    const limiter = memoryRateLimiter();
+    const rule = { limit: 2, windowSeconds: 1 };
+    const first = await limiter.consume('fail:x', rule);
+    expect(first).toEqual({ allowed: true, limit: 2, remaining: 1, resetSeconds: 1, windowSeconds: 1 });
+    expect((await limiter.consume('fail:x', rule)).allowed).toBe(true);
+    expect(await limiter.consume('fail:x', rule)).toMatchObject({ allowed: false, remaining: 0 });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await limiter.consume('fail:x', rule)).toMatchObject({ allowed: true, remaining: 1 });
+    expect(() => memoryRateLimiter({ maxCounters: 0 })).toThrow(/maxCounters/);
+  });
+
+  it('caps blocked addresses at maxAddresses', async () => {
+    const limits = new AuthLimits<P>({ failures: { limit: 1, windowSeconds: 60 }, maxAddresses: 500 });
+    const guard = createGuard({ schemes: header, verify: verifier(), limits });
+    for (let i = 0; i < 2000; i++) {
+      const peer = `198.51.${i >> 8}.${i & 255}`;
+      await guard.authenticate(from('free', peer));
+      await guard.authenticate(from('guess-1', peer));
+      expect(code(await guard.authenticate(from('guess-2', peer)))).toBe('rate_limited');
+    }
+    // Never more than the cap (504: 500 rounded up to sets of eight); nearly full.
+    for (const n of Object.values(limits.size)) {
+      expect(n).toBeLessThanOrEqual(504);
+      expect(n).toBeGreaterThan(450);
+    }
+    expect(() => rateLimits({ maxAddresses: 0 })).toThrow(/maxAddresses/);
+  });
+
+  it('counts the local fail mode of the Redis limiter in a bounded memory limiter too', async () => {
+    // A client whose every call fails: the limiter falls back to local counting at once.
+    const limiter = redisRateLimiter({ client: { status: 'end' }, maxCounters: 8, failMode: 'local' });
+    const rule = { limit: 1, windowSeconds: 60 };
+    expect((await limiter.consume('fail:a', rule)).allowed).toBe(true);
+    expect((await limiter.consume('fail:a', rule)).allowed).toBe(false);
+    // Eight counters in all: eight more push out the least recently used, `fail:a`.
+    for (let i = 0; i < 8; i++) await limiter.consume(`fail:b${i}`, rule);
+    expect((await limiter.consume('fail:a', rule)).allowed).toBe(true);
+  });
+
+  it('counts every address of an IPv6 /64 as one client', async () => {
+    const guard = createGuard({
+      schemes: header,
+      verify: verifier(),
+      limits: rateLimits({
+        failures: { limit: 2, windowSeconds: 60 },
+        clientAddress: { trustedProxies: ['10.0.0.0/8'] },
+      }),
+    });
+    const codes = [];
+    for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff::9', '2001:db8:1:2::3'])
+      codes.push(code(await guard.authenticate(from('guess', '10.0.0.1', address))));
+    expect(codes).toEqual(['invalid', 'invalid', 'rate_limited']);
+    // Directly connected, the same.
+    expect(code(await guard.authenticate(from('guess', '2001:db8:1:2::77')))).toBe('rate_limited');
+    expect(code(await guard.authenticate(from('guess', '10.0.0.1', '2001:db8:1:3::1')))).toBe('invalid');
+  });
 });
