@@ -25,16 +25,17 @@ export interface LimitOptions<P> {
   };
   /**
    * Failed authentications per client address (IPv6: per /64). Over the limit, the
-   * address gets 429 without its keys being checked, except keys this instance has
-   * recently verified as good.
+   * address gets 429 without its keys being checked, except keys this instance verified
+   * as good from that address within the window (and keys the verifier `knows`).
    */
   failures?: RateLimitRule;
   /** How the client address is found (trusted proxies); off by default. */
   clientAddress?: ClientAddressOptions;
   /**
-   * Most blocked addresses kept, rounded up to a multiple of 8; past it the least
-   * recently used of a set of eight is forgotten. Each entry expires with its block.
-   * About 28 bytes each, allocated up front. Default 100,000. Counters have their own bound
+   * Most blocked addresses kept, and most (address, good key) pairs kept for letting
+   * known keys through a block, rounded up to a multiple of 8; past it the least recently
+   * used of a set of eight is forgotten. Each entry expires with its window. About 28
+   * bytes each, allocated up front. Default 100,000 each. Counters have their own bound
    * (`memoryRateLimiter({ maxCounters })`).
    */
   maxAddresses?: number;
@@ -67,6 +68,10 @@ export class AuthLimits<P> implements GuardLimits<P> {
   readonly #address;
   // Addresses over the failure limit (until when), checked synchronously on every request.
   readonly #blocked: ExpiringTable | undefined;
+  // (address, key) pairs verified good, each kept for one failure window from its last
+  // success: they pass a block on that address. Only two hashes of each are kept.
+  readonly #known: ExpiringTable | undefined;
+  readonly #knownMs: number;
 
   constructor(options: LimitOptions<P>) {
     checkRule(options.failures, 'failures');
@@ -82,11 +87,14 @@ export class AuthLimits<P> implements GuardLimits<P> {
     this.#address = clientAddressResolver(options.clientAddress);
     // Only with failure limits: per-key limits alone keep nothing per address.
     this.#blocked = options.failures ? new ExpiringTable(max) : undefined;
+    this.#known = options.failures ? new ExpiringTable(max) : undefined;
+    this.#knownMs = (options.failures?.windowSeconds ?? 0) * 1000;
   }
 
-  /** Entries held now: blocked addresses. */
-  get size(): { blocked: number } {
-    return { blocked: this.#blocked?.size(performance.now()) ?? 0 };
+  /** Entries held now: blocked addresses and remembered (address, good key) pairs. */
+  get size(): { blocked: number; known: number } {
+    const now = performance.now();
+    return { blocked: this.#blocked?.size(now) ?? 0, known: this.#known?.size(now) ?? 0 };
   }
 
   get limitsFailures(): boolean {
@@ -97,6 +105,22 @@ export class AuthLimits<P> implements GuardLimits<P> {
   address(source: KeySource): string | undefined {
     const address = this.#address(source.peer?.(), source.header('x-forwarded-for'));
     return address?.includes(':') ? ipv6Network(address) : address;
+  }
+
+  /** Whether this key was verified good from this address within the failure window. */
+  knownFrom(address: string | undefined, key: string): boolean {
+    if (address === undefined || this.#known === undefined) return false;
+    return this.#known.find(`${address}\n${key}`, performance.now()) !== -1;
+  }
+
+  /** Notes a key verified good from an address, for the next failure window. */
+  verified(address: string | undefined, key: string): void {
+    const known = this.#known;
+    if (address === undefined || known === undefined) return;
+    const now = performance.now();
+    const slot = known.find(`${address}\n${key}`, now);
+    if (slot === -1) known.insert(now, now + this.#knownMs, 0);
+    else known.setExpires(slot, now + this.#knownMs);
   }
 
   /** Seconds this address must still wait, or 0. Sync: no I/O on the request path. */

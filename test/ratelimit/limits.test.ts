@@ -1,10 +1,19 @@
+import { BlockList, isIP } from 'node:net';
 import { Hono } from 'hono';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiKeyAuth } from '../../src/adapters/hono/index.js';
-import { type AuthResult, apiKeyHeader, createGuard, type Verifier } from '../../src/index.js';
+import {
+  type AuthResult,
+  apiKeyHeader,
+  createGuard,
+  type KeyManager,
+  staticKeys,
+  type Verifier,
+} from '../../src/index.js';
 import { AuthLimits, rateLimits } from '../../src/ratelimit/auth-limits.js';
 import { clientAddressResolver, ipv6Network } from '../../src/ratelimit/client-address.js';
 import { memoryRateLimiter, redisRateLimiter } from '../../src/ratelimit/limiter.js';
+import { memoryManager } from '../keys/fixtures.js';
 
 interface P {
   id: string;
@@ -114,8 +123,31 @@ describe('client address resolution', () => {
     const resolve = clientAddressResolver({ trustedProxies: ['10.0.0.0/8', '::1'] });
     expect(resolve('10.1.1.1', '6.6.6.6, 192.0.2.9, 10.2.2.2')).toBe('192.0.2.9');
     expect(resolve('::1', '192.0.2.9')).toBe('192.0.2.9');
-    expect(resolve('10.1.1.1', 'not-an-ip')).toBe('10.1.1.1');
     expect(resolve('10.1.1.1', ['10.3.3.3', '10.4.4.4'])).toBe('10.3.3.3');
+  });
+  it('reads hops as proxies write them: ports, brackets, quotes (RFC 7239)', () => {
+    const resolve = clientAddressResolver({ trustedProxies: ['10.0.0.0/8'] });
+    expect(resolve('10.1.1.1', '192.0.2.9:5678')).toBe('192.0.2.9');
+    expect(resolve('10.1.1.1', '[2001:db8::1]:443')).toBe('2001:db8::1');
+    expect(resolve('10.1.1.1', '[2001:DB8::1]')).toBe('2001:db8::1');
+    expect(resolve('10.1.1.1', '"[2001:db8::1]:443"')).toBe('2001:db8::1');
+    expect(resolve('10.1.1.1', '2001:db8::1')).toBe('2001:db8::1');
+    expect(resolve('10.1.1.1', '::ffff:192.0.2.9')).toBe('192.0.2.9');
+    // A trusted hop with a port is still trusted.
+    expect(resolve('10.1.1.1', '192.0.2.9, 10.2.2.2:80')).toBe('192.0.2.9');
+    // Empty entries are no hop.
+    expect(resolve('10.1.1.1', '192.0.2.9, ,')).toBe('192.0.2.9');
+    expect(resolve('10.1.1.1', ' ')).toBe('10.1.1.1');
+  });
+  it('counts a hop that names no address as that client, never as the proxy nor the hops left of it', () => {
+    const resolve = clientAddressResolver({ trustedProxies: ['10.0.0.0/8'] });
+    // `unknown` and junk: the one shared unknown client (not the proxy 10.1.1.1, not 6.6.6.6).
+    for (const hop of ['unknown', 'not-an-ip', '999.1.1.1', '[::1', '1.2.3.4:99999x', '[::1]x'])
+      expect(resolve('10.1.1.1', `6.6.6.6, ${hop}`), hop).toBe('unknown');
+    expect(resolve('10.1.1.1', '6.6.6.6, unknown, 10.2.2.2')).toBe('unknown');
+    // An obfuscated identifier is its own client (RFC 7239 §6.3).
+    expect(resolve('10.1.1.1', '6.6.6.6, _hidden-7')).toBe('_hidden-7');
+    expect(resolve('10.1.1.1', '"_hidden-7"')).toBe('_hidden-7');
   });
   it('folds IPv6 addresses to their /64', () => {
     expect(ipv6Network('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
@@ -124,6 +156,45 @@ describe('client address resolution', () => {
     expect(ipv6Network('::1')).toBe('0:0:0:0::/64');
     expect(ipv6Network('::1.2.3.4')).toBe('0:0:0:0::/64');
     expect(ipv6Network('64:ff9b:1:2::1.2.3.4')).toBe('64:ff9b:1:2::/64');
+  });
+  it('matches trusted addresses and ranges as node:net BlockList does', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const v4 = () => [rnd(4) ? 10 : rnd(256), rnd(3), rnd(256), rnd(256)].join('.');
+    const v6 = () => {
+      const g = [0x2001, 0xdb8, rnd(3), rnd(2) ? 0 : rnd(65536), rnd(65536), 0, rnd(3), rnd(65536)];
+      return rnd(4)
+        ? g.map((x) => x.toString(16)).join(':')
+        : `2001:db8:${g[2]!.toString(16)}::${g[7]!.toString(16)}`;
+    };
+    const ranges = [
+      '10.0.0.0/8',
+      '10.1.2.0/23',
+      '192.0.2.1',
+      '0.0.0.0/0',
+      '2001:db8:1::/48',
+      '2001:db8:2:0:0:0:1:0/113',
+      '::ffff:172.16.0.0/108',
+    ];
+    for (let r = 0; r < 20; r++) ranges.push(`${v4()}/${rnd(33)}`, `${v6()}/${rnd(129)}`);
+    for (const range of ranges) {
+      const [address = '', bits] = range.split('/');
+      const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+      const list = new BlockList();
+      if (bits === undefined) list.addAddress(address, family);
+      else list.addSubnet(address, Number(bits), family);
+      // The resolver trusts the peer when the range holds it, and then reads X-Forwarded-For.
+      const resolve = clientAddressResolver({ trustedProxies: [range] });
+      for (let i = 0; i < 300; i++) {
+        const peer = i % 2 ? v4() : v6();
+        const expected = list.check(peer, isIP(peer) === 4 ? 'ipv4' : 'ipv6');
+        expect(resolve(peer, '198.51.100.9') === '198.51.100.9', `${peer} in ${range}`).toBe(expected);
+      }
+      expect(resolve(address, '198.51.100.9'), `${address} in ${range}`).toBe('198.51.100.9');
+    }
   });
   it('refuses bad proxy entries at startup', () => {
     expect(() => clientAddressResolver({ trustedProxies: ['nope'] })).toThrow(/trustedProxies/);
@@ -170,7 +241,7 @@ describe('bounded per-address state', () => {
     expect(() => memoryRateLimiter({ maxCounters: 0 })).toThrow(/maxCounters/);
   });
 
-  it('caps blocked addresses at maxAddresses', async () => {
+  it('caps blocked addresses and remembered good keys at maxAddresses', async () => {
     const limits = new AuthLimits<P>({ failures: { limit: 1, windowSeconds: 60 }, maxAddresses: 500 });
     const guard = createGuard({ schemes: header, verify: verifier(), limits });
     for (let i = 0; i < 2000; i++) {
@@ -208,11 +279,102 @@ describe('bounded per-address state', () => {
       }),
     });
     const codes = [];
-    for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff::9', '2001:db8:1:2::3'])
+    for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff::9', '[2001:db8:1:2::3]:443'])
       codes.push(code(await guard.authenticate(from('guess', '10.0.0.1', address))));
     expect(codes).toEqual(['invalid', 'invalid', 'rate_limited']);
     // Directly connected, the same.
     expect(code(await guard.authenticate(from('guess', '2001:db8:1:2::77')))).toBe('rate_limited');
     expect(code(await guard.authenticate(from('guess', '10.0.0.1', '2001:db8:1:3::1')))).toBe('invalid');
+  });
+});
+
+describe('clients sharing a blocked address', () => {
+  const failures = { limit: 3, windowSeconds: 60 };
+  const block = async (guard: { authenticate: (s: ReturnType<typeof from>) => unknown }, peer?: string) => {
+    const codes = [];
+    for (let i = 0; i < 4; i++)
+      codes.push(code((await guard.authenticate(from(`guess-${i}`, peer))) as AuthResult<P>));
+    expect(codes.at(-1)).toBe('rate_limited');
+  };
+
+  it('lets a static key verified from the address through the block', async () => {
+    const key = 'static-valid-key-0123456789';
+    const guard = createGuard({
+      schemes: header,
+      verify: staticKeys([key]),
+      limits: rateLimits({ failures }),
+    });
+    expect(code(await guard.authenticate(from(key)))).toBe('ok');
+    await block(guard);
+    for (let i = 0; i < 3; i++) expect(code(await guard.authenticate(from(key)))).toBe('ok');
+    expect(code(await guard.authenticate(from('guess-9')))).toBe('rate_limited');
+  });
+
+  let managers: KeyManager[] = [];
+  afterEach(async () => {
+    await Promise.all(managers.map((m) => m.close()));
+    managers = [];
+  });
+
+  it('lets a stored key through for the whole window, after its cache entry has expired', async () => {
+    const { manager } = await memoryManager({ cache: { ttlMs: 50 } });
+    managers.push(manager);
+    const { key } = await manager.create({ name: 'behind-nat' });
+    const guard = createGuard({
+      schemes: header,
+      verify: manager.verifier(),
+      limits: rateLimits({ failures }),
+    });
+    expect(code(await guard.authenticate(from(key)))).toBe('ok');
+    await block(guard);
+    await new Promise((r) => setTimeout(r, 100)); // the verification cache has forgotten the key
+    expect(manager.verifier().knows?.(key)).toBe(false);
+    expect(code(await guard.authenticate(from(key)))).toBe('ok');
+  });
+
+  it('still verifies a remembered key in full: revoked, it fails and stays blocked', async () => {
+    const { manager } = await memoryManager({ cache: { ttlMs: 50 } });
+    managers.push(manager);
+    const { key, record } = await manager.create({ name: 'soon-revoked' });
+    const guard = createGuard({
+      schemes: header,
+      verify: manager.verifier(),
+      limits: rateLimits({ failures }),
+    });
+    expect(code(await guard.authenticate(from(key)))).toBe('ok');
+    await block(guard);
+    await manager.revoke(record.id);
+    expect(code(await guard.authenticate(from(key)))).toBe('rate_limited');
+  });
+
+  it('remembers a key per address: one verified elsewhere does not pass this block', async () => {
+    const verify = vi.fn((k: string) => (k === 'good' ? { id: 'good' } : null));
+    const guard = createGuard({ schemes: header, verify, limits: rateLimits({ failures }) });
+    expect(code(await guard.authenticate(from('good', '198.51.100.1')))).toBe('ok');
+    await block(guard, '198.51.100.2');
+    verify.mockClear();
+    expect(code(await guard.authenticate(from('good', '198.51.100.2')))).toBe('rate_limited');
+    expect(verify).not.toHaveBeenCalled();
+    expect(code(await guard.authenticate(from('good', '198.51.100.1')))).toBe('ok');
+  });
+
+  it('tells clients behind a proxy apart by ip:port hops, and unknown ones never block the rest', async () => {
+    const guard = createGuard({
+      schemes: header,
+      verify: verifier(),
+      limits: rateLimits({
+        failures: { limit: 1, windowSeconds: 60 },
+        clientAddress: { trustedProxies: ['10.0.0.0/8'] },
+      }),
+    });
+    const via = (key: string, hop: string) => guard.authenticate(from(key, '10.0.0.2', hop));
+    expect(code(await via('g', '192.0.2.1:1111'))).toBe('invalid');
+    expect(code(await via('g', '192.0.2.1:2222'))).toBe('rate_limited'); // same client, another port
+    expect(code(await via('g', '192.0.2.2:1111'))).toBe('invalid');
+    expect(code(await via('g', 'unknown'))).toBe('invalid');
+    expect(code(await via('g', 'unknown'))).toBe('rate_limited');
+    // Neither the proxy's own requests nor other clients are blocked by the unknown ones.
+    expect(code(await guard.authenticate(from('g', '10.0.0.2')))).toBe('invalid');
+    expect(code(await via('g', '[2001:db8::1]:443'))).toBe('invalid');
   });
 });
