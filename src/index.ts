@@ -68,6 +68,7 @@ export { type LimitOptions, rateLimits } from './ratelimit/auth-limits.js';
 export { type ClientAddressOptions, clientAddressResolver } from './ratelimit/client-address.js';
 export {
   type FailMode,
+  LimiterTimeoutError,
   LimiterUnavailableError,
   type MemoryRateLimiter,
   type MemoryRateLimiterOptions,

@@ -157,19 +157,49 @@ export interface RedisRateLimiterOptions {
   failMode?: FailMode;
   /** Key prefix in Redis. Default `keyward:rl`. */
   prefix?: string;
+  /**
+   * Longest a request waits for Redis, in milliseconds (default 250). Past it the request
+   * is answered by the fail mode and Redis counts as unavailable.
+   */
+  timeoutMs?: number;
+  /**
+   * While Redis is unavailable, requests are answered by the fail mode without asking it;
+   * one request at most this often (milliseconds, default 1000) asks it again, and its
+   * answer in time makes it available again. Never while an earlier call is unanswered.
+   */
+  probeIntervalMs?: number;
   /** Counters the `local` fail mode keeps in memory (see {@link memoryRateLimiter}). */
   maxCounters?: number;
-  /** Told once each time the store becomes unreachable, and when it is back. */
+  /** Told once each time the store becomes unavailable, and when it is back. */
   onStateChange?: (state: 'unavailable' | 'available', error?: unknown) => void;
+}
+
+/** Rejects a Redis call that takes longer than the deadline. */
+export class LimiterTimeoutError extends Error {
+  override readonly name = 'LimiterTimeoutError';
+}
+
+// How long unanswered calls hold back the next probe at most.
+const STALE_CALL_MS = 30_000;
+
+function checkMs(value: number | undefined, fallback: number, what: string): number {
+  const ms = value ?? fallback;
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000)
+    throw new KeywardConfigError(`${what} must be an integer from 1 to 60000 (milliseconds)`);
+  return ms;
 }
 
 /**
  * Counters shared by every instance through Redis, with atomic Lua increments
- * (rate-limiter-flexible). While Redis is unreachable the fail mode decides.
+ * (rate-limiter-flexible). Every call has a deadline, and a circuit breaker keeps
+ * requests from waiting on a Redis that is down or hung: while it is, the fail mode
+ * answers at once, and Redis is probed until it answers in time again.
  */
 export function redisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
   const failMode = options.failMode ?? 'local';
   const prefix = options.prefix ?? 'keyward:rl';
+  const timeoutMs = checkMs(options.timeoutMs, 250, 'timeoutMs');
+  const probeIntervalMs = checkMs(options.probeIntervalMs, 1000, 'probeIntervalMs');
   const local = memoryRateLimiter({ maxCounters: options.maxCounters });
   const shared = new RuleLimiters(
     (rule, p) =>
@@ -182,31 +212,80 @@ export function redisRateLimiter(options: RedisRateLimiterOptions): RateLimiter 
         rejectIfRedisNotReady: true,
       }),
   );
+  // The breaker: open (`down`) from the first error or missed deadline until a probe is
+  // answered in time. `pending` counts calls Redis has not answered yet, timed out or not:
+  // no probe is sent while one is (so a hung Redis gets no pile of commands), unless the
+  // last call went out long ago (a connection that never settles its calls).
   let down = false;
+  let pending = 0;
+  let nextProbe = 0;
+  let lastSent = 0;
+  const trip = (error: unknown) => {
+    nextProbe = performance.now() + probeIntervalMs;
+    if (down) return;
+    down = true;
+    options.onStateChange?.('unavailable', error);
+  };
+  const fallback = (bucket: string, rule: RateLimitRule): Promise<RateDecision> => {
+    if (failMode === 'open')
+      return Promise.resolve({
+        allowed: true,
+        limit: rule.limit,
+        remaining: rule.limit,
+        resetSeconds: rule.windowSeconds,
+        windowSeconds: rule.windowSeconds,
+      });
+    if (failMode === 'closed')
+      return Promise.reject(new LimiterUnavailableError('rate-limit store unreachable'));
+    return local.consume(bucket, rule);
+  };
+  const ask = (bucket: string, rule: RateLimitRule) =>
+    new Promise<RateDecision>((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new LimiterTimeoutError(`Redis did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      let call: Promise<RateDecision>;
+      try {
+        call = consumeWith(shared.get(rule), bucket, rule);
+      } catch (error) {
+        call = Promise.reject(error);
+      }
+      pending++;
+      lastSent = performance.now();
+      call.then(
+        (decision) => {
+          pending--;
+          clearTimeout(timer);
+          // An answer after the deadline proves nothing about the next call.
+          if (late) return;
+          if (down) {
+            down = false;
+            options.onStateChange?.('available');
+          }
+          resolve(decision);
+        },
+        (error: unknown) => {
+          pending--;
+          clearTimeout(timer);
+          if (late) trip(error);
+          else reject(error);
+        },
+      );
+    });
   return {
     async consume(bucket, rule) {
+      if (down) {
+        const now = performance.now();
+        const held = pending > 0 && now - lastSent < STALE_CALL_MS;
+        if (held || now < nextProbe) return fallback(bucket, rule);
+      }
       try {
-        const result = await consumeWith(shared.get(rule), bucket, rule);
-        if (down) {
-          down = false;
-          options.onStateChange?.('available');
-        }
-        return result;
+        return await ask(bucket, rule);
       } catch (error) {
-        if (!down) {
-          down = true;
-          options.onStateChange?.('unavailable', error);
-        }
-        if (failMode === 'open')
-          return {
-            allowed: true,
-            limit: rule.limit,
-            remaining: rule.limit,
-            resetSeconds: rule.windowSeconds,
-            windowSeconds: rule.windowSeconds,
-          };
-        if (failMode === 'closed') throw new LimiterUnavailableError('rate-limit store unreachable');
-        return local.consume(bucket, rule);
+        trip(error);
+        return fallback(bucket, rule);
       }
     },
   };
