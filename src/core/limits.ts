@@ -15,6 +15,10 @@ export interface LimitRule {
 export interface GuardLimits<P> {
   /** Whether failed attempts are limited per client address. */
   readonly limitsFailures: boolean;
+  /**
+   * The address failures are counted under. May throw: an `AuthFailure` is the answer,
+   * anything else is reported through the guard's `onError` and answered with 503.
+   */
   address(source: KeySource): string | undefined;
   /** Sync: whether this key was verified good from this address recently (it may pass a block). */
   knownFrom?(address: string | undefined, key: string): boolean;

@@ -1,7 +1,7 @@
 import { AuthFailure, KeywardConfigError } from '../core/errors.js';
 import type { GuardLimits } from '../core/limits.js';
 import type { KeySource } from '../core/request.js';
-import { type ClientAddressOptions, clientAddressResolver, ipv6Network } from './client-address.js';
+import { type ClientAddressOptions, clientAddressOf, ipv6Network } from './client-address.js';
 import { rateLimitHeaders } from './headers.js';
 import {
   LimiterUnavailableError,
@@ -29,7 +29,7 @@ export interface LimitOptions<P> {
    * as good from that address within the window (and keys the verifier `knows`).
    */
   failures?: RateLimitRule;
-  /** How the client address is found (trusted proxies); off by default. */
+  /** How the client address is found (trusted proxies, or a header the platform sets). */
   clientAddress?: ClientAddressOptions;
   /**
    * Most blocked addresses kept, and most (address, good key) pairs kept for letting
@@ -65,7 +65,9 @@ export class AuthLimits<P> implements GuardLimits<P> {
   readonly #default: RateLimitRule | undefined;
   readonly #ruleOf: (p: P) => RateLimitRule | null | undefined;
   readonly #idOf: (p: P) => string;
-  readonly #address;
+  readonly #address: (source: KeySource) => string | undefined;
+  readonly #noAddress: string;
+  #reportedNoAddress = false;
   // Addresses over the failure limit (until when), checked synchronously on every request.
   readonly #blocked: ExpiringTable | undefined;
   // (address, key) pairs verified good, each kept for one failure window from its last
@@ -84,7 +86,12 @@ export class AuthLimits<P> implements GuardLimits<P> {
     this.#default = options.perKey?.default;
     this.#ruleOf = options.perKey?.ruleOf ?? ((p) => (p as { rateLimit?: RateLimitRule | null }).rateLimit);
     this.#idOf = options.perKey?.idOf ?? ((p) => String((p as { id?: unknown }).id));
-    this.#address = clientAddressResolver(options.clientAddress);
+    this.#address = clientAddressOf(options.clientAddress);
+    const header = options.clientAddress?.header;
+    this.#noAddress =
+      header === undefined
+        ? 'failure limits are on, but a request came with no client address (fetch handlers and Hono outside Node have no peer address, nor does a Unix socket): set rateLimits({ clientAddress: { header } }) to a header your platform sets, e.g. "cf-connecting-ip"; such requests get 503'
+        : `failure limits are on, but a request came without the ${JSON.stringify(header)} header that clientAddress.header names; such requests get 503`;
     // Only with failure limits: per-key limits alone keep nothing per address.
     this.#blocked = options.failures ? new ExpiringTable(max) : undefined;
     this.#known = options.failures ? new ExpiringTable(max) : undefined;
@@ -101,10 +108,18 @@ export class AuthLimits<P> implements GuardLimits<P> {
     return this.#failures !== undefined;
   }
 
-  /** The address failures are counted under: the client address, an IPv6 address folded to its /64. */
+  /**
+   * The address failures are counted under: the client address, an IPv6 address folded
+   * to its /64. With failure limits on and no address to be found, it throws: reported
+   * once (the guard's onError, then 503), then a plain 503. Never silently unlimited.
+   */
   address(source: KeySource): string | undefined {
-    const address = this.#address(source.peer?.(), source.header('x-forwarded-for'));
-    return address?.includes(':') ? ipv6Network(address) : address;
+    const address = this.#address(source);
+    if (address !== undefined) return address.includes(':') ? ipv6Network(address) : address;
+    if (this.#failures === undefined) return undefined;
+    if (this.#reportedNoAddress) throw unavailable;
+    this.#reportedNoAddress = true;
+    throw new KeywardConfigError(this.#noAddress);
   }
 
   /** Whether this key was verified good from this address within the failure window. */

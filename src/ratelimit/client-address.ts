@@ -1,15 +1,26 @@
 import { isIP } from 'node:net';
 import { KeywardConfigError } from '../core/errors.js';
+import type { KeySource } from '../core/request.js';
 
 /**
  * Finds the client address of a request, for the per-address failure limit. Off by
  * default: the socket's peer address is the client. With `trustedProxies`,
  * `X-Forwarded-For` is read from the right, skipping the trusted hops, and only when the
- * peer itself is trusted, so a client cannot spoof it. See docs/scaling.md.
+ * peer itself is trusted, so a client cannot spoof it. With `header`, a header the
+ * platform sets is the client address. See docs/scaling.md, "The client address".
  */
 export interface ClientAddressOptions {
   /** Addresses or CIDR ranges of your proxies/load balancers, e.g. `['10.0.0.0/8', '127.0.0.1']`. */
   trustedProxies?: readonly string[];
+  /**
+   * A header your platform sets to the client's address on every request, replacing what
+   * the client sent: `cf-connecting-ip` (Cloudflare), `fly-client-ip` (Fly.io), or
+   * `x-real-ip` as your own nginx sets it. The peer address and `X-Forwarded-For` are then
+   * not read. For fetch runtimes and Hono outside Node, which have no peer address. Use
+   * it only if every request reaches the app through that platform: a client that can
+   * reach the app directly picks its own address.
+   */
+  header?: string;
 }
 
 export type ClientAddressResolver = (
@@ -24,6 +35,7 @@ export const UNKNOWN_CLIENT = 'unknown';
 const PORT = /^:(?:\d{1,5}|_[\w.-]{1,63})$/;
 // RFC 7239 §6.3: an obfuscated node identifier, stable per client at the proxy that wrote it.
 const OBFUSCATED = /^_[\w.-]{1,63}$/;
+const HEADER_NAME = /^[!#$%&'*+.^`|~\w-]{1,64}$/;
 
 function normalize(address: string): string {
   let a = address.trim();
@@ -182,6 +194,33 @@ export function clientAddressResolver(options: ClientAddressOptions = {}): Clien
       if (!isTrusted(hop)) return hop;
     }
     return client;
+  };
+}
+
+/**
+ * The address a request is counted under, from a {@link KeySource}, or undefined when
+ * it has none (no peer address, or the configured header is missing).
+ */
+export function clientAddressOf(
+  options: ClientAddressOptions = {},
+): (source: KeySource) => string | undefined {
+  const name = options.header;
+  if (name === undefined) {
+    const resolve = clientAddressResolver(options);
+    return (source) => resolve(source.peer?.(), source.header('x-forwarded-for'));
+  }
+  if (typeof name !== 'string' || !HEADER_NAME.test(name))
+    throw new KeywardConfigError(`clientAddress.header: ${JSON.stringify(name)} is not a header name`);
+  if (options.trustedProxies?.length)
+    throw new KeywardConfigError('clientAddress: give either header or trustedProxies, not both');
+  const lower = name.toLowerCase();
+  return (source) => {
+    const value = source.header(lower);
+    const joined = typeof value === 'string' ? value : value?.join(',');
+    // Repeated, the last value is the one set nearest to the app.
+    const last = joined?.slice(joined.lastIndexOf(',') + 1);
+    if (last === undefined || last.trim() === '') return undefined;
+    return hopAddress(last) ?? hopLabel(last);
   };
 }
 

@@ -1,12 +1,14 @@
 import { BlockList, isIP } from 'node:net';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { withApiKey } from '../../src/adapters/fetch/index.js';
 import { apiKeyAuth } from '../../src/adapters/hono/index.js';
 import {
   type AuthResult,
   apiKeyHeader,
   createGuard,
   type KeyManager,
+  KeywardConfigError,
   staticKeys,
   type Verifier,
 } from '../../src/index.js';
@@ -376,5 +378,74 @@ describe('clients sharing a blocked address', () => {
     // Neither the proxy's own requests nor other clients are blocked by the unknown ones.
     expect(code(await guard.authenticate(from('g', '10.0.0.2')))).toBe('invalid');
     expect(code(await via('g', '[2001:db8::1]:443'))).toBe('invalid');
+  });
+});
+
+// fetch handlers and Hono outside @hono/node-server see no peer address.
+describe('failure limits without a peer address (fetch, Hono outside Node)', () => {
+  const failures = { limit: 3, windowSeconds: 60 };
+  const verify = (k: string) => (k === 'good' ? { id: 'good' } : null);
+  const guess = (i: number, headers: Record<string, string> = {}) =>
+    new Request('http://x/', { headers: { 'x-api-key': `guess-${i}`, ...headers } });
+
+  async function statuses(send: (i: number) => Promise<Response> | Response, n = 6) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push((await send(i)).status);
+    return out;
+  }
+
+  it('fetch: answers 503 and reports the misconfiguration once, never silently unlimited', async () => {
+    const onError = vi.fn();
+    const handler = withApiKey({ schemes: header, verify, limits: rateLimits({ failures }), onError }, () =>
+      Response.json({ ok: true }),
+    );
+    expect(await statuses((i) => handler(guess(i)))).toEqual([503, 503, 503, 503, 503, 503]);
+    const ok = await handler(new Request('http://x/', { headers: { 'x-api-key': 'good' } }));
+    expect(ok.status).toBe(503);
+    expect(ok.headers.get('retry-after')).toBe('5');
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError.mock.calls[0]![0]).toBeInstanceOf(KeywardConfigError);
+    expect(String(onError.mock.calls[0]![0].message)).toMatch(
+      /no client address.*clientAddress: \{ header \}/,
+    );
+  });
+
+  it('fetch: limits failed attempts by the address in clientAddress.header', async () => {
+    const onError = vi.fn();
+    const limits = rateLimits({ failures, clientAddress: { header: 'CF-Connecting-IP' } });
+    const handler = withApiKey({ schemes: header, verify, limits, onError }, () =>
+      Response.json({ ok: true }),
+    );
+    const from = (ip: string) => (i: number) => handler(guess(i, { 'cf-connecting-ip': ip }));
+    expect(await statuses(from('192.0.2.1'))).toEqual([401, 401, 401, 429, 429, 429]);
+    expect(await statuses(from('192.0.2.2'), 1)).toEqual([401]);
+    // The header missing on a request: 503, reported once.
+    expect(await statuses((i) => handler(guess(i)), 2)).toEqual([503, 503]);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(String(onError.mock.calls[0]![0].message)).toMatch(/"CF-Connecting-IP" header/);
+  });
+
+  it('Hono without a Node request: 503 and one report, or limited by clientAddress.header', async () => {
+    const onError = vi.fn();
+    const app = new Hono();
+    app.get('/off', apiKeyAuth({ schemes: header, verify, limits: rateLimits({ failures }), onError }), (c) =>
+      c.json({ ok: true }),
+    );
+    const limits = rateLimits({ failures, clientAddress: { header: 'fly-client-ip' } });
+    app.get('/on', apiKeyAuth({ schemes: header, verify, limits }), (c) => c.json({ ok: true }));
+    const send = (path: string, i: number, headers: Record<string, string> = {}) =>
+      app.request(path, { headers: { 'x-api-key': `guess-${i}`, ...headers } });
+    expect(await statuses((i) => send('/off', i))).toEqual([503, 503, 503, 503, 503, 503]);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(await statuses((i) => send('/on', i, { 'fly-client-ip': '2001:db8::1' }))).toEqual([
+      401, 401, 401, 429, 429, 429,
+    ]);
+  });
+
+  it('refuses a header that is no header name, or a header together with trusted proxies', () => {
+    expect(() => rateLimits({ clientAddress: { header: 'bad header' } })).toThrow(KeywardConfigError);
+    expect(() =>
+      rateLimits({ clientAddress: { header: 'x-real-ip', trustedProxies: ['10.0.0.0/8'] } }),
+    ).toThrow(/either header or trustedProxies/);
   });
 });
