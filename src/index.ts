@@ -68,7 +68,10 @@ export { type LimitOptions, rateLimits } from './ratelimit/auth-limits.js';
 export { type ClientAddressOptions, clientAddressResolver } from './ratelimit/client-address.js';
 export {
   type FailMode,
+  LimiterTimeoutError,
   LimiterUnavailableError,
+  type MemoryRateLimiter,
+  type MemoryRateLimiterOptions,
   memoryRateLimiter,
   type RateDecision,
   type RateLimiter,

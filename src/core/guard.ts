@@ -372,8 +372,14 @@ function build<P>(
   ): Promise<AuthResult<P>> {
     const address = limits.address(source);
     const wait = limits.blockedFor(address);
-    // A blocked address learns nothing from its guesses: its keys are not even checked.
-    if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
+    // A blocked address learns nothing from its guesses: its keys are not even checked,
+    // except keys verified good from it before (clients sharing it behind NAT) and keys
+    // the verifier knows. Those are still verified in full: a revoked one still fails.
+    if (
+      wait > 0 &&
+      !(plausible(key, maxKeyLength) && (limits.knownFrom?.(address, key) || verify.knows?.(key)))
+    )
+      return { ok: false, failure: limits.blocked(wait) };
     const context = admitting(limits, scheme);
     let result: AuthResult<P>;
     try {
@@ -385,6 +391,7 @@ function build<P>(
       if (result.failure.code !== 'invalid') return result;
       return { ok: false, failure: await limits.failed(address, result.failure) };
     }
+    limits.verified?.(address, key);
     return admit(result, context);
   }
 

@@ -3,6 +3,7 @@ import { rateLimits } from '../ratelimit/auth-limits.js';
 import {
   type FailMode,
   memoryRateLimiter,
+  type RateLimiter,
   type RateLimitRule,
   redisRateLimiter,
 } from '../ratelimit/limiter.js';
@@ -59,7 +60,7 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
   const address = options.trustedProxies?.length
     ? `X-Forwarded-For from trusted proxies ${options.trustedProxies.join(', ')}`
     : 'the peer address (no trusted proxies)';
-  let limiter = memoryRateLimiter();
+  let limiter: RateLimiter = memoryRateLimiter();
   let close = async () => {};
   if (options.redisUrl) {
     const failMode = options.failMode ?? 'local';
