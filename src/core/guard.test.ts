@@ -5,6 +5,7 @@ import { rateLimits } from '../ratelimit/auth-limits.js';
 import { AuthFailure, deny, KeywardConfigError, problemJsonFailure } from './errors.js';
 import { type AuthResult, createGuard, type Verifier } from './guard.js';
 import type { GuardLimits } from './limits.js';
+import type { KeySource } from './request.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from './schemes.js';
 import { staticKeys } from './static-keys.js';
 
@@ -355,15 +356,17 @@ describe('what a verifier returns', () => {
 
   it('applies the same rules with failed attempts limited per address', async () => {
     const limits = rateLimits<unknown>({ failures: { limit: 100, windowSeconds: 60 } });
+    // Failure limits need the client's address: the connection's peer here.
+    const from = (source: KeySource): KeySource => ({ ...source, peer: () => '192.0.2.1' });
     for (const kind of kinds) {
       const { guard } = guardOf((key) => THENABLES[kind](() => (key === 'right' ? principal : undefined)), {
         limits,
       });
-      expect(await guard.authenticate(right)).toMatchObject({ ok: true, principal });
-      expect(failed(await guard.authenticate(wrong))).toBe('invalid');
+      expect(await guard.authenticate(from(right))).toMatchObject({ ok: true, principal });
+      expect(failed(await guard.authenticate(from(wrong)))).toBe('invalid');
     }
     const { guard, onError } = guardOf(() => [], { limits });
-    expect(failed(await guard.authenticate(right))).toBe('unavailable');
+    expect(failed(await guard.authenticate(from(right)))).toBe('unavailable');
     expect(onError).toHaveBeenCalledTimes(1);
   });
 });
