@@ -260,7 +260,7 @@ try {
 const rss = new Map([...running].map(([id, s]) => [id, s.rssPeakMiB]));
 await stopAll();
 
-// Targets 5 and 7 run after the servers are gone, in their own processes.
+// Targets 5, 7 and 8 run after the servers are gone, in their own processes.
 const offline = await measureOffline({
   quick,
   cacheDir,

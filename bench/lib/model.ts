@@ -147,6 +147,29 @@ export interface RevocationResult {
   readonly fromCallP99Ms: number;
 }
 
+/** Target 8: memory kept by failure limits for many distinct client addresses. */
+export interface AddressMemoryResult {
+  readonly addresses: number;
+  readonly requests: number;
+  readonly seconds: number;
+  /** Outcomes by failure code (`ok` for a pass). */
+  readonly codes: Readonly<Record<string, number>>;
+  readonly rssBaseMiB: number;
+  readonly rssPeakMiB: number;
+  /** Peak RSS over the process before the limits were made: the figure. */
+  readonly growthPeakMiB: number;
+  /** After a full collection at the end. */
+  readonly growthEndMiB: number;
+  readonly heapGrowthMiB: number;
+  readonly arrayBuffersGrowthMiB: number;
+  /** V8's young generation at the end of the load (it grows under any sustained load). */
+  readonly newSpaceMiB?: number;
+  /** Entries held at the end: failure counters, blocked addresses, (address, key) pairs. */
+  readonly counters: number;
+  readonly blocked: number;
+  readonly known: number;
+}
+
 /** Target 6: building the store. */
 export interface StoreBuild {
   readonly keys: number;

@@ -1,11 +1,12 @@
 /**
  * What is measured in process after the load cases, each in its own pinned process:
- * target 5 (uncached verification, SQLite and PostgreSQL with 1,000,000 keys) and
- * target 7 (a revocation on one instance enforced by another, over PostgreSQL).
+ * target 5 (uncached verification, SQLite and PostgreSQL with 1,000,000 keys),
+ * target 7 (a revocation on one instance enforced by another, over PostgreSQL) and
+ * target 8 (memory kept by failure limits for 1,000,000 client addresses).
  */
 import { type PreparedStore, prepareStore, type StoreTarget } from './keystore.js';
 import { runChild } from './micro.js';
-import type { MicroResult, RevocationResult, StoreBuild } from './model.js';
+import type { AddressMemoryResult, MicroResult, RevocationResult, StoreBuild } from './model.js';
 
 export interface OfflineResults {
   micro?: MicroResult;
@@ -15,6 +16,22 @@ export interface OfflineResults {
   pgBuild?: StoreBuild;
   revocation?: RevocationResult;
   revocationReason?: string;
+  addressMemory?: AddressMemoryResult;
+  addressMemoryReason?: string;
+}
+
+/** Target 8: needs no store; about 3 requests per address, so full runs only. */
+async function addressMemory(out: OfflineResults, cpu: string | undefined, log: (line: string) => void) {
+  log('target 8: memory of failure limits over 1,000,000 client addresses');
+  out.addressMemory = await runChild<AddressMemoryResult>(
+    'address-memory.ts',
+    { addresses: 1_000_000 },
+    cpu,
+    'BENCH_ADDRESSES',
+  ).catch((e: Error) => {
+    out.addressMemoryReason = `measurement failed: ${e.message}`;
+    return undefined;
+  });
 }
 
 /** `KEYWARD_BENCH_PG_URL`, else the shared development database. */
@@ -73,8 +90,10 @@ export async function measureOffline(options: {
     // Each needs PostgreSQL and a few seconds: full runs only, to keep --quick under a minute.
     out.pgReason = 'measured in full runs only';
     out.revocationReason = 'measured in full runs only';
+    out.addressMemoryReason = 'measured in full runs only';
     return out;
   }
+  await addressMemory(out, cpu, log);
   const unreachable = await pgReachable(PG_URL);
   if (unreachable) {
     out.pgReason = unreachable;

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Machine, Pinning } from './env.js';
 import type {
+  AddressMemoryResult,
   CaseResult,
   MicroResult,
   RevocationResult,
@@ -31,6 +32,7 @@ export interface BenchReport {
   readonly pgMicro?: MicroResult;
   readonly pgBuild?: StoreBuild;
   readonly revocation?: RevocationResult;
+  readonly addressMemory?: AddressMemoryResult;
   readonly storeBuild?: StoreBuild;
   readonly targets: readonly TargetResult[];
   readonly notes: readonly string[];

@@ -1,4 +1,5 @@
 import {
+  type AddressMemoryResult,
   type CaseName,
   type CaseResult,
   type MicroResult,
@@ -22,6 +23,9 @@ export interface TargetInput {
   /** Target 7, or why it could not be measured. */
   readonly revocation?: RevocationResult;
   readonly revocationReason?: string;
+  /** Target 8, or why it could not be measured. */
+  readonly addressMemory?: AddressMemoryResult;
+  readonly addressMemoryReason?: string;
   /** Target 6, or why the store could not be measured. */
   readonly storeBuild?: StoreBuild;
   readonly storeReason?: string;
@@ -316,7 +320,32 @@ function target6(input: TargetInput): TargetResult[] {
   return out;
 }
 
-/** Judges every target of issue 6; unmeasurable ones say why, never pass. */
+const ADDRESSES = 1_000_000;
+
+/** Issue 14: failure limits keep bounded state however many addresses fail. */
+function target8(input: TargetInput): TargetResult {
+  const id = '8';
+  const title = 'RSS growth of failure limits over 1,000,000 distinct client addresses';
+  const goal = '< 64 MiB';
+  const m = input.addressMemory;
+  if (!m) return notMeasured(id, title, goal, input.addressMemoryReason ?? 'not run');
+  return {
+    id,
+    title,
+    goal,
+    verdict: m.growthPeakMiB < 64 && m.addresses >= ADDRESSES ? 'PASS' : 'MISS',
+    value: `peak +${m.growthPeakMiB.toFixed(1)} MiB (${m.addresses} addresses, ${m.requests} requests)`,
+    note: [
+      `+${m.growthEndMiB.toFixed(1)} MiB after a full collection, of which live JS objects +${m.heapGrowthMiB.toFixed(1)} MiB and the tables +${m.arrayBuffersGrowthMiB.toFixed(1)} MiB${m.newSpaceMiB === undefined ? '' : `; V8's young generation ${m.newSpaceMiB.toFixed(0)} MiB`}`,
+      `held at the end: ${m.counters} failure counters, ${m.blocked} blocked addresses, ${m.known} (address, key) pairs`,
+      m.addresses < ADDRESSES ? `only ${m.addresses} addresses` : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+  };
+}
+
+/** Judges every target of issue 6 (and target 8, of issue 14); unmeasurable ones say why, never pass. */
 export function evaluateTargets(input: TargetInput): TargetResult[] {
   return [
     target1(input),
@@ -326,5 +355,6 @@ export function evaluateTargets(input: TargetInput): TargetResult[] {
     ...target5(input),
     ...target6(input),
     target7(input),
+    target8(input),
   ];
 }

@@ -130,19 +130,26 @@ describe('Express: where the middleware goes', () => {
 describe('Express: sync fast path', () => {
   function call(middleware: ReturnType<typeof apiKeyAuth>, headers: Record<string, string>) {
     const req = { headers, url: '/x' } as unknown as Request;
-    const res = { headersSent: false, setHeader: vi.fn(), writeHead: vi.fn(), end: vi.fn() };
+    const res = {
+      headersSent: false,
+      hasHeader: vi.fn(() => false),
+      setHeader: vi.fn(),
+      writeHead: vi.fn(),
+      end: vi.fn(),
+    };
     const next = vi.fn();
     const returned = middleware(req, res as unknown as Response, next);
     return { returned, next, res, req };
   }
 
   it('creates no promise and calls next before returning when the verifier is sync', () => {
-    const { returned, next, req } = call(apiKeyAuth({ schemes: header, verify: keys }), {
+    const { returned, next, req, res } = call(apiKeyAuth({ schemes: header, verify: keys }), {
       'x-api-key': 'reader-key',
     });
     expect(returned).toBeUndefined();
     expect(next).toHaveBeenCalledTimes(1);
     expect(req.principal).toEqual({ id: 'reader', scopes: ['read'] });
+    expect(res.setHeader).toHaveBeenCalledWith('cache-control', 'no-store');
   });
 
   it('writes a failure synchronously too', () => {

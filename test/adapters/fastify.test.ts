@@ -171,10 +171,12 @@ describe('Fastify: how failures are answered', () => {
       raw: { headers: { 'x-api-key': 'reader-key' }, url: '/x' },
     } as unknown as Parameters<onRequestHookHandler>[0];
     const done = vi.fn();
-    const returned = hook.call(app, request, {} as Parameters<onRequestHookHandler>[1], done);
+    const reply = { hasHeader: () => false, header: vi.fn() };
+    const returned = hook.call(app, request, reply as unknown as Parameters<onRequestHookHandler>[1], done);
     expect(returned).toBeUndefined();
     expect(done).toHaveBeenCalledTimes(1);
     expect(request.principal).toEqual({ id: 'reader', scopes: ['read'] });
+    expect(reply.header).toHaveBeenCalledWith('cache-control', 'no-store');
   });
 
   it('adds the Deprecation header when the key came through a deprecated scheme', async () => {

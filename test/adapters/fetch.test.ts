@@ -69,6 +69,28 @@ describe('fetch: withApiKey', () => {
     expect(res.headers.get('location')).toBe('http://x/elsewhere');
   });
 
+  it('adds Cache-Control: no-store unless the handler set its own, also to immutable and async responses', async () => {
+    const good = () => req('http://x/', { 'x-api-key': 'good-key' });
+    const plain = withApiKey({ schemes: header, verify }, () => new Response('data'))(good()) as Response;
+    expect(plain.headers.get('cache-control')).toBe('no-store');
+    const own = withApiKey(
+      { schemes: header, verify },
+      () => new Response('data', { headers: { 'Cache-Control': 'public, max-age=60' } }),
+    )(good()) as Response;
+    expect(own.headers.get('cache-control')).toBe('public, max-age=60');
+    const redirect = withApiKey({ schemes: header, verify }, () => Response.redirect('http://x/e', 302))(
+      good(),
+    ) as Response;
+    expect([redirect.status, redirect.headers.get('cache-control')]).toEqual([302, 'no-store']);
+    const later = await withApiKey({ schemes: header, verify }, async () => new Response('data'))(good());
+    expect(later.headers.get('cache-control')).toBe('no-store');
+    const off = withApiKey(
+      { schemes: header, verify, cacheControl: false },
+      () => new Response('data'),
+    )(good()) as Response;
+    expect(off.headers.has('cache-control')).toBe(false);
+  });
+
   it('fails closed with a JSON 503 when authentication itself throws', async () => {
     const broken = {
       ...createGuard({ schemes: header, verify }),

@@ -142,6 +142,33 @@ describe('targets', () => {
     expect(t['7']!.verdict).toBe('not measured');
   });
 
+  it('judges target 8 on the peak RSS growth over 1,000,000 addresses', () => {
+    const memory = (growthPeakMiB: number, addresses = 1_000_000) => ({
+      addresses,
+      requests: addresses * 3,
+      seconds: 30,
+      codes: { ok: addresses },
+      rssBaseMiB: 80,
+      rssPeakMiB: 80 + growthPeakMiB,
+      growthPeakMiB,
+      growthEndMiB: 30,
+      heapGrowthMiB: 0.5,
+      arrayBuffersGrowthMiB: 8,
+      counters: 100_000,
+      blocked: 100_000,
+      known: 100_000,
+    });
+    const t8 = (m: ReturnType<typeof memory>) =>
+      evaluateTargets({ servers: [], cases: [], addressMemory: m }).find((x) => x.id === '8')!;
+    expect(t8(memory(45))).toMatchObject({
+      verdict: 'PASS',
+      value: 'peak +45.0 MiB (1000000 addresses, 3000000 requests)',
+    });
+    expect(t8(memory(45)).note).toContain('100000 blocked addresses');
+    expect(t8(memory(64)).verdict).toBe('MISS');
+    expect(t8(memory(10, 200_000)).verdict).toBe('MISS');
+  });
+
   it('never passes what it could not measure', () => {
     const servers = [...peers, server('kw-hono', { keys: 'static', storeKeys: undefined })];
     const all = [
@@ -150,7 +177,8 @@ describe('targets', () => {
     ];
     const t = evaluateTargets({ servers, cases: all, storeReason: 'no store yet' });
     const byId = Object.fromEntries(t.map((x) => [x.id, x]));
-    for (const id of ['1', '3', '5a', '5b', '6a', '6b', '7']) expect(byId[id]!.verdict).toBe('not measured');
+    for (const id of ['1', '3', '5a', '5b', '6a', '6b', '7', '8'])
+      expect(byId[id]!.verdict).toBe('not measured');
     expect(byId['1']!.note).toContain('no store yet; with staticKeys: 0.99 kw-hono');
     expect(byId['2']!.verdict).toBe('PASS');
     expect(byId['4']!.verdict).toBe('PASS'); // 99 / 90 = 1.1

@@ -1,5 +1,5 @@
 // The `keyward keys` / `keyward audit` commands, run in-process against temporary databases.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openKeyManager } from '@keyward/server';
 import Database from 'better-sqlite3';
@@ -167,10 +167,89 @@ describe('keyward keys update/disable/enable/revoke/delete/rotate', () => {
     const again = await run('keys', 'rotate', old.id);
     expect(again.code).toBe(6);
     expect(again.stderr).toMatch(/already rotated/);
+    // The old key cannot be brought back past its grace period, nor given uses again.
+    const limited = json((await run('keys', 'create', '--name', 'ltd', '--uses', '5', '--json')).stdout);
+    expect((await run('keys', 'rotate', limited.id)).code).toBe(0);
+    for (const [id, flag] of [
+      [old.id, ['--no-expires']],
+      [old.id, ['--expires', '30d']],
+      [limited.id, ['--uses', '100']],
+      [limited.id, ['--no-uses']],
+    ] as const) {
+      const revived = await run('keys', 'update', id, ...flag);
+      expect({ flag, code: revived.code }).toEqual({ flag, code: 6 });
+      expect(revived.stderr).toMatch(
+        /was rotated to key_\w+: its expiry and uses can be shortened, not extended/,
+      );
+    }
+    expect((await run('keys', 'update', old.id, '--expires', '1m')).code).toBe(0);
     const created = json((await run('keys', 'create', '--name', 'now', '--json')).stdout);
     const now = json((await run('keys', 'rotate', created.id, '--grace', '0', '--json')).stdout);
     expect(now.previous.state).toBe('revoked');
     expect((await verify(db, created.key)).outcome).toBe('revoked');
+  });
+});
+
+describe('terminal control characters', () => {
+  const C1_CSI = '\u009b';
+  const C1_OSC = '\u009d';
+  const RLO = '\u202e';
+
+  it('refuses C1 controls and bidi overrides in names, owners and metadata (exit 2)', async () => {
+    const { run } = fresh();
+    for (const args of [
+      ['--name', `${C1_CSI}31mRED`],
+      ['--name', 'x', '--owner', `${C1_OSC}0;TITLE\u009c`],
+      ['--name', `admin${RLO}atad-ylno`],
+      ['--name', 'x', '--metadata', '{"c1":"\\u009b31m"}'],
+      ['--name', 'x', '--metadata', '{"iso":"\\u2066x\\u2069"}'],
+    ]) {
+      const out = await run('keys', 'create', ...args);
+      expect({ args, code: out.code }).toEqual({ args, code: 2 });
+    }
+    expect((await run('keys', 'list')).stdout).toBe('no keys\n');
+  });
+
+  it('prints control characters a store already holds as escapes, in tables and JSON', async () => {
+    const { db, run } = fresh();
+    const id = json((await run('keys', 'create', '--name', 'plain', '--json')).stdout).id as string;
+    // As an older keyward, or a direct write, could have left them.
+    const raw = new Database(db);
+    raw
+      .prepare('UPDATE keyward_keys SET name = ?, owner = ?, metadata = ? WHERE id = ?')
+      .run(`${C1_CSI}31mRED\u001b[0m`, `${C1_OSC}0;T\u0007`, JSON.stringify({ n: `a${RLO}b\u007f` }), id);
+    raw
+      .prepare('UPDATE keyward_audit SET actor = ?, changes = ?')
+      .run(`cli${RLO}x`, JSON.stringify({ name: `${C1_CSI}2J` }));
+    raw.close();
+    const unprintable = /[\p{Cc}\u202e]/u;
+    const outputs = [
+      await run('keys', 'list'),
+      await run('keys', 'show', id),
+      await run('audit'),
+      await run('keys', 'disable', id),
+    ];
+    for (const out of outputs) {
+      expect(out.code).toBe(0);
+      expect(out.stdout.replace(/\n/g, '')).not.toMatch(unprintable);
+    }
+    expect(outputs[0]!.stdout).toContain('\\u009b31mRED\\u001b[0m');
+    expect(outputs[1]!.stdout).toContain('\\u009d0;T\\u0007');
+    expect(outputs[2]!.stdout).toContain('cli\\u202ex');
+    for (const args of [
+      ['keys', 'show', id, '--json'],
+      ['keys', 'list', '--json'],
+      ['audit', '--json'],
+    ]) {
+      const out = await run(...args);
+      expect(out.stdout.trimEnd()).not.toMatch(unprintable);
+      expect(out.stdout).toMatch(/\\u009b/);
+    }
+    // The escapes are JSON: scripts still read the stored values.
+    expect(json((await run('keys', 'show', id, '--json')).stdout)).toMatchObject({
+      name: `${C1_CSI}31mRED\u001b[0m`,
+      metadata: { n: `a${RLO}b\u007f` },
+    });
   });
 });
 
@@ -237,6 +316,48 @@ describe('keyward keys import', () => {
   });
 });
 
+describe('keyward pepper', () => {
+  it('generates a random 256-bit pepper that keyward accepts, plain or as JSON', async () => {
+    const plain = await cli(['pepper', 'generate'], {});
+    expect(plain.code).toBe(0);
+    const pepper = plain.stdout.trim();
+    expect(pepper).toMatch(/^[0-9A-Za-z_-]{43}$/);
+    expect(plain.stderr).toBe('');
+    const asJson = json((await cli(['pepper', 'generate', '--json'], {})).stdout);
+    expect(asJson.pepper).toMatch(/^[0-9A-Za-z_-]{43}$/);
+    expect(asJson.pepper).not.toBe(pepper);
+    const { db } = fresh();
+    expect((await cli(['keys', 'create', '--name', 'x', '--db', db], { KEYWARD_PEPPER: pepper })).code).toBe(
+      0,
+    );
+    expect((await cli(['pepper', 'generate', '--help'], {})).stdout).toMatch(
+      /Usage: keyward pepper generate/,
+    );
+  });
+
+  it('refuses an obviously weak KEYWARD_PEPPER with exit 2, before creating anything', async () => {
+    const { db } = fresh();
+    for (const pepper of ['a'.repeat(32), 'changeme'.repeat(4), '0123456789'.repeat(4)]) {
+      const out = await cli(['keys', 'create', '--name', 'x', '--db', db], { KEYWARD_PEPPER: pepper });
+      expect({ pepper, code: out.code }).toEqual({ pepper, code: 2 });
+      expect(out.stderr).toMatch(
+        /^keyward: the pepper from KEYWARD_PEPPER is too weak: .*keyward pepper generate/,
+      );
+      expect(out.stderr).not.toContain(pepper);
+    }
+  });
+
+  it('reports a missing pepper file of an existing database (exit 5) and creates none', async () => {
+    const { db } = fresh();
+    expect((await cli(['keys', 'create', '--name', 'x', '--db', db], {})).code).toBe(0);
+    rmSync(`${db}.pepper`);
+    const out = await cli(['keys', 'list', '--db', db], {});
+    expect(out.code).toBe(5);
+    expect(out.stderr).toMatch(/its pepper file .*\.pepper is missing; restore it/);
+    expect(existsSync(`${db}.pepper`)).toBe(false);
+  });
+});
+
 describe('keyward errors and exit codes', () => {
   it('documents the exit codes and environment in --help, and has --help everywhere', async () => {
     const { env } = fresh();
@@ -300,6 +421,60 @@ describe('keyward errors and exit codes', () => {
     }
   });
 
+  it('never prints back a key pasted where an id, a file or an option value belongs', async () => {
+    const { db, run } = fresh();
+    const key = (await run('keys', 'create', '--name', 'pasted')).stdout.trim();
+    const legacy = 'legacy+Sk3tQm9ZpX2v8RrLwN4bYc7Hd1Jf6Ug=';
+    const secret = (text: string) => [key.slice(3), legacy.slice(7)].filter((s) => text.includes(s));
+    const idCommands = ['show', 'revoke', 'disable', 'enable', 'delete', 'rotate'];
+    for (const pasted of [key, legacy]) {
+      for (const args of [
+        ...idCommands.map((verb) => ['keys', verb, pasted]),
+        ['keys', 'update', pasted, '--name', 'x'],
+        ['audit', '--key', pasted],
+      ]) {
+        const out = await run(...args);
+        expect({ args: args.slice(0, 2), code: out.code }).toEqual({ args: args.slice(0, 2), code: 3 });
+        expect(out.stderr).toBe(
+          'keyward: that looks like a key, not a key id (ids look like key_…; keys list shows them beside the first characters of each key)\n',
+        );
+        expect(out.stdout).toBe('');
+      }
+      const [id] = (await run('keys', 'list', '--json')).stdout.match(/key_\w{18}/)!;
+      for (const args of [
+        ['keys', 'create', '--name', 'x', '--expires', pasted],
+        ['keys', 'create', '--name', 'x', '--uses', pasted],
+        ['keys', 'create', '--name', 'x', '--rate-limit', pasted],
+        ['keys', 'create', '--name', 'x', '--scopes', pasted],
+        ['keys', 'create', '--name', 'x', '--metadata', pasted],
+        ['keys', 'update', id, '--expires', pasted],
+        ['keys', 'rotate', id, '--grace', pasted],
+        ['keys', 'list', '--limit', pasted],
+        ['keys', 'list', '--cursor', pasted],
+        ['keys', 'import', pasted],
+        ['audit', '--limit', pasted],
+        ['keys', pasted],
+        [pasted],
+      ]) {
+        const out = await run(...args);
+        expect({ args, code: out.code }).toEqual({ args, code: 2 });
+        expect({ args, leaked: secret(out.stdout + out.stderr) }).toEqual({ args, leaked: [] });
+      }
+    }
+    // A key is not stored as a name, owner, scope or metadata either: listings would print it.
+    for (const args of [
+      ['--name', `key ${key}`],
+      ['--name', 'x', '--owner', key],
+      ['--name', 'x', '--scopes', `read,${key}`],
+      ['--name', 'x', '--metadata', JSON.stringify({ note: `old key: ${key}` })],
+    ]) {
+      const out = await run('keys', 'create', ...args);
+      expect({ args: args.slice(-2, -1), code: out.code }).toEqual({ args: args.slice(-2, -1), code: 2 });
+      expect(secret(out.stdout + out.stderr)).toEqual([]);
+    }
+    expect(secret((await cli(['keys', 'list', '--db', db], { KEYWARD_PEPPER: PEPPER })).stdout)).toEqual([]);
+  });
+
   it('uses exit 4 for a locked or unreadable database', async () => {
     const { db, env } = fresh();
     await cli(['keys', 'create', '--name', 'x', '--db', db], env);
@@ -331,6 +506,62 @@ describe('keyward errors and exit codes', () => {
     expect(out.stderr).toMatch(/created with another pepper/);
     expect(out.stderr).not.toContain(OTHER_PEPPER);
   });
+
+  it('uses exit 7 for a database, -wal or -shm file that other users can write or own', async () => {
+    const { db, run } = fresh();
+    expect((await run('keys', 'create', '--name', 'victim', '--scopes', 'read')).code).toBe(0);
+    for (const mode of [0o666, 0o664, 0o620]) {
+      chmodSync(db, mode);
+      const out = await run('keys', 'list');
+      const shown = mode.toString(8).padStart(4, '0');
+      expect(out).toEqual({
+        code: 7,
+        stdout: '',
+        stderr: `keyward: refusing key store file ${db}: it is writable by group or others (mode ${shown}); run: chmod 600 ${db}\n`,
+      });
+    }
+    // Readable is not refused: older databases were made 0644, and reading gives no way in.
+    chmodSync(db, 0o644);
+    expect((await run('keys', 'list')).code).toBe(0);
+    chmodSync(db, 0o600);
+    for (const side of ['-wal', '-shm']) {
+      writeFileSync(`${db}${side}`, '');
+      chmodSync(`${db}${side}`, 0o666);
+      const out = await run('keys', 'list');
+      expect(out.code).toBe(7);
+      expect(out.stderr).toContain(`refusing key store file ${db}${side}: it is writable by group or others`);
+      rmSync(`${db}${side}`);
+    }
+    expect((await run('keys', 'list')).code).toBe(0);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'uses exit 7 for a database owned by another user (as root)',
+    async () => {
+      const { db, run } = fresh();
+      expect((await run('keys', 'create', '--name', 'x')).code).toBe(0);
+      chownSync(db, 65534, 65534);
+      try {
+        const out = await run('keys', 'list');
+        expect(out.code).toBe(7);
+        expect(out.stderr).toBe(
+          `keyward: refusing key store file ${db}: it is owned by another user (uid 65534, not 0)\n`,
+        );
+        // Pre-created by someone else, before keyward ever opened it.
+        const planted = join(dir, 'planted.db');
+        writeFileSync(planted, '', { mode: 0o600 });
+        chownSync(planted, 65534, 65534);
+        const create = await cli(['keys', 'create', '--name', 'y', '--db', planted], {
+          KEYWARD_PEPPER: PEPPER,
+        });
+        expect(create.code).toBe(7);
+        expect(create.stdout).toBe('');
+      } finally {
+        chownSync(db, 0, 0);
+      }
+      expect((await run('keys', 'list')).code).toBe(0);
+    },
+  );
 
   it('uses exit 7 for a pepper file that other users can read, and documents it', async () => {
     const { db } = fresh();

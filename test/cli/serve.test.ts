@@ -43,11 +43,13 @@ afterAll(async () => {
 });
 
 describe('keyward serve with the key store', () => {
-  it('issues, prints and records one admin key on a first start, with a 0600 pepper file', async () => {
+  it('issues one admin key on a first start and prints it on stderr, apart from the request log', async () => {
     const { stdout, stderr } = serve.output();
-    expect(stdout).toContain(`curl -H 'X-API-Key: ${firstKey}' ${url}/secure-data`);
-    expect(stdout).toContain(`curl --cookie 'X-API-KEY=${firstKey}' ${url}/secure-data`);
-    expect(stdout).toContain(`curl '${url}/secure-data?x-api-key=${firstKey}'`);
+    expect(stderr).toContain(`curl -H 'X-API-Key: ${firstKey}' ${url}/secure-data`);
+    expect(stderr).toContain(`curl --cookie 'X-API-KEY=${firstKey}' ${url}/secure-data`);
+    expect(stderr).toContain(`curl '${url}/secure-data?x-api-key=${firstKey}'`);
+    expect(stderr).toContain('npx keyward keys create --name reader --scopes read --db ./keyward.db');
+    expect(stdout).not.toContain(firstKey);
     expect(stderr).toMatch(/created pepper file .*keyward\.db\.pepper \(mode 0600\)/);
     expect(statSync(`${db}.pepper`).mode & 0o777).toBe(0o600);
     expect((await get(firstKey)).status).toBe(200);
@@ -116,12 +118,14 @@ describe('keyward serve with the key store', () => {
     }
     const { stdout, stderr } = serve.output();
     const [print, rest] = [
-      stdout.slice(0, stdout.indexOf('A key without scope admin')),
-      stdout.slice(stdout.indexOf('A key without scope admin')),
+      stderr.slice(0, stderr.indexOf('A key without scope admin')),
+      stderr.slice(stderr.indexOf('A key without scope admin')),
     ];
     expect(print.split(firstKey).length - 1).toBe(5); // the key line and four curl lines
     expect(rest).not.toContain(firstKey);
-    expect(stderr).not.toContain(firstKey);
+    // stdout is the JSON request log, one object per line.
+    expect(stdout).not.toContain(firstKey);
+    for (const line of stdout.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     expect(stdout + stderr).not.toContain(other.key);
     const cli = cliOutput.join('');
     expect(cli.split(other.key).length - 1).toBe(1); // the --json creation output, once

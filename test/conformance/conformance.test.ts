@@ -1,7 +1,7 @@
 import { deny } from 'keyward';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceApps } from './apps.js';
-import { type ConformanceServer, defaultVerify, KEYS } from './fixture.js';
+import { type ConformanceServer, defaultVerify, KEYS, OWN_CACHE_CONTROL } from './fixture.js';
 import { one, send, type WireResponse } from './wire.js';
 
 // The behaviour of the foundation issue, written once and run unchanged against every
@@ -250,6 +250,34 @@ describe.each(conformanceApps)('conformance: $name', (app) => {
     });
   });
 
+  describe('Cache-Control: no shared cache keeps an authenticated response', () => {
+    it.each([
+      ['/secure-data', [`X-API-Key: ${KEYS.good}`]],
+      ['/secure-data', [`Cookie: X-API-KEY=${KEYS.good}`]],
+      [`/secure-data?x-api-key=${KEYS.good}`, []],
+      ['/admin-data', [`X-API-Key: ${KEYS.admin}`]],
+      ['/optional', [`X-API-Key: ${KEYS.good}`]],
+    ])('adds no-store to %s when the route sets none', async (target, lines) => {
+      const res = await get(target, lines);
+      expect(res.status).toBe(200);
+      expect(one(res, 'cache-control')).toBe('no-store');
+    });
+
+    it('keeps the Cache-Control a route sets itself, once', async () => {
+      const res = await get('/cached-data', [`X-API-Key: ${KEYS.good}`]);
+      expectJson(res, 200, { message: 'cacheable' });
+      expect(one(res, 'cache-control')).toBe(OWN_CACHE_CONTROL);
+    });
+
+    it('adds nothing to an anonymous request under optional auth, nor to a public route', async () => {
+      for (const target of ['/optional', '/health']) {
+        const res = await get(target);
+        expect(res.status).toBe(200);
+        expect(res.headers['cache-control']).toBeUndefined();
+      }
+    });
+  });
+
   describe('request bodies', () => {
     it('never parses the body of a request that is not authenticated', async () => {
       const before = await bodyReads();
@@ -271,6 +299,38 @@ describe.each(conformanceApps)('conformance: $name', (app) => {
       expectJson(res, 200, { received: { a: [1, 2] } });
       expect(await bodyReads()).toBe(before + 1);
     });
+  });
+});
+
+describe.each(conformanceApps)('conformance with the cacheControl option: $name', (app) => {
+  let off: ConformanceServer;
+  let other: ConformanceServer;
+  beforeAll(async () => {
+    [off, other] = await Promise.all([
+      app.start({ cacheControl: false }),
+      app.start({ cacheControl: 'private, no-cache' }),
+    ]);
+  });
+  afterAll(() => Promise.all([off.close(), other.close()]));
+
+  it('false: adds no Cache-Control to authenticated responses, keeps the route’s own and no-store on failures', async () => {
+    const res = await send(off.url, 'GET', '/secure-data', [`X-API-Key: ${KEYS.good}`]);
+    expectJson(res, 200, SECURE);
+    expect(res.headers['cache-control']).toBeUndefined();
+    const own = await send(off.url, 'GET', '/cached-data', [`X-API-Key: ${KEYS.good}`]);
+    expect(one(own, 'cache-control')).toBe(OWN_CACHE_CONTROL);
+    expectFailure(
+      await send(off.url, 'GET', '/secure-data', [`X-API-Key: ${WRONG}`]),
+      401,
+      'Invalid API Key',
+    );
+  });
+
+  it('a value: sends it instead of no-store, and the route’s own still wins', async () => {
+    const res = await send(other.url, 'GET', '/secure-data', [`X-API-Key: ${KEYS.good}`]);
+    expect(one(res, 'cache-control')).toBe('private, no-cache');
+    const own = await send(other.url, 'GET', '/cached-data', [`X-API-Key: ${KEYS.good}`]);
+    expect(one(own, 'cache-control')).toBe(OWN_CACHE_CONTROL);
   });
 });
 

@@ -4,6 +4,7 @@ import { apiKeyAuth } from 'keyward/express';
 import {
   type ConformanceApp,
   defaultVerify,
+  OWN_CACHE_CONTROL,
   optionalSchemes,
   schemes,
   type TestPrincipal,
@@ -21,8 +22,9 @@ export const expressApp: ConformanceApp = {
   name: 'express',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(options.header), verify });
-    const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
+    const { cacheControl } = options;
+    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
+    const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
     let bodyReads = 0;
     const app = express();
     app.disable('x-powered-by');
@@ -33,11 +35,13 @@ export const expressApp: ConformanceApp = {
       res.json({ bodyReads });
     });
     app.get('/secure-data', apiKeyAuth(guard), (req, res) => {
-      res.set('cache-control', 'no-store');
       res.json({ message: 'You have access to secure data', principal: req.principal!.id });
     });
+    app.get('/cached-data', apiKeyAuth(guard), (_req, res) => {
+      res.set('cache-control', OWN_CACHE_CONTROL);
+      res.json({ message: 'cacheable' });
+    });
     app.get('/admin-data', apiKeyAuth(guard.require('admin')), (_req, res) => {
-      res.set('cache-control', 'no-store');
       res.json({ message: 'You have access to admin data' });
     });
     app.get('/optional', apiKeyAuth(optional), (req, res) => {

@@ -4,6 +4,7 @@ import { keyward } from 'keyward/fastify';
 import {
   type ConformanceApp,
   defaultVerify,
+  OWN_CACHE_CONTROL,
   optionalSchemes,
   schemes,
   type TestPrincipal,
@@ -19,8 +20,9 @@ export const fastifyApp: ConformanceApp = {
   name: 'fastify',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(options.header), verify });
-    const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
+    const { cacheControl } = options;
+    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
+    const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
     let bodyReads = 0;
     const app = Fastify();
     // Counts bodies actually read: the parser runs only after onRequest let the request through.
@@ -36,14 +38,17 @@ export const fastifyApp: ConformanceApp = {
     await app.register(keyward, { guard });
     app.get('/health', { config: { keyward: false } }, async () => ({ status: 'ok' }));
     app.get('/stats', { config: { keyward: false } }, async () => ({ bodyReads }));
-    app.get('/secure-data', async (request, reply) => {
-      reply.header('cache-control', 'no-store');
-      return { message: 'You have access to secure data', principal: request.principal!.id };
+    app.get('/secure-data', async (request) => ({
+      message: 'You have access to secure data',
+      principal: request.principal!.id,
+    }));
+    app.get('/cached-data', async (_request, reply) => {
+      reply.header('cache-control', OWN_CACHE_CONTROL);
+      return { message: 'cacheable' };
     });
-    app.get('/admin-data', { config: { keyward: { scopes: ['admin'] } } }, async (_request, reply) => {
-      reply.header('cache-control', 'no-store');
-      return { message: 'You have access to admin data' };
-    });
+    app.get('/admin-data', { config: { keyward: { scopes: ['admin'] } } }, async () => ({
+      message: 'You have access to admin data',
+    }));
     app.get('/optional', { config: { keyward: optional } }, async (request) => ({
       principal: request.principal?.id ?? null,
     }));

@@ -3,6 +3,7 @@ import { createGuard, withApiKey } from 'keyward/fetch';
 import {
   type ConformanceApp,
   defaultVerify,
+  OWN_CACHE_CONTROL,
   optionalSchemes,
   schemes,
   type TestPrincipal,
@@ -17,20 +18,26 @@ export const fetchApp: ConformanceApp = {
   name: 'fetch',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard<TestPrincipal>({ schemes: schemes(options.header), verify });
-    const optional = createGuard<TestPrincipal>({ schemes: optionalSchemes(options.header), verify });
+    const { cacheControl } = options;
+    const guard = createGuard<TestPrincipal>({ schemes: schemes(options.header), verify, cacheControl });
+    const optional = createGuard<TestPrincipal>({
+      schemes: optionalSchemes(options.header),
+      verify,
+      cacheControl,
+    });
     let bodyReads = 0;
 
     const routes: Record<string, (request: Request) => Response | Promise<Response>> = {
       'GET /health': () => json({ status: 'ok' }),
       'GET /stats': () => json({ bodyReads }),
       'GET /secure-data': withApiKey(guard, (_request, principal) =>
-        json({ message: 'You have access to secure data', principal: principal.id }, 200, {
-          'cache-control': 'no-store',
-        }),
+        json({ message: 'You have access to secure data', principal: principal.id }),
+      ),
+      'GET /cached-data': withApiKey(guard, () =>
+        json({ message: 'cacheable' }, 200, { 'cache-control': OWN_CACHE_CONTROL }),
       ),
       'GET /admin-data': withApiKey(guard.require('admin'), () =>
-        json({ message: 'You have access to admin data' }, 200, { 'cache-control': 'no-store' }),
+        json({ message: 'You have access to admin data' }),
       ),
       'GET /optional': withApiKey(optional, (_request, principal) =>
         json({ principal: principal?.id ?? null }),

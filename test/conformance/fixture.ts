@@ -2,12 +2,14 @@ import { apiKeyCookie, apiKeyHeader, apiKeyQuery, type GuardOptions, staticKeys 
 
 /**
  * The contract every adapter's conformance app implements. The same suites
- * (conformance, hostile input) run unchanged against each of them.
+ * (conformance, hostile input) run unchanged against each of them. No route sets
+ * `Cache-Control` except `/cached-data`: what the others carry comes from keyward.
  *
  * Routes:
  * - `GET /secure-data`: guard with header `X-API-Key`, cookie `X-API-KEY`, query `x-api-key`
- *   (alternatives, in that order) → 200 `{"message":"You have access to secure data","principal":<id>}`
- *   with `Cache-Control: no-store`.
+ *   (alternatives, in that order) → 200 `{"message":"You have access to secure data","principal":<id>}`.
+ * - `GET /cached-data`: the same guard → 200 `{"message":"cacheable"}` with the route's own
+ *   `Cache-Control: private, max-age=60`.
  * - `GET /admin-data`: the same guard requiring scope `admin` → 200 `{"message":"You have access to admin data"}`.
  * - `GET /optional`: the same places with `autoError: false` → 200 `{"principal":<id>|null}`.
  * - `POST /echo`: the guard, then the JSON body is parsed and echoed as `{"received":<body>}`.
@@ -30,7 +32,12 @@ export interface ConformanceOptions {
   verify?: GuardOptions<TestPrincipal>['verify'];
   /** The key header of every guarded route (default `X-API-Key`). */
   header?: string;
+  /** The guards' `cacheControl` option (default: keyward's). */
+  cacheControl?: GuardOptions<TestPrincipal>['cacheControl'];
 }
+
+/** The `Cache-Control` that `GET /cached-data` sets itself. */
+export const OWN_CACHE_CONTROL = 'private, max-age=60';
 
 export interface TestPrincipal {
   readonly id: string;

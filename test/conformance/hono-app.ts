@@ -7,6 +7,7 @@ import {
   type ConformanceApp,
   type ConformanceServer,
   defaultVerify,
+  OWN_CACHE_CONTROL,
   optionalSchemes,
   schemes,
   type TestPrincipal,
@@ -21,8 +22,9 @@ function honoVariant(name: string, guarded: Guarded): ConformanceApp {
     name,
     async start(options) {
       const verify = options.verify ?? defaultVerify();
-      const guard = createGuard({ schemes: schemes(options.header), verify });
-      const optional = createGuard({ schemes: optionalSchemes(options.header), verify });
+      const { cacheControl } = options;
+      const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
+      const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
       let bodyReads = 0;
       const app = new Hono<KeywardEnv<TestPrincipal>>();
       app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
@@ -30,16 +32,18 @@ function honoVariant(name: string, guarded: Guarded): ConformanceApp {
       app.get(
         '/secure-data',
         ...guarded(guard, (c) =>
-          c.json({ message: 'You have access to secure data', principal: c.var.principal.id }, 200, {
-            'cache-control': 'no-store',
-          }),
+          c.json({ message: 'You have access to secure data', principal: c.var.principal.id }),
+        ),
+      );
+      app.get(
+        '/cached-data',
+        ...guarded(guard, (c) =>
+          c.json({ message: 'cacheable' }, 200, { 'cache-control': OWN_CACHE_CONTROL }),
         ),
       );
       app.get(
         '/admin-data',
-        ...guarded(guard.require('admin'), (c) =>
-          c.json({ message: 'You have access to admin data' }, 200, { 'cache-control': 'no-store' }),
-        ),
+        ...guarded(guard.require('admin'), (c) => c.json({ message: 'You have access to admin data' })),
       );
       app.get('/optional', ...guarded(optional, (c) => c.json({ principal: c.var.principal?.id ?? null })));
       app.post(

@@ -4,6 +4,7 @@ import { apiKeyAuth, authenticateRequest, principalOf, setAuthHeaders, writeFail
 import {
   type ConformanceApp,
   defaultVerify,
+  OWN_CACHE_CONTROL,
   optionalSchemes,
   schemes,
   type TestPrincipal,
@@ -39,10 +40,13 @@ export const nodeApp: ConformanceApp = {
   name: 'node:http',
   async start(options) {
     const verify = options.verify ?? defaultVerify();
-    const guard = createGuard({ schemes: schemes(options.header), verify });
+    const { cacheControl } = options;
+    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
     const admin = guard.require('admin');
     const requireKey = apiKeyAuth(guard);
-    const optional = apiKeyAuth(createGuard({ schemes: optionalSchemes(options.header), verify }));
+    const optional = apiKeyAuth(
+      createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl }),
+    );
     let bodyReads = 0;
 
     return listenNode((req, res) => {
@@ -53,19 +57,19 @@ export const nodeApp: ConformanceApp = {
       if (route === 'GET /secure-data') {
         return requireKey(req, res, () => {
           const principal = principalOf<TestPrincipal>(req)!;
-          json(
-            res,
-            200,
-            { message: 'You have access to secure data', principal: principal.id },
-            { 'cache-control': 'no-store' },
-          );
+          json(res, 200, { message: 'You have access to secure data', principal: principal.id });
         });
+      }
+      if (route === 'GET /cached-data') {
+        return requireKey(req, res, () =>
+          json(res, 200, { message: 'cacheable' }, { 'cache-control': OWN_CACHE_CONTROL }),
+        );
       }
       if (route === 'GET /admin-data') {
         const settle = (result: Awaited<ReturnType<typeof authenticateRequest<TestPrincipal>>>) => {
           if (!result.ok) return writeFailure(res, admin.respond(result.failure));
           setAuthHeaders(res, result);
-          json(res, 200, { message: 'You have access to admin data' }, { 'cache-control': 'no-store' });
+          json(res, 200, { message: 'You have access to admin data' });
         };
         const result = authenticateRequest(admin, req);
         if (result instanceof Promise) result.then(settle);

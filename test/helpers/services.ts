@@ -90,6 +90,16 @@ export class OwnRedis {
     await waitFor(() => reachable(this.port), `redis-server on ${this.port}`);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing is answered, as a hung Redis. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null) return;

@@ -1,6 +1,6 @@
 import { mountDocs } from '@keyward/docs/hono';
-import { Hono } from 'hono';
-import { apiKeyHeader, apiKeyQuery, createGuard, KeywardConfigError, staticKeys } from 'keyward';
+import { type Context, Hono } from 'hono';
+import { apiKeyHeader, apiKeyQuery, createGuard, type Guard, KeywardConfigError, staticKeys } from 'keyward';
 import { apiKeyAuth, type KeywardEnv, openApiDocument, protect, publicRoute } from 'keyward/hono';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -142,6 +142,121 @@ describe('Hono: publicRoute() opens only its own route', () => {
     expect((await app.request('/nowhere')).status).toBe(404);
   });
 
+  it('a public declaration after a protected one of the same method and path does not open it', async () => {
+    // The outside review's reproduction: each protected handler answers before the marker.
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.get('/files/:name', async (c, next) => {
+      if (c.req.param('name').startsWith('private')) return c.json({ file: 'PRIVATE CONTENTS' });
+      await next();
+    });
+    app.get('/files/:name', publicRoute(), (c) => c.json({ file: 'public contents' }));
+    app.get('/report', (c) => c.json({ report: 'SECRET REPORT' }));
+    app.get('/report', publicRoute(), (c) => c.json({ report: 'public summary' }));
+
+    for (const path of ['/files/private-salaries.csv', '/files/readme.txt', '/report']) {
+      const res = await app.request(path);
+      expect(res.status, path).toBe(401);
+      expect(await res.text()).not.toMatch(/PRIVATE|SECRET|public/);
+    }
+    const keyed = { headers: { 'x-api-key': 'reader-key' } };
+    expect(await (await app.request('/files/private-salaries.csv', keyed)).json()).toEqual({
+      file: 'PRIVATE CONTENTS',
+    });
+    expect(await (await app.request('/files/readme.txt', keyed)).json()).toEqual({ file: 'public contents' });
+    expect(await (await app.request('/report', keyed)).json()).toEqual({ report: 'SECRET REPORT' });
+    // Documented as enforced.
+    const doc = openApiDocument(app, { title: 'T', version: '1' });
+    expect(doc.paths['/report']?.get?.security).toEqual([{ APIKeyHeader: [] }]);
+    expect(doc.paths['/files/{name}']?.get?.security).toEqual([{ APIKeyHeader: [] }]);
+  });
+
+  it('an app.all() endpoint of the same path, whatever its arity, is not opened by a later marker', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.all('/report', (c, _next) => c.json({ report: 'SECRET REPORT' }));
+    app.get('/report', publicRoute(), (c) => c.json({ report: 'public summary' }));
+    expect((await app.request('/report')).status).toBe(401);
+  });
+
+  it('a marker in app.use() opens no route declared after it', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.use('/open/*', publicRoute());
+    app.get('/open/x', (c) => c.json({ secret: true }));
+    expect((await app.request('/open/x')).status).toBe(401);
+  });
+
+  it('keeps a public declaration with several handlers, and middleware declared after the guard, public', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.use('*', async (c, next) => {
+      await next();
+      c.header('x-seen', '1');
+    });
+    app.post(
+      '/signup',
+      publicRoute(),
+      async (c, next) => {
+        if (c.req.header('content-type') !== 'application/json') return c.json({ detail: 'JSON only' }, 415);
+        await next();
+      },
+      (c) => c.json({ signedUp: true }),
+    );
+    const res = await app.request('/signup', {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-seen')).toBe('1');
+    expect((await app.request('/signup', { method: 'POST', body: 'x' })).status).toBe(415);
+  });
+
+  it('runs guards declared after the marker in its own declaration', async () => {
+    const optional = createGuard({
+      schemes: apiKeyHeader({ name: 'X-API-Key', autoError: false }),
+      verify: keys,
+    });
+    const app = new Hono<KeywardEnv<{ id: string }>>();
+    app.use(apiKeyAuth(guard));
+    app.get('/hello', publicRoute(), apiKeyAuth(optional), (c) =>
+      c.json({ id: c.var.principal?.id ?? null }),
+    );
+    app.get('/closed', publicRoute(), apiKeyAuth(guard.require('admin')), (c) => c.json({ admin: true }));
+
+    expect(await (await app.request('/hello')).json()).toEqual({ id: null });
+    const keyed = { headers: { 'x-api-key': 'reader-key' } };
+    expect(await (await app.request('/hello', keyed)).json()).toEqual({ id: 'reader' });
+    expect((await app.request('/hello', { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
+    expect((await app.request('/closed')).status).toBe(401);
+    expect((await app.request('/closed', keyed)).status).toBe(403);
+    const doc = openApiDocument(app, { title: 'T', version: '1' });
+    expect(doc.paths['/closed']?.get?.security).toEqual([{ APIKeyHeader: ['admin'] }]);
+  });
+
+  it('a route a public handler falls through to stays guarded by its own apiKeyAuth', async () => {
+    const app = new Hono();
+    app.use(apiKeyAuth(guard));
+    app.get('/files/:name', publicRoute(), async (c, next) => {
+      if (c.req.param('name').startsWith('public')) return c.json({ file: 'public contents' });
+      await next();
+    });
+    app.get('/files/:name', apiKeyAuth(guard), (c) => c.json({ file: 'PRIVATE CONTENTS' }));
+    expect((await app.request('/files/public.txt')).status).toBe(200);
+    expect((await app.request('/files/private.txt')).status).toBe(401);
+  });
+
+  it('finds its place in the chain when wrapped in another middleware', async () => {
+    const auth = apiKeyAuth(guard);
+    const app = new Hono();
+    app.use((c, next) => auth(c as never, next));
+    app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
+    app.get('/private', (c) => c.json({ secret: true }));
+    expect((await app.request('/health')).status).toBe(200);
+    expect((await app.request('/private')).status).toBe(401);
+  });
+
   it('the docs routes do not open a user route under /docs', async () => {
     const app = new Hono();
     app.use(apiKeyAuth(guard));
@@ -149,6 +264,52 @@ describe('Hono: publicRoute() opens only its own route', () => {
     mountDocs(app, { info: { title: 'T', version: '1' } });
     expect((await app.request('/docs/private')).status).toBe(401);
     expect((await app.request('/docs/swagger-ui.css')).status).toBe(200);
+  });
+});
+
+describe('Hono: Cache-Control on authenticated responses', () => {
+  const guard = createGuard({ schemes: header, verify: keys });
+  const keyed = { headers: { 'x-api-key': 'reader-key' } };
+  const routes: [string, (c: Context) => Response | Promise<Response>][] = [
+    ['/json', (c) => c.json({ ok: true })],
+    ['/raw', () => new Response('raw')],
+    ['/async', async (c) => c.text('later')],
+    ['/immutable', () => Response.redirect('http://localhost/elsewhere', 302)],
+  ];
+
+  function app(g: Guard<unknown>) {
+    const a = new Hono();
+    for (const [path, handler] of routes) {
+      a.get(path, apiKeyAuth(g), handler);
+      a.get(`/protect${path}`, protect(g, handler));
+    }
+    a.get('/own', apiKeyAuth(g), (c) => c.text('own', 200, { 'Cache-Control': 'private, max-age=60' }));
+    a.get(
+      '/protect/own',
+      protect(g, () => new Response('own', { headers: { 'cache-control': 'private, max-age=60' } })),
+    );
+    return a;
+  }
+
+  it.each(routes.flatMap(([path]) => [path, `/protect${path}`]))(
+    'adds no-store to %s, whatever the handler built',
+    async (path) => {
+      const res = await app(guard).request(path, keyed);
+      expect(res.status).toBeLessThan(400);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    },
+  );
+
+  it('keeps the route’s own, and adds nothing with cacheControl: false', async () => {
+    for (const path of ['/own', '/protect/own']) {
+      expect((await app(guard).request(path, keyed)).headers.get('cache-control')).toBe(
+        'private, max-age=60',
+      );
+    }
+    const off = app(createGuard({ schemes: header, verify: keys, cacheControl: false }));
+    for (const path of ['/json', '/protect/json', '/raw']) {
+      expect((await off.request(path, keyed)).headers.has('cache-control')).toBe(false);
+    }
   });
 });
 

@@ -95,6 +95,11 @@ describe('secrets never leak', () => {
       expect(await send('/secure-data', `X-API-Key: \xa0${reader.key}`)).toBe(401);
       expect(await send(`/nope?x-api-key=${reader.key}#${reader.key}`)).toBe(404);
       expect(await send(`/health?x-api-key=${reader.key}`)).toBe(200);
+      // The key in the path itself: the request log's path must not carry it.
+      expect(await send(`/secure-data;x-api-key=${reader.key}`)).toBe(404);
+      expect(await send(`/secure-data%3Fx-api-key=${reader.key}`)).toBe(404);
+      expect(await send(`/secure-data/${reader.key}`)).toBe(404);
+      expect(await send(`/${reader.key}`)).toBe(404);
 
       // Rotate with no grace: the old key dies, the new one works everywhere.
       const rotated = await manager.rotate(reader.record.id, { grace: 0 });

@@ -73,6 +73,43 @@ describe('KeyManager lifecycle', () => {
     );
   });
 
+  it('never repeats a key given where an id belongs, in the error or its id', async () => {
+    const { manager } = await setup();
+    const { key, record } = await manager.create({ name: 'a' });
+    for (const call of [
+      () => manager.get(key),
+      () => manager.revoke(key),
+      () => manager.update(key, { name: 'b' }),
+      () => manager.delete(key),
+      () => manager.rotate(key),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyNotFoundError);
+      expect(error).toMatchObject({
+        id: null,
+        message: expect.stringMatching(/^that looks like a key, not a key id/),
+      });
+      expect(JSON.stringify({ ...(error as object), message: (error as Error).message })).not.toContain(
+        key.slice(3),
+      );
+    }
+    const unknown = await manager.get('key_000000000000000000').catch((e: unknown) => e);
+    expect(unknown).toMatchObject({
+      id: 'key_000000000000000000',
+      message: 'no key with id "key_000000000000000000"',
+    });
+    // Nor is a key stored where every listing would print it.
+    for (const settings of [
+      { name: key },
+      { name: 'x', owner: `was ${key}` },
+      { name: 'x', scopes: [key] },
+    ]) {
+      const error = await (async () => manager.update(record.id, settings))().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyInputError);
+      expect((error as Error).message).not.toContain(key.slice(3));
+    }
+  });
+
   it('updates expiry both ways and lists by owner', async () => {
     const { manager, clock } = await setup();
     const a = await manager.create({ name: 'a', owner: 'acme' });
@@ -236,7 +273,7 @@ describe('KeyManager lifecycle', () => {
     await expect(
       manager.importKeys([{ key: 'legacy-key-surrogate-012345', owner: '\udc00x' }]),
     ).rejects.toThrow(
-      'owner must be 1-200 characters without control characters or unpaired surrogates, or null',
+      'owner must be 1-200 characters without control or bidirectional formatting characters or unpaired surrogates, or null',
     );
     const ok = await manager.create({
       name: 'emoji 😀',

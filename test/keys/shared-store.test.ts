@@ -1,6 +1,12 @@
 // Two managers on one SQLite database: what one process changes, the other follows.
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyManager, type KeyManagerOptions, PepperMismatchError } from '@keyward/keys';
+import {
+  InsecurePepperFileError,
+  KeyManager,
+  type KeyManagerOptions,
+  PepperMismatchError,
+} from '@keyward/keys';
 import { openKeyManager } from '@keyward/server';
 import { SqliteKeyStore } from '@keyward/sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -139,13 +145,24 @@ describe('openKeyManager', () => {
     const error = await openKeyManager({ database, env: { KEYWARD_PEPPER: OTHER_PEPPER } }).catch((e) => e);
     expect(error).toBeInstanceOf(PepperMismatchError);
     expect(error.message).toMatch(/KEYWARD_PEPPER/);
-    // Without KEYWARD_PEPPER a pepper file is created, and it is not the database's either.
+    // Without KEYWARD_PEPPER the pepper file is missing: it is reported, and no new one
+    // (which could never be the database's) is left beside it.
     const notes: string[] = [];
     const fromFile = await openKeyManager({ database, env: {}, notice: (m) => notes.push(m) }).catch(
       (e) => e,
     );
     expect(fromFile).toBeInstanceOf(PepperMismatchError);
-    expect(notes.join()).toMatch(/created pepper file/);
+    expect(fromFile.message).toContain(`its pepper file ${database}.pepper is missing`);
+    expect(notes).toEqual([]);
+    expect(existsSync(`${database}.pepper`)).toBe(false);
+  });
+
+  it('reports a directory where the pepper file should be', async () => {
+    const database = join(dir, 'pepper-dir.db');
+    mkdirSync(`${database}.pepper`);
+    const error = await openKeyManager({ database, env: {} }).catch((e) => e);
+    expect(error).toBeInstanceOf(InsecurePepperFileError);
+    expect(error.message).toBe(`refusing pepper file ${database}.pepper: it is not a regular file`);
   });
 
   it('reads sqlite: and file: URLs and KEYWARD_DATABASE_URL', async () => {

@@ -1,16 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyInputError, KeyManager, StoreUnavailableError } from '@keyward/keys';
+import { KeyInputError, KeyManager, PepperMismatchError, StoreUnavailableError } from '@keyward/keys';
 import type { NewKeyRow } from '@keyward/keys/store';
+import { openKeyManager } from '@keyward/server';
 import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { KeyHasher } from '../../packages/keys/src/domain/pepper.js';
 import { describeStoreContract, makeRow } from '../../packages/keys/src/testing/contract.js';
-import { SOURCE_FLAGS } from '../helpers/spawn.js';
-import { tempDir } from './temp.js';
+import { OTHER_PEPPER, PEPPER, tempDir } from './temp.js';
 
 const dir = tempDir();
 let n = 0;
@@ -132,6 +133,71 @@ describe('SqliteKeyStore', () => {
   it('reports a missing directory as unavailable', async () => {
     const error = await SqliteKeyStore.open(join(dir, 'no', 'such', 'dir.db')).catch((e) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('the pepper fingerprint in a SQLite database', () => {
+  const legacyOf = (pepper: string) => new KeyHasher(Buffer.from(pepper)).fingerprint;
+  const stored = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db
+        .prepare("SELECT value FROM keyward_meta WHERE name = 'pepper_fingerprint'")
+        .pluck()
+        .get() as string;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('is a salted scrypt hash, so a stolen file is no cheap oracle for guessing the pepper', async () => {
+    const paths = [dbPath(), dbPath()];
+    for (const database of paths) {
+      const m = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
+      await m.close();
+    }
+    const [a, b] = paths.map(stored);
+    expect(a).toMatch(/^scrypt\$16384\$8\$1\$/);
+    // A fresh salt per store: nothing can be precomputed for every keyward database at once.
+    expect(a).not.toBe(b);
+    for (const path of paths) {
+      expect(readFileSync(path).includes(legacyOf(PEPPER))).toBe(false);
+    }
+  });
+
+  it('replaces the fixed HMAC of a keyward 0.1 database once opened with its pepper, keeping its keys', async () => {
+    const database = dbPath();
+    const first = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
+    const { key } = await first.create({ name: 'old' });
+    await first.close();
+    const raw = new Database(database);
+    raw.prepare("UPDATE keyward_meta SET value = ? WHERE name = 'pepper_fingerprint'").run(legacyOf(PEPPER));
+    raw.close();
+    const wrong = await openKeyManager({ database, env: { KEYWARD_PEPPER: OTHER_PEPPER } }).catch((e) => e);
+    expect(wrong).toBeInstanceOf(PepperMismatchError);
+    expect(stored(database)).toBe(legacyOf(PEPPER));
+    const again = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
+    expect((await again.check(key, { dryRun: true })).outcome).toBe('valid');
+    await again.close();
+    expect(stored(database)).toMatch(/^scrypt\$/);
+    const afterwards = await openKeyManager({ database, env: { KEYWARD_PEPPER: OTHER_PEPPER } }).catch(
+      (e) => e,
+    );
+    expect(afterwards).toBeInstanceOf(PepperMismatchError);
+  });
+
+  it('is recorded once when several managers open a new database at the same moment', async () => {
+    const database = dbPath();
+    const managers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 }),
+      ),
+    );
+    const recorded = stored(database);
+    await Promise.all(managers.map((m) => m.close()));
+    const reopened = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
+    await reopened.close();
+    expect(stored(database)).toBe(recorded);
   });
 });
 
@@ -376,13 +442,13 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
   });
 
   it('does not keep a process alive that never closes its store', () => {
-    const index = fileURLToPath(new URL('../../packages/sqlite/src/index.ts', import.meta.url));
+    const index = fileURLToPath(new URL('../../src/keys/index.ts', import.meta.url));
     const code = `
       const { SqliteKeyStore } = await import(${JSON.stringify(index)});
       const store = await SqliteKeyStore.open(${JSON.stringify(dbPath())});
       await store.recordUsage([{ id: 'key_none', count: 1, lastUsedAt: new Date() }]);
       console.log('recorded');`;
-    const child = spawnSync(process.execPath, [...SOURCE_FLAGS, '--input-type=module', '-e', code], {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       encoding: 'utf8',
       timeout: 60_000,
     });

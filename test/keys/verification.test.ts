@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
-import type { KeyManager, KeyPrincipal } from '@keyward/keys';
+import { KeyManager, type KeyPrincipal, MemoryKeyStore } from '@keyward/keys';
 import { AuthFailure, type AuthResult, apiKeyHeader, createGuard } from 'keyward';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditContext, NewKeyRow } from '../../packages/keys/src/store/types.js';
 import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
-import { memoryManager } from './fixtures.js';
+import { counting, fakeClock, memoryManager } from './fixtures.js';
 import { PEPPER } from './temp.js';
 
 const ctx = (scopes: string[] = []) => ({ scheme: undefined as never, scopes });
@@ -304,5 +305,61 @@ describe('KeyManager verification', () => {
     const { key } = await manager.create({ name: 'x' });
     store.findByHash = () => Promise.reject(new Error('disk on fire'));
     await expect(manager.verifier()(key, ctx()) as Promise<unknown>).rejects.toThrow('disk on fire');
+  });
+
+  it('refuses a cached revoked, disabled or expired key through the steps a made-up key takes', async () => {
+    // A store with an exact membership filter, which records what it was asked.
+    class FilteredStore extends MemoryKeyStore {
+      readonly tags = new Set<number>();
+      readonly asked: number[] = [];
+      override async insert(row: NewKeyRow, context: AuditContext): Promise<void> {
+        await super.insert(row, context);
+        if (row.tag !== undefined) this.tags.add(row.tag);
+      }
+      mayContain(tag: number): boolean {
+        this.asked.push(tag);
+        return this.tags.has(tag);
+      }
+    }
+    const filtered = new FilteredStore();
+    const { store, calls } = counting(filtered);
+    const clock = fakeClock();
+    const manager = await KeyManager.open({
+      store,
+      pepper: PEPPER,
+      now: clock.now,
+      pollIntervalMs: 0,
+      flushIntervalMs: 0,
+    });
+    open.push(manager);
+    const revoked = await manager.create({ name: 'r' });
+    await manager.revoke(revoked.record.id);
+    const disabled = await manager.create({ name: 'd' });
+    await manager.disable(disabled.record.id);
+    const expiring = await manager.create({ name: 'e', expiresIn: '1m' });
+    // Each is read from the store once and cached; the last one while it is still valid.
+    expect((await manager.check(revoked.key)).outcome).toBe('revoked');
+    expect((await manager.check(disabled.key)).outcome).toBe('disabled');
+    expect((await manager.check(expiring.key)).outcome).toBe('valid');
+    clock.advance(60_000);
+
+    /** The store calls one check makes: filter questions (whether the filter held the tag) and reads. */
+    const steps = async (key: string, outcome: string) => {
+      filtered.asked.length = 0;
+      const reads = calls['findByHash'] ?? 0;
+      expect((await manager.check(key)).outcome).toBe(outcome);
+      return {
+        filterHeld: filtered.asked.map((t) => filtered.tags.has(t)),
+        reads: (calls['findByHash'] ?? 0) - reads,
+      };
+    };
+    const madeUp = await steps(manager.format.generate(), 'not_found');
+    expect(madeUp).toEqual({ filterHeld: [false], reads: 0 });
+    for (let i = 0; i < 3; i++) {
+      expect(await steps(revoked.key, 'revoked')).toEqual(madeUp);
+      expect(await steps(disabled.key, 'disabled')).toEqual(madeUp);
+      expect(await steps(expiring.key, 'expired')).toEqual(madeUp);
+    }
+    expect(manager.verifier()(revoked.key, ctx())).toBeNull();
   });
 });

@@ -32,12 +32,20 @@ export { MemoryKeyStore } from './store/memory.js';
 
 // The key format and the pepper
 export { KEY_FORMAT_VERSION, type KeyFormat, type KeyShape, keyFormat } from './domain/format.js';
-export { type Pepper, type ResolvePepperOptions, resolvePepper } from './domain/pepper.js';
+export {
+  generatePepper,
+  type Pepper,
+  pepperWeakness,
+  type ResolvePepperOptions,
+  resolvePepper,
+} from './domain/pepper.js';
+export { isKeyId } from './domain/ids.js';
 
 // Errors
 export {
   DuplicateKeyError,
   InsecurePepperFileError,
+  InsecureStoreFileError,
   type KeyErrorCode,
   KeyInputError,
   KeyNotFoundError,

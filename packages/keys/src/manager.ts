@@ -5,7 +5,7 @@ import { type KeyFormat, keyFormat } from './domain/format.js';
 import { isKeyId, newKeyId } from './domain/ids.js';
 import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './domain/import.js';
 import { checkLabel, durationMs } from './domain/input.js';
-import { KeyHasher, type Pepper, resolvePepper } from './domain/pepper.js';
+import { bindPepper, KeyHasher, type Pepper, resolvePepper } from './domain/pepper.js';
 import { applyPatch, blankRecord, newKeyRow, recordOf } from './domain/records.js';
 import { planRotation } from './domain/rotation.js';
 import { type KeySettings, settingsPatch } from './domain/settings.js';
@@ -140,15 +140,17 @@ export class KeyManager {
       if (!(options.store instanceof MemoryKeyStore)) {
         throw new KeywardConfigError('KeyManager needs a pepper for a persistent store (see resolvePepper)');
       }
-      pepper = resolvePepper().secret;
+      pepper = resolvePepper();
     }
-    const resolved = typeof pepper === 'string' ? resolvePepper({ pepper }) : pepper;
+    // Text and bytes are checked for strength there; a `Pepper` came from it already.
+    const resolved =
+      typeof pepper === 'string' || Buffer.isBuffer(pepper) ? resolvePepper({ pepper }) : pepper;
     const hasher = new KeyHasher(resolved);
     const manager = new KeyManager(options, hasher, cache);
     try {
-      await options.store.bindPepper(hasher.fingerprint);
+      await bindPepper(options.store, resolved.secret, hasher.fingerprint);
     } catch (error) {
-      if (error instanceof PepperMismatchError && !Buffer.isBuffer(resolved)) {
+      if (error instanceof PepperMismatchError) {
         throw new PepperMismatchError(options.store.location, resolved.source);
       }
       throw error;

@@ -49,7 +49,10 @@ export { type LimitOptions, rateLimits } from './limits/rate-limits.js';
 export type { ClientAddressOptions } from './limits/client-address.js';
 export {
   type FailMode,
+  LimiterTimeoutError,
   LimiterUnavailableError,
+  type MemoryRateLimiter,
+  type MemoryRateLimiterOptions,
   memoryRateLimiter,
   type RateDecision,
   type RateLimiter,

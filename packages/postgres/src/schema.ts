@@ -62,13 +62,15 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /**
  * Brings the schema up to date (creating the schema itself when asked to); refuses a
- * database made by a newer keyward.
+ * database made by a newer keyward. Resolves with whether this call created keyward's
+ * tables (no migration had been applied): under the advisory lock, exactly one of several
+ * instances starting on a new schema does.
  */
 export async function migrate(
   client: ClientBase,
   schema: string,
   options: { createSchema: boolean; location: string },
-): Promise<void> {
+): Promise<boolean> {
   const s = `${quoteIdent(schema)}.`;
   await client.query('BEGIN');
   try {
@@ -98,6 +100,7 @@ export async function migrate(
       ]);
     }
     await client.query('COMMIT');
+    return current === 0;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;

@@ -13,6 +13,7 @@ import type {
 } from '@keyward/keys/store';
 import {
   applyPatch,
+  checkRevival,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
@@ -83,6 +84,8 @@ export class PostgresKeyStore implements KeyStore {
     readonly schema: string,
     readonly location: string,
     prepared: boolean,
+    /** Whether opening the store created its tables. */
+    readonly created: boolean,
   ) {
     this.#prepared = prepared;
     this.#pg = pg;
@@ -105,12 +108,12 @@ export class PostgresKeyStore implements KeyStore {
       const client = await pool.connect();
       try {
         const schema = target.schema ?? (await currentSchema(client, target.location));
-        await migrate(client, schema, {
+        const created = await migrate(client, schema, {
           createSchema: target.schema !== undefined,
           location: target.location,
         });
         const location = target.schema ? target.location : `${target.location} (schema ${schema})`;
-        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements);
+        return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements, created);
       } finally {
         client.release();
       }
@@ -226,6 +229,28 @@ export class PostgresKeyStore implements KeyStore {
     if (row?.value !== fingerprint) throw new PepperMismatchError(this.location);
   }
 
+  async readMeta(name: string): Promise<string | undefined> {
+    const [row] = await this.#query<{ value: string }>(`SELECT value FROM ${this.#t.meta} WHERE name = $1`, [
+      name,
+    ]);
+    return row?.value;
+  }
+
+  async swapMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    // One statement each: the row lock (or the primary key) decides between concurrent callers.
+    const rows =
+      expected === undefined
+        ? await this.#query(
+            `INSERT INTO ${this.#t.meta} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name`,
+            [name, value],
+          )
+        : await this.#query(
+            `UPDATE ${this.#t.meta} SET value = $3 WHERE name = $1 AND value = $2 RETURNING name`,
+            [name, expected, value],
+          );
+    return rows.length === 1;
+  }
+
   insert(row: NewKeyRow, context: AuditContext): Promise<void> {
     return this.#change(async (tx) => {
       await this.#insert(tx, row);
@@ -297,6 +322,7 @@ export class PostgresKeyStore implements KeyStore {
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#change(async (tx) => {
       const before = await this.#locked(tx, id);
+      checkRevival(before, patch);
       const after = applyPatch(before, patch);
       const changes = patchChanges(before, after);
       if (Object.keys(changes).length === 0) return before;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { KeyManager, type KeyManagerOptions, resolvePepper } from '@keyward/keys';
-import type { KeyStore } from '@keyward/keys/store';
+import { type KeyStore, PEPPER_FINGERPRINT } from '@keyward/keys/store';
 import type { PostgresStoreOptions } from '@keyward/postgres';
 import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
 import { KeywardConfigError } from 'keyward';
@@ -74,19 +74,26 @@ export async function openKeyStore(
   return SqliteKeyStore.open(target.path, options);
 }
 
-/** The pepper for a target: PostgreSQL is shared by many hosts, so no pepper file there. */
-function pepperFor(target: DatabaseTarget, options: OpenKeyManagerOptions) {
+/** The pepper of a PostgreSQL store: shared by many hosts, so from the option or KEYWARD_PEPPER only. */
+function postgresPepper(options: OpenKeyManagerOptions) {
   const { pepper, env, notice } = options;
-  if (target.kind === 'postgres') {
-    if (pepper === undefined && !(env ?? process.env).KEYWARD_PEPPER) {
-      throw new KeywardConfigError(
-        'a PostgreSQL key store needs KEYWARD_PEPPER (the same secret on every instance; generate one with: openssl rand -base64 32)',
-      );
-    }
-    return resolvePepper({ pepper, env, notice });
+  if (pepper === undefined && !(env ?? process.env).KEYWARD_PEPPER) {
+    throw new KeywardConfigError(
+      'a PostgreSQL key store needs KEYWARD_PEPPER (the same secret on every instance; make one with: keyward pepper generate)',
+    );
   }
-  const memory = target.path === ':memory:';
-  return resolvePepper({ pepper, env, notice, databasePath: memory ? undefined : resolve(target.path) });
+  return resolvePepper({ pepper, env, notice });
+}
+
+/**
+ * The pepper of an open SQLite store: the option, `KEYWARD_PEPPER`, or its pepper file,
+ * which is created only while the store has no pepper recorded yet.
+ */
+async function sqlitePepper(path: string, store: KeyStore, options: OpenKeyManagerOptions) {
+  const { pepper, env, notice } = options;
+  if (path === ':memory:') return resolvePepper({ pepper, env, notice });
+  const recorded = (await store.readMeta?.(PEPPER_FINGERPRINT)) !== undefined;
+  return resolvePepper({ pepper, env, notice, databasePath: resolve(path), createFile: !recorded });
 }
 
 /**
@@ -96,10 +103,11 @@ function pepperFor(target: DatabaseTarget, options: OpenKeyManagerOptions) {
 export async function openKeyManager(options: OpenKeyManagerOptions = {}): Promise<KeyManager> {
   const { database, pepper: _pepper, env, notice: _notice, sqlite, postgres, ...rest } = options;
   const target = resolveDatabase(database, env);
-  const resolved = target.kind === 'postgres' ? pepperFor(target, options) : undefined;
+  const resolved = target.kind === 'postgres' ? postgresPepper(options) : undefined;
   const store = await openKeyStore(target, sqlite, postgres);
   try {
-    return await KeyManager.open({ ...rest, store, pepper: resolved ?? pepperFor(target, options) });
+    const pepper = target.kind === 'sqlite' ? await sqlitePepper(target.path, store, options) : resolved;
+    return await KeyManager.open({ ...rest, store, pepper });
   } catch (error) {
     await store.close();
     throw error;

@@ -63,26 +63,36 @@ const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Brings the schema up to date; refuses a database made by a newer keyward. */
-export function migrate(db: Database.Database, location: string): void {
-  db.transaction(() => {
-    db.exec(`CREATE TABLE IF NOT EXISTS keyward_migrations (
+/**
+ * Brings the schema up to date; refuses a database made by a newer keyward. Returns
+ * whether this call created the schema (no migration had been applied before).
+ */
+export function migrate(db: Database.Database, location: string): boolean {
+  return db
+    .transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS keyward_migrations (
       version INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
       applied_at INTEGER NOT NULL
     ) STRICT`);
-    const row = db.prepare('SELECT max(version) AS v FROM keyward_migrations').get() as { v: number | null };
-    const current = row.v ?? 0;
-    if (current > SCHEMA_VERSION) {
-      throw new StoreUnavailableError(
-        `${location} has schema version ${current}, newer than this keyward understands (${SCHEMA_VERSION}); upgrade keyward`,
+      const row = db.prepare('SELECT max(version) AS v FROM keyward_migrations').get() as {
+        v: number | null;
+      };
+      const current = row.v ?? 0;
+      if (current > SCHEMA_VERSION) {
+        throw new StoreUnavailableError(
+          `${location} has schema version ${current}, newer than this keyward understands (${SCHEMA_VERSION}); upgrade keyward`,
+        );
+      }
+      const record = db.prepare(
+        'INSERT INTO keyward_migrations (version, name, applied_at) VALUES (?, ?, ?)',
       );
-    }
-    const record = db.prepare('INSERT INTO keyward_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
-      db.exec(m.sql);
-      record.run(m.version, m.name, Date.now());
-    }
-  }).immediate();
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        db.exec(m.sql);
+        record.run(m.version, m.name, Date.now());
+      }
+      return current === 0;
+    })
+    .immediate();
 }

@@ -20,6 +20,7 @@ const NAMES = [
   'latest',
   'getMeta',
   'setMeta',
+  'replaceMeta',
 ] as const;
 
 const PLACES = Array.from({ length: KEY_COLUMNS.split(', ').length + 1 }, () => '?').join(', ');
@@ -76,5 +77,6 @@ export function statements(db: Database.Database): Statements {
     latest: db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck(),
     getMeta: db.prepare('SELECT value FROM keyward_meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT INTO keyward_meta (name, value) VALUES (?, ?)'),
+    replaceMeta: db.prepare('UPDATE keyward_meta SET value = ? WHERE name = ? AND value = ?'),
   };
 }

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type {
   AuditContext,
@@ -16,12 +16,16 @@ import type {
 import {
   applyPatch,
   CreationChanges,
+  checkRevival,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
   encodeCursor,
+  filePermissionProblem,
+  InsecureStoreFileError,
   KeyNotFoundError,
   KeyStateError,
+  KeyStoreError,
   moveUses,
   PepperMismatchError,
   pageLimit,
@@ -65,12 +69,12 @@ const PEPPER = 'pepper_fingerprint';
  * mode of the database file, so a file made by SQLite (umask, often 0644) and tightened
  * afterwards would leave them readable by everybody for as long as they exist.
  */
-function createPrivate(path: string): void {
+function createPrivate(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
   try {
@@ -78,6 +82,30 @@ function createPrivate(path: string): void {
     fchmodSync(fd, 0o600);
   } finally {
     closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Refuses an existing database, `-wal` or `-shm` file that another user owns or that
+ * group or others may write: its integrity is what keeps keys revoked and scoped (the
+ * pepper protects only the keys' secrecy). Read access is not refused here: databases
+ * made before files were created private are often 0644, and reading gives metadata and
+ * keyed hashes, not a way in.
+ */
+function checkStoreFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let stat: Stats;
+    try {
+      stat = statSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && file !== path) continue;
+      throw error;
+    }
+    const problem = filePermissionProblem(stat, 0o022);
+    if (problem === undefined) continue;
+    const fix = stat.isFile() && problem.startsWith('is writable') ? `; run: chmod 600 ${file}` : '';
+    throw new InsecureStoreFileError(file, `${problem}${fix}`);
   }
 }
 
@@ -103,6 +131,8 @@ export class SqliteKeyStore implements KeyStore {
 
   private constructor(
     readonly location: string,
+    /** Whether opening the store created its schema. */
+    readonly created: boolean,
     db: Database.Database,
     busy: number,
     full: boolean,
@@ -125,7 +155,7 @@ export class SqliteKeyStore implements KeyStore {
     let db: Database.Database | undefined;
     try {
       // Hashes are peppered, but owners and metadata are nobody else's business.
-      if (path !== ':memory:' && path !== '') createPrivate(path);
+      if (path !== ':memory:' && path !== '' && !createPrivate(path)) checkStoreFiles(path);
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
@@ -140,7 +170,7 @@ export class SqliteKeyStore implements KeyStore {
       }
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('cache_size = -65536');
-      migrate(db, path);
+      const created = migrate(db, path);
       const absolute = resolve(path);
       const openReader = file
         ? () => {
@@ -154,11 +184,19 @@ export class SqliteKeyStore implements KeyStore {
       // A file gets a second connection, in a worker thread, for imports, usage batches and
       // uses taken while the write lock is held elsewhere.
       const writer = file ? new SqliteWriter(absolute, busy) : undefined;
-      return new SqliteKeyStore(path, db, busy, options.synchronous !== 'normal', openReader, writer);
+      return new SqliteKeyStore(
+        path,
+        created,
+        db,
+        busy,
+        options.synchronous !== 'normal',
+        openReader,
+        writer,
+      );
     } catch (error) {
       db?.close();
       const translated = translateSqliteError(error, path, busy);
-      if (translated !== error || error instanceof StoreUnavailableError) throw translated;
+      if (translated !== error || error instanceof KeyStoreError) throw translated;
       const message = error instanceof Error ? error.message : String(error);
       throw new StoreUnavailableError(`cannot open database ${path} (${message})`, { cause: error });
     }
@@ -229,6 +267,23 @@ export class SqliteKeyStore implements KeyStore {
           const stored = this.#s.getMeta.get(PEPPER) as string | undefined;
           if (stored === undefined) this.#s.setMeta.run(PEPPER, fingerprint);
           else if (stored !== fingerprint) throw new PepperMismatchError(this.location);
+        })
+        .immediate(),
+    );
+  }
+
+  readMeta(name: string): Promise<string | undefined> {
+    return this.#run(() => this.#s.getMeta.get(name) as string | undefined);
+  }
+
+  swapMeta(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          if (expected !== undefined) return this.#s.replaceMeta.run(value, name, expected).changes === 1;
+          if (this.#s.getMeta.get(name) !== undefined) return false;
+          this.#s.setMeta.run(name, value);
+          return true;
         })
         .immediate(),
     );
@@ -337,6 +392,7 @@ export class SqliteKeyStore implements KeyStore {
       this.#db
         .transaction(() => {
           const before = this.#row(id);
+          checkRevival(before, patch);
           const after = applyPatch(before, patch);
           const changes = patchChanges(before, after);
           if (Object.keys(changes).length === 0) return before;

@@ -1,3 +1,5 @@
+import { isKeyId } from './ids.js';
+
 /** Stable codes of key-management errors (`error.code`). */
 export type KeyErrorCode =
   | 'invalid_input'
@@ -6,6 +8,7 @@ export type KeyErrorCode =
   | 'duplicate_key'
   | 'pepper_mismatch'
   | 'insecure_pepper_file'
+  | 'insecure_store_file'
   | 'store_unavailable';
 
 /** Base class of key-management errors. Messages never contain a key or a hash. */
@@ -28,11 +31,28 @@ export class KeyInputError extends KeyStoreError {
   }
 }
 
-/** No key has this id. */
+/**
+ * What to say about an argument that is not a key id, without repeating it: people paste
+ * the key itself where an id is asked for (to revoke a leaked key, say), and a message
+ * that repeated it would carry the key into terminals, CI logs and API responses.
+ */
+export function notAKeyId(value: unknown): string {
+  const what =
+    typeof value === 'string' && /^[\x21-\x7e]{16,}$/.test(value)
+      ? 'that looks like a key, not a key id'
+      : 'that is not a key id';
+  return `${what} (ids look like key_…; keys list shows them beside the first characters of each key)`;
+}
+
+/** No key has this id, or the argument was not a key id at all. */
 export class KeyNotFoundError extends KeyStoreError {
   override readonly name = 'KeyNotFoundError';
-  constructor(readonly id: string) {
-    super('key_not_found', `no key with id ${JSON.stringify(id)}`);
+  /** The id asked for; `null` when the argument was not a key id (it is never kept: it may be a key). */
+  readonly id: string | null;
+  constructor(id: string) {
+    const valid = typeof id === 'string' && isKeyId(id);
+    super('key_not_found', valid ? `no key with id "${id}"` : notAKeyId(id));
+    this.id = valid ? id : null;
   }
 }
 
@@ -58,11 +78,14 @@ export class DuplicateKeyError extends KeyStoreError {
  */
 export class PepperMismatchError extends KeyStoreError {
   override readonly name = 'PepperMismatchError';
-  constructor(where: string, pepperSource?: string) {
+  /** `missingFile`: the store has a pepper, but the pepper file that should hold it is gone. */
+  constructor(where: string, pepperSource?: string, missingFile?: string) {
     const from = pepperSource ? ` than the one from ${pepperSource}` : '';
     super(
       'pepper_mismatch',
-      `the key store at ${where} was created with another pepper${from}; use the pepper it was created with (KEYWARD_PEPPER or its pepper file)`,
+      missingFile
+        ? `the key store at ${where} was created with a pepper, but its pepper file ${missingFile} is missing; restore it from the backup of the database, or set KEYWARD_PEPPER (a new pepper would verify no stored key)`
+        : `the key store at ${where} was created with another pepper${from}; use the pepper it was created with (KEYWARD_PEPPER or its pepper file)`,
     );
   }
 }
@@ -78,6 +101,21 @@ export class InsecurePepperFileError extends KeyStoreError {
     problem: string,
   ) {
     super('insecure_pepper_file', `refusing pepper file ${file}: it ${problem}`);
+  }
+}
+
+/**
+ * A key store file (the SQLite database, or its `-wal`/`-shm` file) is owned by another
+ * user, or group or others may write it. Refused rather than used: whoever can write the
+ * database can add scopes to a key, un-revoke it or extend it, without the pepper.
+ */
+export class InsecureStoreFileError extends KeyStoreError {
+  override readonly name = 'InsecureStoreFileError';
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('insecure_store_file', `refusing key store file ${file}: it ${problem}`);
   }
 }
 

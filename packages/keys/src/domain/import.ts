@@ -37,10 +37,12 @@ export function checkImportedKey(key: unknown, format: KeyFormat): string {
  * into the wrong field, or as a field name), so messages name the field, never its value.
  */
 const REASONS: Readonly<Record<string, string>> = {
-  name: 'name must be 1-200 characters without control characters or unpaired surrogates',
-  owner: 'owner must be 1-200 characters without control characters or unpaired surrogates, or null',
+  name: 'name must be 1-200 characters without control or bidirectional formatting characters or unpaired surrogates',
+  owner:
+    'owner must be 1-200 characters without control or bidirectional formatting characters or unpaired surrogates, or null',
   scopes: 'scopes must be a list of at most 100 scopes of letters, digits and _ . : / * - (1-64 characters)',
-  metadata: 'metadata must be a JSON object of at most 16 KiB, without NUL characters or unpaired surrogates',
+  metadata:
+    'metadata must be a JSON object of at most 16 KiB, without NUL, C1 controls, DEL, bidirectional formatting characters or unpaired surrogates',
   expiresAt: 'expiresAt must be an ISO 8601 date',
   expiresIn: 'expiresIn must be a duration such as 30d',
   uses: 'uses must be a whole number from 0, or null',

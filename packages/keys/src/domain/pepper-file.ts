@@ -13,6 +13,7 @@ import {
 import { dirname } from 'node:path';
 import { KeywardConfigError } from 'keyward';
 import { InsecurePepperFileError } from './errors.js';
+import { filePermissionProblem } from './private-file.js';
 
 /** How long a reader waits for a pepper file another process created but has not written yet. */
 const EMPTY_WAIT_MS = 2000;
@@ -81,16 +82,11 @@ export function createPepperFile(file: string, content: string): boolean {
 
 /** Refuses a pepper file another user owns, or that group or others may read or write. */
 function checkOwnership(file: string, fd: number): void {
-  if (process.platform === 'win32') return;
   const stat = fstatSync(fd);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) {
-    throw new InsecurePepperFileError(file, `is owned by another user (uid ${stat.uid}, not ${uid})`);
-  }
-  if ((stat.mode & 0o077) !== 0) {
-    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-    throw new InsecurePepperFileError(file, `is open to other users (mode ${mode}); run: chmod 600 ${file}`);
-  }
+  const problem = filePermissionProblem(stat, 0o077);
+  if (problem === undefined) return;
+  const fix = stat.isFile() && problem.startsWith('is open') ? `; run: chmod 600 ${file}` : '';
+  throw new InsecurePepperFileError(file, `${problem}${fix}`);
 }
 
 /**

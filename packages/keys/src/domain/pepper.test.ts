@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -14,13 +14,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardConfigError } from 'keyward';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InsecurePepperFileError } from './errors.js';
-import { KeyHasher, resolvePepper } from './pepper.js';
+import { MemoryKeyStore } from '../store/memory.js';
+import { InsecurePepperFileError, PepperMismatchError } from './errors.js';
+import {
+  bindPepper,
+  checkPepperFingerprint,
+  generatePepper,
+  KeyHasher,
+  newPepperFingerprint,
+  PEPPER_FINGERPRINT,
+  pepperWeakness,
+  resolvePepper,
+} from './pepper.js';
 import { createPepperFile } from './pepper-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyward-pepper-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const PEPPER = 'p'.repeat(32);
+const PEPPER = 'Zt4rQ9mXc2LpV7nWb1KsJ8dHf3GyE6aU';
 const errorOf = (fn: () => unknown): Error => {
   try {
     fn();
@@ -152,3 +162,108 @@ describe('KeyHasher', () => {
     expect(a.fingerprint).not.toContain(PEPPER);
   });
 });
+
+describe('weak peppers', () => {
+  const weak = [
+    'a'.repeat(32),
+    'ab'.repeat(16),
+    'password1234password1234password',
+    '12345678901234567890123456789012',
+    '31415926535897932384626433832795', // 32 digits: about 106 bits
+    `Zt4rQ9mXc2LpV7nW${'x'.repeat(8)}1KsJ8dHf`,
+  ];
+
+  it('refuses low variety, repeats, runs and short alphabets from every source, without echoing them', () => {
+    for (const pepper of weak) {
+      for (const resolve of [
+        () => resolvePepper({ pepper }),
+        () => resolvePepper({ env: { KEYWARD_PEPPER: pepper } }),
+        () => {
+          const db = join(dir, `weak-${randomName()}.db`);
+          writeFileSync(`${db}.pepper`, `${pepper}\n`, { mode: 0o600 });
+          return resolvePepper({ databasePath: db, env: {} });
+        },
+      ]) {
+        const error = errorOf(resolve);
+        expect(error, pepper).toBeInstanceOf(KeywardConfigError);
+        expect(error.message).toMatch(/is too weak: it .*; make one with: keyward pepper generate/);
+        expect(error.message).not.toContain(pepper);
+      }
+    }
+    expect(() => resolvePepper({ pepper: Buffer.alloc(32) })).toThrow(/only 1 distinct bytes/);
+    expect(() => resolvePepper({ pepper: Buffer.alloc(32, 'abcdefghij') })).toThrow(
+      /sequence of 10 bytes repeated/,
+    );
+  });
+
+  it('accepts what random generators make, in every usual encoding', () => {
+    for (let i = 0; i < 2000; i++) {
+      const bytes = randomBytes(32);
+      for (const pepper of [
+        generatePepper(),
+        bytes.toString('base64'),
+        bytes.toString('hex'),
+        bytes.subarray(0, 16).toString('hex').toUpperCase(),
+        bytes,
+      ]) {
+        expect(pepperWeakness(pepper)).toBeUndefined();
+      }
+    }
+    expect(generatePepper()).toMatch(/^[0-9A-Za-z_-]{43}$/);
+  });
+});
+
+describe('the pepper fingerprint', () => {
+  const secret = Buffer.from(PEPPER);
+  const legacy = new KeyHasher(secret).fingerprint;
+
+  it('is scrypt under a fresh salt: no fixed HMAC to test guesses against, different in every store', async () => {
+    const a = await newPepperFingerprint(secret);
+    const b = await newPepperFingerprint(secret);
+    expect(a).toMatch(/^scrypt\$16384\$8\$1\$[0-9A-Za-z_-]{22}\$[0-9A-Za-z_-]{43}$/);
+    expect(a).not.toBe(b);
+    expect(a).not.toContain(legacy);
+    expect(a).not.toContain(
+      createHmac('sha256', secret).update('keyward pepper fingerprint v1').digest('base64url'),
+    );
+    expect(await checkPepperFingerprint(secret, a, legacy)).toBe('match');
+    expect(await checkPepperFingerprint(secret, b, legacy)).toBe('match');
+    const other = Buffer.from(generatePepper());
+    expect(await checkPepperFingerprint(other, a, new KeyHasher(other).fingerprint)).toBe('mismatch');
+  });
+
+  it('replaces a matching fingerprint of keyward 0.1 once, and refuses a wrong pepper against either', async () => {
+    const meta = new Map<string, string>([[PEPPER_FINGERPRINT, legacy]]);
+    const store = Object.assign(new MemoryKeyStore(), {
+      readMeta: async (name: string) => meta.get(name),
+      swapMeta: async (name: string, expected: string | undefined, value: string) => {
+        if (meta.get(name) !== expected) return false;
+        meta.set(name, value);
+        return true;
+      },
+    });
+    const other = Buffer.from(generatePepper());
+    await expect(bindPepper(store, other, new KeyHasher(other).fingerprint)).rejects.toBeInstanceOf(
+      PepperMismatchError,
+    );
+    expect(meta.get(PEPPER_FINGERPRINT)).toBe(legacy);
+    await bindPepper(store, secret, legacy);
+    const upgraded = meta.get(PEPPER_FINGERPRINT)!;
+    expect(upgraded).toMatch(/^scrypt\$/);
+    await bindPepper(store, secret, legacy);
+    expect(meta.get(PEPPER_FINGERPRINT)).toBe(upgraded);
+    await expect(bindPepper(store, other, new KeyHasher(other).fingerprint)).rejects.toBeInstanceOf(
+      PepperMismatchError,
+    );
+  });
+
+  it('refuses a recorded fingerprint whose costs would make opening the store take minutes', async () => {
+    const huge = `scrypt$1048576$32$1$${'A'.repeat(22)}$${'A'.repeat(43)}`;
+    await expect(checkPepperFingerprint(secret, huge, legacy)).rejects.toThrow(/costs out of range/);
+  });
+});
+
+let names = 0;
+function randomName(): string {
+  return `${process.pid}-${++names}`;
+}

@@ -1,6 +1,16 @@
-import { createHmac, createSecretKey, hash, type KeyObject, randomBytes } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  hash,
+  type KeyObject,
+  randomBytes,
+  scrypt,
+  timingSafeEqual,
+} from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { KeywardConfigError } from 'keyward';
+import type { KeyStore } from '../store/types.js';
+import { PepperMismatchError, StoreUnavailableError } from './errors.js';
 import { createPepperFile, readPepperFile } from './pepper-file.js';
 
 /** A pepper must carry at least this many characters (the generated ones have 43). */
@@ -22,16 +32,75 @@ export interface ResolvePepperOptions {
   databasePath?: string;
   /** Told when a pepper file is created; default: a line on stderr. */
   notice?: (message: string) => void;
+  /**
+   * Whether a missing pepper file may be created (default true). False when the database
+   * already has a pepper: a new file would only make every stored key fail, so the
+   * missing file is reported instead (`PepperMismatchError`).
+   */
+  createFile?: boolean;
+}
+
+/** The least a pepper must be worth, estimated from its length and alphabet. */
+const MIN_PEPPER_BITS = 128;
+/** What to tell people whose pepper is refused. */
+const MAKE_ONE = 'make one with: keyward pepper generate (or openssl rand -base64 32)';
+
+/**
+ * Bits per character of the smallest usual alphabet the text fits in: a 32-digit number
+ * holds about 106 bits, 32 hex digits 128, 32 base64 characters 192.
+ */
+function bitsPerCharacter(text: string): number {
+  if (/^[0-9]+$/.test(text)) return Math.log2(10);
+  if (/^[0-9a-f]+$/.test(text) || /^[0-9A-F]+$/.test(text)) return 4;
+  if (/^[a-z]+$/.test(text) || /^[A-Z]+$/.test(text)) return Math.log2(26);
+  if (/^[0-9a-z]+$/.test(text) || /^[0-9A-Z]+$/.test(text)) return Math.log2(36);
+  if (/^[0-9A-Za-z]+$/.test(text)) return Math.log2(62);
+  return 6;
+}
+
+/**
+ * Why a pepper is obviously weak, or `undefined`. Not a strength meter: it refuses what
+ * no random generator produces (few distinct symbols, a repeated pattern, a long run of
+ * one symbol) and what is too short for its alphabet, so a stolen database cannot be
+ * matched against a short list of guesses. Random peppers never trip it: 32 random hex
+ * digits hold at least 8 distinct ones and no run of 8 with overwhelming probability.
+ */
+export function pepperWeakness(pepper: string | Uint8Array): string | undefined {
+  const symbols: readonly (string | number)[] = typeof pepper === 'string' ? [...pepper] : [...pepper];
+  const unit = typeof pepper === 'string' ? 'characters' : 'bytes';
+  if (symbols.length < MIN_PEPPER_LENGTH) return `must have at least ${MIN_PEPPER_LENGTH} ${unit}`;
+  const distinct = new Set(symbols).size;
+  if (distinct < 8) return `has only ${distinct} distinct ${unit}`;
+  let run = 1;
+  for (let i = 1; i < symbols.length; i++) {
+    run = symbols[i] === symbols[i - 1] ? run + 1 : 1;
+    if (run >= 8) return `repeats one of its ${unit} ${run} times in a row`;
+  }
+  for (let period = 1; period <= symbols.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < symbols.length && repeats; i++) repeats = symbols[i] === symbols[i - period];
+    if (repeats) return `is a sequence of ${period} ${unit} repeated`;
+  }
+  if (typeof pepper === 'string') {
+    const body = pepper.replace(/=+$/, '');
+    const bits = Math.floor(body.length * bitsPerCharacter(body));
+    if (bits < MIN_PEPPER_BITS) return `holds about ${bits} bits, fewer than ${MIN_PEPPER_BITS}`;
+  }
+  return undefined;
 }
 
 function fromText(text: string, source: string): Pepper {
   const value = text.trim();
-  if (value.length < MIN_PEPPER_LENGTH) {
-    throw new KeywardConfigError(
-      `the pepper from ${source} must have at least ${MIN_PEPPER_LENGTH} characters`,
-    );
+  const weakness = pepperWeakness(value);
+  if (weakness !== undefined) {
+    throw new KeywardConfigError(`the pepper from ${source} is too weak: it ${weakness}; ${MAKE_ONE}`);
   }
   return { secret: Buffer.from(value, 'utf8'), source };
+}
+
+/** A new random pepper: 256 bits from the CSPRNG, as 43 base64url characters. */
+export function generatePepper(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 /**
@@ -44,8 +113,9 @@ export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
   const notice = options.notice ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (options.pepper !== undefined) {
     if (Buffer.isBuffer(options.pepper)) {
-      if (options.pepper.length < MIN_PEPPER_LENGTH) {
-        throw new KeywardConfigError(`the pepper must have at least ${MIN_PEPPER_LENGTH} bytes`);
+      const weakness = pepperWeakness(options.pepper);
+      if (weakness !== undefined) {
+        throw new KeywardConfigError(`the pepper is too weak: it ${weakness}; ${MAKE_ONE}`);
       }
       return { secret: Buffer.from(options.pepper), source: 'option' };
     }
@@ -59,9 +129,12 @@ export function resolvePepper(options: ResolvePepperOptions = {}): Pepper {
   let created = false;
   // An existing file is only read: its folder may be read-only, and nothing needs writing.
   if (!existsSync(file)) {
+    if (options.createFile === false) {
+      throw new PepperMismatchError(options.databasePath, undefined, file);
+    }
     try {
       // Create only if absent, so two processes starting together agree on one pepper.
-      created = createPepperFile(file, `${randomBytes(32).toString('base64url')}\n`);
+      created = createPepperFile(file, `${generatePepper()}\n`);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       throw new KeywardConfigError(`cannot create pepper file ${file} (${code})`);
@@ -107,4 +180,97 @@ export class KeyHasher {
   hash(key: string): Buffer {
     return createHmac('sha256', this.#secret).update(key, 'utf8').digest();
   }
+}
+
+/** Where stores keep the pepper fingerprint (`KeyStore.readMeta`/`swapMeta`). */
+export const PEPPER_FINGERPRINT = 'pepper_fingerprint';
+
+/**
+ * scrypt's cost: 16 MiB and tens of milliseconds per guess, once per open. It is only
+ * there to make the fingerprint a poor oracle: a random pepper cannot be guessed anyway.
+ */
+const SCRYPT = { N: 16_384, r: 8, p: 1 } as const;
+const STORED = /^scrypt\$(\d{1,7})\$(\d{1,2})\$(\d{1,2})\$([0-9A-Za-z_-]{22,64})\$([0-9A-Za-z_-]{43})$/;
+
+function derive(
+  secret: Uint8Array,
+  salt: Buffer,
+  cost: { N: number; r: number; p: number },
+): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, 32, { ...cost, maxmem: 256 * cost.N * cost.r }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+}
+
+/**
+ * A fingerprint of the pepper for a store to record: scrypt under a fresh random salt,
+ * as `scrypt$N$r$p$salt$hash`. Unlike a plain HMAC of a fixed string, it cannot be
+ * tested against a list of guesses cheaply, nor precomputed for every store at once.
+ */
+export async function newPepperFingerprint(secret: Uint8Array): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(secret, salt, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Fingerprints this process has verified, with the pepper's legacy fingerprint: a store opened again skips scrypt. */
+const verified = new Map<string, string>();
+
+/**
+ * Whether a recorded fingerprint was made from this pepper: `match`, `legacy` (the
+ * fixed-string HMAC of keyward 0.1, which matches and should be replaced), or `mismatch`.
+ */
+export async function checkPepperFingerprint(
+  secret: Uint8Array,
+  stored: string,
+  legacy: string,
+): Promise<'match' | 'legacy' | 'mismatch'> {
+  if (verified.get(stored) === legacy) return 'match';
+  const m = STORED.exec(stored);
+  if (!m) {
+    if (/^[0-9A-Za-z_-]{43}$/.test(stored)) return stored === legacy ? 'legacy' : 'mismatch';
+    throw new StoreUnavailableError('the key store holds a pepper fingerprint this keyward cannot read');
+  }
+  const cost = { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+  // Bounded, so a crafted store cannot make opening it take minutes or gigabytes.
+  if (
+    cost.N < 2 ||
+    (cost.N & (cost.N - 1)) !== 0 ||
+    cost.r < 1 ||
+    cost.p < 1 ||
+    cost.p > 16 ||
+    128 * cost.N * cost.r > 256 * 2 ** 20
+  ) {
+    throw new StoreUnavailableError('the key store holds a pepper fingerprint with costs out of range');
+  }
+  const key = await derive(secret, Buffer.from(m[4]!, 'base64url'), cost);
+  if (!timingSafeEqual(key, Buffer.from(m[5]!, 'base64url'))) return 'mismatch';
+  if (verified.size >= 64) verified.clear();
+  verified.set(stored, legacy);
+  return 'match';
+}
+
+/**
+ * Binds a pepper to a store, as `KeyManager.open` does: records a new fingerprint on
+ * first use, refuses another pepper with `PepperMismatchError`, and replaces a legacy
+ * fingerprint that matches with a new one. Stores without `readMeta`/`swapMeta` get the
+ * legacy fingerprint through `bindPepper`.
+ */
+export async function bindPepper(store: KeyStore, secret: Uint8Array, legacy: string): Promise<void> {
+  if (!store.readMeta || !store.swapMeta) return store.bindPepper(legacy);
+  // Each round loses only to another process binding or upgrading at the same moment.
+  for (let round = 0; round < 5; round++) {
+    const stored = await store.readMeta(PEPPER_FINGERPRINT);
+    const verdict = stored === undefined ? 'new' : await checkPepperFingerprint(secret, stored, legacy);
+    if (verdict === 'match') return;
+    if (verdict === 'mismatch') throw new PepperMismatchError(store.location);
+    const next = await newPepperFingerprint(secret);
+    if (await store.swapMeta(PEPPER_FINGERPRINT, stored, next)) {
+      verified.set(next, legacy);
+      return;
+    }
+  }
+  throw new StoreUnavailableError(`could not record the pepper fingerprint in ${store.location}`);
 }

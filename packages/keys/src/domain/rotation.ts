@@ -55,3 +55,32 @@ export function moveUses(
     patch: left === null ? patch : { ...patch, remainingUses: 0 },
   };
 }
+
+/**
+ * Run by a store inside its update transaction, on the key as read there: refuses a
+ * patch that would bring back a key that is meant to be over. A revoked key stays
+ * revoked; a key rotated away (`replacedBy` set) may have its expiry and uses shortened,
+ * never lengthened or removed, since its successor holds them now ("the old key stops at
+ * the end of the grace period", "N uses serve N requests in all").
+ */
+export function checkRevival(before: KeyRecord, patch: KeyPatch): void {
+  if (before.revokedAt && patch.revokedAt === null) {
+    throw new KeyStateError(`key ${before.id} is revoked for good; issue a new key instead`);
+  }
+  if (!before.replacedBy) return;
+  const until = before.expiresAt?.getTime();
+  const later =
+    patch.expiresAt !== undefined &&
+    until !== undefined &&
+    (patch.expiresAt === null || patch.expiresAt.getTime() > until);
+  const left = before.remainingUses;
+  const more =
+    patch.remainingUses !== undefined &&
+    left !== null &&
+    (patch.remainingUses === null || patch.remainingUses > left);
+  if (later || more) {
+    throw new KeyStateError(
+      `key ${before.id} was rotated to ${before.replacedBy}: its expiry and uses can be shortened, not extended (change the successor instead)`,
+    );
+  }
+}

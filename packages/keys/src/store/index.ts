@@ -6,12 +6,15 @@
 
 export {
   DuplicateKeyError,
+  InsecureStoreFileError,
   KeyNotFoundError,
   KeyStateError,
   KeyStoreError,
   PepperMismatchError,
   StoreUnavailableError,
 } from '../domain/errors.js';
+export { PEPPER_FINGERPRINT } from '../domain/pepper.js';
+export { filePermissionProblem } from '../domain/private-file.js';
 export {
   applyPatch,
   CreationChanges,
@@ -21,7 +24,7 @@ export {
   pageLimit,
   patchChanges,
 } from '../domain/records.js';
-export { moveUses } from '../domain/rotation.js';
+export { checkRevival, moveUses } from '../domain/rotation.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {
   AuditAction,

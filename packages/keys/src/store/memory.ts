@@ -8,7 +8,7 @@ import {
   patchChanges,
   recordOf,
 } from '../domain/records.js';
-import { moveUses } from '../domain/rotation.js';
+import { checkRevival, moveUses } from '../domain/rotation.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -118,6 +118,7 @@ export class MemoryKeyStore implements KeyStore {
 
   async update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     const before = this.#row(id);
+    checkRevival(before, patch);
     const after = applyPatch(before, structuredClone(patch));
     const changes = patchChanges(before, after);
     if (Object.keys(changes).length === 0) return copy(before);

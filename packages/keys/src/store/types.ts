@@ -134,9 +134,27 @@ export interface KeyStore {
   readonly location: string;
   /**
    * Records the pepper fingerprint on first use. Rejects with `PepperMismatchError`
-   * when another fingerprint is recorded.
+   * when another fingerprint is recorded. Used only for stores without `readMeta` and
+   * `swapMeta`, with the fixed-string HMAC fingerprint (`KeyHasher.fingerprint`).
    */
   bindPepper(fingerprint: string): Promise<void>;
+  /**
+   * Optional: one of the store's own settings (`keyward_meta`), or `undefined` when unset.
+   * With `swapMeta`, `KeyManager` records a salted scrypt fingerprint of the pepper
+   * (`pepper_fingerprint`) instead of calling `bindPepper`, and `keyward serve` records
+   * that it issued the first key (`demo_key`).
+   */
+  readMeta?(name: string): Promise<string | undefined>;
+  /**
+   * Optional: sets a setting to `value` if it still holds `expected` (`undefined`: unset),
+   * atomically across every process using the store. Resolves with whether it did.
+   */
+  swapMeta?(name: string, expected: string | undefined, value: string): Promise<boolean>;
+  /**
+   * Optional: whether opening this store created it (its tables), rather than finding
+   * one. `keyward serve` issues its first key only then.
+   */
+  readonly created?: boolean;
   /** Adds a key. Rejects with `DuplicateKeyError` when the hash is taken. */
   insert(row: NewKeyRow, context: AuditContext): Promise<void>;
   /**
@@ -162,7 +180,8 @@ export interface KeyStore {
   list(query: ListQuery): Promise<KeyPage>;
   /**
    * Applies a patch and audits the fields that changed (no entry when none did).
-   * Rejects with `KeyNotFoundError`.
+   * Rejects with `KeyNotFoundError`, and with `KeyStateError` when `checkRevival` (run on
+   * the key as read inside the transaction) refuses the patch.
    */
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
   /**

@@ -90,6 +90,28 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(error.code).toBe('pepper_mismatch');
     });
 
+    it('keeps settings with compare-and-set: of concurrent first writers exactly one wins (readMeta/swapMeta, optional)', async (t) => {
+      const { readMeta, swapMeta } = store;
+      if (!readMeta || !swapMeta) return t.skip();
+      const read = (name: string) => readMeta.call(store, name);
+      const swap = (name: string, expected: string | undefined, value: string) =>
+        swapMeta.call(store, name, expected, value);
+      expect(await read('contract_setting')).toBeUndefined();
+      const first = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => swap('contract_setting', undefined, `v${i}`)),
+      );
+      expect(first.filter(Boolean)).toHaveLength(1);
+      const winner = `v${first.indexOf(true)}`;
+      expect(await read('contract_setting')).toBe(winner);
+      expect(await swap('contract_setting', 'not-it', 'x')).toBe(false);
+      const next = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => swap('contract_setting', winner, `w${i}`)),
+      );
+      expect(next.filter(Boolean)).toHaveLength(1);
+      expect(await read('contract_setting')).toBe(`w${next.indexOf(true)}`);
+      expect(await read('other_setting')).toBeUndefined();
+    });
+
     it('round-trips every field of a record and never returns the hash', async () => {
       const row = makeRow({
         owner: 'acme',
@@ -245,6 +267,38 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       const again = makeRow();
       await expect(store.rotate(live.id, again, {}, ctx('rotate'))).rejects.toBeInstanceOf(KeyStateError);
       expect(await store.get(again.id)).toBeUndefined();
+    });
+
+    it('refuses updates that would revive a rotated-away or revoked key, changing nothing', async () => {
+      const old = makeRow({ remainingUses: 5, expiresAt: new Date(clock + 86_400_000) });
+      await store.insert(old, ctx('create'));
+      const grace = new Date(clock + 60_000);
+      await store.rotate(old.id, makeRow({ remainingUses: 5 }), { expiresAt: grace }, ctx('rotate'));
+      const rotated = await store.get(old.id);
+      const audited = (await store.audit({})).length;
+      for (const patch of [
+        { expiresAt: null },
+        { expiresAt: new Date(clock + 120_000) },
+        { remainingUses: null },
+        { remainingUses: 1 },
+        { name: 'renamed', remainingUses: 100 },
+      ]) {
+        await expect(store.update(old.id, patch, ctx('update'))).rejects.toBeInstanceOf(KeyStateError);
+      }
+      expect(await store.get(old.id)).toEqual(rotated);
+      expect(await store.audit({})).toHaveLength(audited);
+      // Shortening stays possible, as does anything else.
+      const sooner = new Date(clock + 30_000);
+      expect(
+        await store.update(old.id, { expiresAt: sooner, remainingUses: 0, name: 'old' }, ctx('update')),
+      ).toMatchObject({ expiresAt: sooner, remainingUses: 0, name: 'old' });
+
+      const revoked = makeRow({ revokedAt: new Date(clock) });
+      await store.insert(revoked, ctx('create'));
+      await expect(store.update(revoked.id, { revokedAt: null }, ctx('update'))).rejects.toBeInstanceOf(
+        KeyStateError,
+      );
+      expect((await store.get(revoked.id))?.revokedAt).toEqual(revoked.revokedAt);
     });
 
     it('deletes a key and keeps its audit history', async () => {

@@ -61,8 +61,10 @@ export interface CacheOptions {
 interface Snapshot {
   readonly cacheKey: string;
   readonly id: string;
-  readonly expiresAt: number;
-  readonly blocked: 'revoked' | 'disabled' | undefined;
+  /** The key's expiry; minus infinity when it is revoked or disabled. */
+  readonly usableUntil: number;
+  /** The answer once the key is not usable (revoked, disabled or expired). */
+  readonly refusal: KeyCheck;
   readonly scopes: ReadonlySet<string>;
   readonly limited: boolean;
   readonly exhausted: boolean;
@@ -83,11 +85,13 @@ function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
     metadata: deepFreeze(record.metadata),
     rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
   });
+  const blocked = record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled';
+  const expiresAt = record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY;
   return Object.freeze({
     cacheKey,
     id: record.id,
-    expiresAt: record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY,
-    blocked: record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled',
+    usableUntil: blocked ? Number.NEGATIVE_INFINITY : expiresAt,
+    refusal: Object.freeze({ outcome: blocked ?? 'expired', keyId: record.id }),
     scopes: new Set(record.scopes),
     limited: record.remainingUses !== null,
     exhausted: record.remainingUses === 0,
@@ -124,6 +128,19 @@ export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure
 }
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
+
+/**
+ * A second 32-bit value from a key's digest, independent of its tag (`tagOf`, bytes 0-3):
+ * for the membership filter, it is as likely to be present as a made-up key's tag.
+ */
+function decoyTagOf(digest: string): number {
+  return (
+    (digest.charCodeAt(4) << 24) |
+    (digest.charCodeAt(5) << 16) |
+    (digest.charCodeAt(6) << 8) |
+    digest.charCodeAt(7)
+  );
+}
 const limited = (failure: AuthFailure, s: Snapshot): KeyCheck =>
   Object.freeze({ outcome: 'rate_limited', keyId: s.id, failure });
 
@@ -144,6 +161,10 @@ export interface VerificationDeps {
  * checksum before any lookup; the keyed hash and the store
  * are touched only on a miss or for keys with limited uses. Rate limits are not enforced
  * here but by the guard's `limits`, from the principal's `rateLimit`.
+ *
+ * A cached key that can no longer be used (revoked, disabled, expired) is refused through
+ * the steps a made-up key takes, so that how long the refusal takes does not tell a key
+ * that was issued here from one that never was (see docs/security.md, Timing).
  */
 export class Verification {
   readonly #d: VerificationDeps;
@@ -158,10 +179,14 @@ export class Verification {
   constructor(deps: VerificationDeps) {
     this.#d = deps;
     // lru-cache measures the TTL on performance.now(): a wall clock stepped back (NTP, a
-    // resumed VM) cannot stretch how long a snapshot is trusted.
+    // resumed VM) cannot stretch how long a snapshot is trusted. `ttlResolution: 0` reads
+    // that clock on every hit: by default lru-cache caches the reading and arms a 1 ms timer
+    // to forget it, which costs a hit more than reading the clock does at low request rates,
+    // and made a cached (revoked) key slower to refuse than a made-up one.
     this.#known = new LRUCache<string, Snapshot>({
       max: deps.cache.max,
       ttl: deps.cache.ttlMs,
+      ttlResolution: 0,
       dispose: (s, k) => {
         if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
       },
@@ -169,6 +194,7 @@ export class Verification {
     this.#unknown = new LRUCache<string, true>({
       max: deps.cache.negativeMax,
       ttl: deps.cache.negativeTtlMs,
+      ttlResolution: 0,
     });
   }
 
@@ -187,17 +213,31 @@ export class Verification {
     const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
     // Only well-formed keys are ever cached, so a hit needs no format check.
-    if (hit !== undefined) return this.#decide(hit, key, scopes, consume, admit);
-    // Only well-formed keys are remembered as unknown, so a hit needs no format check either:
-    // a client repeating a deleted or made-up key is not charged the checksum.
+    if (hit !== undefined) {
+      const now = this.#d.now();
+      if (now < hit.usableUntil) return this.#decide(hit, now, key, scopes, consume, admit);
+    }
+    // From here on, a `hit` is a key that can no longer be used, and it goes the way a
+    // made-up key goes. Only well-formed keys are remembered as unknown, so a hit needs no
+    // format check either: a client repeating a deleted or made-up key is not charged the
+    // checksum.
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
+    const mayContain = this.#d.store.mayContain;
+    // Without a membership filter, a made-up key seen before is answered by the negative
+    // cache just above: so is an unusable key seen before.
+    if (hit !== undefined && mayContain === undefined) return hit.refusal;
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
     // A made-up key (a guessing flood) is refused here: no HMAC, no query. Not remembered:
     // the filter is as cheap as the negative cache, and an entry could outlive a create.
-    if (this.#d.store.mayContain?.(tagOf(cacheKey)) === false) return NOT_FOUND;
+    // The filter holds an unusable key's own tag and would say "maybe" at once, sooner than
+    // it says "no" (which first looks for keys other processes added): it is asked about a
+    // decoy tag instead, and spends what it spends on a made-up key.
+    if (hit === undefined) {
+      if (mayContain?.call(this.#d.store, tagOf(cacheKey)) === false) return NOT_FOUND;
+    } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) return hit.refusal;
     return this.#lookup(cacheKey, key).then((s) =>
-      s === ABSENT ? NOT_FOUND : this.#decide(s, key, scopes, consume, admit),
+      s === ABSENT ? NOT_FOUND : this.#settle(s, key, scopes, consume, admit),
     );
   }
 
@@ -228,16 +268,27 @@ export class Verification {
     this.#byId.set(s.id, s.cacheKey);
   }
 
-  #decide(
+  /** Decides on a snapshot just read from the store, usable or not. */
+  #settle(
     s: Snapshot,
     key: string,
     scopes: readonly string[],
     consume: boolean,
     admit: AdmitStep | undefined,
   ): KeyCheck | Promise<KeyCheck> {
-    if (s.blocked !== undefined) return fail(s.blocked, s);
     const now = this.#d.now();
-    if (now >= s.expiresAt) return fail('expired', s);
+    return now < s.usableUntil ? this.#decide(s, now, key, scopes, consume, admit) : s.refusal;
+  }
+
+  /** Decides on a snapshot that is usable at `now` (neither revoked, disabled nor expired). */
+  #decide(
+    s: Snapshot,
+    now: number,
+    key: string,
+    scopes: readonly string[],
+    consume: boolean,
+    admit: AdmitStep | undefined,
+  ): KeyCheck | Promise<KeyCheck> {
     for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
     if (s.exhausted) return fail('usage_exceeded', s);
     if (!consume) return s.valid;
@@ -253,7 +304,7 @@ export class Verification {
         // a change raced its lookup. Decide again on a fresh read, without charging the
         // rate limit a second time.
         return this.#lookup(s.cacheKey, key).then((fresh) =>
-          fresh === ABSENT ? NOT_FOUND : this.#decide(fresh, key, scopes, consume, undefined),
+          fresh === ABSENT ? NOT_FOUND : this.#settle(fresh, key, scopes, consume, undefined),
         );
       });
     }
@@ -267,7 +318,7 @@ export class Verification {
   knows(key: string): boolean {
     if (this.#d.format.classify(key) === 'malformed') return false;
     const s = this.#known.get(this.#d.hasher.digest(key));
-    return s !== undefined && s.blocked === undefined && !s.exhausted && this.#d.now() < s.expiresAt;
+    return s !== undefined && !s.exhausted && this.#d.now() < s.usableUntil;
   }
 
   #admit(s: Snapshot, now: number): KeyCheck | Promise<KeyCheck> {

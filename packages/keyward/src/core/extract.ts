@@ -58,11 +58,18 @@ export function cookieValue(header: string | readonly string[] | undefined, name
   let found: string | undefined;
   let count = 0;
   let start = 0;
+  // The next '=' at or after `start` (text.length when none), found once and reused until
+  // passed: searching from each segment's start would rescan the rest of the header once per
+  // segment, quadratic in `;;;;...` headers.
+  let eq = -1;
   while (start < text.length) {
     let end = text.indexOf(';', start);
     if (end === -1) end = text.length;
-    const eq = text.indexOf('=', start);
-    if (eq !== -1 && eq < end && trimOws(text.slice(start, eq)) === name) {
+    if (eq < start) {
+      eq = text.indexOf('=', start);
+      if (eq === -1) eq = text.length;
+    }
+    if (eq < end && trimOws(text.slice(start, eq)) === name) {
       count++;
       found = decodeCookieValue(text.slice(eq + 1, end));
     }
@@ -91,12 +98,17 @@ export function queryValue(query: string, name: string): Extracted {
   let found: string | undefined;
   let count = 0;
   let start = 0;
+  // As in cookieValue: the next '=' is searched for once, not once per segment.
+  let nextEq = -1;
   while (start <= query.length) {
     let end = query.indexOf('&', start);
     if (end === -1) end = query.length;
     if (end > start) {
-      let eq = query.indexOf('=', start);
-      if (eq === -1 || eq > end) eq = end;
+      if (nextEq < start) {
+        nextEq = query.indexOf('=', start);
+        if (nextEq === -1) nextEq = query.length;
+      }
+      const eq = Math.min(nextEq, end);
       const rawName = query.slice(start, eq);
       const matches =
         rawName === name || (rawName.length >= name.length && decodeQueryComponent(rawName) === name);

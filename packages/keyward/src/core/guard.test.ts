@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { THENABLES, type ThenableKind } from '../../../../test/conformance/thenables.js';
 import { rateLimits } from '../limits/rate-limits.js';
 import { AuthFailure, deny, KeywardConfigError, problemJsonFailure } from './failures.js';
-import { type AuthResult, createGuard } from './guard.js';
+import { type AuthResult, createGuard, type Verifier } from './guard.js';
+import type { GuardLimits } from './limits.js';
+import type { KeySource } from './request.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from './schemes.js';
 import { staticKeys } from './static-keys.js';
 
@@ -260,5 +263,157 @@ describe('failure responses', () => {
       }),
     });
     expect(legacy.respond(new AuthFailure('missing')).status).toBe(403);
+  });
+});
+
+describe('what a verifier returns', () => {
+  const principal = { id: 'k', scopes: ['read'] };
+  const kinds = Object.keys(THENABLES) as ThenableKind[];
+  const guardOf = (verify: Verifier<unknown>, extra: { limits?: GuardLimits<unknown> } = {}) => {
+    const onError = vi.fn();
+    return { onError, guard: createGuard({ schemes: header, verify, onError, ...extra }) };
+  };
+  const right = req({ 'x-api-key': 'right' });
+  const wrong = req({ 'x-api-key': 'wrong' });
+
+  it.each(kinds)('awaits a %s thenable: the right key passes, a wrong one is invalid', async (kind) => {
+    const { guard } = guardOf((key) => THENABLES[kind](() => (key === 'right' ? principal : undefined)));
+    expect(await guard.authenticate(right)).toMatchObject({ ok: true, principal });
+    expect(failed(await guard.authenticate(wrong))).toBe('invalid');
+  });
+
+  it.each(kinds)('answers 503 when a %s thenable rejects, never a pass', async (kind) => {
+    const { guard, onError } = guardOf(() =>
+      THENABLES[kind](() => {
+        throw new Error('db down');
+      }),
+    );
+    expect(failed(await guard.authenticate(right))).toBe('unavailable');
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 503 for thenables that break: a then that throws, a then getter that throws', async () => {
+    const throwing = {
+      // biome-ignore lint/suspicious/noThenProperty: a broken thenable on purpose.
+      then() {
+        throw new Error('broken then');
+      },
+    };
+    const getter = Object.defineProperty({}, 'then', {
+      get() {
+        throw new Error('broken getter');
+      },
+    });
+    for (const value of [throwing, getter]) {
+      const { guard, onError } = guardOf(() => value);
+      expect(failed(await guard.authenticate(right))).toBe('unavailable');
+      expect(onError).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('stays sync for a plain principal: no promise on the fast path', () => {
+    const { guard } = guardOf(() => principal);
+    expect(sync(guard.authenticate(right))).toMatchObject({ ok: true, principal });
+    // An object with a `then` that is not a function is no thenable: it is the principal.
+    // biome-ignore lint/suspicious/noThenProperty: a non-callable then on purpose.
+    const odd = { id: 'k', then: 'later' };
+    expect(sync(guardOf(() => odd).guard.authenticate(right))).toMatchObject({ ok: true, principal: odd });
+  });
+
+  it.each([null, undefined, false, '', 0, Number.NaN, 0n])(
+    'takes %s for an unknown key (401)',
+    async (no) => {
+      expect(failed(sync(guardOf(() => no as never).guard.authenticate(right)))).toBe('invalid');
+      expect(failed(await guardOf(async () => no as never).guard.authenticate(right))).toBe('invalid');
+    },
+  );
+
+  const notPrincipals: [string, unknown][] = [
+    ['an empty array', []],
+    ['an array of rows', [principal]],
+    ['true', true],
+    ['a non-empty string', 'client-1'],
+    ['a number', 1],
+    ['-1 (indexOf of a missing key)', -1],
+    ['a function', () => principal],
+    ['a symbol', Symbol('k')],
+    ['an Error returned, not thrown', new Error('no such key')],
+  ];
+
+  it.each(notPrincipals)('refuses %s as a principal: 503 and onError, never a pass', async (_name, value) => {
+    const sync1 = guardOf(() => value as never);
+    expect(failed(sync(sync1.guard.authenticate(right)))).toBe('unavailable');
+    const async1 = guardOf(() => THENABLES.knex(() => value));
+    expect(failed(await async1.guard.authenticate(right))).toBe('unavailable');
+    for (const { onError } of [sync1, async1]) {
+      expect(onError).toHaveBeenCalledTimes(1);
+      const error = onError.mock.calls[0]![0] as Error;
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(/^verify returned an? [a-zA-Z]+; return the principal as an object/);
+      expect(error.message).not.toContain('client-1');
+    }
+  });
+
+  it('applies the same rules with failed attempts limited per address', async () => {
+    const limits = rateLimits<unknown>({ failures: { limit: 100, windowSeconds: 60 } });
+    // Failure limits need the client's address: the connection's peer here.
+    const from = (source: KeySource): KeySource => ({ ...source, peer: () => '192.0.2.1' });
+    for (const kind of kinds) {
+      const { guard } = guardOf((key) => THENABLES[kind](() => (key === 'right' ? principal : undefined)), {
+        limits,
+      });
+      expect(await guard.authenticate(from(right))).toMatchObject({ ok: true, principal });
+      expect(failed(await guard.authenticate(from(wrong)))).toBe('invalid');
+    }
+    const { guard, onError } = guardOf(() => [], { limits });
+    expect(failed(await guard.authenticate(from(right)))).toBe('unavailable');
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('Cache-Control for authenticated responses', () => {
+  const verify = staticKeys([{ key: 'right-key', id: 'k' }]);
+  const keyed = req({ 'x-api-key': 'right-key' });
+  const ccOf = (r: AuthResult<unknown> | Promise<AuthResult<unknown>>) => {
+    const result = sync(r);
+    return result.ok ? result.cacheControl : 'failed';
+  };
+
+  it('asks for no-store by default, the option’s value, or nothing when it is false', () => {
+    expect(ccOf(createGuard({ schemes: header, verify }).authenticate(keyed))).toBe('no-store');
+    const other = createGuard({ schemes: header, verify, cacheControl: 'private, max-age=5' });
+    expect(ccOf(other.authenticate(keyed))).toBe('private, max-age=5');
+    // Guards derived with require() keep it.
+    expect(ccOf(other.require().authenticate(keyed))).toBe('private, max-age=5');
+    expect(ccOf(createGuard({ schemes: header, verify, cacheControl: false }).authenticate(keyed))).toBe(
+      undefined,
+    );
+  });
+
+  it('asks nothing for an anonymous request under optional auth', () => {
+    const optional = createGuard({ schemes: apiKeyHeader({ name: 'X-API-Key', autoError: false }), verify });
+    expect(ccOf(optional.authenticate(req()))).toBeUndefined();
+  });
+
+  it('refuses a value that is not one printable header line', () => {
+    for (const bad of ['', ' no-store', 'no-store\r\nx-injected: 1', 'café', true, 0]) {
+      expect(() => createGuard({ schemes: header, verify, cacheControl: bad as never }), String(bad)).toThrow(
+        KeywardConfigError,
+      );
+    }
+  });
+
+  it('adds no-store to failures from a custom responder that set no Cache-Control', () => {
+    const custom = (headers: Record<string, string>) =>
+      createGuard({
+        schemes: header,
+        verify,
+        onFailure: (f) => ({ status: 403, headers, body: JSON.stringify({ detail: f.detail }) }),
+      }).respond(new AuthFailure('missing')).headers;
+    expect(custom({ 'content-type': 'application/json' })).toEqual({
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+    });
+    expect(custom({ 'Cache-Control': 'private' })).toEqual({ 'Cache-Control': 'private' });
   });
 });

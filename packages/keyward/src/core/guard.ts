@@ -37,16 +37,27 @@ type Admission = typeof NO_RULE | Promise<Record<string, string> | AuthFailure>;
 const NO_RULE = Symbol('no rule');
 const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFailure ? a : undefined);
 
-/** What a verifier may answer: a principal, nothing (unknown key), or a specific refusal. */
+/**
+ * What a verifier may answer:
+ * - a principal: an object that is not an array nor an `Error` (a row, a record, a class
+ *   instance); it becomes `c.var.principal` / `req.principal`;
+ * - `null`, `undefined`, `false`, `''`, `0` or `NaN`: an unknown key (401 `invalid`);
+ * - an {@link AuthFailure} (`deny(code)`): a refusal for that reason.
+ *
+ * Anything else (an array, `true`, a non-empty string, a number, a function, an `Error`)
+ * is taken for a verifier mistake: the request fails closed with 503 and `onError` hears
+ * of it. A thenable is awaited first, whatever made it.
+ */
 export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
 
 /**
- * Maps a presented key to a principal. Return `null`, `undefined` or `false` for an
- * unknown key, or an {@link AuthFailure} (see `deny`) to refuse with a specific reason.
- * May be sync (fast path, no promise) or async.
+ * Maps a presented key to a principal (see {@link VerifyOutcome} for what counts as one).
+ * May be sync (fast path, no promise) or return any thenable: a native or cross-realm
+ * `Promise`, or a query builder (knex, Drizzle, Mongoose), which is awaited like a promise.
+ * A throw or a rejection answers 503, never a pass.
  */
 export interface Verifier<P> {
-  (key: string, context: VerifyContext): VerifyOutcome<P> | Promise<VerifyOutcome<P>>;
+  (key: string, context: VerifyContext): VerifyOutcome<P> | PromiseLike<VerifyOutcome<P>>;
   /**
    * Optional, sync, no I/O: has this key recently been verified as good here? Lets known
    * clients through while their address is blocked for failed attempts.
@@ -62,6 +73,11 @@ export type AuthResult<P> =
       readonly scheme: ApiKeyScheme;
       /** Headers for the response (e.g. IETF `RateLimit`), when there are any. */
       readonly headers?: Readonly<Record<string, string>>;
+      /**
+       * The `Cache-Control` the response gets unless the route sets its own (the guard's
+       * `cacheControl` option); `undefined` when that option is `false`.
+       */
+      readonly cacheControl?: string;
     }
   /** Optional auth (`autoError: false` on every scheme) and no key anywhere. */
   | {
@@ -69,6 +85,7 @@ export type AuthResult<P> =
       readonly principal: undefined;
       readonly scheme: undefined;
       readonly headers?: undefined;
+      readonly cacheControl?: undefined;
     }
   | { readonly ok: false; readonly failure: AuthFailure };
 
@@ -90,6 +107,13 @@ export interface GuardOptions<P> {
    * Default: one line on stderr with the error's name and message.
    */
   onError?: (error: unknown) => void;
+  /**
+   * `Cache-Control` for every response to an authenticated request, unless the route sets
+   * its own: default `no-store`, so that no shared cache keeps one client's data for
+   * another (RFC 9111 protects only requests with `Authorization`). `false` sends nothing.
+   * Failures always carry `no-store`; anonymous requests under optional auth get nothing.
+   */
+  cacheControl?: string | false;
   /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
   limits?: GuardLimits<NoInfer<P>>;
 }
@@ -113,6 +137,7 @@ export interface Guard<P = unknown> {
 }
 
 const SCOPE = /^[\x21-\x7e]{1,128}$/;
+const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 const FAILURES: Record<string, AuthFailure> = {};
 // A verifier that failed (its store unreachable) is worth retrying soon, not at once.
 const UNAVAILABLE_RETRY_AFTER = 5;
@@ -137,6 +162,27 @@ function logVerifierError(error: unknown): void {
   const warn = globalThis.process?.emitWarning;
   if (warn) warn(`verifier failed, answering 503 (${e})`, 'KeywardWarning');
   else console.warn(`keyward: verifier failed, answering 503 (${e})`);
+}
+
+/**
+ * Why a verifier's answer was refused as a principal, for `onError`. Names the kind of
+ * value only: the value itself may be a row holding secrets.
+ *
+ * Only objects are principals. A primitive "yes" (`true`, an id, a count) has the same
+ * kind as the falsy "no" beside it (`false`, `''`, `0`), so a verifier returning
+ * `keys.indexOf(key)` or `rowCount` would let the wrong keys in; an array cannot tell
+ * "no rows" from "the row, not unwrapped"; a returned `Error` was meant as a throw.
+ */
+function notAPrincipal(value: unknown): TypeError {
+  const kind = Array.isArray(value) ? 'an array' : value instanceof Error ? 'an Error' : `a ${typeof value}`;
+  return new TypeError(
+    `verify returned ${kind}; return the principal as an object, or null for an unknown key`,
+  );
+}
+
+function withNoStore(response: FailureResponse): FailureResponse {
+  for (const name in response.headers) if (name.toLowerCase() === 'cache-control') return response;
+  return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
 }
 
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
@@ -165,6 +211,14 @@ export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
   checkSchemes(schemes as ApiKeyScheme[]);
   if (typeof options.verify !== 'function') throw new KeywardConfigError('verify must be a function');
   const maxKeyLength = options.maxKeyLength ?? 256;
+  const cacheControl = options.cacheControl;
+  if (
+    cacheControl !== undefined &&
+    cacheControl !== false &&
+    (typeof cacheControl !== 'string' || !HEADER_VALUE.test(cacheControl))
+  ) {
+    throw new KeywardConfigError('cacheControl must be false or a header value (printable ASCII, one line)');
+  }
   if (!Number.isInteger(maxKeyLength) || maxKeyLength < 1 || maxKeyLength > 8192) {
     throw new KeywardConfigError('maxKeyLength must be an integer from 1 to 8192');
   }
@@ -197,6 +251,9 @@ function build<P>(
   // A guard that requires scopes is never optional, even over optional schemes.
   const optional = schemes.every((s) => !s.autoError) && scopes.length === 0;
   const onError = options.onError ?? logVerifierError;
+  const cacheControl = options.cacheControl === false ? undefined : (options.cacheControl ?? 'no-store');
+  // A custom responder may forget it; failures are never for a cache to keep.
+  const uncacheable = options.onFailure ? withNoStore : (r: FailureResponse) => r;
   const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
   // Static failures are answered with prebuilt objects: no allocation on the reject path.
   const rejections = new Map<FailureCode, AuthResult<P>>();
@@ -224,9 +281,16 @@ function build<P>(
   }
 
   function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
-    if (value instanceof AuthFailure) return { ok: false, failure: value };
-    if (value === null || value === undefined || value === false) return reject('invalid');
-    return authorize({ ok: true, principal: value as P, scheme });
+    if (typeof value === 'object' && value !== null) {
+      if (value instanceof AuthFailure) return { ok: false, failure: value };
+      if (!Array.isArray(value) && !(value instanceof Error)) {
+        return authorize({ ok: true, principal: value as P, scheme, cacheControl });
+      }
+    } else if (!value) {
+      // null, undefined, false, '', 0, NaN (and 0n): every falsy value means "no such key".
+      return reject('invalid');
+    }
+    return verifierError(notAPrincipal(value));
   }
 
   function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
@@ -238,14 +302,19 @@ function build<P>(
       if (limits?.limitsFailures) return watched(limits, source, key, scheme).catch(verifierError);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
       const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
-      let value: ReturnType<Verifier<P>>;
+      let value: unknown;
+      let thenable: boolean;
       try {
         value = verify(key, context);
+        // Any thenable is awaited, not only a native Promise: knex, Drizzle and Mongoose
+        // queries and promises from another realm are thenables, and each is truthy.
+        thenable = typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
       } catch (error) {
         return verifierError(error);
       }
-      if (value instanceof Promise)
-        return value.then((v) => admit(settle(v, scheme), context), verifierError);
+      if (thenable) {
+        return Promise.resolve(value).then((v) => admit(settle(v, scheme), context), verifierError);
+      }
       return admit(settle(value, scheme), context);
     }
     return optional ? anonymous : reject('missing');
@@ -303,8 +372,14 @@ function build<P>(
   ): Promise<AuthResult<P>> {
     const address = limits.address(source);
     const wait = limits.blockedFor(address);
-    // A blocked address learns nothing from its guesses: its keys are not even checked.
-    if (wait > 0 && !verify.knows?.(key)) return { ok: false, failure: limits.blocked(wait) };
+    // A blocked address learns nothing from its guesses: its keys are not even checked,
+    // except keys verified good from it before (clients sharing it behind NAT) and keys
+    // the verifier knows. Those are still verified in full: a revoked one still fails.
+    if (
+      wait > 0 &&
+      !(plausible(key, maxKeyLength) && (limits.knownFrom?.(address, key) || verify.knows?.(key)))
+    )
+      return { ok: false, failure: limits.blocked(wait) };
     const context = admitting(limits, scheme);
     let result: AuthResult<P>;
     try {
@@ -316,6 +391,7 @@ function build<P>(
       if (result.failure.code !== 'invalid') return result;
       return { ok: false, failure: await limits.failed(address, result.failure) };
     }
+    limits.verified?.(address, key);
     return admit(result, context);
   }
 
@@ -330,7 +406,7 @@ function build<P>(
   function respond(f: AuthFailure): FailureResponse {
     const cached = responses.get(f);
     if (cached) return cached;
-    const response = onFailure(f);
+    const response = uncacheable(onFailure(f));
     if (f === FAILURES[f.code]) responses.set(f, response);
     return response;
   }

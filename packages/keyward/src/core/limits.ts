@@ -15,7 +15,15 @@ export interface LimitRule {
 export interface GuardLimits<P> {
   /** Whether failed attempts are limited per client address. */
   readonly limitsFailures: boolean;
+  /**
+   * The address failures are counted under. May throw: an `AuthFailure` is the answer,
+   * anything else is reported through the guard's `onError` and answered with 503.
+   */
   address(source: KeySource): string | undefined;
+  /** Sync: whether this key was verified good from this address recently (it may pass a block). */
+  knownFrom?(address: string | undefined, key: string): boolean;
+  /** Notes a key verified good from an address. */
+  verified?(address: string | undefined, key: string): void;
   /** Seconds an address must still wait, or 0. Sync: no I/O on the request path. */
   blockedFor(address: string | undefined): number;
   blocked(retryAfter: number): AuthFailure;

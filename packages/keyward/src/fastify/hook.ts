@@ -27,6 +27,10 @@ function accept(
     return false;
   }
   if (result.principal !== undefined) request.principal = result.principal as FastifyPrincipal;
+  // Set before the handler: a Cache-Control the route sets replaces it.
+  const cacheControl = result.cacheControl;
+  if (cacheControl !== undefined && !reply.hasHeader('cache-control'))
+    reply.header('cache-control', cacheControl);
   const headers = successHeaders(result);
   if (headers) for (const name in headers) reply.header(name, headers[name]);
   return true;

@@ -48,6 +48,20 @@ function withHeaders(response: Response, headers: Readonly<Record<string, string
   return out;
 }
 
+/**
+ * Adds what authentication asks for to the handler's response: rate-limit and
+ * `Deprecation` headers, and `Cache-Control` unless the handler set its own.
+ */
+function finish(
+  response: Response,
+  headers: Readonly<Record<string, string>> | undefined,
+  cacheControl: string | undefined,
+): Response {
+  const out = headers ? withHeaders(response, headers) : response;
+  if (cacheControl === undefined || out.headers.has('cache-control')) return out;
+  return withHeaders(out, { 'cache-control': cacheControl });
+}
+
 function successHeaders(result: AuthResult<unknown>): Readonly<Record<string, string>> | undefined {
   if (!result.ok) return undefined;
   const extra = (result as { headers?: Readonly<Record<string, string>> }).headers;
@@ -80,10 +94,10 @@ export function withApiKey<P, A extends unknown[] = []>(
     if (!result.ok) return failureResponse(resolved.respond(result.failure));
     const response = handler(request, result.principal as P, ...rest);
     const headers = successHeaders(result);
-    if (headers === undefined) return response;
-    return response instanceof Promise
-      ? response.then((r) => withHeaders(r, headers))
-      : withHeaders(response, headers);
+    const cacheControl = result.cacheControl;
+    if (headers === undefined && cacheControl === undefined) return response;
+    if (!(response instanceof Promise)) return finish(response, headers, cacheControl);
+    return response.then((r) => finish(r, headers, cacheControl));
   };
   const keywardFetch = (request: Request, ...rest: A): Response | Promise<Response> => {
     let result: AuthResult<P> | Promise<AuthResult<P>>;

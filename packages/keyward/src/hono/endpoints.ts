@@ -2,28 +2,43 @@ import type { RouterRoute } from 'hono/types';
 import { guardOf, isPublicHandler } from '../internal/markers.js';
 
 /**
- * Whether a matched route is the one that answers. Every handler given to one
- * `app.get(path, ...)` shares its method and path, so the first route declared with a
- * method decides, whatever its handlers' arity; among `app.use`/`app.all` entries, a
- * handler taking only `c` answers (Hono's own rule), keyward's markers never do. A
- * method-specific middleware on a pattern therefore counts as the answer: that can only
- * keep a guard on (fail closed), never turn one off.
+ * Whether an `app.use`/`app.all` entry can be passed over as middleware on the way to a
+ * `publicRoute()` declaration. Hono's route table does not say whether such an entry
+ * answers, so only a wildcard pattern (`*`, `/api/*`) whose handler takes `next` counts
+ * as middleware; anything else might be an endpoint of the same path and keeps the guard
+ * on. The handler's arity alone never lifts a guard.
  */
-export function answers(route: RouterRoute): boolean {
-  if (route.method !== 'ALL') return true;
-  return route.handler.length < 2 && !guardOf(route.handler) && !isPublicHandler(route.handler);
+function passesOn(route: RouterRoute): boolean {
+  return route.path.includes('*') && route.handler.length >= 2;
 }
 
 /**
- * Whether the route that answers was declared with `publicRoute()`: a marker counts only
- * on the same method and path as that route, never because some other matching pattern
- * (`/users/:id`, `*`) carries one.
+ * Whether the request is left to a `publicRoute()` declaration by the guard matched at
+ * `at` (an index into the request's matched routes). Walks what runs after the guard, in
+ * order, and stops at the first entry that may answer:
+ *
+ * - a marker: public if the entry after it has the same method and path, i.e. the
+ *   marker's own declaration goes on to a handler;
+ * - a route declared with a method (another declaration, a `protect()` handler, a
+ *   route-level guard): not public, whatever its path. A protected declaration of the
+ *   same method and path declared before a public one therefore keeps the guard on;
+ * - an `app.use`/`app.all` entry that is not plain middleware (see {@link passesOn}):
+ *   not public. Other app-wide keyward guards are passed over: each decides for itself.
+ *
+ * Hono cannot tell where one declaration of a method and path ends and a second one of
+ * the same method and path begins, so entries after a marker count as its own: a public
+ * handler that calls `next()` hands the request on without the guard (documented).
  */
-export function answersPublicly(routes: readonly RouterRoute[]): boolean {
-  if (!routes.some((r) => isPublicHandler(r.handler))) return false;
-  const endpoint = routes.find(answers);
-  if (!endpoint) return false;
-  return routes.some(
-    (r) => isPublicHandler(r.handler) && r.method === endpoint.method && r.path === endpoint.path,
-  );
+export function answersPublicly(routes: readonly RouterRoute[], at: number): boolean {
+  for (let i = at + 1; i < routes.length; i++) {
+    const route = routes[i]!;
+    if (isPublicHandler(route.handler)) {
+      const own = routes[i + 1];
+      return own !== undefined && own.method === route.method && own.path === route.path;
+    }
+    if (route.method !== 'ALL') return false;
+    if (guardOf(route.handler)) continue;
+    if (!passesOn(route)) return false;
+  }
+  return false;
 }

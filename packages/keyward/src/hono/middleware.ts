@@ -2,56 +2,56 @@ import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../core/failures.js';
 import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../core/guard.js';
-import { type KeySource, queryOf } from '../core/request.js';
 import type { ApiKeyScheme } from '../core/schemes.js';
 import { GUARD, isGuard, PUBLIC } from '../internal/markers.js';
 import { noteUpgradeRefusal } from '../internal/upgrade-refusals.js';
-import { nodeHeader } from '../node/headers.js';
 import { answersPublicly } from './endpoints.js';
+import { sourceOf } from './source.js';
 
 /** Hono `Env` for routes behind {@link apiKeyAuth}: the principal is `c.var.principal`. */
 export interface KeywardEnv<P> extends Env {
   Variables: { principal: P };
 }
 
-interface NodeIncoming {
-  headers: Record<string, string | string[] | undefined>;
-  rawHeaders?: string[];
-  url: string;
-  socket?: { remoteAddress?: string };
+/**
+ * Whether a `publicRoute()` declaration that runs after this guard answers the request
+ * (see {@link answersPublicly}). The guard's own place in the chain is `c.req.routeIndex`
+ * when that entry is this guard; otherwise (a wrapped guard) the first entry with it, or
+ * the start of the chain.
+ */
+function leftToPublicRoute(c: Context, self: unknown): boolean {
+  const routes = matchedRoutes(c);
+  const index = c.req.routeIndex;
+  const at = routes[index]?.handler === self ? index : routes.findIndex((r) => r.handler === self);
+  return answersPublicly(routes, at);
 }
 
-// Reading Node's own header object (under @hono/node-server) avoids building a Fetch
-// `Headers` for every request. A class, not a literal with closures: one small object.
-class IncomingSource implements KeySource {
-  constructor(private readonly incoming: NodeIncoming) {}
-  header(name: string) {
-    return nodeHeader(this.incoming.headers, this.incoming.rawHeaders, name);
-  }
-  query() {
-    return queryOf(this.incoming.url);
-  }
-  peer() {
-    return this.incoming.socket?.remoteAddress;
-  }
-}
-
-class RequestSource implements KeySource {
-  constructor(private readonly request: Request) {}
-  header(name: string) {
-    return this.request.headers.get(name) ?? undefined;
-  }
-  query() {
-    return queryOf(this.request.url);
+/**
+ * The response with `Cache-Control` added unless it has one (the route's own wins). Set on
+ * the response's own headers: `c.header()` after the handler copies the response.
+ */
+function withCacheControl(response: Response, cacheControl: string): Response {
+  if (!(response instanceof Response) || response.headers.has('cache-control')) return response;
+  try {
+    response.headers.set('cache-control', cacheControl);
+    return response;
+  } catch {
+    // A response from fetch() has immutable headers: copy it once.
+    const copy = new Response(response.body, response);
+    copy.headers.set('cache-control', cacheControl);
+    return copy;
   }
 }
 
-function sourceOf(c: Context): KeySource {
-  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  if (incoming && typeof incoming.headers === 'object' && typeof incoming.url === 'string') {
-    return new IncomingSource(incoming);
+/** As {@link withCacheControl}, for the response a middleware chain answered (`c.res`). */
+function addCacheControl(c: Context, cacheControl: string): void {
+  const headers = c.res.headers;
+  if (headers.has('cache-control')) return;
+  try {
+    headers.set('cache-control', cacheControl);
+  } catch {
+    c.header('cache-control', cacheControl);
   }
-  return new RequestSource(c.req.raw);
 }
 
 /** Writes a keyward failure as a Hono response. */
@@ -91,18 +91,21 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
     remember(c, { family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
     const deprecation = result.scheme?.deprecation;
-    // Not async and no await in the common case: Hono's compose then stays on its fast path.
-    if (result.headers === undefined && deprecation === undefined) return next();
+    const cacheControl = result.cacheControl;
+    // No await when there is nothing to add: Hono's compose then stays on its fast path.
+    if (result.headers === undefined && deprecation === undefined && cacheControl === undefined)
+      return next();
     return next().then(() => {
       // Set after the handler so they survive handlers that return their own Response.
       if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
       if (deprecation !== undefined) c.header('Deprecation', deprecation);
+      if (cacheControl !== undefined) addCacheControl(c, cacheControl);
     });
   }
 
   // Hono awaits whatever a middleware returns, so a sync Response is fine at run time.
   const keywardAuth = function keywardAuth(c: Context<KeywardEnv<P>>, next: Next) {
-    if (publicMarkers > 0 && answersPublicly(matchedRoutes(c))) return next();
+    if (publicMarkers > 0 && leftToPublicRoute(c, keywardAuth)) return next();
     const prior = outcomeOf(c);
     const pending =
       prior && prior.family === family
@@ -120,7 +123,8 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
  * Behaves as `apiKeyAuth` placed before the handler, but a route with a single handler is
  * answered by Hono without its middleware chain, which is measurably faster. Response
  * headers (rate limits, `Deprecation`) are set before the handler runs, so they reach
- * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself.
+ * responses built with `c.json()` or `c.body()`, not a `Response` the handler builds itself;
+ * `Cache-Control` is added to whatever the handler returns, unless it has its own.
  */
 export function protect<P>(
   guard: Guard<P> | GuardOptions<P>,
@@ -140,7 +144,12 @@ export function protect<P>(
     if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
     const deprecation = result.scheme?.deprecation;
     if (deprecation !== undefined) c.header('Deprecation', deprecation);
-    return handler(c);
+    const response = handler(c);
+    const cacheControl = result.cacheControl;
+    if (cacheControl === undefined) return response;
+    // Checked on what the handler returned, its own Response included.
+    if (!(response instanceof Promise)) return withCacheControl(response, cacheControl);
+    return response.then((r) => withCacheControl(r, cacheControl));
   }
 
   // The route itself is guarded: no publicRoute() elsewhere can open it.
@@ -162,6 +171,9 @@ let publicMarkers = 0;
 /**
  * Marks a route as public: guards installed with `app.use` do not run for it, and its
  * OpenAPI operation carries no lock. `app.get('/health', publicRoute(), handler)`.
+ * It applies to its own declaration only, and must come first in it: a declaration of the
+ * same method and path made before it, or another route that answers first, stays
+ * guarded. Guards declared after it (`publicRoute(), apiKeyAuth(optional), handler`) run.
  */
 export function publicRoute(): MiddlewareHandler {
   publicMarkers++;

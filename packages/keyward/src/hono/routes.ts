@@ -48,8 +48,10 @@ export function describeRoutes(app: AnyHono): RouteDescription[] {
     if (declaration.some((r) => isHiddenHandler(r.handler))) return;
     const applies = (r: RouterRoute) =>
       (r.method === 'ALL' || r.method === route.method) && covers(r.path, route.path);
-    // As at request time: publicRoute() lifts the middleware guards, protect() still guards.
-    const isPublic = declaration.some((r) => isPublicHandler(r.handler));
+    // As at request time: publicRoute() lifts the middleware guards only when it comes
+    // first and goes on to a handler; guards of the route itself (protect(), a route-level
+    // apiKeyAuth) still run.
+    const isPublic = declaration.length > 1 && isPublicHandler(declaration[0]!.handler);
     const earlier = isPublic
       ? []
       : routes.slice(0, index).flatMap((r) => {
@@ -58,8 +60,7 @@ export function describeRoutes(app: AnyHono): RouteDescription[] {
         });
     const own = declaration.flatMap((r) => {
       const guard = guardOf(r.handler);
-      const isProtect = r.handler.length < 2;
-      return guard && (isProtect || !isPublic) ? [guard] : [];
+      return guard ? [guard] : [];
     });
     out.push({
       method: route.method.toLowerCase(),

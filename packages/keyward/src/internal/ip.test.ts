@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { formatIp, inRange, limitKey, parseIp, parseRange } from './ip.js';
 
 const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
-const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((w) => w.map((x) => x.toString(16)).join(':'));
+const v6 = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((w) => w.map((x) => x.toString(16)).join(':'));
 // Any text that looks address-like: digits, hex, dots and colons in odd mixes.
 const noise = fc.stringMatching(/^[0-9a-fA-F.:]{0,20}$/);
 
@@ -21,7 +23,8 @@ describe('parseIp', () => {
   it('writes an address as node:net does, IPv4-mapped IPv6 as IPv4', () => {
     fc.assert(
       fc.property(fc.oneof(v4, v6), (text) => {
-        const expected = new SocketAddress({ address: text, family: isIP(text) === 4 ? 'ipv4' : 'ipv6' }).address;
+        const expected = new SocketAddress({ address: text, family: isIP(text) === 4 ? 'ipv4' : 'ipv6' })
+          .address;
         const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(expected);
         expect(formatIp(parseIp(text)!)).toBe(mapped ? mapped[1] : expected);
       }),
@@ -39,7 +42,17 @@ describe('parseIp', () => {
   });
 
   it('refuses leading zeros, out-of-range octets, ports and names', () => {
-    for (const bad of ['010.0.0.1', '256.1.1.1', '1.2.3', '1.2.3.4:80', '[::1]', 'localhost', '', '1::2::3', ':::']) {
+    for (const bad of [
+      '010.0.0.1',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4:80',
+      '[::1]',
+      'localhost',
+      '',
+      '1::2::3',
+      ':::',
+    ]) {
       expect(parseIp(bad), bad).toBeUndefined();
     }
   });

@@ -1,8 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { AuthFailure, KeywardConfigError } from '../core/failures.js';
 import type { GuardLimits } from '../core/limits.js';
 import type { KeySource } from '../core/request.js';
-import { type ClientAddressOptions, clientAddressResolver } from './client-address.js';
+import { type ClientAddressOptions, clientAddressOf, ipv6Network } from './client-address.js';
 import { rateLimitHeaders } from './headers.js';
 import {
   LimiterUnavailableError,
@@ -10,6 +9,7 @@ import {
   type RateLimiter,
   type RateLimitRule,
 } from './limiter.js';
+import { ExpiringTable } from './table.js';
 
 /** Rate limits a guard enforces. Nothing is limited unless configured. */
 export interface LimitOptions<P> {
@@ -24,12 +24,21 @@ export interface LimitOptions<P> {
     idOf?: (principal: P) => string;
   };
   /**
-   * Failed authentications per client address. Over the limit, the address gets 429 without
-   * its keys being checked, except keys this instance has recently verified as good.
+   * Failed authentications per client address (IPv6: per /64). Over the limit, the
+   * address gets 429 without its keys being checked, except keys this instance verified
+   * as good from that address within the window (and keys the verifier `knows`).
    */
   failures?: RateLimitRule;
-  /** How the client address is found (trusted proxies); off by default. */
+  /** How the client address is found (trusted proxies, or a header the platform sets). */
   clientAddress?: ClientAddressOptions;
+  /**
+   * Most blocked addresses kept, and most (address, good key) pairs kept for letting
+   * known keys through a block, rounded up to a multiple of 8; past it the least recently
+   * used of a set of eight is forgotten. Each entry expires with its window. About 28
+   * bytes each, allocated up front. Default 100,000 each. Counters have their own bound
+   * (`memoryRateLimiter({ maxCounters })`).
+   */
+  maxAddresses?: number;
 }
 
 function checkRule(rule: RateLimitRule | undefined, what: string): void {
@@ -46,6 +55,9 @@ const rateLimited = (retryAfter: number, headers?: Record<string, string>) =>
   new AuthFailure('rate_limited', retryAfter, headers);
 const unavailable = new AuthFailure('unavailable', 5);
 
+/** Default of {@link LimitOptions.maxAddresses}. */
+export const DEFAULT_MAX_ADDRESSES = 100_000;
+
 /** The limit logic the guard calls at three points: before verifying, after a failure, after a success. */
 export class AuthLimits<P> implements GuardLimits<P> {
   readonly #limiter: RateLimiter;
@@ -53,40 +65,86 @@ export class AuthLimits<P> implements GuardLimits<P> {
   readonly #default: RateLimitRule | undefined;
   readonly #ruleOf: (p: P) => RateLimitRule | null | undefined;
   readonly #idOf: (p: P) => string;
-  readonly #address;
-  // Addresses over the failure limit, checked synchronously on every request.
-  readonly #blocked = new LRUCache<string, number>({ max: 100_000 });
+  readonly #address: (source: KeySource) => string | undefined;
+  readonly #noAddress: string;
+  #reportedNoAddress = false;
+  // Addresses over the failure limit (until when), checked synchronously on every request.
+  readonly #blocked: ExpiringTable | undefined;
+  // (address, key) pairs verified good, each kept for one failure window from its last
+  // success: they pass a block on that address. Only two hashes of each are kept.
+  readonly #known: ExpiringTable | undefined;
+  readonly #knownMs: number;
 
   constructor(options: LimitOptions<P>) {
     checkRule(options.failures, 'failures');
     checkRule(options.perKey?.default, 'perKey.default');
+    const max = options.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
+    if (!Number.isInteger(max) || max < 1 || max > 2 ** 26)
+      throw new KeywardConfigError(`maxAddresses must be an integer from 1 to ${2 ** 26}`);
     this.#limiter = options.limiter ?? memoryRateLimiter();
     this.#failures = options.failures;
     this.#default = options.perKey?.default;
     this.#ruleOf = options.perKey?.ruleOf ?? ((p) => (p as { rateLimit?: RateLimitRule | null }).rateLimit);
     this.#idOf = options.perKey?.idOf ?? ((p) => String((p as { id?: unknown }).id));
-    this.#address = clientAddressResolver(options.clientAddress);
+    this.#address = clientAddressOf(options.clientAddress);
+    const header = options.clientAddress?.header;
+    this.#noAddress =
+      header === undefined
+        ? 'failure limits are on, but a request came with no client address (fetch handlers and Hono outside Node have no peer address, nor does a Unix socket): set rateLimits({ clientAddress: { header } }) to a header your platform sets, e.g. "cf-connecting-ip"; such requests get 503'
+        : `failure limits are on, but a request came without the ${JSON.stringify(header)} header that clientAddress.header names; such requests get 503`;
+    // Only with failure limits: per-key limits alone keep nothing per address.
+    this.#blocked = options.failures ? new ExpiringTable(max) : undefined;
+    this.#known = options.failures ? new ExpiringTable(max) : undefined;
+    this.#knownMs = (options.failures?.windowSeconds ?? 0) * 1000;
+  }
+
+  /** Entries held now: blocked addresses and remembered (address, good key) pairs. */
+  get size(): { blocked: number; known: number } {
+    const now = performance.now();
+    return { blocked: this.#blocked?.size(now) ?? 0, known: this.#known?.size(now) ?? 0 };
   }
 
   get limitsFailures(): boolean {
     return this.#failures !== undefined;
   }
 
+  /**
+   * The address failures are counted under: the client address, an IPv6 address folded
+   * to its /64. With failure limits on and no address to be found, it throws: reported
+   * once (the guard's onError, then 503), then a plain 503. Never silently unlimited.
+   */
   address(source: KeySource): string | undefined {
-    return this.#address(source.peer?.(), source.header('x-forwarded-for'));
+    const address = this.#address(source);
+    if (address !== undefined) return address.includes(':') ? ipv6Network(address) : address;
+    if (this.#failures === undefined) return undefined;
+    if (this.#reportedNoAddress) throw unavailable;
+    this.#reportedNoAddress = true;
+    throw new KeywardConfigError(this.#noAddress);
+  }
+
+  /** Whether this key was verified good from this address within the failure window. */
+  knownFrom(address: string | undefined, key: string): boolean {
+    if (address === undefined || this.#known === undefined) return false;
+    return this.#known.find(`${address}\n${key}`, performance.now()) !== -1;
+  }
+
+  /** Notes a key verified good from an address, for the next failure window. */
+  verified(address: string | undefined, key: string): void {
+    const known = this.#known;
+    if (address === undefined || known === undefined) return;
+    const now = performance.now();
+    const slot = known.find(`${address}\n${key}`, now);
+    if (slot === -1) known.insert(now, now + this.#knownMs, 0);
+    else known.setExpires(slot, now + this.#knownMs);
   }
 
   /** Seconds this address must still wait, or 0. Sync: no I/O on the request path. */
   blockedFor(address: string | undefined): number {
-    if (address === undefined || this.#failures === undefined) return 0;
-    const until = this.#blocked.get(address);
-    if (until === undefined) return 0;
-    const left = until - Date.now();
-    if (left <= 0) {
-      this.#blocked.delete(address);
-      return 0;
-    }
-    return Math.ceil(left / 1000);
+    const blocked = this.#blocked;
+    if (address === undefined || blocked === undefined) return 0;
+    const now = performance.now();
+    const slot = blocked.find(address, now);
+    return slot === -1 ? 0 : blocked.secondsLeft(slot, now);
   }
 
   blocked(retryAfter: number): AuthFailure {
@@ -95,11 +153,16 @@ export class AuthLimits<P> implements GuardLimits<P> {
 
   /** Counts a failed attempt; resolves with the failure to answer (the 401, or 429 once over). */
   async failed(address: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
-    if (address === undefined || this.#failures === undefined) return failure;
+    const blocked = this.#blocked;
+    if (address === undefined || this.#failures === undefined || blocked === undefined) return failure;
     try {
       const d = await this.#limiter.consume(`fail:${address}`, this.#failures);
       if (d.allowed) return failure;
-      this.#blocked.set(address, Date.now() + d.resetSeconds * 1000);
+      const now = performance.now();
+      const slot = blocked.find(address, now);
+      const until = now + d.resetSeconds * 1000;
+      if (slot === -1) blocked.insert(now, until, 0);
+      else blocked.setExpires(slot, until);
       return rateLimited(d.resetSeconds, rateLimitHeaders('auth-failures', d));
     } catch (error) {
       if (error instanceof LimiterUnavailableError) return unavailable;

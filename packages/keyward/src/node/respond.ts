@@ -54,10 +54,15 @@ export function successHeaders(result: AuthResult<unknown>): Readonly<Record<str
 
 /**
  * Sets the headers a successful authentication asks for (rate-limit fields, `Deprecation`
- * for a deprecated scheme) on a Node response, before the handler writes it.
+ * for a deprecated scheme, `Cache-Control: no-store` for an authenticated request) on a
+ * Node response, before the handler writes it. A `Cache-Control` already set is kept, and
+ * one the handler sets later replaces this one.
  */
 export function setAuthHeaders(res: ServerResponse, result: AuthResult<unknown>): void {
+  if (!result.ok || res.headersSent) return;
+  const cacheControl = result.cacheControl;
+  if (cacheControl !== undefined && !res.hasHeader('cache-control'))
+    res.setHeader('cache-control', cacheControl);
   const headers = successHeaders(result);
-  if (headers === undefined || res.headersSent) return;
-  for (const name in headers) res.setHeader(name, headers[name]!);
+  if (headers !== undefined) for (const name in headers) res.setHeader(name, headers[name]!);
 }

@@ -70,8 +70,9 @@ export function registerImport(keys: Command, io: CliIO): void {
           try {
             total = statSync(file).size;
           } catch (error) {
+            // Not the argument itself: a key pasted in place of the file name would be printed.
             throw new KeyInputError(
-              `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+              `cannot read the input file: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
             );
           }
           input = createReadStream(file, { encoding: 'utf8' });

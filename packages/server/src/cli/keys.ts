@@ -1,5 +1,5 @@
-import type { KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
-import { KeyInputError } from '@keyward/keys';
+import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
+import { isKeyId, KeyInputError, KeyNotFoundError } from '@keyward/keys';
 import type { Command } from 'commander';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
@@ -13,7 +13,7 @@ import {
   parseScopesArg,
   withManager,
 } from './options.js';
-import { describeRecord, listTable, recordJson } from './render.js';
+import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
 
 interface SettingsFlags {
   name?: string;
@@ -42,6 +42,15 @@ function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
 
 const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
 
+/**
+ * Checks an id argument before anything is opened: a key pasted in its place is refused
+ * without being repeated, and without creating a database in the current folder.
+ */
+function withKey<T>(io: CliIO, id: string, db: string | undefined, fn: (m: KeyManager) => Promise<T>) {
+  if (!isKeyId(id)) throw new KeyNotFoundError(id);
+  return withManager(io, db, fn);
+}
+
 function showKeyOnce(io: CliIO, key: string, intro: string): void {
   io.stderr.write(`${intro}\nThis is the only time the key is shown. Store it now:\n`);
   io.stdout.write(`${key}\n`);
@@ -50,9 +59,9 @@ function showKeyOnce(io: CliIO, key: string, intro: string): void {
 /** `keyward keys ...`. */
 export function registerKeys(program: Command, io: CliIO): void {
   const keys = program.command('keys').description('issue and manage per-client API keys');
-  const out = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
+  const out = (value: unknown) => io.stdout.write(jsonLine(value));
   const done = (record: KeyRecord, verb: string, json?: boolean) =>
-    json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${record.name})\n`);
+    json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${printable(record.name)})\n`);
 
   keys
     .command('create')
@@ -70,7 +79,7 @@ export function registerKeys(program: Command, io: CliIO): void {
       withManager(io, flags.db, async (m) => {
         const { key, record } = await m.create({ ...settingsOf(flags), name: flags.name });
         if (flags.json) return void out({ key, ...recordJson(record) });
-        showKeyOnce(io, key, `Created key ${record.id} (${record.name}).`);
+        showKeyOnce(io, key, `Created key ${record.id} (${printable(record.name)}).`);
       }),
     );
 
@@ -99,7 +108,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: { db?: string; json?: boolean }) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const record = await m.get(id);
         if (flags.json) out(recordJson(record));
         else io.stdout.write(`${describeRecord(record)}\n`);
@@ -124,7 +133,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: SettingsFlags) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const settings = settingsOf(flags);
         if (Object.keys(settings).length === 0) {
           throw new KeyInputError('nothing to update: give at least one option (see --help)');
@@ -146,7 +155,7 @@ export function registerKeys(program: Command, io: CliIO): void {
       .addOption(dbOption())
       .addOption(jsonOption())
       .action((id: string, flags: { db?: string; json?: boolean }) =>
-        withManager(io, flags.db, async (m) => {
+        withKey(io, id, flags.db, async (m) => {
           done(await m[verb](id), past, flags.json);
         }),
       );
@@ -160,7 +169,7 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: { grace?: number; db?: string; json?: boolean }) =>
-      withManager(io, flags.db, async (m) => {
+      withKey(io, id, flags.db, async (m) => {
         const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
         if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
         const until = previous.revokedAt

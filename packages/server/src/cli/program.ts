@@ -1,16 +1,33 @@
 import { createRequire } from 'node:module';
+import { isKeyId } from '@keyward/keys';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
 import { exitCodes, exitCodesHelp, fail } from './exit.js';
 import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
+import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
-/** The `keyward` command tree, writing through `io`. */
-export function buildProgram(io: CliIO): Command {
+/**
+ * Commander's own errors quote the offending argument (`argument '…' is invalid`,
+ * `unknown command '…'`). An argument of 16 or more characters may be a key pasted in
+ * the wrong place: it is never repeated.
+ */
+function hideArguments(message: string, args: readonly string[]): string {
+  let text = message;
+  for (const arg of args) {
+    if (arg.length >= 16 && !arg.startsWith('-') && !isKeyId(arg)) {
+      text = text.replaceAll(`'${arg}'`, '(not repeated: it may be a key)');
+    }
+  }
+  return text;
+}
+
+/** The `keyward` command tree, writing through `io`; `args` are kept out of commander's errors. */
+export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   const program = new Command()
     .name('keyward')
     .description('API-key authentication: run the protected demo API and manage keys')
@@ -18,6 +35,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(hideArguments(s, args)),
     })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
@@ -25,13 +43,14 @@ export function buildProgram(io: CliIO): Command {
   registerServe(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
+  registerPepper(program, io);
   return program;
 }
 
 /** Runs the CLI on `args` (without node and script) and resolves with the exit code. */
 export async function runCli(args: readonly string[], io: CliIO = processIO()): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...args], { from: 'user' });
+    await buildProgram(io, args).parseAsync([...args], { from: 'user' });
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;

@@ -1,6 +1,27 @@
 import type { AuditEntry, KeyRecord } from '@keyward/keys';
 import { keyState } from '@keyward/keys';
 
+/**
+ * Characters a terminal acts on instead of printing (C0/C1 controls, DEL, line and
+ * paragraph separators, bidirectional formatting). Input validation refuses them, but a
+ * store written by an older keyward, or directly, may still hold them.
+ */
+const UNPRINTABLE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Text for the terminal: every character in {@link UNPRINTABLE} written as a `\uXXXX` escape. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escaped);
+}
+
+/**
+ * One line of JSON with the same characters escaped: `JSON.stringify` escapes C0 controls
+ * only. The escapes are valid JSON, so scripts read the same values.
+ */
+export function jsonLine(value: unknown): string {
+  return `${JSON.stringify(value).replace(UNPRINTABLE, escaped)}\n`;
+}
+
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /** A record as scripts read it: ISO dates and the current state. */
@@ -34,8 +55,9 @@ const short = (d: Date | null) => (d === null ? '-' : d.toISOString().replace(/\
 
 /** Left-aligned columns separated by two spaces. */
 export function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
+  const safe = rows.map((r) => r.map(printable));
+  const widths = safe[0]!.map((_, i) => Math.max(...safe.map((r) => r[i]!.length)));
+  return safe
     .map((r) =>
       r
         .map((c, i) => c.padEnd(widths[i]!))

@@ -6,12 +6,12 @@ import { KeywardConfigError, rateLimits, staticKeys } from 'keyward';
 import { createLogger } from '../log/logger.js';
 import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { createDemoApp, demoSchemes } from '../serve/app.js';
-import { bootstrapDemoKey, firstKeyInstructions } from '../serve/bootstrap.js';
+import { bootstrapDemoKey, createKeyInstructions, firstKeyInstructions } from '../serve/bootstrap.js';
 import { serveLimits } from '../serve/limits.js';
-import { listen } from '../serve/serve.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, listen } from '../serve/serve.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
-import { dbOption, parseIntervalArg, parseRateLimitArg } from './options.js';
+import { dbOption, parseCount, parseIntervalArg, parseRateLimitArg } from './options.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -45,7 +45,40 @@ interface ServeFlags {
   trustProxy?: string[];
   redisFailMode: FailMode;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
 }
+
+/** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
+function connectionLimits(flags: ServeFlags): ConnectionLimits {
+  if (flags.headersTimeout > flags.requestTimeout) {
+    throw new KeywardConfigError('--headers-timeout must not be longer than --request-timeout');
+  }
+  return {
+    headersTimeoutMs: flags.headersTimeout,
+    requestTimeoutMs: flags.requestTimeout,
+    keepAliveTimeoutMs: flags.keepAliveTimeout,
+    maxConnections: flags.maxConnections,
+  };
+}
+
+/** A failed listen as one line naming the address and the reason. */
+function listenError(error: unknown, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use',
+    EACCES: 'permission denied',
+    EADDRNOTAVAIL: 'the address is not available on this machine',
+  };
+  const reason = (code && reasons[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new Error(`cannot listen on ${host}:${port}: ${reason}${code ? ` (${code})` : ''}`, {
+    cause: error,
+  });
+}
+
+const seconds = (ms: number) => `${ms / 1000}s`;
 
 /** `keyward serve`: the protected demo API, verifying against the key store by default. */
 export function registerServe(program: Command, io: CliIO): void {
@@ -99,61 +132,122 @@ export function registerServe(program: Command, io: CliIO): void {
         .default('local', 'local: per-instance memory limits'),
     )
     .addOption(
+      new Option(
+        '--headers-timeout <duration>',
+        'time a client has to send the request head, 1s to 1h; then 408',
+      )
+        .env('KEYWARD_HEADERS_TIMEOUT')
+        .default(
+          DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+          seconds(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
+        )
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option('--request-timeout <duration>', 'time a client has to send the whole request, 1s to 1h')
+        .env('KEYWARD_REQUEST_TIMEOUT')
+        .default(
+          DEFAULT_CONNECTION_LIMITS.requestTimeoutMs,
+          seconds(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs),
+        )
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option(
+        '--keep-alive-timeout <duration>',
+        'how long an idle keep-alive connection stays open, 1s to 1h',
+      )
+        .env('KEYWARD_KEEP_ALIVE_TIMEOUT')
+        .default(
+          DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+          seconds(DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs),
+        )
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option('--max-connections <n>', 'connections beyond this are closed at once (0: no cap)')
+        .env('KEYWARD_MAX_CONNECTIONS')
+        .default(DEFAULT_CONNECTION_LIMITS.maxConnections)
+        .argParser(parseCount(0, 1_000_000)),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
         .default('info'),
     )
     .action(async (flags: ServeFlags) => {
+      const connections = connectionLimits(flags);
       const configured = io.env.KEYWARD_API_KEYS?.trim();
       let manager: KeyManager | undefined;
+      let limits: Awaited<ReturnType<typeof serveLimits>> | undefined;
       let verify: Parameters<typeof createDemoApp>[0]['verify'];
       const target = resolveDatabase(flags.db, io.env);
       // Never print a PostgreSQL URL: it may hold a password.
       const database =
         target.kind === 'sqlite' ? target.path : flags.db ? databaseLabel(target) : '"$KEYWARD_DATABASE_URL"';
-      if (configured) {
-        verify = staticKeys(configured);
-      } else {
-        manager = await openKeyManager({
-          database: flags.db,
-          env: io.env,
-          notice: (m) => io.stderr.write(`${m}\n`),
-          actor: 'serve',
-          flushIntervalMs: flags.usageFlush,
-          cache: { ttlMs: flags.cacheTtl },
+      // Human lines go to stderr: stdout carries the JSON request log only.
+      const say = (text: string) => io.stderr.write(`${text}\n`);
+      let server: Awaited<ReturnType<typeof listen>> | undefined;
+      let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
+      let empty = false;
+      try {
+        if (configured) {
+          verify = staticKeys(configured);
+        } else {
+          manager = await openKeyManager({
+            database: flags.db,
+            env: io.env,
+            notice: say,
+            actor: 'serve',
+            flushIntervalMs: flags.usageFlush,
+            cache: { ttlMs: flags.cacheTtl },
+          });
+          verify = manager.verifier();
+        }
+        limits = await serveLimits({
+          redisUrl: io.env.KEYWARD_REDIS_URL?.trim() || undefined,
+          redisPrefix: io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined,
+          failMode: flags.redisFailMode,
+          perKeyDefault: flags.rateLimit,
+          failures: flags.authFailureLimit,
+          trustedProxies: flags.trustProxy,
+          log: say,
         });
-        verify = manager.verifier();
+        const logger = createLogger({ schemes: demoSchemes, level: flags.logLevel, destination: io.stdout });
+        const app = createDemoApp({ verify, limits: limits.limits, logger });
+        server = await listen(app, flags.port, flags.host, connections).catch((error: unknown) => {
+          throw listenError(error, flags.host, flags.port);
+        });
+        // Only once listening: a key issued by a start that then fails would be shown to nobody.
+        first = manager && (await bootstrapDemoKey(manager));
+        empty = !first && manager !== undefined && (await manager.list({ limit: 1 })).items.length === 0;
+      } catch (error) {
+        // Nothing may keep the process alive after a failed start: pools, LISTEN, Redis, timers.
+        await server?.close().catch(() => {});
+        await manager?.close().catch(() => {});
+        await limits?.close().catch(() => {});
+        throw error;
       }
-      const limits = await serveLimits({
-        redisUrl: io.env.KEYWARD_REDIS_URL?.trim() || undefined,
-        redisPrefix: io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined,
-        failMode: flags.redisFailMode,
-        perKeyDefault: flags.rateLimit,
-        failures: flags.authFailureLimit,
-        trustedProxies: flags.trustProxy,
-        log: (line) => io.stderr.write(`${line}\n`),
-      });
-      const first = manager && (await bootstrapDemoKey(manager));
-      const logger = createLogger({ schemes: demoSchemes, level: flags.logLevel, destination: io.stdout });
-      const app = createDemoApp({ verify, limits: limits.limits, logger });
-      const server = await listen(app, flags.port, flags.host);
-      io.stdout.write(`keyward demo API listening on ${server.url}  (docs: ${server.url}/docs)\n`);
-      io.stdout.write(
+      const url = server.url;
+      say(`keyward demo API listening on ${url}  (docs: ${url}/docs)`);
+      say(
         configured
-          ? 'Verifying static keys from KEYWARD_API_KEYS.\n'
-          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help\n`,
+          ? 'Verifying static keys from KEYWARD_API_KEYS.'
+          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
       );
-      if (first) io.stdout.write(`\n${firstKeyInstructions(server.url, first, database)}\n`);
+      if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
+      else if (empty) say(`\n${createKeyInstructions(database)}`);
+      const running = server;
 
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
-        await server.close();
+        await running.close();
         try {
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.
           await manager?.close();
-          await limits.close();
+          await limits?.close();
         } catch (error) {
           process.exit(fail(io, error));
         }

@@ -84,6 +84,24 @@ describe('requestLogger (Hono)', () => {
     expect(plain.raw.join('') + deprecated.raw.join('')).not.toContain(KEY);
   });
 
+  it('never logs a key that came in the path: as a segment, a ; parameter or behind an encoded ?', async () => {
+    const { app, lines, raw } = setup();
+    const paths = {
+      [`/nope?x-api-key=${KEY}`]: '/nope',
+      [`/secure-data;x-api-key=${KEY}`]: '/secure-data;[REDACTED]',
+      [`/secure-data%3Fx-api-key=${KEY}`]: '/secure-data?[REDACTED]',
+      [`/secure-data%253Fx-api-key=${KEY}`]: '/secure-data?[REDACTED]',
+      [`/${KEY}`]: '/[REDACTED]',
+      [`/secure-data/${KEY}`]: '/secure-data/[REDACTED]',
+      [`/secure-data/${encodeURIComponent(KEY).replace(/[A-Za-z]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`]:
+        '/secure-data/[REDACTED]',
+    };
+    for (const path of Object.keys(paths)) await app.request(path);
+    expect(lines.map((l) => l.path)).toEqual(Object.values(paths));
+    expect(raw.join('')).not.toContain(KEY);
+    expect(raw.join('')).not.toContain(KEY.slice(3, 20));
+  });
+
   it('logs server errors at error level', async () => {
     const { app, lines, raw } = setup();
     const res = await app.request('/boom', { headers: { 'x-api-key': KEY } });

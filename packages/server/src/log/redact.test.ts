@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerRedactPaths, REDACTED, redactUrl } from './redact.js';
+import { headerRedactPaths, REDACTED, redactKeyShapes, redactUrl } from './redact.js';
 
 describe('redactUrl', () => {
   it('leaves a URL without query or fragment alone', () => {
@@ -26,6 +26,23 @@ describe('redactUrl', () => {
     expect(redactUrl('/s?')).toBe('/s');
   });
 
+  it('cuts the path at a ; parameter or an encoded ? and redacts key-shaped segments and credentials', () => {
+    const key = 'kw_RedactUrlTestKey0123456789abcdefghijkl';
+    expect(redactUrl(`/s;x-api-key=${key}`)).toBe(`/s;${REDACTED}`);
+    expect(redactUrl(`/s%3Fx-api-key=${key}`)).toBe(`/s?${REDACTED}`);
+    expect(redactUrl(`/s%23${key}`)).toBe('/s');
+    expect(redactUrl(`/s/${key}/more`)).toBe(`/s/${REDACTED}/more`);
+    expect(redactUrl(`/s/${key.replace('kw_', '%6B%77%5F')}`)).toBe(`/s/${REDACTED}`);
+    expect(redactUrl(`https://user:${key}@api.example/v1?page=1`, ['page'])).toBe(
+      `https://${REDACTED}@api.example/v1?page=1`,
+    );
+    expect(redactUrl(`/s?page=${key}`, ['page'])).toBe(`/s?page=${REDACTED}`);
+    // Paths without anything of the kind stay exactly as they were, escapes included.
+    expect(redactUrl('/caf%C3%A9/key_01HZX0000000000000/kw_AbCd')).toBe(
+      '/caf%C3%A9/key_01HZX0000000000000/kw_AbCd',
+    );
+  });
+
   it('never lets a key through, however it is placed or encoded (property)', () => {
     const key = fc.stringMatching(/^[A-Za-z0-9_\-.~]{12,40}$/);
     const harmless = fc.constantFrom('page', 'limit', 'sort');
@@ -45,6 +62,19 @@ describe('redactUrl', () => {
           expect(out.startsWith('/secure-data')).toBe(true);
         },
       ),
+    );
+  });
+});
+
+describe('redactKeyShapes', () => {
+  it('redacts text shaped like a key of any prefix, also when percent-encoded, and nothing else', () => {
+    const key = 'kw_RedactShapeTestKey0123456789abcdefghij';
+    expect(redactKeyShapes(`sent ${key}.`)).toBe(`sent ${REDACTED}.`);
+    expect(redactKeyShapes(`live_ab_${key.slice(3)}`)).toBe(REDACTED);
+    expect(redactKeyShapes(`x=${key}x`)).toBe(`x=${REDACTED}`);
+    expect(redactKeyShapes(encodeURIComponent(`k=${key}`).replace(/_/g, '%5F'))).toBe(`k=${REDACTED}`);
+    expect(redactKeyShapes('key_01HZX0000000000000 kw_AbCd… snake_case_name')).toBe(
+      'key_01HZX0000000000000 kw_AbCd… snake_case_name',
     );
   });
 });

@@ -23,8 +23,6 @@ export interface DemoAppOptions<P> {
   version?: string;
 }
 
-const NO_STORE = { 'cache-control': 'no-store' };
-
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
   const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
@@ -33,11 +31,10 @@ export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
   if (options.logger) app.use(requestLogger(options.logger));
 
   app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
-  app.get('/secure-data', apiKeyAuth(guard), (c) =>
-    c.json({ message: 'You have access to secure data' }, 200, NO_STORE),
-  );
+  // Responses to authenticated requests get Cache-Control: no-store from the guard.
+  app.get('/secure-data', apiKeyAuth(guard), (c) => c.json({ message: 'You have access to secure data' }));
   app.get('/admin-data', apiKeyAuth(guard.require('admin')), (c) =>
-    c.json({ message: 'You have access to admin data' }, 200, NO_STORE),
+    c.json({ message: 'You have access to admin data' }),
   );
 
   mountDocs(app, {

@@ -1,4 +1,11 @@
-import { type FailMode, type GuardLimits, memoryRateLimiter, type RateLimitRule, rateLimits } from 'keyward';
+import {
+  type FailMode,
+  type GuardLimits,
+  memoryRateLimiter,
+  type RateLimiter,
+  type RateLimitRule,
+  rateLimits,
+} from 'keyward';
 import { redisRateLimiter } from 'keyward/redis';
 
 /** What `keyward serve` is told about rate limits. */
@@ -53,7 +60,7 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
   const address = options.trustedProxies?.length
     ? `X-Forwarded-For from trusted proxies ${options.trustedProxies.join(', ')}`
     : 'the peer address (no trusted proxies)';
-  let limiter = memoryRateLimiter();
+  let limiter: RateLimiter = memoryRateLimiter();
   let close = async () => {};
   if (options.redisUrl) {
     const failMode = options.failMode ?? 'local';

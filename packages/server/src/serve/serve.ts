@@ -8,21 +8,66 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves a Hono app on node:http; resolves once listening. */
-export function listen(app: Hono, port: number, hostname: string): Promise<RunningServer> {
+/** How long a client may take, and how many may be connected: what keeps slow clients from holding the server. */
+export interface ConnectionLimits {
+  /** Time to send the whole request head; then 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** Time to send the whole request, body included. At least `headersTimeoutMs`. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept between requests. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are closed at once (0: no cap). */
+  maxConnections: number;
+}
+
+/**
+ * `keyward serve`'s defaults: far below Node's (60 s for the head, 5 min for a request,
+ * no connection cap), so a client trickling bytes holds a connection for seconds, not minutes.
+ */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+});
+
+/** Serves a Hono app on node:http; resolves once listening, rejects when it cannot listen. */
+export function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+  limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
-      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-      resolve({
-        port: info.port,
-        url: `http://${host}:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-          }),
-      });
-    });
+    const server = serve(
+      {
+        fetch: app.fetch,
+        port,
+        hostname,
+        serverOptions: {
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          // Node looks for timed-out requests on this interval (30 s by default, which
+          // would let a slow client overstay a 10 s timeout threefold).
+          connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        },
+      },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        resolve({
+          port: info.port,
+          url: `http://${host}:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            }),
+        });
+      },
+    );
+    const http = server as typeof server & { keepAliveTimeout: number; maxConnections: number };
+    http.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    if (limits.maxConnections > 0) http.maxConnections = limits.maxConnections;
     server.once('error', reject);
   });
 }
