@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { KeyHasher } from '../../packages/keys/src/domain/pepper.js';
 import { describeStoreContract, makeRow } from '../../packages/keys/src/testing/contract.js';
+import { SOURCE_FLAGS } from '../helpers/spawn.js';
 import { OTHER_PEPPER, PEPPER, tempDir } from './temp.js';
 
 const dir = tempDir();
@@ -442,13 +443,13 @@ describe('SqliteKeyStore usage batches (written from a worker thread)', () => {
   });
 
   it('does not keep a process alive that never closes its store', () => {
-    const index = fileURLToPath(new URL('../../src/keys/index.ts', import.meta.url));
+    const index = fileURLToPath(new URL('../../packages/sqlite/src/index.ts', import.meta.url));
     const code = `
       const { SqliteKeyStore } = await import(${JSON.stringify(index)});
       const store = await SqliteKeyStore.open(${JSON.stringify(dbPath())});
       await store.recordUsage([{ id: 'key_none', count: 1, lastUsedAt: new Date() }]);
       console.log('recorded');`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    const child = spawnSync(process.execPath, [...SOURCE_FLAGS, '--input-type=module', '-e', code], {
       encoding: 'utf8',
       timeout: 60_000,
     });
