@@ -11,9 +11,10 @@ import {
 } from 'keyward';
 import { withApiKey } from 'keyward/fetch';
 import { apiKeyAuth } from 'keyward/hono';
+import { redisRateLimiter } from 'keyward/redis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clientAddressResolver, ipv6Network } from '../../packages/keyward/src/limits/client-address.js';
-import { memoryRateLimiter, redisRateLimiter } from '../../packages/keyward/src/limits/limiter.js';
+import { memoryRateLimiter } from '../../packages/keyward/src/limits/limiter.js';
 import { AuthLimits, rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 import { memoryManager } from '../keys/fixtures.js';
 

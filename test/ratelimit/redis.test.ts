@@ -2,14 +2,16 @@
 // test's own for the fail modes (it is stopped, frozen and started; the shared one never is).
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type AuthResult, apiKeyHeader, createGuard } from 'keyward';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  type AuthResult,
+  apiKeyHeader,
+  createGuard,
   type FailMode,
   LimiterUnavailableError,
-  redisRateLimiter,
-} from '../../packages/keyward/src/limits/limiter.js';
-import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
+  rateLimits,
+} from 'keyward';
+import { redisRateLimiter } from 'keyward/redis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OwnRedis, REDIS_URL, requireService } from '../helpers/services.js';
 
 const rule = { limit: 10, windowSeconds: 60 };

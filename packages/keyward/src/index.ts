@@ -49,7 +49,6 @@ export { type LimitOptions, rateLimits } from './limits/rate-limits.js';
 export type { ClientAddressOptions } from './limits/client-address.js';
 export {
   type FailMode,
-  LimiterTimeoutError,
   LimiterUnavailableError,
   type MemoryRateLimiter,
   type MemoryRateLimiterOptions,

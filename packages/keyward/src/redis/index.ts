@@ -3,4 +3,4 @@
  * (rate-limiter-flexible and an ioredis client, both yours to install).
  * @module
  */
-export { LimiterTimeoutError, type RedisRateLimiterOptions, redisRateLimiter } from '../limits/limiter.js';
+export { LimiterTimeoutError, type RedisRateLimiterOptions, redisRateLimiter } from './limiter.js';
