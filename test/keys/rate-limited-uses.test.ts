@@ -1,14 +1,7 @@
 // Keys with limited uses behind per-key rate limits: a request refused with 429 spends no use.
 
 import type { KeyManager } from '@keyward/keys';
-import {
-  AuthFailure,
-  type AuthResult,
-  apiKeyHeader,
-  createGuard,
-  type GuardLimits,
-  type Verifier,
-} from 'keyward';
+import { AuthFailure, type AuthResult, apiKeyHeader, createGuard, type GuardLimits } from 'keyward';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 import { memoryManager } from './fixtures.js';
@@ -20,19 +13,38 @@ const from = (key: string, peer = '203.0.113.7') => ({
   peer: () => peer,
 });
 const code = (r: AuthResult<unknown>) => (r.ok ? 'ok' : r.failure.code);
-/** An admission step that lets the request through only once released (a slow limiter), counting its calls. */
-function heldAdmission() {
-  let release: () => void = () => {};
-  const gate = new Promise<undefined>((resolve) => {
-    release = () => resolve(undefined);
-  });
+/**
+ * Per-key limits whose admission waits until released (a slow limiter: a Redis round trip),
+ * counting its calls. `hold()` makes the next admissions wait and returns their release.
+ */
+function heldLimits() {
+  let gate: Promise<void> = Promise.resolve();
   let calls = 0;
-  return {
-    admit: () => {
+  const limits: GuardLimits<unknown> = {
+    limitsFailures: false,
+    address: () => undefined,
+    blockedFor: () => 0,
+    blocked: (s) => new AuthFailure('rate_limited', s),
+    failed: async (_a, f) => f,
+    ruleFor: () => ({ limit: 10, windowSeconds: 60 }),
+    admit: async () => {
       calls++;
-      return gate;
+      await gate;
+      return { ratelimit: 'ok' };
     },
-    release: () => release(),
+  };
+  return {
+    limits,
+    release: () => {
+      gate = Promise.resolve();
+    },
+    hold: () => {
+      let open: () => void = () => {};
+      gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return () => open();
+    },
     count: () => calls,
   };
 }
@@ -87,31 +99,34 @@ describe('remaining uses behind rate limits', () => {
 
   it('refuses a key revoked while its admission was pending (a limiter round trip), spending nothing', async () => {
     const { manager, store } = await setup();
-    const { key, record } = await manager.create({ name: 'x', uses: 5 });
-    const verify = manager.verifier();
+    const { key, record } = await manager.create({ name: 'x', uses: 5, rateLimit: '10/1m' });
+    const held = heldLimits();
+    const guard = createGuard({ schemes: header, verify: manager.verifier(), limits: held.limits });
     // Cached first, as a busy key is: the pending admission holds the cached snapshot.
-    expect(await verify(key, { scheme: header, scopes: [] })).toMatchObject({ id: record.id });
-    const admission = heldAdmission();
-    const pending = verify(key, { scheme: header, scopes: [], admit: admission.admit });
+    held.release();
+    expect(code(await guard.authenticate(from(key)))).toBe('ok');
+    const gate = held.hold();
+    const pending = guard.authenticate(from(key));
     await manager.revoke(record.id);
-    admission.release();
-    expect(await pending).toBeNull();
-    expect(admission.count()).toBe(1);
+    gate();
+    expect(code(await pending)).toBe('invalid');
+    expect(held.count()).toBe(2);
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 4, useCount: 1 });
   });
 
   it('lets a request through when an unrelated change arrives during its admission', async () => {
     const { manager } = await setup();
-    const { key, record } = await manager.create({ name: 'x' });
+    const { key, record } = await manager.create({ name: 'x', rateLimit: '10/1m' });
     const other = await manager.create({ name: 'other' });
-    const verify = manager.verifier();
-    const admission = heldAdmission();
-    const pending = verify(key, { scheme: header, scopes: [], admit: admission.admit });
+    const held = heldLimits();
+    const guard = createGuard({ schemes: header, verify: manager.verifier(), limits: held.limits });
+    const gate = held.hold();
+    const pending = guard.authenticate(from(key));
     await manager.revoke(other.record.id);
-    admission.release();
-    expect(await pending).toMatchObject({ id: record.id });
-    // Decided once more on a fresh read at most, never charged twice.
-    expect(admission.count()).toBe(1);
+    gate();
+    expect(await pending).toMatchObject({ ok: true, principal: { id: record.id } });
+    // Admitted once, charged once.
+    expect(held.count()).toBe(1);
     await manager.flush();
     expect((await manager.get(record.id)).useCount).toBe(1);
   });
@@ -129,62 +144,5 @@ describe('remaining uses behind rate limits', () => {
     await manager.flush();
     expect((await store.get(limited.record.id))!.useCount).toBe(1);
     expect((await store.get(free.record.id))!.useCount).toBe(2);
-  });
-});
-
-describe('the guard admission step (VerifyContext.admit)', () => {
-  interface P {
-    id: string;
-  }
-  // Every principal is limited; `allow` decides; each admission is counted.
-  function countingLimits(allow: () => boolean) {
-    const admitted: string[] = [];
-    const limits: GuardLimits<P> = {
-      limitsFailures: false,
-      address: () => undefined,
-      blockedFor: () => 0,
-      blocked: (s) => new AuthFailure('rate_limited', s),
-      failed: async (_a, f) => f,
-      ruleFor: () => ({ limit: 1, windowSeconds: 60 }),
-      admit: async (p) => {
-        admitted.push(p.id);
-        return allow() ? { ratelimit: 'ok' } : new AuthFailure('rate_limited', 30);
-      },
-    };
-    return { limits, admitted };
-  }
-
-  it('is offered only when the guard has limits, and admits once when the verifier uses it', async () => {
-    const seen: boolean[] = [];
-    const verify: Verifier<P> = async (_key, context) => {
-      seen.push(context.admit !== undefined);
-      const refused = await context.admit?.({ id: 'a' });
-      return refused ?? { id: 'a' };
-    };
-    const { limits, admitted } = countingLimits(() => true);
-    const result = await createGuard({ schemes: header, verify, limits }).authenticate(from('k'));
-    expect(result).toMatchObject({ ok: true, principal: { id: 'a' }, headers: { ratelimit: 'ok' } });
-    expect(admitted).toEqual(['a']);
-    expect(code(await createGuard({ schemes: header, verify }).authenticate(from('k')))).toBe('ok');
-    expect(seen).toEqual([true, false]);
-  });
-
-  it('still admits after verification when the verifier ignores the step', async () => {
-    const { limits, admitted } = countingLimits(() => false);
-    const guard = createGuard({ schemes: header, verify: () => ({ id: 'b' }), limits });
-    expect(code(await guard.authenticate(from('k')))).toBe('rate_limited');
-    expect(admitted).toEqual(['b']);
-  });
-
-  it('refuses when the admission refused, even if the verifier returns the principal anyway', async () => {
-    const { limits, admitted } = countingLimits(() => false);
-    const verify: Verifier<P> = async (_key, context) => {
-      await context.admit?.({ id: 'c' });
-      await context.admit?.({ id: 'c' }); // asked twice: still one admission
-      return { id: 'c' };
-    };
-    const result = await createGuard({ schemes: header, verify, limits }).authenticate(from('k'));
-    expect(code(result)).toBe('rate_limited');
-    expect(admitted).toEqual(['c']);
   });
 });

@@ -1,13 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { KeyManager, type KeyPrincipal, MemoryKeyStore } from '@keyward/keys';
-import { AuthFailure, type AuthResult, apiKeyHeader, createGuard } from 'keyward';
+import { type AuthResult, apiKeyHeader, createGuard } from 'keyward';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditContext, NewKeyRow } from '../../packages/keys/src/store/types.js';
+import { isSpendable } from '../../packages/keyward/src/core/verdict.js';
 import { rateLimits } from '../../packages/keyward/src/limits/rate-limits.js';
 import { counting, fakeClock, memoryManager } from './fixtures.js';
 import { PEPPER } from './temp.js';
 
 const ctx = (scopes: string[] = []) => ({ scheme: undefined as never, scopes });
+/** The principal of a verifier's verdict (its first phase), or the verdict when it is none. */
+const principal = (verdict: unknown) => (isSpendable(verdict) ? verdict.principal : verdict);
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const from = (key: string, peer = '203.0.113.7') => ({
   header: (n: string) => (n === 'x-api-key' ? key : undefined),
@@ -72,12 +75,14 @@ describe('KeyManager verification', () => {
     const verify = manager.verifier();
     const first = verify(key, ctx());
     expect(first).toBeInstanceOf(Promise);
-    expect(await first).toMatchObject({ id: record.id, scopes: ['read'] });
+    expect(principal(await first)).toMatchObject({ id: record.id, scopes: ['read'] });
+    const guard = createGuard({ schemes: header, verify, scopes: ['read'] });
     const before = { ...calls };
     for (let i = 0; i < 100; i++) {
-      const value = verify(key, ctx(['read']));
-      expect(value).not.toBeInstanceOf(Promise);
-      expect(value).toMatchObject({ id: record.id });
+      expect(principal(verify(key, ctx(['read'])))).toMatchObject({ id: record.id });
+      const result = guard.authenticate(from(key));
+      expect(result).not.toBeInstanceOf(Promise);
+      expect(result).toMatchObject({ ok: true, principal: { id: record.id } });
     }
     expect(calls).toEqual(before);
     expect(calls['findByHash']).toBe(1);
@@ -89,12 +94,12 @@ describe('KeyManager verification', () => {
     const { manager, store, calls, clock } = await setup({ cache: { ttlMs: 300 } });
     const { key, record } = await manager.create({ name: 'svc' });
     const verify = manager.verifier();
-    expect(await verify(key, ctx())).toMatchObject({ id: record.id });
+    expect(principal(await verify(key, ctx()))).toMatchObject({ id: record.id });
     // Revoked behind the manager's back, as when the change feed is down: nothing tells it.
     const at = new Date(clock.now());
     await store.update(record.id, { revokedAt: at }, { actor: 'test', at, action: 'revoke' });
     clock.advance(-3_600_000); // a wall clock stepped back changes nothing
-    expect(verify(key, ctx())).toMatchObject({ id: record.id });
+    expect(principal(verify(key, ctx()))).toMatchObject({ id: record.id });
     expect(verify.knows?.(key)).toBe(true);
     expect(calls['findByHash']).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 350));
@@ -175,11 +180,11 @@ describe('KeyManager verification', () => {
     const verify = manager.verifier();
     await verify(key, ctx());
     await manager.update(record.id, { scopes: ['read', 'admin'] });
-    expect(await verify(key, ctx(['admin']))).toMatchObject({ scopes: ['read', 'admin'] });
+    expect(principal(await verify(key, ctx(['admin'])))).toMatchObject({ scopes: ['read', 'admin'] });
     await manager.disable(record.id);
     expect(await verify(key, ctx())).toBeNull();
     await manager.enable(record.id);
-    expect(await verify(key, ctx())).toMatchObject({ id: record.id });
+    expect(principal(await verify(key, ctx()))).toMatchObject({ id: record.id });
     await manager.revoke(record.id);
     expect((await manager.check(key)).outcome).toBe('revoked');
     await manager.enable(record.id);
@@ -199,15 +204,17 @@ describe('KeyManager verification', () => {
   it('gives a key with N uses exactly N successes under concurrency, then answers without I/O', async () => {
     const { manager, calls, store } = await setup();
     const { key, record } = await manager.create({ name: 'n', uses: 5 });
-    const verify = manager.verifier();
-    const results = await Promise.all(Array.from({ length: 15 }, () => verify(key, ctx())));
-    expect(results.filter((r) => r !== null && !(r instanceof AuthFailure))).toHaveLength(5);
-    const refused = results.filter((r) => r instanceof AuthFailure) as AuthFailure[];
+    const guard = createGuard({ schemes: header, verify: manager.verifier() });
+    const results = await Promise.all(Array.from({ length: 15 }, () => guard.authenticate(from(key))));
+    expect(results.filter((r) => r.ok)).toHaveLength(5);
+    const refused = results.flatMap((r) => (r.ok ? [] : [r.failure]));
     expect(refused).toHaveLength(10);
     expect(refused.every((f) => f.code === 'usage_exceeded' && f.status === 429)).toBe(true);
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 0, useCount: 5 });
     const consumed = calls['consumeUse'];
-    expect(verify(key, ctx())).toMatchObject({ code: 'usage_exceeded' });
+    const last = guard.authenticate(from(key));
+    expect(last).not.toBeInstanceOf(Promise);
+    expect(code(last as AuthResult<unknown>)).toBe('usage_exceeded');
     expect(calls['consumeUse']).toBe(consumed);
     await manager.update(record.id, { uses: 1 });
     expect((await manager.check(key)).outcome).toBe('valid');
@@ -216,7 +223,8 @@ describe('KeyManager verification', () => {
   it('checks scopes before taking a use, and a dry run takes none', async () => {
     const { manager, store } = await setup();
     const { key, record } = await manager.create({ name: 'n', uses: 2, scopes: ['read'] });
-    expect(await manager.verifier()(key, ctx(['admin']))).toMatchObject({ code: 'insufficient_scope' });
+    const guard = createGuard({ schemes: header, verify: manager.verifier(), scopes: ['admin'] });
+    expect(code(await guard.authenticate(from(key)))).toBe('insufficient_scope');
     expect((await manager.check(key, { dryRun: true })).outcome).toBe('valid');
     expect(await store.get(record.id)).toMatchObject({ remainingUses: 2, useCount: 0 });
   });
@@ -231,9 +239,9 @@ describe('KeyManager verification', () => {
     expect(outcomes).toEqual(['ok', 'ok', 'rate_limited']);
     // The budget is the key's, whatever address it comes from.
     expect(code(await guard.authenticate(from(limited.key, '198.51.100.1')))).toBe('rate_limited');
-    const principal = (await manager.verifier()(limited.key, ctx())) as KeyPrincipal;
-    expect(principal.rateLimit).toEqual({ limit: 2, windowSeconds: 60 });
-    expect(Object.isFrozen(principal.rateLimit)).toBe(true);
+    const limitedPrincipal = principal(await manager.verifier()(limited.key, ctx())) as KeyPrincipal;
+    expect(limitedPrincipal.rateLimit).toEqual({ limit: 2, windowSeconds: 60 });
+    expect(Object.isFrozen(limitedPrincipal.rateLimit)).toBe(true);
     // Keys without a limit (and no default) are never limited.
     for (let i = 0; i < 5; i++) expect(code(await guard.authenticate(from(free.key)))).toBe('ok');
   });

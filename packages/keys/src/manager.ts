@@ -26,13 +26,7 @@ import type {
 } from './store/types.js';
 import { UsageRecorder } from './store/usage.js';
 import { tagOf } from './verify/key-tag.js';
-import {
-  authResultOf,
-  type CacheOptions,
-  type KeyCheck,
-  type KeyPrincipal,
-  Verification,
-} from './verify/verification.js';
+import { type CacheOptions, type KeyCheck, type KeyPrincipal, Verification } from './verify/verification.js';
 
 export interface KeyManagerOptions {
   store: KeyStore;
@@ -343,21 +337,19 @@ export class KeyManager {
   }
 
   /**
-   * A verifier for `createGuard({verify})`: a principal for usable keys (synchronously
-   * when cached), `deny('insufficient_scope' | 'usage_exceeded')`, or `null` (401 Invalid
-   * API Key) for every other outcome. Per-key rate limits (the principal's `rateLimit`)
-   * are the guard's job: `createGuard({verify, limits: rateLimits({...})})`; the verifier
-   * runs the guard's admission step (`context.admit`) before taking a use or recording
-   * usage, so a request refused with 429 spends none of the key's uses. Its `knows(key)`
-   * lets keys verified here recently through an address blocked for failures.
+   * A verifier for `createGuard({verify})`. It answers a usable key's principal with what a
+   * request costs it (synchronously when cached), and `null` (401 Invalid API Key) for every
+   * other key. The guard then checks scopes (403), applies rate limits (`rateLimits()`, from
+   * the principal's `rateLimit`) and only then takes a use or records usage: a request
+   * refused with 403 or 429 spends nothing. Its `knows(key)` lets keys verified here
+   * recently through an address blocked for failures.
    */
   verifier(): Verifier<KeyPrincipal> {
     // This process verifies: have the store's membership filter ready for made-up keys.
     this.store.warm?.();
     const verification = this.#verification;
-    const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key, context) {
-      const check = verification.check(key, context?.scopes ?? [], true, context?.admit);
-      return check instanceof Promise ? check.then(authResultOf) : authResultOf(check);
+    const verify: Verifier<KeyPrincipal> = function verifyStoredKey(key) {
+      return verification.verdict(key);
     };
     verify.knows = (key) => verification.knows(key);
     return verify;

@@ -29,6 +29,7 @@ export {
   type VerifyOutcome,
 } from './core/guard.js';
 export type { KeySource } from './core/request.js';
+export { type Spendable, type Spent, spendable } from './core/verdict.js';
 export { type StaticKey, type StaticPrincipal, staticKeys } from './core/static-keys.js';
 
 // What a refusal looks like

@@ -1,4 +1,4 @@
-import { type AuthFailure, deny } from 'keyward';
+import { type AuthFailure, deny, type Spendable, spendable } from 'keyward';
 import { LRUCache } from 'lru-cache';
 import type { KeyFormat } from '../domain/format.js';
 import type { KeyHasher } from '../domain/pepper.js';
@@ -15,9 +15,7 @@ export type KeyOutcome =
   | 'revoked'
   | 'disabled'
   | 'insufficient_scope'
-  | 'usage_exceeded'
-  /** Refused by the guard's per-key rate limit (only through `verifier()`; no use taken). */
-  | 'rate_limited';
+  | 'usage_exceeded';
 
 /** What a route sees for a verified key (`c.var.principal` in Hono). Frozen. */
 export interface KeyPrincipal {
@@ -36,12 +34,7 @@ export interface KeyCheck {
   readonly principal?: KeyPrincipal;
   /** The key's id once it was found (never for `malformed` or `not_found`). */
   readonly keyId?: string;
-  /** The refusal to answer, for `rate_limited`. */
-  readonly failure?: AuthFailure;
 }
-
-/** The guard's per-key admission step (`VerifyContext.admit`). */
-export type AdmitStep = (principal: unknown) => AuthFailure | undefined | Promise<AuthFailure | undefined>;
 
 export interface CacheOptions {
   /** Verified keys kept (default 10,000). */
@@ -67,15 +60,23 @@ interface Snapshot {
   readonly refusal: KeyCheck;
   readonly scopes: ReadonlySet<string>;
   readonly limited: boolean;
-  readonly exhausted: boolean;
+  /** No use left: set when the store says so, so the next attempt needs no I/O. */
+  exhausted: boolean;
   readonly valid: KeyCheck;
+  /** What the guard's verifier answers for it: the principal, and how a request pays. */
+  readonly verdict: Spendable<KeyPrincipal>;
 }
 
 const MALFORMED: KeyCheck = Object.freeze({ outcome: 'malformed' });
 const NOT_FOUND: KeyCheck = Object.freeze({ outcome: 'not_found' });
 const ABSENT = Symbol('absent');
 
-function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
+function snapshotOf(
+  record: KeyRecord,
+  cacheKey: string,
+  spend: (s: Snapshot, cost: number) => AuthFailure | undefined | Promise<AuthFailure | undefined>,
+): Snapshot {
+  // Frozen but for `exhausted`, which the store's answer to a use taken may set.
   const principal: KeyPrincipal = Object.freeze({
     id: record.id,
     name: record.name,
@@ -87,7 +88,7 @@ function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
   });
   const blocked = record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled';
   const expiresAt = record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY;
-  return Object.freeze({
+  const snapshot: Snapshot = {
     cacheKey,
     id: record.id,
     usableUntil: blocked ? Number.NEGATIVE_INFINITY : expiresAt,
@@ -96,7 +97,13 @@ function snapshotOf(record: KeyRecord, cacheKey: string): Snapshot {
     limited: record.remainingUses !== null,
     exhausted: record.remainingUses === 0,
     valid: Object.freeze({ outcome: 'valid', principal, keyId: record.id }),
-  });
+    // Built once per snapshot: a cache hit answers this same object, allocating nothing.
+    verdict: spendable(principal, (cost) => spend(snapshot, cost)),
+  };
+  for (const field of Object.keys(snapshot)) {
+    if (field !== 'exhausted') Object.defineProperty(snapshot, field, { writable: false });
+  }
+  return Object.seal(snapshot);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -107,25 +114,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const INSUFFICIENT_SCOPE = deny('insufficient_scope');
 const USAGE_EXCEEDED = deny('usage_exceeded');
-
-/** What a guard's verifier returns for a check. */
-export function authResultOf(check: KeyCheck): KeyPrincipal | null | AuthFailure {
-  switch (check.outcome) {
-    case 'valid':
-      return check.principal!;
-    case 'insufficient_scope':
-      return INSUFFICIENT_SCOPE;
-    case 'usage_exceeded':
-      return USAGE_EXCEEDED;
-    case 'rate_limited':
-      return check.failure!;
-    default:
-      // Every other outcome is "not a usable key": the same 401, so nothing leaks which.
-      return null;
-  }
-}
+// A key found unusable when its request came to pay: the 401 every unusable key gets.
+const REFUSED = deny('invalid');
+const failureOf = (refusal: KeyCheck) => (refusal.outcome === 'usage_exceeded' ? USAGE_EXCEEDED : REFUSED);
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
 
@@ -141,8 +133,6 @@ function decoyTagOf(digest: string): number {
     digest.charCodeAt(7)
   );
 }
-const limited = (failure: AuthFailure, s: Snapshot): KeyCheck =>
-  Object.freeze({ outcome: 'rate_limited', keyId: s.id, failure });
 
 export interface VerificationDeps {
   store: KeyStore;
@@ -199,46 +189,68 @@ export class Verification {
   }
 
   /**
-   * Verifies a key; `consume` false is a dry run (no use taken, nothing recorded). `admit`
-   * (the guard's rate limit) runs once the key is otherwise usable, before a use is taken
-   * or usage recorded: a refused request spends nothing.
+   * The first phase, for a guard's verifier: the key's verdict (its principal, and how a
+   * request pays) when it is usable now, else `null`. Scopes, rate limits and paying are
+   * the guard's steps, in that order, after this one.
    */
-  check(
-    key: string,
-    scopes: readonly string[],
-    consume: boolean,
-    admit?: AdmitStep,
-  ): KeyCheck | Promise<KeyCheck> {
+  verdict(key: string): Spendable<KeyPrincipal> | null | Promise<Spendable<KeyPrincipal> | null> {
+    const found = this.#find(key);
+    if (!(found instanceof Promise)) return this.#verdictOf(found);
+    return found.then((s) => this.#verdictOf(s));
+  }
+
+  #verdictOf(s: Snapshot | KeyCheck): Spendable<KeyPrincipal> | null {
+    return 'verdict' in s && this.#d.now() < s.usableUntil ? s.verdict : null;
+  }
+
+  /**
+   * Both phases at once, naming the outcome (`KeyManager.check`): the key, the scopes it
+   * must hold, and unless `consume` is false (a dry run) a use taken and usage recorded.
+   */
+  check(key: string, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+    const found = this.#find(key);
+    if (!(found instanceof Promise)) return this.#judge(found, scopes, consume);
+    return found.then((s) => this.#judge(s, scopes, consume));
+  }
+
+  #judge(s: Snapshot | KeyCheck, scopes: readonly string[], consume: boolean): KeyCheck | Promise<KeyCheck> {
+    if (!('verdict' in s)) return s;
+    if (this.#d.now() >= s.usableUntil) return s.refusal;
+    for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
+    if (s.exhausted) return fail('usage_exceeded', s);
+    if (!consume) return s.valid;
+    const paid = this.#pay(s, 1);
+    if (paid === undefined) return s.valid;
+    if (!(paid instanceof Promise)) return paid;
+    return paid.then((refusal) => refusal ?? s.valid);
+  }
+
+  /**
+   * The snapshot of a key, from the cache or the store, or the answer for a key that is
+   * not one (malformed, unknown). A cached key that can no longer be used (revoked,
+   * disabled, expired) is answered through the steps a made-up key takes.
+   */
+  #find(key: string): Snapshot | KeyCheck | Promise<Snapshot | KeyCheck> {
     // Keyed and cheap: the caches never hold plaintext keys or unkeyed hashes of them.
     const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
-    // Only well-formed keys are ever cached, so a hit needs no format check.
-    if (hit !== undefined) {
-      const now = this.#d.now();
-      if (now < hit.usableUntil) return this.#decide(hit, now, key, scopes, consume, admit);
-    }
-    // From here on, a `hit` is a key that can no longer be used, and it goes the way a
-    // made-up key goes. Only well-formed keys are remembered as unknown, so a hit needs no
-    // format check either: a client repeating a deleted or made-up key is not charged the
-    // checksum.
+    // Only well-formed keys are ever cached, so a usable hit needs no format check.
+    if (hit !== undefined && this.#d.now() < hit.usableUntil) return hit;
+    // Only well-formed keys are remembered as unknown, so a hit needs no format check either:
+    // a client repeating a deleted or made-up key is not charged the checksum.
     if (this.#unknown.get(cacheKey)) return NOT_FOUND;
     const mayContain = this.#d.store.mayContain;
-    // Without a membership filter, a made-up key seen before is answered by the negative
-    // cache just above: so is an unusable key seen before.
+    // With no filter a made-up key seen before is answered from the negative cache above;
+    // an unusable cached key is answered the same way.
     if (hit !== undefined && mayContain === undefined) return hit.refusal;
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
-    // A made-up key (a guessing flood) is refused here: no HMAC, no query. Not remembered:
-    // the filter is as cheap as the negative cache, and an entry could outlive a create.
-    // The filter holds an unusable key's own tag and would say "maybe" at once, sooner than
-    // it says "no" (which first looks for keys other processes added): it is asked about a
-    // decoy tag instead, and spends what it spends on a made-up key.
+    // A made-up key (a guessing flood) is refused here: no HMAC, no query. An unusable
+    // cached key asks the filter about a decoy tag, absent as often as a made-up key's.
     if (hit === undefined) {
       if (mayContain?.call(this.#d.store, tagOf(cacheKey)) === false) return NOT_FOUND;
     } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) return hit.refusal;
-    return this.#lookup(cacheKey, key).then((s) =>
-      s === ABSENT ? NOT_FOUND : this.#settle(s, key, scopes, consume, admit),
-    );
+    return this.#lookup(cacheKey, key).then((s) => (s === ABSENT ? NOT_FOUND : s));
   }
 
   #lookup(cacheKey: string, key: string): Promise<Snapshot | typeof ABSENT> {
@@ -248,7 +260,7 @@ export class Verification {
     const lookup = this.#d.store
       .findByHash(this.#d.hasher.hash(key))
       .then((record) => {
-        const result = record ? snapshotOf(record, cacheKey) : ABSENT;
+        const result = record ? this.#snapshot(record, cacheKey) : ABSENT;
         if (epoch === this.#epoch) {
           if (result === ABSENT) this.#unknown.set(cacheKey, true);
           else this.#remember(result);
@@ -263,52 +275,56 @@ export class Verification {
     return lookup;
   }
 
+  #snapshot(record: KeyRecord, cacheKey: string): Snapshot {
+    return snapshotOf(record, cacheKey, (s, cost) => this.#spend(s, cost));
+  }
+
   #remember(s: Snapshot): void {
     this.#known.set(s.cacheKey, s);
     this.#byId.set(s.id, s.cacheKey);
   }
 
-  /** Decides on a snapshot just read from the store, usable or not. */
-  #settle(
-    s: Snapshot,
-    key: string,
-    scopes: readonly string[],
-    consume: boolean,
-    admit: AdmitStep | undefined,
-  ): KeyCheck | Promise<KeyCheck> {
-    const now = this.#d.now();
-    return now < s.usableUntil ? this.#decide(s, now, key, scopes, consume, admit) : s.refusal;
+  /**
+   * The second phase, for the guard's `spend`: what a request it let through costs the
+   * key, as the failure to answer when it cannot pay.
+   */
+  #spend(s: Snapshot, cost: number): AuthFailure | undefined | Promise<AuthFailure | undefined> {
+    const paid = this.#pay(s, cost);
+    if (paid === undefined) return undefined;
+    if (!(paid instanceof Promise)) return failureOf(paid);
+    return paid.then((refusal) => refusal && failureOf(refusal));
   }
 
-  /** Decides on a snapshot that is usable at `now` (neither revoked, disabled nor expired). */
-  #decide(
-    s: Snapshot,
-    now: number,
-    key: string,
-    scopes: readonly string[],
-    consume: boolean,
-    admit: AdmitStep | undefined,
-  ): KeyCheck | Promise<KeyCheck> {
-    for (const scope of scopes) if (!s.scopes.has(scope)) return fail('insufficient_scope', s);
+  /**
+   * Takes what a request costs the key: nothing when paid, else the refusal. A use of a key
+   * with limited uses is taken in the store, atomically (exactly N successes across
+   * processes); other keys count in memory, flushed in batches.
+   */
+  #pay(s: Snapshot, cost: number): KeyCheck | undefined | Promise<KeyCheck | undefined> {
+    // The guard may have waited (a rate limiter's round trip) since the verdict: a snapshot
+    // no longer cached was changed or revoked meanwhile, so decide again on a fresh read.
+    if (this.#known.peek(s.cacheKey, { allowStale: true }) !== s) return this.#payFresh(s, cost);
     if (s.exhausted) return fail('usage_exceeded', s);
-    if (!consume) return s.valid;
-    // No rule for this key: undefined, synchronously, so a cache hit stays sync.
-    const step = admit?.(s.valid.principal);
-    if (step === undefined) return this.#admit(s, now);
-    if (step instanceof Promise) {
-      return step.then((f) => {
-        if (f) return limited(f, s);
-        if (this.#known.peek(s.cacheKey) === s) return this.#admit(s, now);
-        // The snapshot was dropped while the limiter answered (a Redis round trip): the
-        // key changed (revoked, say), or the snapshot never made it into the cache because
-        // a change raced its lookup. Decide again on a fresh read, without charging the
-        // rate limit a second time.
-        return this.#lookup(s.cacheKey, key).then((fresh) =>
-          fresh === ABSENT ? NOT_FOUND : this.#settle(fresh, key, scopes, consume, undefined),
-        );
-      });
+    const now = this.#d.now();
+    if (!s.limited) {
+      this.#d.usage.record(s.id, now);
+      return undefined;
     }
-    return limited(step, s);
+    if (cost !== 1) throw new RangeError('a key with limited uses pays one use per request');
+    return this.#d.store.consumeUse(s.id, new Date(now)).then((left) => {
+      // No use left after this one, or none at all: the next attempt needs no I/O.
+      if (left === null || left === 0) s.exhausted = true;
+      return left === null ? fail('usage_exceeded', s) : undefined;
+    });
+  }
+
+  /** Pays on the key as stored now: refused if it was deleted, revoked, disabled or expired since. */
+  async #payFresh(s: Snapshot, cost: number): Promise<KeyCheck | undefined> {
+    const record = await this.#d.store.get(s.id);
+    if (record === undefined) return NOT_FOUND;
+    const fresh = this.#snapshot(record, s.cacheKey);
+    if (this.#d.now() >= fresh.usableUntil) return fresh.refusal;
+    return this.#pay(fresh, cost);
   }
 
   /**
@@ -319,23 +335,6 @@ export class Verification {
     if (this.#d.format.classify(key) === 'malformed') return false;
     const s = this.#known.get(this.#d.hasher.digest(key));
     return s !== undefined && !s.exhausted && this.#d.now() < s.usableUntil;
-  }
-
-  #admit(s: Snapshot, now: number): KeyCheck | Promise<KeyCheck> {
-    if (!s.limited) {
-      this.#d.usage.record(s.id, now);
-      return s.valid;
-    }
-    // Limited uses are taken in the store, atomically: exactly N successes across processes.
-    return this.#d.store.consumeUse(s.id, new Date(now)).then((left) => {
-      if (left === null || left === 0) this.#exhaust(s);
-      return left === null ? fail('usage_exceeded', s) : s.valid;
-    });
-  }
-
-  /** Remembers that no use is left, so the next attempt is answered without I/O. */
-  #exhaust(s: Snapshot): void {
-    if (this.#known.get(s.cacheKey) === s) this.#remember(Object.freeze({ ...s, exhausted: true }));
   }
 
   /**

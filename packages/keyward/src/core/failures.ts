@@ -33,6 +33,10 @@ const DETAIL: Record<FailureCode, string> = {
   unavailable: 'Authentication temporarily unavailable',
 };
 
+// A registry symbol: a failure made by another copy of keyward (two versions installed)
+// is still recognised as a failure, never taken for a principal.
+const BRAND = Symbol.for('keyward.failure');
+
 /**
  * Why a request was not let through. Verifiers may return one to deny with a specific
  * reason; it never carries the presented key.
@@ -40,6 +44,7 @@ const DETAIL: Record<FailureCode, string> = {
 export class AuthFailure {
   readonly status: number;
   readonly detail: string;
+  declare readonly [BRAND]: true;
   constructor(
     readonly code: FailureCode,
     /** Seconds the client should wait (rate limits, outages); sent as `Retry-After`. */
@@ -50,7 +55,22 @@ export class AuthFailure {
     this.status = STATUS[code];
     this.detail = DETAIL[code];
   }
+
+  static {
+    Object.defineProperty(AuthFailure.prototype, BRAND, { value: true });
+  }
 }
+
+/** Whether a value is an {@link AuthFailure}, from this copy of keyward or another. */
+export function isAuthFailure(value: unknown): value is AuthFailure {
+  return (value as { [BRAND]?: unknown } | null | undefined)?.[BRAND] === true;
+}
+
+/** Seconds a client is asked to wait when authentication is unavailable (a store or Redis down). */
+export const UNAVAILABLE_RETRY_AFTER = 5;
+
+/** The one `unavailable` failure: 503 with `Retry-After`, shared by the guard, the limits and the adapters. */
+export const UNAVAILABLE: AuthFailure = new AuthFailure('unavailable', UNAVAILABLE_RETRY_AFTER);
 
 /** Shorthand for verifiers: `return deny('insufficient_scope')`. */
 export function deny(

@@ -8,6 +8,7 @@ import type { GuardLimits } from './limits.js';
 import type { KeySource } from './request.js';
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery } from './schemes.js';
 import { staticKeys } from './static-keys.js';
+import { spendable } from './verdict.js';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
 const cookie = apiKeyCookie({ name: 'X-API-KEY' });
@@ -415,5 +416,102 @@ describe('Cache-Control for authenticated responses', () => {
       'cache-control': 'no-store',
     });
     expect(custom({ 'Cache-Control': 'private' })).toEqual({ 'Cache-Control': 'private' });
+  });
+});
+
+describe('a verdict that spends (two-phase verification)', () => {
+  interface P {
+    id: string;
+    scopes: string[];
+  }
+  const key = req({ 'x-api-key': 'k' });
+  // Every principal is limited; `allow` decides each admission.
+  function limitsAllowing(allow: () => boolean): GuardLimits<P> {
+    return {
+      limitsFailures: false,
+      address: () => undefined,
+      blockedFor: () => 0,
+      blocked: (s) => new AuthFailure('rate_limited', s),
+      failed: async (_a, f) => f,
+      ruleFor: () => ({ limit: 1, windowSeconds: 60 }),
+      admit: async () => (allow() ? { ratelimit: 'ok' } : new AuthFailure('rate_limited', 30)),
+    };
+  }
+  function counted(spent: () => ReturnType<Parameters<typeof spendable>[1]> = () => undefined) {
+    const costs: number[] = [];
+    const verdict = spendable<P>({ id: 'a', scopes: ['read'] }, (cost) => {
+      costs.push(cost);
+      return spent();
+    });
+    return { verdict, costs };
+  }
+
+  it('pays once, with cost 1, after scopes and the rate limit let the request through', async () => {
+    const { verdict, costs } = counted();
+    const guard = createGuard({ schemes: header, verify: () => verdict, scopes: ['read'] });
+    expect(sync(guard.authenticate(key))).toMatchObject({ ok: true, principal: { id: 'a' } });
+    const limited = createGuard({
+      schemes: header,
+      verify: () => verdict,
+      limits: limitsAllowing(() => true),
+    });
+    expect(await limited.authenticate(key)).toMatchObject({ ok: true, headers: { ratelimit: 'ok' } });
+    expect(costs).toEqual([1, 1]);
+  });
+
+  it('takes nothing from a request refused for its scopes or its rate limit', async () => {
+    const { verdict, costs } = counted();
+    expect(
+      failed(
+        sync(createGuard({ schemes: header, verify: () => verdict, scopes: ['admin'] }).authenticate(key)),
+      ),
+    ).toBe('insufficient_scope');
+    const limited = createGuard({
+      schemes: header,
+      verify: () => verdict,
+      limits: limitsAllowing(() => false),
+    });
+    expect(failed(await limited.authenticate(key))).toBe('rate_limited');
+    expect(costs).toEqual([]);
+  });
+
+  it('answers what paying answers: a refusal, an awaited promise, or 503 for a throw or a stray value', async () => {
+    const onError = vi.fn();
+    const guardOf = (spent: () => never) =>
+      createGuard({ schemes: header, verify: () => counted(spent).verdict, onError });
+    expect(failed(sync(guardOf(() => deny('usage_exceeded') as never).authenticate(key)))).toBe(
+      'usage_exceeded',
+    );
+    expect(await guardOf(() => Promise.resolve(undefined) as never).authenticate(key)).toMatchObject({
+      ok: true,
+    });
+    expect(
+      failed(await guardOf(() => Promise.resolve(deny('usage_exceeded')) as never).authenticate(key)),
+    ).toBe('usage_exceeded');
+    expect(
+      failed(
+        sync(
+          guardOf(() => {
+            throw new Error('store down');
+          }).authenticate(key),
+        ),
+      ),
+    ).toBe('unavailable');
+    expect(failed(await guardOf(() => Promise.reject(new Error('down')) as never).authenticate(key))).toBe(
+      'unavailable',
+    );
+    expect(failed(sync(guardOf(() => 'yes' as never).authenticate(key)))).toBe('unavailable');
+    expect(onError).toHaveBeenCalledTimes(3);
+  });
+
+  it('refuses a failure made by another copy of keyward, never taking it for a principal', () => {
+    // What `deny()` of a second installed keyward returns: not this copy's class, but branded.
+    const foreign = Object.assign(Object.create({ [Symbol.for('keyward.failure')]: true }), {
+      code: 'invalid',
+      status: 401,
+      detail: 'Invalid API Key',
+    });
+    const guard = createGuard({ schemes: header, verify: () => foreign as never });
+    expect(sync(guard.authenticate(key))).toMatchObject({ ok: false, failure: { code: 'invalid' } });
   });
 });

@@ -4,12 +4,15 @@ import {
   type FailureCode,
   type FailureResponder,
   type FailureResponse,
+  isAuthFailure,
   jsonFailure,
   KeywardConfigError,
+  UNAVAILABLE,
 } from './failures.js';
 import type { GuardLimits } from './limits.js';
 import type { KeySource } from './request.js';
 import { type ApiKeyScheme, sameScheme } from './schemes.js';
+import { isSpendable, type Spendable, type Spent } from './verdict.js';
 
 /** What a verifier knows about the attempt besides the key. */
 export interface VerifyContext {
@@ -17,30 +20,14 @@ export interface VerifyContext {
   readonly scheme: ApiKeyScheme;
   /** Scopes the route requires (checked by the guard after verification). */
   readonly scopes: readonly string[];
-  /**
-   * Present when the guard has rate limits: the per-key admission step. A verifier that
-   * spends something per request (a use of a key with limited uses) calls it once the key
-   * is otherwise accepted and before spending, so a request the limit refuses costs
-   * nothing. It answers `undefined` (go on), a failure to return as the outcome, or a
-   * promise of either. The guard then does not admit the request again; the response
-   * headers still reach {@link AuthResult}. Verifiers that ignore it are admitted by the
-   * guard after verification.
-   */
-  readonly admit?: (principal: unknown) => AuthFailure | undefined | Promise<AuthFailure | undefined>;
 }
-
-/** A request's context when the guard has limits: what its admission step decided. */
-interface Admitting extends VerifyContext {
-  decided: Admission | undefined;
-}
-type Admission = typeof NO_RULE | Promise<Record<string, string> | AuthFailure>;
-const NO_RULE = Symbol('no rule');
-const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFailure ? a : undefined);
 
 /**
  * What a verifier may answer:
  * - a principal: an object that is not an array nor an `Error` (a row, a record, a class
  *   instance); it becomes `c.var.principal` / `req.principal`;
+ * - a {@link Spendable} (`spendable(principal, spend)`): a principal whose request costs
+ *   something, taken by the guard once scopes and rate limits passed;
  * - `null`, `undefined`, `false`, `''`, `0` or `NaN`: an unknown key (401 `invalid`);
  * - an {@link AuthFailure} (`deny(code)`): a refusal for that reason.
  *
@@ -48,7 +35,7 @@ const stepOf = (a: Record<string, string> | AuthFailure) => (a instanceof AuthFa
  * is taken for a verifier mistake: the request fails closed with 503 and `onError` hears
  * of it. A thenable is awaited first, whatever made it.
  */
-export type VerifyOutcome<P> = P | null | undefined | false | AuthFailure;
+export type VerifyOutcome<P> = P | Spendable<P> | null | undefined | false | AuthFailure;
 
 /**
  * Maps a presented key to a principal (see {@link VerifyOutcome} for what counts as one).
@@ -71,7 +58,10 @@ export type AuthResult<P> =
       readonly ok: true;
       readonly principal: P;
       readonly scheme: ApiKeyScheme;
-      /** Headers for the response (e.g. IETF `RateLimit`), when there are any. */
+      /**
+       * Headers for the response when there are any: the IETF `RateLimit` fields, and RFC
+       * 9745 `Deprecation` for a key sent through a deprecated scheme.
+       */
       readonly headers?: Readonly<Record<string, string>>;
       /**
        * The `Cache-Control` the response gets unless the route sets its own (the guard's
@@ -138,17 +128,14 @@ export interface Guard<P = unknown> {
 
 const SCOPE = /^[\x21-\x7e]{1,128}$/;
 const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-const FAILURES: Record<string, AuthFailure> = {};
-// A verifier that failed (its store unreachable) is worth retrying soon, not at once.
-const UNAVAILABLE_RETRY_AFTER = 5;
+const FAILURES: Partial<Record<FailureCode, AuthFailure>> = { unavailable: UNAVAILABLE };
 
 function failure(code: FailureCode): AuthFailure {
-  FAILURES[code] ??= new AuthFailure(code, code === 'unavailable' ? UNAVAILABLE_RETRY_AFTER : undefined);
+  FAILURES[code] ??= new AuthFailure(code);
   return FAILURES[code];
 }
 
-// Visible ASCII only. The regular expression runs as compiled code: 0.03 µs for a 41-character
-// key against 0.07 µs for a charCodeAt loop, on every request.
+// Visible ASCII only; a regular expression runs as compiled code, faster than a loop.
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
 /** A presented key is usable only if it is 1..max visible ASCII characters. */
@@ -269,6 +256,14 @@ function build<P>(
   const contexts = new Map<ApiKeyScheme, VerifyContext>(
     schemes.map((scheme) => [scheme, Object.freeze({ scheme, scopes })]),
   );
+  // RFC 9745 `Deprecation` for keys that came through a deprecated scheme, built once.
+  const deprecations = new Map<ApiKeyScheme, Readonly<Record<string, string>>>();
+  for (const s of schemes)
+    if (s.deprecation) deprecations.set(s, Object.freeze({ deprecation: s.deprecation }));
+  const withDeprecation = (headers: Record<string, string>, scheme: ApiKeyScheme) => {
+    const deprecation = scheme.deprecation;
+    return deprecation === undefined ? headers : { ...headers, deprecation };
+  };
 
   function authorize(result: AuthResult<P>): AuthResult<P> {
     if (!result.ok || scopes.length === 0) return result;
@@ -280,17 +275,54 @@ function build<P>(
     return result;
   }
 
+  /** The verifier's answer, awaited, as a result: a principal passes on, anything else is refused. */
   function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
     if (typeof value === 'object' && value !== null) {
-      if (value instanceof AuthFailure) return { ok: false, failure: value };
+      if (isAuthFailure(value)) return { ok: false, failure: value };
       if (!Array.isArray(value) && !(value instanceof Error)) {
-        return authorize({ ok: true, principal: value as P, scheme, cacheControl });
+        const headers = deprecations.size === 0 ? undefined : deprecations.get(scheme);
+        return authorize({ ok: true, principal: value as P, scheme, headers, cacheControl });
       }
     } else if (!value) {
       // null, undefined, false, '', 0, NaN (and 0n): every falsy value means "no such key".
       return reject('invalid');
     }
     return verifierError(notAPrincipal(value));
+  }
+
+  /**
+   * The whole decision for a verifier's answer: principal and scopes, then the rate limit,
+   * then, last, what the request costs. Sync whenever nothing along the way is async.
+   */
+  function decide(value: unknown, scheme: ApiKeyScheme): AuthResult<P> | Promise<AuthResult<P>> {
+    if (!isSpendable(value)) return admit(settle(value, scheme));
+    const settled = settle(value.principal, scheme);
+    if (!settled.ok) return settled;
+    const admitted = admit(settled);
+    if (!(admitted instanceof Promise)) return admitted.ok ? pay(admitted, value) : admitted;
+    return admitted.then((r) => (r.ok ? pay(r, value) : r));
+  }
+
+  /** Takes what the request costs; the result stands only if it is paid. */
+  function pay(result: AuthResult<P>, verdict: Spendable<unknown>): AuthResult<P> | Promise<AuthResult<P>> {
+    let spent: Spent | PromiseLike<Spent>;
+    try {
+      spent = verdict.spend(1);
+    } catch (error) {
+      return verifierError(error);
+    }
+    if (spent === undefined) return result;
+    if (isAuthFailure(spent)) return { ok: false, failure: spent };
+    if (typeof (spent as { then?: unknown }).then === 'function') {
+      return Promise.resolve(spent).then((f) => (f === undefined ? result : paid(result, f)), verifierError);
+    }
+    return paid(result, spent);
+  }
+
+  function paid(result: AuthResult<P>, spent: unknown): AuthResult<P> {
+    if (spent === undefined) return result;
+    if (isAuthFailure(spent)) return { ok: false, failure: spent };
+    return verifierError(new TypeError('spend must answer undefined or an AuthFailure'));
   }
 
   function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
@@ -301,63 +333,41 @@ function build<P>(
       // Anything the limits throw (a custom limiter, ruleOf) fails closed like a verifier error.
       if (limits?.limitsFailures) return watched(limits, source, key, scheme).catch(verifierError);
       if (!plausible(key, maxKeyLength)) return reject('invalid');
-      const context = limits ? admitting(limits, scheme) : contexts.get(scheme)!;
       let value: unknown;
       let thenable: boolean;
       try {
-        value = verify(key, context);
+        value = verify(key, contexts.get(scheme)!);
         // Any thenable is awaited, not only a native Promise: knex, Drizzle and Mongoose
         // queries and promises from another realm are thenables, and each is truthy.
         thenable = typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
       } catch (error) {
         return verifierError(error);
       }
-      if (thenable) {
-        return Promise.resolve(value).then((v) => admit(settle(v, scheme), context), verifierError);
-      }
-      return admit(settle(value, scheme), context);
+      if (thenable) return Promise.resolve(value).then((v) => decide(v, scheme), verifierError);
+      return decide(value, scheme);
     }
     return optional ? anonymous : reject('missing');
   }
 
-  /** Consumes one request of the principal's budget, if it has a rule. */
-  function decide(limits: GuardLimits<P>, principal: P): Admission {
-    const rule = limits.ruleFor(principal);
-    return rule ? limits.admit(principal, rule) : NO_RULE;
-  }
-
-  /** A fresh context per request (its admission is the request's own), only when there are limits. */
-  function admitting(limits: GuardLimits<P>, scheme: ApiKeyScheme): Admitting {
-    const context: Admitting = {
-      scheme,
-      scopes,
-      decided: undefined,
-      admit(principal) {
-        // Called twice, it answers the same: one request never takes two of the budget.
-        context.decided ??= decide(limits, principal as P);
-        return context.decided === NO_RULE ? undefined : context.decided.then(stepOf);
-      },
-    };
-    return context;
-  }
-
   /**
-   * Applies the per-key rate limit, if the principal has one (sync, no promise, when it
-   * has none): what the verifier's admission step decided, else admits now.
+   * Applies the per-key rate limit, if the principal has one: sync, with no promise, when
+   * there are no limits or the principal has no rule.
    */
-  function admit(result: AuthResult<P>, context: VerifyContext): AuthResult<P> | Promise<AuthResult<P>> {
+  function admit(result: AuthResult<P>): AuthResult<P> | Promise<AuthResult<P>> {
     if (!limits || !result.ok || result.scheme === undefined) return result;
-    let decided: Admission;
+    let admission: Promise<Record<string, string> | AuthFailure> | undefined;
     try {
-      decided = (context as Partial<Admitting>).decided ?? decide(limits, result.principal);
+      const rule = limits.ruleFor(result.principal);
+      admission = rule ? limits.admit(result.principal, rule) : undefined;
     } catch (error) {
       return verifierError(error);
     }
-    if (decided === NO_RULE) return result;
-    // A refusal stands even if the verifier returned the principal anyway: fail closed.
-    return decided.then(
+    if (admission === undefined) return result;
+    return admission.then(
       (admitted): AuthResult<P> =>
-        admitted instanceof AuthFailure ? { ok: false, failure: admitted } : { ...result, headers: admitted },
+        isAuthFailure(admitted)
+          ? { ok: false, failure: admitted }
+          : { ...result, headers: withDeprecation(admitted, result.scheme) },
       verifierError,
     );
   }
@@ -380,19 +390,20 @@ function build<P>(
       !(plausible(key, maxKeyLength) && (limits.knownFrom?.(address, key) || verify.knows?.(key)))
     )
       return { ok: false, failure: limits.blocked(wait) };
-    const context = admitting(limits, scheme);
-    let result: AuthResult<P>;
+    let value: unknown;
     try {
-      result = plausible(key, maxKeyLength) ? settle(await verify(key, context), scheme) : reject('invalid');
+      value = plausible(key, maxKeyLength) ? await verify(key, contexts.get(scheme)!) : undefined;
     } catch (error) {
       return verifierError(error);
     }
-    if (!result.ok) {
-      if (result.failure.code !== 'invalid') return result;
-      return { ok: false, failure: await limits.failed(address, result.failure) };
+    const principal = isSpendable(value) ? value.principal : value;
+    const settled = settle(principal, scheme);
+    if (!settled.ok) {
+      if (settled.failure.code !== 'invalid') return settled;
+      return { ok: false, failure: await limits.failed(address, settled.failure) };
     }
     limits.verified?.(address, key);
-    return admit(result, context);
+    return decide(value, scheme);
   }
 
   function verifierError(error: unknown): AuthResult<P> {
