@@ -3,7 +3,8 @@
 // Run on Node: API_KEY=mysecretapikey npx tsx examples/fetch.ts
 // (Bun: `export default { fetch: createHandler(Bun.env.API_KEY) }`.)
 import { serve } from '@hono/node-server';
-import { apiKeyHeader, createGuard, withApiKey } from 'keyward/fetch';
+import { apiKeyHeader, createGuard } from 'keyward';
+import { withApiKey } from 'keyward/fetch';
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));

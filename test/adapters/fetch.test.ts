@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  apiKeyHeader,
-  apiKeyQuery,
-  authenticateRequest,
-  createGuard,
-  type Guard,
-  withApiKey,
-} from 'keyward/fetch';
+import { apiKeyHeader, apiKeyQuery, createGuard, type Guard } from 'keyward';
+import { authenticateRequest, withApiKey } from 'keyward/fetch';
 import { describe, expect, it } from 'vitest';
 
 // staticKeys hashes with node:crypto, so the portable tests use a plain verifier.

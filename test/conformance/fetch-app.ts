@@ -1,5 +1,6 @@
 import { getRequestListener } from '@hono/node-server';
-import { createGuard, withApiKey } from 'keyward/fetch';
+import { createGuard } from 'keyward';
+import { withApiKey } from 'keyward/fetch';
 import {
   type ConformanceApp,
   defaultVerify,

@@ -154,10 +154,10 @@ describe('client address resolution', () => {
   });
   it('folds IPv6 addresses to their /64', () => {
     expect(ipv6Network('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
-    expect(ipv6Network('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipv6Network('2001:db8::1')).toBe('2001:db8::/64');
     expect(ipv6Network('2001:db8:0001:0002::')).toBe('2001:db8:1:2::/64');
-    expect(ipv6Network('::1')).toBe('0:0:0:0::/64');
-    expect(ipv6Network('::1.2.3.4')).toBe('0:0:0:0::/64');
+    expect(ipv6Network('::1')).toBe('::/64');
+    expect(ipv6Network('::1.2.3.4')).toBe('::/64');
     expect(ipv6Network('64:ff9b:1:2::1.2.3.4')).toBe('64:ff9b:1:2::/64');
   });
   it('matches trusted addresses and ranges as node:net BlockList does', () => {

@@ -12,19 +12,18 @@ import type {
   UsageDelta,
 } from '@keyward/keys/store';
 import {
-  applyPatch,
-  checkRevival,
+  type AuditWrite,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
+  deletionWrites,
   encodeCursor,
   KeyNotFoundError,
-  KeyStateError,
-  moveUses,
   PepperMismatchError,
   pageLimit,
-  patchChanges,
+  rotationWrites,
   StoreUnavailableError,
+  updateWrites,
 } from '@keyward/keys/store';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { type PostgresStoreOptions, type PostgresTarget, postgresTarget } from './connection.js';
@@ -54,6 +53,8 @@ type Pg = typeof import('pg').default;
 interface Tx {
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): Promise<void>;
+  /** The audit entry a domain decision names, in the change's context. */
+  audited(context: AuditContext, audit: AuditWrite): Promise<void>;
   /** Many entries of one context in one statement, in the order given. */
   logMany(context: AuditContext, entries: readonly { keyId: string; changes: unknown }[]): Promise<void>;
 }
@@ -157,6 +158,7 @@ export class PostgresKeyStore implements KeyStore {
           [context.at, context.actor, context.action, keyId, JSON.stringify(changes)],
         );
       },
+      audited: (context, audit) => tx.log({ ...context, action: audit.action }, audit.keyId, audit.changes),
       logMany: async (context, entries) => {
         audited = true;
         await client.query(
@@ -322,13 +324,11 @@ export class PostgresKeyStore implements KeyStore {
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#change(async (tx) => {
       const before = await this.#locked(tx, id);
-      checkRevival(before, patch);
-      const after = applyPatch(before, patch);
-      const changes = patchChanges(before, after);
-      if (Object.keys(changes).length === 0) return before;
-      await this.#write(tx, after);
-      await tx.log(context, id, changes);
-      return after;
+      const writes = updateWrites(before, patch, context.action);
+      if (writes === undefined) return before;
+      await this.#write(tx, writes.record);
+      await tx.audited(context, writes.audit);
+      return writes.record;
     });
   }
 
@@ -339,22 +339,14 @@ export class PostgresKeyStore implements KeyStore {
     context: AuditContext,
   ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
     return this.#change(async (tx) => {
-      const before = await this.#locked(tx, id);
-      if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
-      if (before.replacedBy) {
-        throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
-      }
-      const moved = moveUses(before, successor, patch);
-      const next = { ...moved.successor, replaces: id };
-      await this.#insert(tx, next);
-      const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
-      await this.#write(tx, after);
-      await tx.log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
-      await tx.log({ ...context, action: 'create' }, successor.id, creationChanges(next));
+      const writes = rotationWrites(await this.#locked(tx, id), successor, patch);
+      await this.#insert(tx, writes.successor);
+      await this.#write(tx, writes.previous);
+      for (const audit of writes.audit) await tx.audited(context, audit);
       const [row] = await tx.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id = $1`, [
         successor.id,
       ]);
-      return { previous: after, successor: fromRow(row!) };
+      return { previous: writes.previous, successor: fromRow(row!) };
     });
   }
 
@@ -362,7 +354,7 @@ export class PostgresKeyStore implements KeyStore {
     return this.#change(async (tx) => {
       const before = await this.#locked(tx, id);
       await tx.query(`DELETE FROM ${this.#t.keys} WHERE id = $1`, [id]);
-      await tx.log(context, id, { name: before.name, owner: before.owner });
+      await tx.audited(context, deletionWrites(before));
       return before;
     });
   }

@@ -14,23 +14,22 @@ import type {
   UsageDelta,
 } from '@keyward/keys/store';
 import {
-  applyPatch,
+  type AuditWrite,
   CreationChanges,
-  checkRevival,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
+  deletionWrites,
   encodeCursor,
   filePermissionProblem,
   InsecureStoreFileError,
   KeyNotFoundError,
-  KeyStateError,
   KeyStoreError,
-  moveUses,
   PepperMismatchError,
   pageLimit,
-  patchChanges,
+  rotationWrites,
   StoreUnavailableError,
+  updateWrites,
 } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
 import { translateSqliteError } from './errors.js';
@@ -254,6 +253,10 @@ export class SqliteKeyStore implements KeyStore {
     this.#s.audit.run(context.at.getTime(), context.actor, context.action, keyId, JSON.stringify(changes));
   }
 
+  #audited(context: AuditContext, audit: AuditWrite): void {
+    this.#log({ ...context, action: audit.action }, audit.keyId, audit.changes);
+  }
+
   #row(id: string): KeyRecord {
     const row = this.#s.get.get(id) as KeyRow | undefined;
     if (!row) throw new KeyNotFoundError(id);
@@ -392,13 +395,11 @@ export class SqliteKeyStore implements KeyStore {
       this.#db
         .transaction(() => {
           const before = this.#row(id);
-          checkRevival(before, patch);
-          const after = applyPatch(before, patch);
-          const changes = patchChanges(before, after);
-          if (Object.keys(changes).length === 0) return before;
-          this.#s.update.run(toParams(after));
-          this.#log(context, id, changes);
-          return after;
+          const writes = updateWrites(before, patch, context.action);
+          if (writes === undefined) return before;
+          this.#s.update.run(toParams(writes.record));
+          this.#audited(context, writes.audit);
+          return writes.record;
         })
         .immediate(),
     );
@@ -413,19 +414,12 @@ export class SqliteKeyStore implements KeyStore {
     return this.#write(() =>
       this.#db
         .transaction(() => {
-          const before = this.#row(id);
-          if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
-          if (before.replacedBy) {
-            throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
-          }
-          const moved = moveUses(before, successor, patch);
-          const next = { ...moved.successor, replaces: id };
-          if (this.#s.insertIgnore.run(insertValues(next)).changes === 0) throw new DuplicateKeyError();
-          const after = { ...applyPatch(before, moved.patch), replacedBy: successor.id };
-          this.#s.update.run(toParams(after));
-          this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
-          this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
-          return { previous: after, successor: this.#row(successor.id) };
+          const writes = rotationWrites(this.#row(id), successor, patch);
+          if (this.#s.insertIgnore.run(insertValues(writes.successor)).changes === 0)
+            throw new DuplicateKeyError();
+          this.#s.update.run(toParams(writes.previous));
+          for (const audit of writes.audit) this.#audited(context, audit);
+          return { previous: writes.previous, successor: this.#row(successor.id) };
         })
         .immediate(),
     ).then((result) => {
@@ -440,7 +434,7 @@ export class SqliteKeyStore implements KeyStore {
         .transaction(() => {
           const before = this.#row(id);
           this.#s.delete.run(id);
-          this.#log(context, id, { name: before.name, owner: before.owner });
+          this.#audited(context, deletionWrites(before));
           return before;
         })
         .immediate(),

@@ -24,7 +24,7 @@ export {
   pageLimit,
   patchChanges,
 } from '../domain/records.js';
-export { checkRevival, moveUses } from '../domain/rotation.js';
+export { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {
   AuditAction,

@@ -1,14 +1,6 @@
-import { DuplicateKeyError, KeyNotFoundError, KeyStateError, PepperMismatchError } from '../domain/errors.js';
-import {
-  applyPatch,
-  creationChanges,
-  decodeCursor,
-  encodeCursor,
-  pageLimit,
-  patchChanges,
-  recordOf,
-} from '../domain/records.js';
-import { checkRevival, moveUses } from '../domain/rotation.js';
+import { DuplicateKeyError, KeyNotFoundError, PepperMismatchError } from '../domain/errors.js';
+import { creationChanges, decodeCursor, encodeCursor, pageLimit, recordOf } from '../domain/records.js';
+import { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -56,6 +48,10 @@ export class MemoryKeyStore implements KeyStore {
         changes: structuredClone(changes),
       }),
     );
+  }
+
+  #audited(context: AuditContext, audit: AuditWrite): void {
+    this.#log({ ...context, action: audit.action }, audit.keyId, audit.changes);
   }
 
   #put(row: Row): void {
@@ -118,12 +114,11 @@ export class MemoryKeyStore implements KeyStore {
 
   async update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     const before = this.#row(id);
-    checkRevival(before, patch);
-    const after = applyPatch(before, structuredClone(patch));
-    const changes = patchChanges(before, after);
-    if (Object.keys(changes).length === 0) return copy(before);
+    const writes = updateWrites(before, structuredClone(patch), context.action);
+    if (writes === undefined) return copy(before);
+    const after = { ...writes.record, hash: before.hash, tag: before.tag };
     this.#rows.set(id, after);
-    this.#log(context, id, changes);
+    this.#audited(context, writes.audit);
     return copy(after);
   }
 
@@ -134,26 +129,19 @@ export class MemoryKeyStore implements KeyStore {
     context: AuditContext,
   ): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
     const before = this.#row(id);
-    if (before.revokedAt) throw new KeyStateError(`key ${id} is revoked and cannot be rotated`);
-    if (before.replacedBy) {
-      throw new KeyStateError(`key ${id} was already rotated to ${before.replacedBy}; rotate that one`);
-    }
+    const writes = rotationWrites(before, successor, structuredClone(patch));
     if (this.#byHash.has(hex(successor.hash))) throw new DuplicateKeyError();
-    const moved = moveUses(before, successor, patch);
-    const next = { ...moved.successor, replaces: id };
-    const after = { ...applyPatch(before, structuredClone(moved.patch)), replacedBy: successor.id };
-    this.#rows.set(id, after);
-    this.#log(context, id, { ...patchChanges(before, after), replacedBy: successor.id });
-    this.#put(next);
-    this.#log({ ...context, action: 'create' }, successor.id, creationChanges(next));
-    return { previous: copy(after), successor: copy(this.#rows.get(successor.id)!) };
+    this.#rows.set(id, { ...writes.previous, hash: before.hash, tag: before.tag });
+    this.#put(writes.successor);
+    for (const audit of writes.audit) this.#audited(context, audit);
+    return { previous: copy(this.#rows.get(id)!), successor: copy(this.#rows.get(successor.id)!) };
   }
 
   async delete(id: string, context: AuditContext): Promise<KeyRecord> {
     const row = this.#row(id);
     this.#rows.delete(id);
     this.#byHash.delete(hex(row.hash));
-    this.#log(context, id, { name: row.name, owner: row.owner });
+    this.#audited(context, deletionWrites(row));
     return copy(row);
   }
 

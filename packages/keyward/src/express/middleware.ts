@@ -1,8 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { UNAVAILABLE } from '../core/failures.js';
 import type { AuthResult, Guard, GuardOptions } from '../core/guard.js';
+import { authenticateOnce, resolveGuard } from '../internal/http/guard.js';
+import { nodeKeySource, setAuthHeaders, writeFailure } from '../internal/http/node.js';
 import { GUARD } from '../internal/markers.js';
-import { authenticateRequest, resolveGuard, unavailable } from '../node/auth.js';
-import { setAuthHeaders, writeFailure } from '../node/respond.js';
 
 /**
  * Declare your principal type once to type `req.principal` everywhere:
@@ -40,9 +41,7 @@ declare global {
  * Express runs middleware in declaration order: routes declared before
  * `app.use(apiKeyAuth(...))` are public, and `describeRoutes` documents them so.
  */
-export function apiKeyAuth<P = ExpressPrincipal>(
-  guard: Guard<P> | GuardOptions<P>,
-): RequestHandler & { [GUARD]: Guard<P> } {
+export function apiKeyAuth<P = ExpressPrincipal>(guard: Guard<P> | GuardOptions<P>): RequestHandler {
   const resolved = resolveGuard(guard);
   const finish = (result: AuthResult<P>, req: Request, res: Response, next: NextFunction) => {
     if (!result.ok) {
@@ -54,11 +53,11 @@ export function apiKeyAuth<P = ExpressPrincipal>(
     next();
   };
   const keywardAuth: RequestHandler = function keywardAuth(req, res, next) {
-    const result = authenticateRequest(resolved, req);
+    const result = authenticateOnce(resolved, req, nodeKeySource);
     if (result instanceof Promise) {
       result.then(
         (settled) => finish(settled, req, res, next),
-        () => writeFailure(res, unavailable(resolved)),
+        () => writeFailure(res, resolved.respond(UNAVAILABLE)),
       );
       return;
     }

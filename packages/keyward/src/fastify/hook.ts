@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { FailureResponse } from '../core/failures.js';
+import { type FailureResponse, UNAVAILABLE } from '../core/failures.js';
 import type { AuthResult, Guard } from '../core/guard.js';
-import { authenticateRequest, unavailable } from '../node/auth.js';
-import { failureBody, successHeaders } from '../node/respond.js';
-import type { FastifyPrincipal } from './plugin.js';
+import { authenticateOnce } from '../internal/http/guard.js';
+import { applyAuthHeaders, failureBody, nodeKeySource } from '../internal/http/node.js';
+import type { FastifyPrincipal } from './types.js';
 
 /** The guard for a route's `config.keyward`, `null` when the route is public. Throws on a bad value. */
 export type ChooseGuard = (setting: unknown) => Guard | null;
@@ -28,11 +28,7 @@ function accept(
   }
   if (result.principal !== undefined) request.principal = result.principal as FastifyPrincipal;
   // Set before the handler: a Cache-Control the route sets replaces it.
-  const cacheControl = result.cacheControl;
-  if (cacheControl !== undefined && !reply.hasHeader('cache-control'))
-    reply.header('cache-control', cacheControl);
-  const headers = successHeaders(result);
-  if (headers) for (const name in headers) reply.header(name, headers[name]);
+  applyAuthHeaders(reply, result);
   return true;
 }
 
@@ -58,13 +54,13 @@ export function onRequestHook(choose: ChooseGuard): onRequestHookHandler {
     }
     if (guard === null) return done();
     const chosen = guard;
-    const result = authenticateRequest(chosen, request.raw);
+    const result = authenticateOnce(chosen, request.raw, nodeKeySource);
     if (result instanceof Promise) {
       result.then(
         (settled) => {
           if (accept(chosen, settled, request, reply)) done();
         },
-        () => sendFailure(reply, unavailable(chosen)),
+        () => sendFailure(reply, chosen.respond(UNAVAILABLE)),
       );
       return;
     }

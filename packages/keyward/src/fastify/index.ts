@@ -4,11 +4,6 @@
  * `securitySchemes` in the @fastify/swagger document.
  * @module
  */
-export {
-  type FastifyPrincipal,
-  type KeywardFastifyOptions,
-  keyward,
-  type Register,
-  type RouteAuth,
-} from './plugin.js';
+export { apiKeyAuth, type KeywardFastifyOptions, keyward, principalOf } from './plugin.js';
 export { applyMarks } from './swagger.js';
+export type { FastifyPrincipal, Register, RouteAuth } from './types.js';

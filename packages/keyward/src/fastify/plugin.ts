@@ -1,45 +1,13 @@
-import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest, RouteOptions } from 'fastify';
 import { KeywardConfigError } from '../core/failures.js';
 import type { Guard, GuardOptions } from '../core/guard.js';
+import { resolveGuard } from '../internal/http/guard.js';
 import { isGuard } from '../internal/markers.js';
-import { resolveGuard } from '../node/auth.js';
 import { SecuritySchemeRegistry } from '../openapi/security.js';
 import { type ChooseGuard, onRequestHook } from './hook.js';
 import { declaredRoutes } from './routes.js';
 import { markRoute, patchSwagger } from './swagger.js';
-
-/**
- * Declare your principal type once to type `request.principal`:
- *
- * ```ts
- * declare module 'keyward/fastify' {
- *   interface Register { principal: ApiClient }
- * }
- * ```
- */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by users through declaration merging.
-export interface Register {}
-
-/** `request.principal`'s type: `Register['principal']`, or `unknown` until declared. */
-export type FastifyPrincipal = Register extends { principal: infer P } ? P : unknown;
-
-/**
- * A route's `config.keyward`: `false` public, `true` the plugin's guard (needed with
- * `global: false`), another guard (e.g. `guard.require('admin')`), or extra scopes.
- */
-// biome-ignore lint/suspicious/noExplicitAny: a route may name a guard of any principal type.
-export type RouteAuth = boolean | Guard<any> | { scopes: readonly string[] };
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** keyward for this route: `false` public, `true`, a guard, or `{ scopes }`. */
-    keyward?: RouteAuth;
-  }
-  interface FastifyRequest {
-    /** Who the API key belongs to; `undefined` on public routes and for optional auth without a key. */
-    principal?: FastifyPrincipal;
-  }
-}
+import type { FastifyPrincipal } from './types.js';
 
 export interface KeywardFastifyOptions<P = unknown> {
   /** The guard (or its options) for the routes of this context. */
@@ -170,10 +138,18 @@ const plugin: FastifyPluginCallback<KeywardFastifyOptions> = (fastify, options, 
  * operations get `security` and the document `securitySchemes`. Import `keyward/fastify`
  * before creating the app: routes declared before the plugin loaded are otherwise refused.
  */
-export const keyward = Object.assign(plugin, {
+export const apiKeyAuth = Object.assign(plugin, {
   // What fastify-plugin sets, without the dependency: the plugin is not encapsulated, so
   // its hooks reach the context it is registered in; the metadata names it and asks for Fastify 5.
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'keyward',
   [Symbol.for('plugin-meta')]: { name: 'keyward', fastify: '5.x' },
 });
+
+/** The same plugin as {@link apiKeyAuth}, by the package's name: `app.register(keyward, { guard })`. */
+export const keyward = apiKeyAuth;
+
+/** `request.principal` with a type of your choice, for code that does not declare `Register`. */
+export function principalOf<P = FastifyPrincipal>(request: FastifyRequest): P | undefined {
+  return request.principal as P | undefined;
+}

@@ -1,12 +1,11 @@
 /**
- * keyward for Hono: `apiKeyAuth` middleware, explicit public routes, and OpenAPI/docs
- * generated from the same declarations.
+ * keyward for Hono: `apiKeyAuth` middleware, `protect` for one route, explicit public routes,
+ * and the OpenAPI document generated from the same declarations.
  * @module
  */
 export {
   apiKeyAuth,
   authSchemeOf,
-  failureResponse,
   type KeywardEnv,
   principalOf,
   protect,

@@ -1,9 +1,10 @@
 import type { Context, Env, Handler, MiddlewareHandler, Next } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { FailureResponse } from '../core/failures.js';
-import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../core/guard.js';
+import type { AuthResult, Guard, GuardOptions } from '../core/guard.js';
 import type { ApiKeyScheme } from '../core/schemes.js';
-import { GUARD, isGuard, PUBLIC } from '../internal/markers.js';
+import { authenticateOnce, outcomeOf, resolveGuard } from '../internal/http/guard.js';
+import { GUARD, PUBLIC } from '../internal/markers.js';
 import { noteUpgradeRefusal } from '../internal/upgrade-refusals.js';
 import { answersPublicly } from './endpoints.js';
 import { sourceOf } from './source.js';
@@ -54,23 +55,15 @@ function addCacheControl(c: Context, cacheControl: string): void {
   }
 }
 
-/** Writes a keyward failure as a Hono response. */
-export function failureResponse(c: Context, response: FailureResponse): Response {
+/** A keyward failure as a Hono response. */
+function failureResponse(c: Context, response: FailureResponse): Response {
   return c.body(response.body, response.status as 401, response.headers);
 }
 
-interface Outcome {
-  readonly family: object;
-  readonly result: AuthResult<unknown>;
+/** Sets the result's headers (rate-limit fields, `Deprecation`) on the response being built. */
+function setHeaders(c: Context, headers: Readonly<Record<string, string>> | undefined): void {
+  if (headers !== undefined) for (const name in headers) c.header(name, headers[name]);
 }
-// On the Context under a private symbol, not in a WeakMap: a WeakMap get and set cost
-// about 1 µs a request here, a symbol property almost nothing. Symbols do not enumerate.
-const OUTCOME: unique symbol = Symbol('keyward.outcome');
-type Marked = { [OUTCOME]?: Outcome };
-const outcomeOf = (c: Context): Outcome | undefined => (c as Marked)[OUTCOME];
-const remember = (c: Context, outcome: Outcome): void => {
-  (c as Marked)[OUTCOME] = outcome;
-};
 
 /**
  * Protects an app (`app.use(apiKeyAuth(...))`), a group (`app.use('/api/*', ...)`) or
@@ -79,8 +72,7 @@ const remember = (c: Context, outcome: Outcome): void => {
  * request and only the extra scopes are checked again.
  */
 export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHandler<KeywardEnv<P>> {
-  const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
-  const family = resolved.family;
+  const resolved = resolveGuard(guard);
 
   function proceed(c: Context<KeywardEnv<P>>, next: Next, result: AuthResult<P>): Response | Promise<void> {
     if (!result.ok) {
@@ -88,17 +80,13 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
       noteUpgradeRefusal(c, response);
       return failureResponse(c, response);
     }
-    remember(c, { family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
-    const deprecation = result.scheme?.deprecation;
     const cacheControl = result.cacheControl;
     // No await when there is nothing to add: Hono's compose then stays on its fast path.
-    if (result.headers === undefined && deprecation === undefined && cacheControl === undefined)
-      return next();
+    if (result.headers === undefined && cacheControl === undefined) return next();
     return next().then(() => {
       // Set after the handler so they survive handlers that return their own Response.
-      if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
-      if (deprecation !== undefined) c.header('Deprecation', deprecation);
+      setHeaders(c, result.headers);
       if (cacheControl !== undefined) addCacheControl(c, cacheControl);
     });
   }
@@ -106,11 +94,7 @@ export function apiKeyAuth<P>(guard: Guard<P> | GuardOptions<P>): MiddlewareHand
   // Hono awaits whatever a middleware returns, so a sync Response is fine at run time.
   const keywardAuth = function keywardAuth(c: Context<KeywardEnv<P>>, next: Next) {
     if (publicMarkers > 0 && leftToPublicRoute(c, keywardAuth)) return next();
-    const prior = outcomeOf(c);
-    const pending =
-      prior && prior.family === family
-        ? resolved.authorize(prior.result as AuthResult<P>)
-        : resolved.authenticate(sourceOf(c));
+    const pending = authenticateOnce(resolved, c, sourceOf);
     if (pending instanceof Promise)
       return pending.then<Response | void>((result) => proceed(c, next, result));
     return proceed(c, next, pending);
@@ -130,8 +114,7 @@ export function protect<P>(
   guard: Guard<P> | GuardOptions<P>,
   handler: (c: Context<KeywardEnv<P>>) => Response | Promise<Response>,
 ): Handler<KeywardEnv<P>> {
-  const resolved: Guard<P> = isGuard<P>(guard) ? guard : createGuard(guard);
-  const family = resolved.family;
+  const resolved = resolveGuard(guard);
 
   function proceed(c: Context<KeywardEnv<P>>, result: AuthResult<P>): Response | Promise<Response> {
     if (!result.ok) {
@@ -139,11 +122,8 @@ export function protect<P>(
       noteUpgradeRefusal(c, response);
       return failureResponse(c, response);
     }
-    remember(c, { family, result });
     if (result.principal !== undefined) c.set('principal', result.principal);
-    if (result.headers) for (const name in result.headers) c.header(name, result.headers[name]);
-    const deprecation = result.scheme?.deprecation;
-    if (deprecation !== undefined) c.header('Deprecation', deprecation);
+    setHeaders(c, result.headers);
     const response = handler(c);
     const cacheControl = result.cacheControl;
     if (cacheControl === undefined) return response;
@@ -154,11 +134,7 @@ export function protect<P>(
 
   // The route itself is guarded: no publicRoute() elsewhere can open it.
   const keywardProtected = function keywardProtected(c: Context<KeywardEnv<P>>) {
-    const prior = outcomeOf(c);
-    const pending =
-      prior && prior.family === family
-        ? resolved.authorize(prior.result as AuthResult<P>)
-        : resolved.authenticate(sourceOf(c));
+    const pending = authenticateOnce(resolved, c, sourceOf);
     if (pending instanceof Promise) return pending.then((result) => proceed(c, result));
     return proceed(c, pending);
   };
@@ -188,7 +164,7 @@ export function publicRoute(): MiddlewareHandler {
  * or `undefined` when no key was accepted or {@link apiKeyAuth} has not run.
  */
 export function authSchemeOf(c: Context): ApiKeyScheme | undefined {
-  const result = outcomeOf(c)?.result;
+  const result = outcomeOf(c);
   return result?.ok ? result.scheme : undefined;
 }
 

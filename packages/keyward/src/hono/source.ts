@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { type KeySource, queryOf } from '../core/request.js';
-import { nodeHeader } from '../node/headers.js';
+import { fetchKeySource } from '../internal/http/fetch.js';
+import { nodeHeader } from '../internal/http/node-headers.js';
 
 interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
@@ -21,24 +22,6 @@ class IncomingSource implements KeySource {
   }
   peer() {
     return this.incoming.socket?.remoteAddress;
-  }
-}
-
-// The Request the app handles. Repeated lines come joined with ", " (Cookie lines with
-// "; "), which the core counts as a duplicate. The peer is still the connection's.
-class RequestSource implements KeySource {
-  constructor(
-    private readonly request: Request,
-    private readonly incoming: NodeIncoming | undefined,
-  ) {}
-  header(name: string) {
-    return this.request.headers.get(name) ?? undefined;
-  }
-  query() {
-    return queryOf(this.request.url);
-  }
-  peer() {
-    return this.incoming?.socket?.remoteAddress;
   }
 }
 
@@ -99,8 +82,9 @@ export function sourceOf(c: Context): KeySource {
   const raw = c.req.raw;
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
   if (!incoming || typeof incoming.headers !== 'object' || typeof incoming.url !== 'string') {
-    return new RequestSource(raw, undefined);
+    return fetchKeySource(raw);
   }
   if (unchanged(raw, incoming)) return new IncomingSource(incoming);
-  return new RequestSource(raw, incoming);
+  // The peer is still the connection's.
+  return fetchKeySource(raw, () => incoming.socket?.remoteAddress);
 }

@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { KeywardConfigError } from '../core/failures.js';
 import type { KeySource } from '../core/request.js';
+import { formatIp, inRange, limitKey, parseIp, parseRange } from '../internal/ip.js';
 
 /**
  * Finds the client address of a request, for the per-address failure limit. Off by
@@ -37,14 +37,18 @@ const PORT = /^:(?:\d{1,5}|_[\w.-]{1,63})$/;
 const OBFUSCATED = /^_[\w.-]{1,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^`|~\w-]{1,64}$/;
 
+/**
+ * An address in its one canonical text (RFC 5952 for IPv6, IPv4-mapped IPv6 as IPv4, no
+ * zone), so that one client is one bucket however its address was written.
+ */
 function normalize(address: string): string {
-  let a = address.trim();
-  // An IPv6 zone (`fe80::1%eth0`) names a local interface, not a client.
-  const zone = a.indexOf('%');
-  if (zone !== -1 && isIP(a) === 6) a = a.slice(0, zone);
-  if (a.startsWith('::ffff:') && isIP(a.slice(7)) === 4) return a.slice(7);
-  return a.includes(':') ? a.toLowerCase() : a;
+  const a = address.trim();
+  const bytes = parseIp(a);
+  return bytes ? formatIp(bytes) : a.toLowerCase();
 }
+
+const isIPv4 = (text: string) => parseIp(text)?.length === 4;
+const isIPv6 = (text: string) => text.includes(':') && parseIp(text) !== undefined;
 
 function unquote(hop: string): string {
   const h = hop.trim();
@@ -63,14 +67,14 @@ export function hopAddress(hop: string): string | undefined {
     if (end === -1) return undefined;
     const rest = h.slice(end + 1);
     const inner = h.slice(1, end);
-    return (rest === '' || PORT.test(rest)) && isIP(inner) === 6 ? normalize(inner) : undefined;
+    return (rest === '' || PORT.test(rest)) && isIPv6(inner) ? normalize(inner) : undefined;
   }
-  if (isIP(h) !== 0) return normalize(h);
+  if (parseIp(h) !== undefined) return normalize(h);
   const colon = h.indexOf(':');
   // IPv4 with a port: one colon only (a bare IPv6 address has several, and no port).
   if (colon !== -1 && colon === h.lastIndexOf(':') && PORT.test(h.slice(colon))) {
     const host = h.slice(0, colon);
-    if (isIP(host) === 4) return host;
+    if (isIPv4(host)) return normalize(host);
   }
   return undefined;
 }
@@ -81,87 +85,23 @@ function hopLabel(hop: string): string {
   return OBFUSCATED.test(h) ? h : UNKNOWN_CLIENT;
 }
 
-function ipv4Number(address: string): number {
-  let n = 0;
-  for (const part of address.split('.')) n = n * 256 + Number(part);
-  return n;
-}
-
-function groupsOf(text: string): number[] {
-  const groups: number[] = [];
-  if (text === '') return groups;
-  for (const part of text.split(':')) {
-    if (part.includes('.')) {
-      // A trailing dotted IPv4 part (`::ffff:1.2.3.4`) fills two groups.
-      const v4 = ipv4Number(part);
-      groups.push(Math.floor(v4 / 65536), v4 % 65536);
-    } else groups.push(Number.parseInt(part, 16));
-  }
-  return groups;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (no zone). */
-function ipv6Groups(address: string): number[] {
-  const gap = address.indexOf('::');
-  if (gap === -1) return groupsOf(address);
-  const left = groupsOf(address.slice(0, gap));
-  const right = groupsOf(address.slice(gap + 2));
-  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-const mappedGroups = (v4: number) => [0, 0, 0, 0, 0, 0xffff, Math.floor(v4 / 65536), v4 % 65536];
-
-interface Network {
-  readonly v4: boolean;
-  readonly bits: number;
-  /** IPv4: one 32-bit number; IPv6: eight 16-bit groups. */
-  readonly value: number | readonly number[];
-}
-
-function inNetwork(net: Network, v4: number | undefined, v6: readonly number[] | undefined): boolean {
-  if (net.v4) {
-    if (v4 === undefined) return false;
-    const shift = 2 ** (32 - net.bits);
-    return Math.floor(v4 / shift) === Math.floor((net.value as number) / shift);
-  }
-  if (v6 === undefined) return false;
-  const groups = net.value as readonly number[];
-  let bits = net.bits;
-  for (let i = 0; bits > 0; i++, bits -= 16) {
-    const shift = 2 ** Math.max(0, 16 - bits);
-    if (Math.floor(v6[i]! / shift) !== Math.floor(groups[i]! / shift)) return false;
-  }
-  return true;
-}
-
-// Addresses and CIDR ranges matched by arithmetic: node:net's BlockList builds a
-// SocketAddress per check, which made it the largest cost of a limited request.
 function trustList(proxies: readonly string[]): (address: string) => boolean {
-  const networks: Network[] = [];
-  for (const entry of proxies) {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address);
-    if (family === 0 || address.includes('%'))
+  const ranges = proxies.map((entry) => {
+    const range = entry.includes('%') ? undefined : parseRange(entry);
+    if (range === undefined) {
+      const [address = ''] = entry.split('/');
       throw new KeywardConfigError(
-        `trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR range`,
+        parseIp(address) === undefined || address.includes('%')
+          ? `trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR range`
+          : `trustedProxies: bad prefix length in ${JSON.stringify(entry)}`,
       );
-    const max = family === 4 ? 32 : 128;
-    const prefix = bits === undefined ? max : Number(bits);
-    if (bits !== undefined && (!/^\d{1,3}$/.test(bits) || prefix > max)) {
-      throw new KeywardConfigError(`trustedProxies: bad prefix length in ${JSON.stringify(entry)}`);
     }
-    if (family === 4) networks.push({ v4: true, bits: prefix, value: ipv4Number(address) });
-    else networks.push({ v4: false, bits: prefix, value: ipv6Groups(address) });
-  }
-  const hasV6 = networks.some((n) => !n.v4);
+    return range;
+  });
   return (address) => {
-    const family = isIP(address);
-    if (family === 0) return false;
-    if (family === 6 && !hasV6) return false;
-    const v4 = family === 4 ? ipv4Number(address) : undefined;
-    // An IPv4 address is also its IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), as BlockList has it.
-    const v6 = v4 === undefined ? ipv6Groups(address) : hasV6 ? mappedGroups(v4) : undefined;
-    for (const net of networks) if (inNetwork(net, v4, v6)) return true;
+    const bytes = parseIp(address);
+    if (bytes === undefined) return false;
+    for (const range of ranges) if (inRange(bytes, range)) return true;
     return false;
   };
 }
@@ -229,6 +169,6 @@ export function clientAddressOf(
  * customer at least a /64, so every address in it is one client.
  */
 export function ipv6Network(address: string): string {
-  const g = ipv6Groups(address);
-  return `${g[0]!.toString(16)}:${g[1]!.toString(16)}:${g[2]!.toString(16)}:${g[3]!.toString(16)}::/64`;
+  const bytes = parseIp(address);
+  return bytes ? limitKey(bytes) : address;
 }

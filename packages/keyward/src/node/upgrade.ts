@@ -1,9 +1,10 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FailureResponse } from '../core/failures.js';
+import { type FailureResponse, UNAVAILABLE } from '../core/failures.js';
 import type { AuthResult, Guard, GuardOptions } from '../core/guard.js';
-import { authenticateRequest, resolveGuard, unavailable } from './auth.js';
-import { failureBody } from './respond.js';
+import { resolveGuard } from '../internal/http/guard.js';
+import { failureBody } from '../internal/http/node.js';
+import { authenticateRequest } from './middleware.js';
 
 /** Called for an upgrade request keyward let through; typically `wss.handleUpgrade(...)`. */
 export type UpgradeHandler<P> = (
@@ -71,7 +72,7 @@ export function guardUpgrade<P>(
     };
     const result = authenticateRequest(resolved, req);
     if (result instanceof Promise) {
-      result.then(settle, () => refuseUpgrade(socket, unavailable(resolved)));
+      result.then(settle, () => refuseUpgrade(socket, resolved.respond(UNAVAILABLE)));
       return;
     }
     settle(result);

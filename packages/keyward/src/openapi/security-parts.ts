@@ -4,7 +4,7 @@ import {
   type SecurityRequirement,
   SecuritySchemeRegistry,
   securityRequirements,
-} from '../openapi/security.js';
+} from './security.js';
 
 /** The two OpenAPI pieces a guard contributes, ready to merge into a document made by hand. */
 export interface OpenApiSecurity {

@@ -1,0 +1,55 @@
+import { type AuthResult, createGuard, type Guard, type GuardOptions } from '../../core/guard.js';
+import { isGuard } from '../markers.js';
+
+/** Accepts a guard or the options to create one (validated here, once). */
+export function resolveGuard<P>(guard: Guard<P> | GuardOptions<P>): Guard<P> {
+  return isGuard<P>(guard) ? guard : createGuard(guard);
+}
+
+/** What the first guard of a family concluded for a request; later guards of that family reuse it. */
+interface Outcome {
+  readonly family: object;
+  readonly result: AuthResult<unknown>;
+}
+
+// On the request object (a Node request, a Hono Context, a fetch Request) under a private
+// symbol: a property costs almost nothing where a WeakMap get and set cost about a
+// microsecond. Symbols do not enumerate, so loggers and serializers do not see it.
+const OUTCOME: unique symbol = Symbol('keyward.outcome');
+type Marked = { [OUTCOME]?: Outcome };
+
+function record<P>(holder: object, guard: Guard<P>, result: AuthResult<P>): AuthResult<P> {
+  if (result.ok) (holder as Marked)[OUTCOME] = { family: guard.family, result };
+  return result;
+}
+
+/**
+ * Authenticates the request `holder` stands for, once per guard family: a request already
+ * let through by a guard of the same family (the guard and those derived with
+ * `guard.require`) is not verified again, only the extra scopes are checked. `source`
+ * reads the key; it is not called when the outcome is reused. Sync whenever the verifier is.
+ */
+export function authenticateOnce<P, H extends object>(
+  guard: Guard<P>,
+  holder: H,
+  source: (holder: H) => Parameters<Guard<P>['authenticate']>[0],
+): AuthResult<P> | Promise<AuthResult<P>> {
+  const prior = (holder as Marked)[OUTCOME];
+  if (prior !== undefined && prior.family === guard.family) {
+    return record(holder, guard, guard.authorize(prior.result as AuthResult<P>));
+  }
+  const pending = guard.authenticate(source(holder));
+  if (pending instanceof Promise) return pending.then((result) => record(holder, guard, result));
+  return record(holder, guard, pending);
+}
+
+/** The successful outcome recorded for a request, if keyward let it through. */
+export function outcomeOf(holder: object): AuthResult<unknown> | undefined {
+  return (holder as Marked)[OUTCOME]?.result;
+}
+
+/** The principal of a request let through by keyward; `undefined` otherwise (or for optional auth without a key). */
+export function recordedPrincipal<P>(holder: object): P | undefined {
+  const result = outcomeOf(holder);
+  return result?.ok ? (result.principal as P | undefined) : undefined;
+}
