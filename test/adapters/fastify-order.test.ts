@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiKeyHeader, createGuard, KeywardConfigError, staticKeys } from 'keyward';
-import { keyward } from 'keyward/fastify';
+import { keyward, withSecurity } from 'keyward/fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // Registration orders that an onRoute-only plugin cannot see: the routes must be guarded
@@ -172,7 +172,11 @@ describe('Fastify: @fastify/swagger documents what is enforced, whatever the ord
 
   it.each(orders)('documents routes declared before the plugin or without await (%s)', async (order) => {
     const app = await appIn(order, {
-      first: (a) => a.register(swagger, { openapi: { info: { title: 'T', version: '1' } } }),
+      first: (a) =>
+        a.register(swagger, {
+          openapi: { info: { title: 'T', version: '1' } },
+          transformObject: withSecurity,
+        }),
     });
     const doc = app.swagger() as unknown as Doc;
     expect(doc.paths['/secret']?.get?.security).toEqual(guarded);
@@ -187,6 +191,7 @@ describe('Fastify: @fastify/swagger documents what is enforced, whatever the ord
     await app.register(swagger, {
       openapi: { info: { title: 'T', version: '1' } },
       exposeHeadRoutes: true,
+      transformObject: withSecurity,
     });
     app.register(keyward, { guard: { schemes: header, verify: keys } });
     app.get('/secret', { schema: { operationId: 'getSecret' } }, who);

@@ -8,7 +8,7 @@ import {
   KeywardConfigError,
   staticKeys,
 } from 'keyward';
-import { keyward } from 'keyward/fastify';
+import { keyward, withSecurity } from 'keyward/fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const header = apiKeyHeader({ name: 'X-API-Key' });
@@ -203,6 +203,7 @@ describe('Fastify: @fastify/swagger gets security from the guard declaration', (
           info: { title: 'Shop', version: '1.0.0' },
           components: { securitySchemes: { Bearer: { type: 'http', scheme: 'bearer' } } },
         },
+        transformObject: withSecurity,
       });
     if (order === 'swagger-first') await registerSwagger();
     await app.register(keyward, { guard });

@@ -5,5 +5,5 @@
  * @module
  */
 export { apiKeyAuth, type KeywardFastifyOptions, keyward, principalOf } from './plugin.js';
-export { applyMarks } from './swagger.js';
+export { withSecurity } from './swagger.js';
 export type { FastifyPrincipal, Register, RouteAuth } from './types.js';

@@ -6,7 +6,7 @@ import { isGuard } from '../internal/markers.js';
 import { SecuritySchemeRegistry } from '../openapi/security.js';
 import { type ChooseGuard, onRequestHook } from './hook.js';
 import { declaredRoutes } from './routes.js';
-import { markRoute, patchSwagger } from './swagger.js';
+import { markRoute } from './swagger.js';
 import type { FastifyPrincipal } from './types.js';
 
 export interface KeywardFastifyOptions<P = unknown> {
@@ -18,8 +18,6 @@ export interface KeywardFastifyOptions<P = unknown> {
    * routes with a `config.keyward` are.
    */
   global?: boolean;
-  /** Name of @fastify/swagger's decorator, if you changed it. Default `swagger`. */
-  swaggerDecorator?: string;
 }
 
 /** Resolves `config.keyward` against the plugin's guard; `{ scopes }` guards are made once per setting. */
@@ -102,7 +100,6 @@ function setup(fastify: FastifyInstance, options: KeywardFastifyOptions): void {
         schemes.addGuard(chosen);
         markRoute(route, chosen);
       }
-      patchSwagger(fastify, options.swaggerDecorator);
     } catch (error) {
       ready(error as Error);
       return;
@@ -134,8 +131,8 @@ const plugin: FastifyPluginCallback<KeywardFastifyOptions> = (fastify, options, 
  * It guards every route of the context it is registered in and of that context's children,
  * whether declared before or after it, awaited or not; registered inside a plugin it guards
  * that plugin's routes only. Every route's `config.keyward` is checked at startup.
- * `request.principal` holds the principal. With @fastify/swagger registered, guarded
- * operations get `security` and the document `securitySchemes`. Import `keyward/fastify`
+ * `request.principal` holds the principal. With @fastify/swagger, pass `withSecurity` as
+ * its `transformObject`: guarded operations get `security`, the document `securitySchemes`. Import `keyward/fastify`
  * before creating the app: routes declared before the plugin loaded are otherwise refused.
  */
 export const apiKeyAuth = Object.assign(plugin, {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { RouteOptions } from 'fastify';
 import type { Guard } from '../core/guard.js';
 import {
@@ -106,43 +105,20 @@ export function applyMarks<D>(document: D): D {
   return document;
 }
 
-type SwaggerFn = ((options?: { yaml?: boolean }) => unknown) & { [PATCHED]?: true };
-const PATCHED: unique symbol = Symbol.for('keyward.swagger');
-
-// YAML is rendered by the `yaml` package @fastify/swagger itself uses; JSON is valid YAML
-// 1.2, so it is the fallback.
-function toYaml(document: unknown): string {
-  try {
-    const swaggerMain = createRequire(import.meta.url).resolve('@fastify/swagger');
-    const yaml = createRequire(swaggerMain)('yaml') as {
-      stringify(value: unknown, options?: object): string;
-    };
-    return yaml.stringify(document, { strict: false });
-  } catch {
-    return JSON.stringify(document, null, 2);
-  }
-}
-
 /**
- * Wraps the `swagger()` decorator that @fastify/swagger put on this instance or an ancestor
- * so the documents it returns carry keyward's security. Route schemas cannot reference
- * schemes missing from the document (@fastify/swagger fails on them), and the document's
- * components come from @fastify/swagger's own options, hence this last step.
+ * For @fastify/swagger's `transformObject` option: the generated document with keyward's
+ * `security` on each guarded operation and its schemes in `components.securitySchemes`
+ * (Swagger 2.0: `securityDefinitions`, without cookie keys, which 2.0 cannot describe).
+ *
+ * @example
+ * ```ts
+ * await app.register(swagger, { openapi: { info }, transformObject: withSecurity });
+ * ```
  */
-export function patchSwagger(instance: object, decorator = 'swagger'): void {
-  let owner: object | null = instance;
-  while (owner !== null && !Object.hasOwn(owner, decorator)) owner = Object.getPrototypeOf(owner);
-  if (owner === null) return;
-  const slots = owner as Record<string, unknown>;
-  const original = slots[decorator] as SwaggerFn;
-  if (typeof original !== 'function' || original[PATCHED]) return;
-  let yaml: string | undefined;
-  const patched: SwaggerFn = function keywardSwagger(this: unknown, options) {
-    if (options?.yaml) {
-      yaml ??= toYaml(patched.call(this));
-      return yaml;
-    }
-    return applyMarks(original.call(this, options));
-  };
-  slots[decorator] = Object.assign(patched, { [PATCHED]: true as const });
+export function withSecurity<O extends object, S extends object>(
+  documentObject: { openapiObject: O } | { swaggerObject: S },
+): O | S {
+  return applyMarks(
+    'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject,
+  );
 }
