@@ -116,6 +116,33 @@ describe('failed authentication per client address', () => {
     expect(code(await guard.authenticate(from('g4', '203.0.113.50')))).toBe('invalid');
     expect(code(await guard.authenticate(from('g5', '203.0.113.50', '192.0.2.77')))).toBe('rate_limited');
   });
+
+  it("blocks an address that keeps guessing while a 'closed' limiter's store is down", async () => {
+    // Without a count of its own, every guess was still checked during the outage: a wrong
+    // key 503, the right one 200, as fast as the attacker could ask.
+    const keys: Record<string, P> = { alice: { id: 'alice' }, bob: { id: 'bob' } };
+    const verify = vi.fn((key: string) => keys[key]) as unknown as Verifier<P>;
+    const guard = createGuard({
+      schemes: header,
+      verify,
+      onError: () => {},
+      limits: rateLimits({
+        // A client whose every call fails: the store is unreachable from the start.
+        limiter: redisRateLimiter({ client: { status: 'end' }, failMode: 'closed' }),
+        failures: { limit: 3, windowSeconds: 60 },
+      }),
+    });
+    expect(code(await guard.authenticate(from('alice')))).toBe('ok');
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push(code(await guard.authenticate(from(`guess-${i}`))));
+    expect(codes).toEqual(['unavailable', 'unavailable', 'unavailable', 'rate_limited', 'rate_limited']);
+    vi.mocked(verify).mockClear();
+    // The right key, never used from this address: not even checked.
+    expect(code(await guard.authenticate(from('bob')))).toBe('rate_limited');
+    expect(code(await guard.authenticate(from('alice')))).toBe('ok'); // known from this address
+    expect(vi.mocked(verify).mock.calls.map(([key]) => key)).toEqual(['alice']);
+    expect(code(await guard.authenticate(from('guess-9', '198.51.100.1')))).toBe('unavailable');
+  });
 });
 
 describe('client address resolution', () => {
