@@ -259,6 +259,21 @@ describe('bounded per-address state', () => {
     expect((await limiter.consume('key:a', rule)).remaining).toBe(3);
   });
 
+  it('keeps buckets of any other name in one shared table, not a table per prefix', async () => {
+    // Each table is allocated whole (about 2.8 MB at the default size): a table per prefix
+    // let a caller's bucket names grow memory without bound.
+    const limiter = memoryRateLimiter({ maxCounters: 8 });
+    const rule = { limit: 1, windowSeconds: 60 };
+    await limiter.consume('key:a', rule);
+    await limiter.consume('fail:192.0.2.1', rule);
+    for (let i = 0; i < 100; i++) expect((await limiter.consume(`tenant${i}:x`, rule)).allowed).toBe(true);
+    expect(limiter.size).toBe(2 + 8);
+    // The shared table forgot the first of them; keyward's own kinds kept theirs.
+    expect((await limiter.consume('tenant0:x', rule)).allowed).toBe(true);
+    expect((await limiter.consume('key:a', rule)).allowed).toBe(false);
+    expect((await limiter.consume('fail:192.0.2.1', rule)).allowed).toBe(false);
+  });
+
   it('counts a fixed window per counter and starts it again once it has passed', async () => {
     const limiter = memoryRateLimiter();
     const rule = { limit: 2, windowSeconds: 1 };
