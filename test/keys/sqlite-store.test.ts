@@ -259,7 +259,7 @@ describe('the pepper fingerprint in a SQLite database', () => {
     }
   };
 
-  it('is a salted scrypt hash, so a stolen file is no cheap oracle for guessing the pepper', async () => {
+  it('is a salted scrypt hash, so the fingerprint itself is no fast oracle for guessing the pepper', async () => {
     const paths = [dbPath(), dbPath()];
     for (const database of paths) {
       const m = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
