@@ -344,6 +344,7 @@ describe('keyward pepper', () => {
         /^keyward: the pepper from KEYWARD_PEPPER is too weak: .*keyward pepper generate/,
       );
       expect(out.stderr).not.toContain(pepper);
+      expect(existsSync(db)).toBe(false);
     }
   });
 
