@@ -344,6 +344,7 @@ describe('keyward pepper', () => {
         /^keyward: the pepper from KEYWARD_PEPPER is too weak: .*keyward pepper generate/,
       );
       expect(out.stderr).not.toContain(pepper);
+      expect(existsSync(db)).toBe(false);
     }
   });
 
@@ -455,6 +456,14 @@ describe('keyward errors and exit codes', () => {
         ['audit', '--limit', pasted],
         ['keys', pasted],
         [pasted],
+        // Glued to its option, or to an option that does not exist.
+        ['keys', 'create', '--name', 'x', `--uses=${pasted}`],
+        ['keys', 'create', '--name', 'x', `--metadata=${pasted}`],
+        ['keys', 'create', '--name', 'x', `--expires-in=${pasted}`],
+        ['keys', 'rotate', id, `--grace=${pasted}`],
+        ['keys', 'list', `--limit=${pasted}`],
+        ['serve', `--rate-limit=${pasted}`],
+        ['serve', `-p${pasted}`],
       ]) {
         const out = await run(...args);
         expect({ args, code: out.code }).toEqual({ args, code: 2 });

@@ -1,11 +1,13 @@
 // `keyward serve` as real processes: when it issues its first key (and where it prints it),
-// how it fails when it cannot listen, and how it treats clients that send slowly.
+// how it fails when it cannot listen, how it treats clients that send slowly, and that it
+// stops while its Redis hangs.
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, PG_URL, requireService } from '../helpers/services.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freePort, OwnRedis, PG_URL, REDIS_URL, requireService } from '../helpers/services.js';
 import { PEPPER, tempDir } from '../keys/temp.js';
 import { type Child, cliProcess, spawnCli } from './run.js';
 
@@ -199,6 +201,50 @@ describe('keyward serve: failures to start and slow clients', () => {
       clearInterval(trickle);
       socket.destroy();
       await stop(child);
+    }
+  });
+});
+
+// Where the machine has Redis, it has redis-server for a throwaway one.
+const redisUp = await requireService('Redis', Number(new URL(REDIS_URL).port));
+
+describe.skipIf(!redisUp)('keyward serve with a hung Redis', () => {
+  let redis: OwnRedis;
+  beforeAll(async () => {
+    redis = await OwnRedis.start();
+  });
+  afterAll(async () => {
+    redis?.resume();
+    await redis?.stop();
+  });
+
+  it('stops on SIGTERM within seconds instead of waiting for Redis to answer QUIT', async () => {
+    const child = serve(['--port', '0', '--auth-failure-limit', '1000/1m'], {
+      KEYWARD_API_KEYS: 'static-key-0123456789abcdef',
+      KEYWARD_REDIS_URL: redis.url,
+    });
+    const [, base] = (await child.waitFor(/listening on (http:\/\/\S+)/)) as string[];
+    const check = new Redis(redis.url);
+    try {
+      // Failed attempts until one is counted in Redis: serve's connection is up and in use.
+      await vi.waitFor(
+        async () => {
+          await fetch(`${base}/secure-data`, { headers: { 'X-API-Key': 'wrong-key-000000' } });
+          expect(await check.dbsize()).toBeGreaterThan(0);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+    } finally {
+      check.disconnect();
+    }
+    redis.pause();
+    try {
+      const started = Date.now();
+      child.child.kill('SIGTERM');
+      expect(await Promise.race([child.exited, timeout(10_000)])).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      redis.resume();
     }
   });
 });

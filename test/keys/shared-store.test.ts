@@ -1,5 +1,5 @@
 // Two managers on one SQLite database: what one process changes, the other follows.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   InsecurePepperFileError,
@@ -9,6 +9,7 @@ import {
 } from '@keyward/keys';
 import { openKeyManager } from '@keyward/server';
 import { SqliteKeyStore } from '@keyward/sqlite';
+import { KeywardConfigError } from 'keyward';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { counting } from './fixtures.js';
 import { OTHER_PEPPER, PEPPER, tempDir } from './temp.js';
@@ -155,6 +156,29 @@ describe('openKeyManager', () => {
     expect(fromFile.message).toContain(`its pepper file ${database}.pepper is missing`);
     expect(notes).toEqual([]);
     expect(existsSync(`${database}.pepper`)).toBe(false);
+  });
+
+  it('checks the pepper before creating the database, so a refused start leaves none behind', async () => {
+    // An empty database left behind made the next good start find a store and issue no first key.
+    const database = join(dir, 'refused-first.db');
+    const weak = await openKeyManager({ database, env: { KEYWARD_PEPPER: 'a'.repeat(32) } }).catch((e) => e);
+    expect(weak).toBeInstanceOf(KeywardConfigError);
+    expect(weak.message).toMatch(/too weak/);
+    expect(existsSync(database)).toBe(false);
+    // A pepper file others may read, or a weak one: refused before the database too.
+    for (const [content, mode] of [
+      [`${PEPPER}\n`, 0o644],
+      ['b'.repeat(40), 0o600],
+    ] as const) {
+      writeFileSync(`${database}.pepper`, content, { mode });
+      const error = await openKeyManager({ database, env: {} }).catch((e) => e);
+      expect(error).toBeInstanceOf(mode === 0o644 ? InsecurePepperFileError : KeywardConfigError);
+      expect(existsSync(database)).toBe(false);
+      rmSync(`${database}.pepper`);
+    }
+    const good = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });
+    expect(good.store.created).toBe(true);
+    await good.close();
   });
 
   it('reports a directory where the pepper file should be', async () => {

@@ -1,9 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyInputError, KeyManager, PepperMismatchError, StoreUnavailableError } from '@keyward/keys';
+import {
+  InsecureStoreFileError,
+  KeyInputError,
+  KeyManager,
+  PepperMismatchError,
+  StoreUnavailableError,
+} from '@keyward/keys';
 import type { NewKeyRow } from '@keyward/keys/store';
 import { openKeyManager } from '@keyward/server';
 import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
@@ -137,6 +153,98 @@ describe('SqliteKeyStore', () => {
   });
 });
 
+describe('where a SQLite database may live', () => {
+  const root = process.getuid?.() === 0;
+  const refusal = (path: string) =>
+    SqliteKeyStore.open(path).then(
+      (s) => s.close().then(() => 'opened'),
+      (e) => e,
+    );
+  const folder = (mode: number) => {
+    const d = join(dir, `folder-${++n}`);
+    mkdirSync(d);
+    chmodSync(d, mode);
+    return d;
+  };
+
+  it('refuses a directory others may write, sticky or not, before creating anything in it', async () => {
+    for (const mode of [0o777, 0o1777, 0o757]) {
+      const d = folder(mode);
+      const error = await refusal(join(d, 'keys.db'));
+      expect(error).toBeInstanceOf(InsecureStoreFileError);
+      expect(error.message).toMatch(
+        /^refusing key store file .*keys\.db: it is in a directory that (group or )?others may write/,
+      );
+      expect(error.message).toContain(`run: chmod go-w ${realpathSync(d)}`);
+      expect(existsSync(join(d, 'keys.db'))).toBe(false);
+    }
+    // An existing database, once its directory is opened to others.
+    const d = folder(0o700);
+    expect(await refusal(join(d, 'keys.db'))).toBe('opened');
+    chmodSync(d, 0o777);
+    expect(await refusal(join(d, 'keys.db'))).toBeInstanceOf(InsecureStoreFileError);
+  });
+
+  it("accepts group write when the group is the process's own (user private groups)", async () => {
+    const d = folder(0o775);
+    chownSync(d, process.getuid!(), process.getgid!());
+    expect(await refusal(join(d, 'keys.db'))).toBe('opened');
+  });
+
+  it.skipIf(!root)(
+    'refuses group write for another group, and a directory another user owns (as root)',
+    async () => {
+      const shared = folder(0o775);
+      chownSync(shared, 0, 65534);
+      const error = await refusal(join(shared, 'keys.db'));
+      expect(error).toBeInstanceOf(InsecureStoreFileError);
+      expect(error.message).toContain('is in a directory that group or others may write');
+      const theirs = folder(0o755);
+      chownSync(theirs, 65534, 65534);
+      const owned = await refusal(join(theirs, 'keys.db'));
+      expect(owned).toBeInstanceOf(InsecureStoreFileError);
+      expect(owned.message).toContain(
+        `is in a directory owned by another user (${realpathSync(theirs)}, uid 65534)`,
+      );
+    },
+  );
+
+  it('checks the file a symbolic link points to, beside which SQLite keeps its -wal', async () => {
+    const target = join(folder(0o700), 'real.db');
+    await (await SqliteKeyStore.open(target)).close();
+    const link = join(dir, `link-${++n}.db`);
+    symlinkSync(target, link);
+    const store = await SqliteKeyStore.open(link);
+    await store.insert(makeRow(), ctx);
+    expect(existsSync(`${target}-wal`)).toBe(true);
+    await store.close();
+    chmodSync(target, 0o666);
+    const writable = await refusal(link);
+    expect(writable).toBeInstanceOf(InsecureStoreFileError);
+    expect(writable.message).toContain(`refusing key store file ${realpathSync(target)}: it is writable`);
+    chmodSync(target, 0o600);
+    // The directory that counts is the target's, where the -wal file goes.
+    chmodSync(dirname(target), 0o777);
+    expect(await refusal(link)).toBeInstanceOf(InsecureStoreFileError);
+  });
+
+  it.skipIf(!root)(
+    'refuses a symbolic link another user owns: they could point it elsewhere (as root)',
+    async () => {
+      const target = join(folder(0o700), 'real.db');
+      await (await SqliteKeyStore.open(target)).close();
+      const link = join(dir, `link-${++n}.db`);
+      symlinkSync(target, link);
+      lchownSync(link, 65534, 65534);
+      const error = await refusal(link);
+      expect(error).toBeInstanceOf(InsecureStoreFileError);
+      expect(error.message).toBe(
+        `refusing key store file ${link}: it is a symbolic link owned by another user (uid 65534, not 0)`,
+      );
+    },
+  );
+});
+
 describe('the pepper fingerprint in a SQLite database', () => {
   const legacyOf = (pepper: string) => new KeyHasher(Buffer.from(pepper)).fingerprint;
   const stored = (path: string) => {
@@ -151,7 +259,7 @@ describe('the pepper fingerprint in a SQLite database', () => {
     }
   };
 
-  it('is a salted scrypt hash, so a stolen file is no cheap oracle for guessing the pepper', async () => {
+  it('is a salted scrypt hash, so the fingerprint itself is no fast oracle for guessing the pepper', async () => {
     const paths = [dbPath(), dbPath()];
     for (const database of paths) {
       const m = await openKeyManager({ database, env: { KEYWARD_PEPPER: PEPPER }, pollIntervalMs: 0 });

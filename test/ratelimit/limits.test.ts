@@ -116,6 +116,33 @@ describe('failed authentication per client address', () => {
     expect(code(await guard.authenticate(from('g4', '203.0.113.50')))).toBe('invalid');
     expect(code(await guard.authenticate(from('g5', '203.0.113.50', '192.0.2.77')))).toBe('rate_limited');
   });
+
+  it("blocks an address that keeps guessing while a 'closed' limiter's store is down", async () => {
+    // Without a count of its own, every guess was still checked during the outage: a wrong
+    // key 503, the right one 200, as fast as the attacker could ask.
+    const keys: Record<string, P> = { alice: { id: 'alice' }, bob: { id: 'bob' } };
+    const verify = vi.fn((key: string) => keys[key]) as unknown as Verifier<P>;
+    const guard = createGuard({
+      schemes: header,
+      verify,
+      onError: () => {},
+      limits: rateLimits({
+        // A client whose every call fails: the store is unreachable from the start.
+        limiter: redisRateLimiter({ client: { status: 'end' }, failMode: 'closed' }),
+        failures: { limit: 3, windowSeconds: 60 },
+      }),
+    });
+    expect(code(await guard.authenticate(from('alice')))).toBe('ok');
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push(code(await guard.authenticate(from(`guess-${i}`))));
+    expect(codes).toEqual(['unavailable', 'unavailable', 'unavailable', 'rate_limited', 'rate_limited']);
+    vi.mocked(verify).mockClear();
+    // The right key, never used from this address: not even checked.
+    expect(code(await guard.authenticate(from('bob')))).toBe('rate_limited');
+    expect(code(await guard.authenticate(from('alice')))).toBe('ok'); // known from this address
+    expect(vi.mocked(verify).mock.calls.map(([key]) => key)).toEqual(['alice']);
+    expect(code(await guard.authenticate(from('guess-9', '198.51.100.1')))).toBe('unavailable');
+  });
 });
 
 describe('client address resolution', () => {
@@ -230,6 +257,21 @@ describe('bounded per-address state', () => {
     expect(limiter.size).toBeGreaterThan(950);
     // key:a kept its count through the flood.
     expect((await limiter.consume('key:a', rule)).remaining).toBe(3);
+  });
+
+  it('keeps buckets of any other name in one shared table, not a table per prefix', async () => {
+    // Each table is allocated whole (about 2.8 MB at the default size): a table per prefix
+    // let a caller's bucket names grow memory without bound.
+    const limiter = memoryRateLimiter({ maxCounters: 8 });
+    const rule = { limit: 1, windowSeconds: 60 };
+    await limiter.consume('key:a', rule);
+    await limiter.consume('fail:192.0.2.1', rule);
+    for (let i = 0; i < 100; i++) expect((await limiter.consume(`tenant${i}:x`, rule)).allowed).toBe(true);
+    expect(limiter.size).toBe(2 + 8);
+    // The shared table forgot the first of them; keyward's own kinds kept theirs.
+    expect((await limiter.consume('tenant0:x', rule)).allowed).toBe(true);
+    expect((await limiter.consume('key:a', rule)).allowed).toBe(false);
+    expect((await limiter.consume('fail:192.0.2.1', rule)).allowed).toBe(false);
   });
 
   it('counts a fixed window per counter and starts it again once it has passed', async () => {

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KeyManager, type KeyManagerOptions, resolvePepper } from '@keyward/keys';
+import { KeyManager, type KeyManagerOptions, type Pepper, resolvePepper } from '@keyward/keys';
 import { type KeyStore, PEPPER_FINGERPRINT } from '@keyward/keys/store';
 import type { PostgresStoreOptions } from '@keyward/postgres';
 import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
@@ -86,12 +87,24 @@ function postgresPepper(options: OpenKeyManagerOptions) {
 }
 
 /**
- * The pepper of an open SQLite store: the option, `KEYWARD_PEPPER`, or its pepper file,
- * which is created only while the store has no pepper recorded yet.
+ * The pepper of a SQLite store when it can be had without the store: the option,
+ * `KEYWARD_PEPPER`, or an existing pepper file. Checked before the database file is
+ * created, so that a refused pepper leaves no empty database behind (the next start would
+ * find the store already there and issue no first key). Otherwise undefined: whether the
+ * pepper file may be created depends on the store (see {@link sqlitePepper}).
  */
-async function sqlitePepper(path: string, store: KeyStore, options: OpenKeyManagerOptions) {
+function sqlitePepperFirst(path: string, options: OpenKeyManagerOptions): Pepper | undefined {
   const { pepper, env, notice } = options;
   if (path === ':memory:') return resolvePepper({ pepper, env, notice });
+  const databasePath = resolve(path);
+  const given = pepper !== undefined || Boolean((env ?? process.env).KEYWARD_PEPPER);
+  if (!given && !existsSync(`${databasePath}.pepper`)) return undefined;
+  return resolvePepper({ pepper, env, notice, databasePath, createFile: false });
+}
+
+/** The pepper file of an open SQLite store, created only while it has no pepper recorded yet. */
+async function sqlitePepper(path: string, store: KeyStore, options: OpenKeyManagerOptions) {
+  const { pepper, env, notice } = options;
   const recorded = (await store.readMeta?.(PEPPER_FINGERPRINT)) !== undefined;
   return resolvePepper({ pepper, env, notice, databasePath: resolve(path), createFile: !recorded });
 }
@@ -103,10 +116,13 @@ async function sqlitePepper(path: string, store: KeyStore, options: OpenKeyManag
 export async function openKeyManager(options: OpenKeyManagerOptions = {}): Promise<KeyManager> {
   const { database, pepper: _pepper, env, notice: _notice, sqlite, postgres, ...rest } = options;
   const target = resolveDatabase(database, env);
-  const resolved = target.kind === 'postgres' ? postgresPepper(options) : undefined;
+  // Before the store: a pepper refused must not leave a new database behind.
+  const first =
+    target.kind === 'postgres' ? postgresPepper(options) : sqlitePepperFirst(target.path, options);
   const store = await openKeyStore(target, sqlite, postgres);
   try {
-    const pepper = target.kind === 'sqlite' ? await sqlitePepper(target.path, store, options) : resolved;
+    const pepper =
+      first ?? (target.kind === 'sqlite' ? await sqlitePepper(target.path, store, options) : undefined);
     return await KeyManager.open({ ...rest, store, pepper });
   } catch (error) {
     await store.close();

@@ -1,5 +1,5 @@
-import { closeSync, fchmodSync, openSync, type Stats, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, fchmodSync, lstatSync, openSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type {
   AuditContext,
   AuditEntry,
@@ -108,6 +108,66 @@ function checkStoreFiles(path: string): void {
   }
 }
 
+/** Besides this process's user, root may own a store's directory or link: it can do anything anyway. */
+function trustedOwner(owner: number, uid: number): boolean {
+  return owner === uid || owner === 0;
+}
+
+/**
+ * Checks where the database lives, before it is created or opened, and returns the path
+ * SQLite will use: the file a symbolic link points to, beside which SQLite keeps the
+ * `-wal` and `-shm` files. Whoever can write the directory holding them can replace the
+ * database or plant a `-wal` file for SQLite to replay after any check of the files, so
+ * that directory must belong to this user (or root) and be writable by nobody else. A
+ * sticky directory (`/tmp`) is no exception: others may still create the `-wal` file.
+ * Group write is allowed when the group is this process's own (user private groups, umask
+ * 002). A symbolic link must belong to this user (or root): its owner could point it
+ * elsewhere. Only the last directory is checked, not those above it.
+ */
+function checkStoreLocation(path: string): string {
+  const uid = process.getuid?.();
+  if (process.platform === 'win32' || uid === undefined) return path;
+  let link: Stats | undefined;
+  try {
+    link = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (link?.isSymbolicLink() && !trustedOwner(link.uid, uid)) {
+    throw new InsecureStoreFileError(
+      path,
+      `is a symbolic link owned by another user (uid ${link.uid}, not ${uid})`,
+    );
+  }
+  let target = path;
+  let dir: string;
+  try {
+    if (link?.isSymbolicLink()) target = realpathSync(path);
+    dir = realpathSync(dirname(resolve(target)));
+  } catch (error) {
+    // A missing directory (or a dangling link): opening reports it as unavailable.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return path;
+    throw error;
+  }
+  const stat = statSync(dir);
+  if (!trustedOwner(stat.uid, uid)) {
+    throw new InsecureStoreFileError(
+      path,
+      `is in a directory owned by another user (${dir}, uid ${stat.uid}), who could replace it`,
+    );
+  }
+  const forbidden = stat.gid === process.getgid?.() ? 0o002 : 0o022;
+  if ((stat.mode & forbidden) !== 0) {
+    const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
+    const who = forbidden === 0o002 ? 'others' : 'group or others';
+    throw new InsecureStoreFileError(
+      path,
+      `is in a directory that ${who} may write (${dir}, mode ${mode}): they could replace it or plant its -wal file; run: chmod go-w ${dir}, or keep the database elsewhere`,
+    );
+  }
+  return target;
+}
+
 /**
  * The embedded default store: one SQLite file in WAL mode (readers never block the
  * writer, so `serve` and the CLI share it), `synchronous=FULL`, versioned migrations.
@@ -154,7 +214,10 @@ export class SqliteKeyStore implements KeyStore {
     let db: Database.Database | undefined;
     try {
       // Hashes are peppered, but owners and metadata are nobody else's business.
-      if (path !== ':memory:' && path !== '' && !createPrivate(path)) checkStoreFiles(path);
+      if (path !== ':memory:' && path !== '') {
+        const target = checkStoreLocation(path);
+        if (!createPrivate(target)) checkStoreFiles(target);
+      }
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });

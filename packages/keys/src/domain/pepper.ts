@@ -186,8 +186,10 @@ export class KeyHasher {
 export const PEPPER_FINGERPRINT = 'pepper_fingerprint';
 
 /**
- * scrypt's cost: 16 MiB and tens of milliseconds per guess, once per open. It is only
- * there to make the fingerprint a poor oracle: a random pepper cannot be guessed anyway.
+ * scrypt's cost: 16 MiB and tens of milliseconds per guess, once per open. It keeps the
+ * fingerprint from being a fast oracle; it cannot make the pepper slow to guess, since
+ * anyone with the database and one key of their own can test guesses at HMAC speed
+ * against that key's stored hash. A random pepper cannot be guessed either way.
  */
 const SCRYPT = { N: 16_384, r: 8, p: 1 } as const;
 const STORED = /^scrypt\$(\d{1,7})\$(\d{1,2})\$(\d{1,2})\$([0-9A-Za-z_-]{22,64})\$([0-9A-Za-z_-]{43})$/;

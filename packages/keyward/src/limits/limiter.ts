@@ -42,10 +42,10 @@ export const DEFAULT_MAX_COUNTERS = 100_000;
 
 export interface MemoryRateLimiterOptions {
   /**
-   * Most counters kept per kind of bucket (the part of its name before the first `:`:
-   * keyward's `fail:` per client address and `key:` per key), rounded up to a multiple of
-   * 8. Past it the least recently used counter of a set of eight gives way, which starts
-   * that window again. About 28 bytes each, allocated up front. Default 100,000.
+   * Most counters kept per kind of bucket: keyward's `fail:` (per client address), `key:`
+   * (per key), and one kind for every other bucket name. Rounded up to a multiple of 8;
+   * past it the least recently used counter of a set of eight gives way, which starts that
+   * window again. About 28 bytes each, allocated at a kind's first counter. Default 100,000.
    */
   maxCounters?: number;
 }
@@ -65,20 +65,22 @@ function checkMax(max: number | undefined, what: string): number {
 
 /**
  * Counters in this process's memory: right for one instance. A fixed window per counter,
- * started by its first request. Memory is fixed: a table per kind of bucket with at most
- * `maxCounters` entries, each expiring with its window, and no timer or object per counter.
+ * started by its first request. Memory is fixed: three tables (`fail:`, `key:`, the rest)
+ * of at most `maxCounters` entries each, each entry expiring with its window, and no timer
+ * or object per counter.
  */
 export function memoryRateLimiter(options: MemoryRateLimiterOptions = {}): MemoryRateLimiter {
   const max = checkMax(options.maxCounters, 'maxCounters');
   // A flood of failure counters must not push out the per-key ones: one table per kind.
-  const kinds = new Map<string, ExpiringTable>();
-  const kindOf = (bucket: string) => {
-    const colon = bucket.indexOf(':');
-    const kind = colon === -1 ? '' : bucket.slice(0, colon);
-    let table = kinds.get(kind);
+  // The kinds are fixed, so that bucket names cannot make a table each (a table is
+  // allocated whole): any name but `fail:` and `key:` shares the third.
+  const tables: (ExpiringTable | undefined)[] = [undefined, undefined, undefined];
+  const tableOf = (bucket: string) => {
+    const kind = bucket.startsWith('fail:') ? 0 : bucket.startsWith('key:') ? 1 : 2;
+    let table = tables[kind];
     if (!table) {
       table = new ExpiringTable(max);
-      kinds.set(kind, table);
+      tables[kind] = table;
     }
     return table;
   };
@@ -86,11 +88,11 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions = {}): Memor
     get size() {
       const now = performance.now();
       let n = 0;
-      for (const table of kinds.values()) n += table.size(now);
+      for (const table of tables) n += table?.size(now) ?? 0;
       return n;
     },
     consume(bucket, rule) {
-      const table = kindOf(bucket);
+      const table = tableOf(bucket);
       const now = performance.now();
       let slot = table.find(`${rule.limit}/${rule.windowSeconds}:${bucket}`, now);
       let count = 1;

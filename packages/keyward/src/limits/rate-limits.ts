@@ -36,7 +36,8 @@ export interface LimitOptions<P> {
    * known keys through a block, rounded up to a multiple of 8; past it the least recently
    * used of a set of eight is forgotten. Each entry expires with its window. About 28
    * bytes each, allocated up front. Default 100,000 each. Counters have their own bound
-   * (`memoryRateLimiter({ maxCounters })`).
+   * (`memoryRateLimiter({ maxCounters })`), except the failure counts kept here while a
+   * limiter in fail mode `closed` is unavailable: as many, allocated at the first outage.
    */
   maxAddresses?: number;
 }
@@ -74,6 +75,10 @@ export class AuthLimits<P> implements GuardLimits<P> {
   // success: they pass a block on that address. Only two hashes of each are kept.
   readonly #known: ExpiringTable | undefined;
   readonly #knownMs: number;
+  readonly #max: number;
+  // Failures per address counted here while the limiter refuses to count (fail mode
+  // `closed` with its store down): made at the first such failure.
+  #outageFailures: ExpiringTable | undefined;
 
   constructor(options: LimitOptions<P>) {
     checkRule(options.failures, 'failures');
@@ -96,6 +101,7 @@ export class AuthLimits<P> implements GuardLimits<P> {
     this.#blocked = options.failures ? new ExpiringTable(max) : undefined;
     this.#known = options.failures ? new ExpiringTable(max) : undefined;
     this.#knownMs = (options.failures?.windowSeconds ?? 0) * 1000;
+    this.#max = max;
   }
 
   /** Entries held now: blocked addresses and remembered (address, good key) pairs. */
@@ -153,21 +159,48 @@ export class AuthLimits<P> implements GuardLimits<P> {
 
   /** Counts a failed attempt; resolves with the failure to answer (the 401, or 429 once over). */
   async failed(address: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
-    const blocked = this.#blocked;
-    if (address === undefined || this.#failures === undefined || blocked === undefined) return failure;
+    const rule = this.#failures;
+    if (address === undefined || rule === undefined || this.#blocked === undefined) return failure;
     try {
-      const d = await this.#limiter.consume(`fail:${address}`, this.#failures);
+      const d = await this.#limiter.consume(`fail:${address}`, rule);
       if (d.allowed) return failure;
-      const now = performance.now();
-      const slot = blocked.find(address, now);
-      const until = now + d.resetSeconds * 1000;
-      if (slot === -1) blocked.insert(now, until, 0);
-      else blocked.setExpires(slot, until);
+      this.#block(address, d.resetSeconds);
       return rateLimited(d.resetSeconds, rateLimitHeaders('auth-failures', d));
     } catch (error) {
-      if (error instanceof LimiterUnavailableError) return unavailable;
-      throw error;
+      if (!(error instanceof LimiterUnavailableError)) throw error;
+      // The answer is 503, but without a count here the block table would never fill and
+      // every guess would still be checked: a wrong key 503, the right one 200. Counted
+      // per instance, an address over the limit is blocked as it would be with the store up.
+      const retryAfter = this.#failedDuringOutage(address, rule);
+      return retryAfter === 0 ? unavailable : rateLimited(retryAfter);
     }
+  }
+
+  /** Counts a failure in this instance's memory; the seconds the address is now blocked for, or 0. */
+  #failedDuringOutage(address: string, rule: RateLimitRule): number {
+    this.#outageFailures ??= new ExpiringTable(this.#max);
+    const table = this.#outageFailures;
+    const now = performance.now();
+    let slot = table.find(address, now);
+    let count = 1;
+    if (slot === -1) slot = table.insert(now, now + rule.windowSeconds * 1000, 1);
+    else {
+      count = table.value(slot) + 1;
+      table.setValue(slot, count);
+    }
+    if (count <= rule.limit) return 0;
+    const seconds = table.secondsLeft(slot, now);
+    this.#block(address, seconds);
+    return seconds;
+  }
+
+  #block(address: string, seconds: number): void {
+    const blocked = this.#blocked!;
+    const now = performance.now();
+    const slot = blocked.find(address, now);
+    const until = now + seconds * 1000;
+    if (slot === -1) blocked.insert(now, until, 0);
+    else blocked.setExpires(slot, until);
   }
 
   /** The per-key rule of a principal, if any: no rule, no counting. */

@@ -11,16 +11,29 @@ import { registerServe } from './serve.js';
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
+const NOT_REPEATED = '(not repeated: it may be a key)';
+
+/** The user-typed value an argument carries: `--opt=value`, `-pvalue`, or the argument itself. */
+function typedValue(arg: string): string {
+  if (arg.startsWith('--')) {
+    const eq = arg.indexOf('=');
+    return eq === -1 ? '' : arg.slice(eq + 1);
+  }
+  return arg.startsWith('-') ? arg.slice(2) : arg;
+}
+
 /**
  * Commander's own errors quote the offending argument (`argument '…' is invalid`,
- * `unknown command '…'`). An argument of 16 or more characters may be a key pasted in
- * the wrong place: it is never repeated.
+ * `unknown command '…'`, `unknown option '--x=…'`). A value of 16 or more characters may
+ * be a key pasted in the wrong place, alone or after `--opt=`: it is never repeated,
+ * wherever it appears in the message.
  */
 function hideArguments(message: string, args: readonly string[]): string {
   let text = message;
   for (const arg of args) {
-    if (arg.length >= 16 && !arg.startsWith('-') && !isKeyId(arg)) {
-      text = text.replaceAll(`'${arg}'`, '(not repeated: it may be a key)');
+    const value = typedValue(arg);
+    if (value.length >= 16 && !isKeyId(value)) {
+      text = text.replaceAll(`'${value}'`, NOT_REPEATED).replaceAll(value, NOT_REPEATED);
     }
   }
   return text;

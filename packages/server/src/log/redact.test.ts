@@ -43,6 +43,30 @@ describe('redactUrl', () => {
     );
   });
 
+  it('cuts a URL longer than 2 KB before looking at it, and marks the cut', () => {
+    const segments = `/${'segment/'.repeat(500)}`;
+    expect(redactUrl(segments)).toBe(`${segments.slice(0, 2048)}[TRUNCATED]`);
+    expect(redactUrl(segments.slice(0, 2048))).toBe(segments.slice(0, 2048));
+    // A 12 KB path that made the key-shape scan slow: only 2 KB of it is ever scanned.
+    expect(redactUrl(`/x/${'a_'.repeat(6000)}`)).toBe('/x/[TRUNCATED]');
+    const query = redactUrl(`/s?${'page=1&'.repeat(1000)}`, ['page']);
+    expect(query.length).toBeLessThan(2100);
+    // Cut inside a parameter: the part of it that is left is no kept name.
+    expect(query).toMatch(/^\/s\?(page=1&)+\[REDACTED\]\[TRUNCATED\]$/);
+  });
+
+  it('drops the whole of a key the 2 KB cut falls into, plain or encoded', () => {
+    const key = 'kw_RedactCutTestKey0123456789abcdefghijklm';
+    const encoded = key.replace(/./g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    for (const secret of [key, encoded]) {
+      for (let before = 2048 - secret.length + 1; before < 2048; before += 5) {
+        const head = `/${'x'.repeat(before - 2)}/`;
+        const out = redactUrl(`${head}${secret}/more`);
+        expect(out).toBe(`${head}[TRUNCATED]`);
+      }
+    }
+  });
+
   it('never lets a key through, however it is placed or encoded (property)', () => {
     const key = fc.stringMatching(/^[A-Za-z0-9_\-.~]{12,40}$/);
     const harmless = fc.constantFrom('page', 'limit', 'sort');
@@ -67,6 +91,23 @@ describe('redactUrl', () => {
 });
 
 describe('redactKeyShapes', () => {
+  it('redacts exactly what the key-shape pattern matches, found without backtracking (property)', () => {
+    // The definition, as a regular expression: retried at every letter, it made long paths slow.
+    const pattern = /[a-z][a-z0-9_]{0,15}_[0-9A-Za-z]{32,}/g;
+    const piece = fc.oneof(
+      fc.constantFrom('_', '__', 'a', 'kw', 'B', '9', '-', '/', '.', 'é', ' '),
+      fc.stringMatching(/^[0-9A-Za-z]{28,40}$/),
+      fc.stringMatching(/^[a-z0-9_]{1,20}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), (parts) => {
+        const text = parts.join('');
+        expect(redactKeyShapes(text)).toBe(text.replace(pattern, REDACTED));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('redacts text shaped like a key of any prefix, also when percent-encoded, and nothing else', () => {
     const key = 'kw_RedactShapeTestKey0123456789abcdefghij';
     expect(redactKeyShapes(`sent ${key}.`)).toBe(`sent ${REDACTED}.`);

@@ -1,14 +1,60 @@
 /** What every redacted value is replaced with. */
 export const REDACTED = '[REDACTED]';
 
+const UNDERSCORE = 95;
+// Character classes of ASCII, one bit each: no regular expression, no backtracking.
+const BASE62 = 1;
+const LOWER = 2;
+const PREFIX = 4;
+const CLASSES = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CLASSES[c] = BASE62 | PREFIX;
+for (let c = 65; c <= 90; c++) CLASSES[c] = BASE62;
+for (let c = 97; c <= 122; c++) CLASSES[c] = BASE62 | LOWER | PREFIX;
+CLASSES[UNDERSCORE] = PREFIX;
+const is = (c: number, kind: number) => c < 128 && (CLASSES[c]! & kind) !== 0;
+/** Base62 characters after the prefix's `_` that make text key-shaped. */
+const BODY_MIN = 32;
+/** Longest key prefix: a lower-case letter, then up to 15 lower-case letters, digits or `_`. */
+const PREFIX_MAX = 16;
+
 /**
- * Text shaped like a keyward key: a key prefix (lower-case letters, digits, inner
+ * Replaces text shaped like a keyward key: a key prefix (lower-case letters, digits, inner
  * underscores), `_`, then 32 or more base62 characters. An issued key has 38 (32 random,
  * 6 checksum); shorter or longer runs are truncated or run-on keys, secrets all the same.
  * Key ids (`key_` and 18 characters) and display fragments (`kw_AbCd…`) do not match.
+ *
+ * What `/[a-z][a-z0-9_]{0,15}_[0-9A-Za-z]{32,}/g` would replace, found in one pass: the
+ * regular expression retries up to 16 prefix lengths at every letter, which made a long
+ * logged path like `/a_a_a_…` cost milliseconds per request. A match ends with a whole
+ * base62 run of 32 or more right after a `_`, so only runs after a `_` are measured, and
+ * the prefix is found by walking back at most 16 characters from each. `undefined` when
+ * there is none.
  */
-const KEY_SHAPE = /[a-z][a-z0-9_]{0,15}_[0-9A-Za-z]{32,}/g;
-const HAS_KEY_SHAPE = /[a-z][a-z0-9_]{0,15}_[0-9A-Za-z]{32}/;
+function replaceKeyShapes(text: string): string | undefined {
+  let out: string | undefined;
+  let last = 0; // end of the previous match: the next one starts at or after it
+  const n = text.length;
+  // The body follows a `_` (which is no base62 character): find each `_` natively, then
+  // measure the run after it. Runs after different underscores never overlap.
+  let underscore = text.indexOf('_');
+  while (underscore !== -1) {
+    let end = underscore + 1;
+    while (end < n && is(text.charCodeAt(end), BASE62)) end++;
+    if (end - underscore > BODY_MIN && underscore >= last) {
+      // The leftmost start: prefix characters back from the `_`, the first a letter.
+      let from = underscore;
+      while (from > last && underscore - from < PREFIX_MAX && is(text.charCodeAt(from - 1), PREFIX)) from--;
+      while (from < underscore && !is(text.charCodeAt(from), LOWER)) from++;
+      if (from < underscore) {
+        out = `${out ?? ''}${text.slice(last, from)}${REDACTED}`;
+        last = end;
+      }
+    }
+    underscore = text.indexOf('_', end);
+  }
+  return out === undefined ? undefined : out + text.slice(last);
+}
+
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
 
 function decodeName(raw: string): string {
@@ -47,10 +93,10 @@ export function decodeLenient(text: string): string {
  * text is then returned decoded). Text without a key is returned as it is.
  */
 export function redactKeyShapes(text: string): string {
-  let out = HAS_KEY_SHAPE.test(text) ? text.replace(KEY_SHAPE, REDACTED) : text;
+  let out = replaceKeyShapes(text) ?? text;
   if (out.includes('%')) {
-    const decoded = decodeLenient(out);
-    if (HAS_KEY_SHAPE.test(decoded)) out = decoded.replace(KEY_SHAPE, REDACTED);
+    const decoded = replaceKeyShapes(decodeLenient(out));
+    if (decoded !== undefined) out = decoded;
   }
   return out;
 }
@@ -78,7 +124,7 @@ function redactPath(path: string): string {
     const mark = decoded[cut] === '#' ? '' : `${decoded[cut]}${REDACTED}`;
     return redactKeyShapes(decoded.slice(0, cut)) + mark;
   }
-  return HAS_KEY_SHAPE.test(decoded) ? decoded.replace(KEY_SHAPE, REDACTED) : p;
+  return replaceKeyShapes(decoded) ?? p;
 }
 
 /**
@@ -94,8 +140,36 @@ function redactPath(path: string): string {
  * key is a name. Redacting everything not known to be harmless is the rule that never
  * leaks; the count of `[REDACTED]` entries still shows how the query was shaped.
  * `;` counts as a separator too, since some servers split on it.
+ *
+ * A URL longer than 2,048 characters is cut to that before anything else, and marked
+ * with `[TRUNCATED]`: a logged path costs bounded work and log space, however long.
  */
 export function redactUrl(url: string, keep: readonly string[] = []): string {
+  return url.length > MAX_URL_LENGTH ? redactWhole(cutUrl(url), keep) + TRUNCATED : redactWhole(url, keep);
+}
+
+/** Longest URL {@link redactUrl} looks at. */
+const MAX_URL_LENGTH = 2048;
+/** Marks a URL cut to {@link MAX_URL_LENGTH}. */
+const TRUNCATED = '[TRUNCATED]';
+const PERCENT = 37;
+
+/**
+ * The first {@link MAX_URL_LENGTH} characters of a URL. When the cut falls inside a run of
+ * characters a key or its escapes are made of, the whole run goes: what is kept of a key
+ * cut short would be too short to be recognised, and still most of a secret.
+ */
+function cutUrl(url: string): string {
+  const inToken = (i: number) => {
+    const c = url.charCodeAt(i);
+    return c === PERCENT || is(c, BASE62 | PREFIX);
+  };
+  let end = MAX_URL_LENGTH;
+  if (inToken(end)) while (end > 0 && inToken(end - 1)) end--;
+  return url.slice(0, end);
+}
+
+function redactWhole(url: string, keep: readonly string[]): string {
   const hash = url.indexOf('#');
   let q = url.indexOf('?');
   if (hash !== -1 && q > hash) q = -1;

@@ -46,6 +46,23 @@ export function redisLabel(url: string): string {
   }
 }
 
+/** How long `close()` waits for Redis to acknowledge QUIT before dropping the connection. */
+const QUIT_TIMEOUT_MS = 1000;
+
+/**
+ * QUIT, or the socket dropped if Redis does not answer in time: a hung Redis must not
+ * keep `serve` from stopping (nothing is left to send; the counters live in Redis).
+ */
+async function closeRedis(client: { quit(): Promise<unknown>; disconnect(): void }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), QUIT_TIMEOUT_MS);
+  });
+  const answer = await Promise.race([client.quit().catch(() => 'failed' as const), late]);
+  clearTimeout(timer);
+  if (answer === 'late' || answer === 'failed') client.disconnect();
+}
+
 const rate = (r: RateLimitRule) => `${r.limit} per ${r.windowSeconds}s`;
 
 /**
@@ -88,9 +105,7 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
             : `keyward: Redis ${label} reachable again; rate limits are shared again`,
         ),
     });
-    close = async () => {
-      await client.quit().catch(() => client.disconnect());
-    };
+    close = () => closeRedis(client);
     log(
       `Rate limits shared through Redis ${label} (per key: ${perKey}; failed attempts per address: ${failures}). While Redis is unreachable: fail mode ${failMode}, ${MODES[failMode]}.`,
     );
