@@ -70,7 +70,8 @@ export function spawnCli(
     stderr += d;
     for (const w of waiters) w();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once the output pipes are drained, so no last line is missed.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     exited,

@@ -38,7 +38,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root):
     err += d;
     for (const l of listeners) l();
   });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once the output pipes are drained, so no last line is missed.
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     stdout: () => out,
