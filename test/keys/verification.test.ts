@@ -104,7 +104,7 @@ describe('KeyManager verification', () => {
     expect(calls['findByHash']).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect(verify.knows?.(key)).toBe(false);
-    expect(await verify(key, ctx())).toBeNull();
+    expect(await verify(key, ctx())).toMatchObject({ code: 'invalid', reason: 'revoked' });
     expect(calls['findByHash']).toBe(2);
   });
 
@@ -112,7 +112,7 @@ describe('KeyManager verification', () => {
     const { manager, calls } = await setup();
     const { key } = await manager.create({ name: 'x' });
     const broken = `${key.slice(0, 10)}${key[10] === 'A' ? 'B' : 'A'}${key.slice(11)}`;
-    expect(manager.verifier()(broken, ctx())).toBeNull();
+    expect(manager.verifier()(broken, ctx())).toMatchObject({ code: 'invalid', reason: 'malformed' });
     expect(calls['findByHash']).toBeUndefined();
   });
 
@@ -120,8 +120,9 @@ describe('KeyManager verification', () => {
     const { manager, calls } = await setup();
     const unknown = manager.format.generate();
     const verify = manager.verifier();
-    expect(await verify(unknown, ctx())).toBeNull();
-    for (let i = 0; i < 10; i++) expect(verify(unknown, ctx())).toBeNull();
+    expect(await verify(unknown, ctx())).toMatchObject({ code: 'invalid', reason: 'unknown' });
+    for (let i = 0; i < 10; i++)
+      expect(verify(unknown, ctx())).toMatchObject({ code: 'invalid', reason: 'unknown' });
     expect(calls['findByHash']).toBe(1);
   });
 
@@ -158,8 +159,8 @@ describe('KeyManager verification', () => {
     const after = verify(key, ctx()) as Promise<unknown>; // strictly after the revoke resolved
     release();
     const [, late] = await Promise.all([before, after]);
-    expect(late).toBeNull();
-    expect(await verify(key, ctx())).toBeNull();
+    expect(late).toMatchObject({ code: 'invalid', reason: 'revoked' });
+    expect(await verify(key, ctx())).toMatchObject({ code: 'invalid', reason: 'revoked' });
     expect((await manager.check(key)).outcome).toBe('revoked');
   });
 
@@ -182,7 +183,7 @@ describe('KeyManager verification', () => {
     await manager.update(record.id, { scopes: ['read', 'admin'] });
     expect(principal(await verify(key, ctx(['admin'])))).toMatchObject({ scopes: ['read', 'admin'] });
     await manager.disable(record.id);
-    expect(await verify(key, ctx())).toBeNull();
+    expect(await verify(key, ctx())).toMatchObject({ code: 'invalid', reason: 'disabled' });
     await manager.enable(record.id);
     expect(principal(await verify(key, ctx()))).toMatchObject({ id: record.id });
     await manager.revoke(record.id);
@@ -368,6 +369,20 @@ describe('KeyManager verification', () => {
       expect(await steps(disabled.key, 'disabled')).toEqual(madeUp);
       expect(await steps(expiring.key, 'expired')).toEqual(madeUp);
     }
-    expect(manager.verifier()(revoked.key, ctx())).toBeNull();
+    expect(manager.verifier()(revoked.key, ctx())).toMatchObject({ code: 'invalid', reason: 'revoked' });
+  });
+
+  it('counts cache hits, lookups and refusals without a lookup, for metrics', async () => {
+    const { manager } = await setup();
+    const { key } = await manager.create({ name: 'x' });
+    const verify = manager.verifier();
+    await verify(key, ctx()); // a lookup
+    verify(key, ctx()); // a hit
+    verify(key, ctx()); // a hit
+    verify('kw_short', ctx()); // malformed: no lookup
+    const unknown = manager.format.generate();
+    await verify(unknown, ctx()); // a lookup, then remembered
+    verify(unknown, ctx()); // no lookup
+    expect(manager.stats()).toEqual({ cacheHits: 2, refusedWithoutLookup: 2, lookups: 2, lookupErrors: 0 });
   });
 });

@@ -27,7 +27,13 @@ export type {
   ListQuery,
   RateLimit,
 } from './store/types.js';
-export type { CacheOptions, KeyCheck, KeyOutcome, KeyPrincipal } from './verify/verification.js';
+export type {
+  CacheOptions,
+  KeyCheck,
+  KeyOutcome,
+  KeyPrincipal,
+  VerificationStats,
+} from './verify/verification.js';
 export { MemoryKeyStore } from './store/memory.js';
 
 // The key format and the pepper

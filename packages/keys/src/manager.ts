@@ -26,7 +26,13 @@ import type {
 } from './store/types.js';
 import { UsageRecorder } from './store/usage.js';
 import { tagOf } from './verify/key-tag.js';
-import { type CacheOptions, type KeyCheck, type KeyPrincipal, Verification } from './verify/verification.js';
+import {
+  type CacheOptions,
+  type KeyCheck,
+  type KeyPrincipal,
+  Verification,
+  type VerificationStats,
+} from './verify/verification.js';
 
 export interface KeyManagerOptions {
   store: KeyStore;
@@ -339,7 +345,7 @@ export class KeyManager {
   /**
    * A verifier for `createGuard({verify})`. It answers a usable key's principal with what a
    * request costs it (synchronously when cached), and `null` (401 Invalid API Key) for every
-   * other key. The guard then checks scopes (403), applies rate limits (`rateLimits()`, from
+   * other key (a 401 whose `reason` says why, for metrics and logs only). The guard then checks scopes (403), applies rate limits (`rateLimits()`, from
    * the principal's `rateLimit`) and only then takes a use or records usage: a request
    * refused with 403 or 429 spends nothing. Its `knows(key)` lets keys verified here
    * recently through an address blocked for failures.
@@ -353,6 +359,11 @@ export class KeyManager {
     };
     verify.knows = (key) => verification.knows(key);
     return verify;
+  }
+
+  /** Verification counts since this manager opened (cache hits, store lookups and their errors), for metrics. */
+  stats(): VerificationStats {
+    return this.#verification.stats();
   }
 
   /** Applies changes from other processes now, instead of at the next poll. */

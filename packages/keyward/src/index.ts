@@ -37,6 +37,7 @@ export {
   AuthFailure,
   deny,
   type FailureCode,
+  type FailureReason,
   type FailureResponder,
   type FailureResponse,
   jsonFailure,

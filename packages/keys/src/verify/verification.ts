@@ -1,4 +1,4 @@
-import { type AuthFailure, deny, type Spendable, spendable } from 'keyward';
+import { AuthFailure, deny, type FailureReason, type Spendable, spendable } from 'keyward';
 import { LRUCache } from 'lru-cache';
 import type { KeyFormat } from '../domain/format.js';
 import type { KeyHasher } from '../domain/pepper.js';
@@ -115,9 +115,30 @@ function deepFreeze<T>(value: T): T {
 }
 
 const USAGE_EXCEEDED = deny('usage_exceeded');
-// A key found unusable when its request came to pay: the 401 every unusable key gets.
-const REFUSED = deny('invalid');
-const failureOf = (refusal: KeyCheck) => (refusal.outcome === 'usage_exceeded' ? USAGE_EXCEEDED : REFUSED);
+// The 401 every unusable key gets, one object per reason: the reason reaches the guard's
+// observers (metrics, security logs), never the response.
+const REFUSED: Readonly<Record<FailureReason, AuthFailure>> = {
+  unknown: new AuthFailure('invalid', undefined, undefined, 'unknown'),
+  malformed: new AuthFailure('invalid', undefined, undefined, 'malformed'),
+  expired: new AuthFailure('invalid', undefined, undefined, 'expired'),
+  revoked: new AuthFailure('invalid', undefined, undefined, 'revoked'),
+  disabled: new AuthFailure('invalid', undefined, undefined, 'disabled'),
+};
+
+/** The guard's answer for a refusal: 429 when no use is left, else the 401 of its reason. */
+function failureOf(refusal: KeyCheck): AuthFailure {
+  switch (refusal.outcome) {
+    case 'usage_exceeded':
+      return USAGE_EXCEEDED;
+    case 'expired':
+    case 'revoked':
+    case 'disabled':
+    case 'malformed':
+      return REFUSED[refusal.outcome];
+    default:
+      return REFUSED.unknown;
+  }
+}
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
 
@@ -132,6 +153,18 @@ function decoyTagOf(digest: string): number {
     (digest.charCodeAt(6) << 8) |
     digest.charCodeAt(7)
   );
+}
+
+/** Counts since the manager opened, for metrics: each verification is one of the first four. */
+export interface VerificationStats {
+  /** Answered from the cache of verified keys (usable or not). */
+  cacheHits: number;
+  /** Answered without the store: a malformed key, a remembered unknown one, or the membership filter's no. */
+  refusedWithoutLookup: number;
+  /** Keys read from the store (cache misses). */
+  lookups: number;
+  /** Store reads that failed (answered 503). */
+  lookupErrors: number;
 }
 
 export interface VerificationDeps {
@@ -165,6 +198,12 @@ export class Verification {
   // Bumped by every invalidation: a lookup that started before one must not cache its
   // answer, and no request arriving after one may join it (see #forget).
   #epoch = 0;
+  readonly #stats: VerificationStats = { cacheHits: 0, refusedWithoutLookup: 0, lookups: 0, lookupErrors: 0 };
+
+  /** A copy of the counts so far. */
+  stats(): VerificationStats {
+    return { ...this.#stats };
+  }
 
   constructor(deps: VerificationDeps) {
     this.#d = deps;
@@ -190,17 +229,20 @@ export class Verification {
 
   /**
    * The first phase, for a guard's verifier: the key's verdict (its principal, and how a
-   * request pays) when it is usable now, else `null`. Scopes, rate limits and paying are
-   * the guard's steps, in that order, after this one.
+   * request pays) when it is usable now, else the 401 with its reason. Scopes, rate limits
+   * and paying are the guard's steps, in that order, after this one.
    */
-  verdict(key: string): Spendable<KeyPrincipal> | null | Promise<Spendable<KeyPrincipal> | null> {
+  verdict(
+    key: string,
+  ): Spendable<KeyPrincipal> | AuthFailure | Promise<Spendable<KeyPrincipal> | AuthFailure> {
     const found = this.#find(key);
     if (!(found instanceof Promise)) return this.#verdictOf(found);
     return found.then((s) => this.#verdictOf(s));
   }
 
-  #verdictOf(s: Snapshot | KeyCheck): Spendable<KeyPrincipal> | null {
-    return 'verdict' in s && this.#d.now() < s.usableUntil ? s.verdict : null;
+  #verdictOf(s: Snapshot | KeyCheck): Spendable<KeyPrincipal> | AuthFailure {
+    if (!('verdict' in s)) return failureOf(s);
+    return this.#d.now() < s.usableUntil ? s.verdict : failureOf(s.refusal);
   }
 
   /**
@@ -235,22 +277,48 @@ export class Verification {
     const cacheKey = this.#d.hasher.digest(key);
     const hit = this.#known.get(cacheKey);
     // Only well-formed keys are ever cached, so a usable hit needs no format check.
-    if (hit !== undefined && this.#d.now() < hit.usableUntil) return hit;
+    const stats = this.#stats;
+    if (hit !== undefined && this.#d.now() < hit.usableUntil) {
+      stats.cacheHits++;
+      return hit;
+    }
     // Only well-formed keys are remembered as unknown, so a hit needs no format check either:
     // a client repeating a deleted or made-up key is not charged the checksum.
-    if (this.#unknown.get(cacheKey)) return NOT_FOUND;
+    if (this.#unknown.get(cacheKey)) {
+      stats.refusedWithoutLookup++;
+      return NOT_FOUND;
+    }
     const mayContain = this.#d.store.mayContain;
     // With no filter a made-up key seen before is answered from the negative cache above;
     // an unusable cached key is answered the same way.
-    if (hit !== undefined && mayContain === undefined) return hit.refusal;
+    if (hit !== undefined && mayContain === undefined) {
+      stats.cacheHits++;
+      return hit.refusal;
+    }
     const shape = this.#d.format.classify(key);
-    if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) return MALFORMED;
+    if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) {
+      stats.refusedWithoutLookup++;
+      return MALFORMED;
+    }
     // A made-up key (a guessing flood) is refused here: no HMAC, no query. An unusable
     // cached key asks the filter about a decoy tag, absent as often as a made-up key's.
     if (hit === undefined) {
-      if (mayContain?.call(this.#d.store, tagOf(cacheKey)) === false) return NOT_FOUND;
-    } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) return hit.refusal;
-    return this.#lookup(cacheKey, key).then((s) => (s === ABSENT ? NOT_FOUND : s));
+      if (mayContain?.call(this.#d.store, tagOf(cacheKey)) === false) {
+        stats.refusedWithoutLookup++;
+        return NOT_FOUND;
+      }
+    } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) {
+      stats.cacheHits++;
+      return hit.refusal;
+    }
+    stats.lookups++;
+    return this.#lookup(cacheKey, key).then(
+      (s) => (s === ABSENT ? NOT_FOUND : s),
+      (error: unknown) => {
+        stats.lookupErrors++;
+        throw error;
+      },
+    );
   }
 
   #lookup(cacheKey: string, key: string): Promise<Snapshot | typeof ABSENT> {

@@ -38,6 +38,12 @@ const DETAIL: Record<FailureCode, string> = {
 const BRAND = Symbol.for('keyward.failure');
 
 /**
+ * Why an `invalid` key was refused, for logs and metrics only: every one of them gets the
+ * same 401, so that a client learns nothing about which.
+ */
+export type FailureReason = 'unknown' | 'malformed' | 'expired' | 'revoked' | 'disabled';
+
+/**
  * Why a request was not let through. Verifiers may return one to deny with a specific
  * reason; it never carries the presented key.
  */
@@ -51,6 +57,8 @@ export class AuthFailure {
     readonly retryAfter?: number,
     /** Extra response headers, e.g. IETF `RateLimit` fields. */
     readonly headers?: Readonly<Record<string, string>>,
+    /** For observers and logs, never sent: why an `invalid` key was refused. */
+    readonly reason?: FailureReason,
   ) {
     this.status = STATUS[code];
     this.detail = DETAIL[code];

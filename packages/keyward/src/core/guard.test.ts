@@ -515,3 +515,25 @@ describe('a verdict that spends (two-phase verification)', () => {
     expect(sync(guard.authenticate(key))).toMatchObject({ ok: false, failure: { code: 'invalid' } });
   });
 });
+
+describe('observing a guard', () => {
+  it('tells the observer each result once, with how long it took, and keeps the reason out of the response', async () => {
+    const seen: [string, number][] = [];
+    const revoked = new AuthFailure('invalid', undefined, undefined, 'revoked');
+    const guard = createGuard({
+      schemes: header,
+      verify: (key) => (key === 'good' ? { id: 'g' } : key === 'old' ? revoked : null),
+      observe: (result, elapsed) =>
+        seen.push([result.ok ? 'ok' : `${result.failure.code}/${result.failure.reason ?? '-'}`, elapsed]),
+    });
+    expect(sync(guard.authenticate(req({ 'x-api-key': 'good' })))).toMatchObject({ ok: true });
+    const refused = sync(guard.authenticate(req({ 'x-api-key': 'old' })));
+    sync(guard.authenticate(req()));
+    expect(seen.map(([what]) => what)).toEqual(['ok', 'invalid/revoked', 'missing/-']);
+    expect(seen.every(([, ms]) => ms >= 0 && ms < 1000)).toBe(true);
+    // The revoked key gets the very response an unknown key gets.
+    const unknown = sync(guard.authenticate(req({ 'x-api-key': 'nope' })));
+    if (refused.ok || unknown.ok) throw new Error('expected refusals');
+    expect(guard.respond(refused.failure)).toBe(guard.respond(unknown.failure));
+  });
+});

@@ -106,6 +106,12 @@ export interface GuardOptions<P> {
   cacheControl?: string | false;
   /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
   limits?: GuardLimits<NoInfer<P>>;
+  /**
+   * Told the result of every authentication this guard makes (once per request; guards
+   * derived with `require` that reuse a request's result are not told again) and how long
+   * it took, in milliseconds: for metrics and security logs. It must not throw.
+   */
+  observe?: (result: AuthResult<P>, elapsedMs: number) => void;
 }
 
 /** A reusable, framework-neutral authentication check. Adapters wrap it in their idiom. */
@@ -415,6 +421,9 @@ function build<P>(
   }
 
   function respond(f: AuthFailure): FailureResponse {
+    // A failure that adds nothing to its code is answered as the code's own: its reason is
+    // for observers only, and its response is built once.
+    if (f.retryAfter === undefined && f.headers === undefined) f = failure(f.code);
     const cached = responses.get(f);
     if (cached) return cached;
     const response = uncacheable(onFailure(f));
@@ -422,12 +431,29 @@ function build<P>(
     return response;
   }
 
+  const observe = options.observe;
+  // Timed only when observed: two clock reads a request otherwise saved.
+  const observed = observe
+    ? (source: KeySource): AuthResult<P> | Promise<AuthResult<P>> => {
+        const started = performance.now();
+        const result = authenticate(source);
+        if (!(result instanceof Promise)) {
+          observe(result, performance.now() - started);
+          return result;
+        }
+        return result.then((settled) => {
+          observe(settled, performance.now() - started);
+          return settled;
+        });
+      }
+    : authenticate;
+
   return Object.freeze({
     schemes,
     scopes,
     optional,
     family,
-    authenticate,
+    authenticate: observed,
     authorize,
     respond,
     require: (...more: string[]) =>

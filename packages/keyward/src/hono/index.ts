@@ -5,6 +5,7 @@
  */
 export {
   apiKeyAuth,
+  authResultOf,
   authSchemeOf,
   type KeywardEnv,
   principalOf,

@@ -160,6 +160,15 @@ export function publicRoute(): MiddlewareHandler {
 }
 
 /**
+ * What the guard concluded for this request: `{ ok: true, principal, scheme }` or
+ * `{ ok: false, failure }` (its `code`, and for an `invalid` key the `reason`, never the
+ * key); `undefined` when no guard ran. For request logs and metrics.
+ */
+export function authResultOf(c: Context): AuthResult<unknown> | undefined {
+  return outcomeOf(c);
+}
+
+/**
  * The scheme whose key authenticated this request (for logging where the key came from),
  * or `undefined` when no key was accepted or {@link apiKeyAuth} has not run.
  */

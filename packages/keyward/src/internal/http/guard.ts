@@ -6,10 +6,13 @@ export function resolveGuard<P>(guard: Guard<P> | GuardOptions<P>): Guard<P> {
   return isGuard<P>(guard) ? guard : createGuard(guard);
 }
 
-/** What the first guard of a family concluded for a request; later guards of that family reuse it. */
+/** What guards concluded for a request; later guards of the first one's family reuse it. */
 interface Outcome {
   readonly family: object;
+  /** The latest result, a refusal included (for logs). */
   readonly result: AuthResult<unknown>;
+  /** The latest result that let the request through, if any: its principal. */
+  readonly passed: AuthResult<unknown> | undefined;
 }
 
 // On the request object (a Node request, a Hono Context, a fetch Request) under a private
@@ -19,7 +22,12 @@ const OUTCOME: unique symbol = Symbol('keyward.outcome');
 type Marked = { [OUTCOME]?: Outcome };
 
 function record<P>(holder: object, guard: Guard<P>, result: AuthResult<P>): AuthResult<P> {
-  if (result.ok) (holder as Marked)[OUTCOME] = { family: guard.family, result };
+  const marked = holder as Marked;
+  // Refusals too, for request logs (`authResultOf`), keeping the principal a guard before
+  // accepted: a 403 for a missing scope is still that key's request.
+  const passed = result.ok ? result : marked[OUTCOME]?.passed;
+  const family = result.ok ? guard.family : (marked[OUTCOME]?.family ?? guard.family);
+  marked[OUTCOME] = { family, result, passed };
   return result;
 }
 
@@ -35,21 +43,21 @@ export function authenticateOnce<P, H extends object>(
   source: (holder: H) => Parameters<Guard<P>['authenticate']>[0],
 ): AuthResult<P> | Promise<AuthResult<P>> {
   const prior = (holder as Marked)[OUTCOME];
-  if (prior !== undefined && prior.family === guard.family) {
-    return record(holder, guard, guard.authorize(prior.result as AuthResult<P>));
+  if (prior?.passed !== undefined && prior.family === guard.family) {
+    return record(holder, guard, guard.authorize(prior.passed as AuthResult<P>));
   }
   const pending = guard.authenticate(source(holder));
   if (pending instanceof Promise) return pending.then((result) => record(holder, guard, result));
   return record(holder, guard, pending);
 }
 
-/** The successful outcome recorded for a request, if keyward let it through. */
+/** What keyward concluded for a request: let through or refused, `undefined` before any guard ran. */
 export function outcomeOf(holder: object): AuthResult<unknown> | undefined {
   return (holder as Marked)[OUTCOME]?.result;
 }
 
 /** The principal of a request let through by keyward; `undefined` otherwise (or for optional auth without a key). */
 export function recordedPrincipal<P>(holder: object): P | undefined {
-  const result = outcomeOf(holder);
-  return result?.ok ? (result.principal as P | undefined) : undefined;
+  const passed = (holder as Marked)[OUTCOME]?.passed;
+  return passed?.ok ? (passed.principal as P | undefined) : undefined;
 }
