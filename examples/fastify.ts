@@ -3,12 +3,15 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import { apiKeyHeader, staticKeys } from 'keyward';
-import { keyward } from 'keyward/fastify';
+import { keyward, withSecurity } from 'keyward/fastify';
 
 export async function createApp(apiKey: string) {
   const app = Fastify();
-  // @fastify/swagger picks up each guarded route's `security` and keyward's securitySchemes.
-  await app.register(swagger, { openapi: { info: { title: 'Fastify example', version: '1.0.0' } } });
+  // withSecurity gives @fastify/swagger each guarded route's `security` and keyward's securitySchemes.
+  await app.register(swagger, {
+    openapi: { info: { title: 'Fastify example', version: '1.0.0' } },
+    transformObject: withSecurity,
+  });
   await app.register(keyward, {
     guard: { schemes: apiKeyHeader({ name: 'X-API-Key' }), verify: staticKeys(apiKey) },
   });
