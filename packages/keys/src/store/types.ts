@@ -126,8 +126,9 @@ export interface UsageDelta {
 /**
  * Where keys live. Every method is async and every change is atomic with its audit
  * entry, so SQL stores with async drivers (PostgreSQL) fit unchanged. Stores only ever
- * see keyed hashes; hashing, formats and policy live in `KeyManager`.
- * `test/keys/store-contract.ts` is the executable specification.
+ * see keyed hashes; hashing, formats and policy live in `KeyManager`, and what a change
+ * writes in `updateWrites`, `rotationWrites` and `deletionWrites` (`@keyward/keys/store`).
+ * `describeStoreContract` (`@keyward/keys/testing`) is the executable specification.
  */
 export interface KeyStore {
   /** Where the store is, for messages (never containing credentials). */
@@ -180,15 +181,15 @@ export interface KeyStore {
   list(query: ListQuery): Promise<KeyPage>;
   /**
    * Applies a patch and audits the fields that changed (no entry when none did).
-   * Rejects with `KeyNotFoundError`, and with `KeyStateError` when `checkRevival` (run on
+   * Rejects with `KeyNotFoundError`, and with `KeyStateError` when `updateWrites` (run on
    * the key as read inside the transaction) refuses the patch.
    */
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
   /**
-   * Atomically: checks the old key is neither revoked nor already rotated (else
-   * `KeyStateError`), moves its remaining uses to the successor as read in the
-   * transaction (`moveUses`: the successor's `remainingUses` is replaced, a limited old
-   * key keeps 0), applies `patch` to it and sets its `replacedBy`, inserts `successor`
+   * Atomically, as `rotationWrites` decides on the old key as read in the transaction:
+   * checks it is neither revoked nor already rotated (else `KeyStateError`), moves its
+   * remaining uses to the successor (the successor's `remainingUses` is replaced, a limited
+   * old key keeps 0), applies `patch` to it and sets its `replacedBy`, inserts `successor`
    * (whose `replaces` is `id`), audits `rotate` on the old key and `create` on the new one.
    */
   rotate(

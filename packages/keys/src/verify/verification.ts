@@ -187,7 +187,7 @@ export interface VerificationDeps {
  *
  * A cached key that can no longer be used (revoked, disabled, expired) is refused through
  * the steps a made-up key takes, so that how long the refusal takes does not tell a key
- * that was issued here from one that never was (see docs/security.md, Timing).
+ * that was issued here from one that never was (see docs/operations/security.md, Timing).
  */
 export class Verification {
   readonly #d: VerificationDeps;

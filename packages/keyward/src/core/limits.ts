@@ -9,7 +9,7 @@ export interface LimitRule {
 
 /**
  * The rate-limit steps a guard runs around verification. Implemented by `rateLimits()`
- * (keyward's `src/ratelimit`); declared here as a type only, so the core stays free of
+ * (`limits/` of this package); declared here as a type only, so the core stays free of
  * Node-only imports and runs on fetch runtimes.
  */
 export interface GuardLimits<P> {

@@ -7,7 +7,7 @@ import { formatIp, inRange, limitKey, parseIp, parseRange } from '../internal/ip
  * default: the socket's peer address is the client. With `trustedProxies`,
  * `X-Forwarded-For` is read from the right, skipping the trusted hops, and only when the
  * peer itself is trusted, so a client cannot spoof it. With `header`, a header the
- * platform sets is the client address. See docs/scaling.md, "The client address".
+ * platform sets is the client address. See docs/guide/rate-limits.md, "The client address".
  */
 export interface ClientAddressOptions {
   /** Addresses or CIDR ranges of your proxies/load balancers, e.g. `['10.0.0.0/8', '127.0.0.1']`. */
