@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--only REGEX (server ids)] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/performance.md.\n',
+    'npm run bench [-- --quick] [--only REGEX (server ids)] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/operations/performance.md.\n',
   );
   process.exit(0);
 }

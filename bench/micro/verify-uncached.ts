@@ -24,7 +24,7 @@ const keys = readFileSync(cfg.validFile, 'utf8').split('\n').filter(Boolean);
  * Reads the SQLite files once, so that they are in the OS page cache as a serving store's
  * are. The target is keyward's uncached path, not the disk: on this VM the host reclaims
  * page cache under the load cases, and a lookup that went to the virtual disk took up to
- * a millisecond (see docs/performance.md).
+ * a millisecond (see docs/operations/performance.md).
  */
 function intoPageCache(path: string): void {
   const chunk = Buffer.allocUnsafe(4 << 20);

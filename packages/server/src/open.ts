@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { KeyManager, type KeyManagerOptions, type Pepper, resolvePepper } from '@keyward/keys';
-import { type KeyStore, PEPPER_FINGERPRINT } from '@keyward/keys/store';
+import { KeyManager, type KeyManagerOptions, resolvePepper } from '@keyward/keys';
+import type { KeyStore } from '@keyward/keys/store';
 import type { PostgresStoreOptions } from '@keyward/postgres';
-import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
+import { openSqliteKeyManager, SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
 import { KeywardConfigError } from 'keyward';
 
 /** The database used when neither an option nor `KEYWARD_DATABASE_URL` names one. */
@@ -87,42 +85,17 @@ function postgresPepper(options: OpenKeyManagerOptions) {
 }
 
 /**
- * The pepper of a SQLite store when it can be had without the store: the option,
- * `KEYWARD_PEPPER`, or an existing pepper file. Checked before the database file is
- * created, so that a refused pepper leaves no empty database behind (the next start would
- * find the store already there and issue no first key). Otherwise undefined: whether the
- * pepper file may be created depends on the store (see {@link sqlitePepper}).
- */
-function sqlitePepperFirst(path: string, options: OpenKeyManagerOptions): Pepper | undefined {
-  const { pepper, env, notice } = options;
-  if (path === ':memory:') return resolvePepper({ pepper, env, notice });
-  const databasePath = resolve(path);
-  const given = pepper !== undefined || Boolean((env ?? process.env).KEYWARD_PEPPER);
-  if (!given && !existsSync(`${databasePath}.pepper`)) return undefined;
-  return resolvePepper({ pepper, env, notice, databasePath, createFile: false });
-}
-
-/** The pepper file of an open SQLite store, created only while it has no pepper recorded yet. */
-async function sqlitePepper(path: string, store: KeyStore, options: OpenKeyManagerOptions) {
-  const { pepper, env, notice } = options;
-  const recorded = (await store.readMeta?.(PEPPER_FINGERPRINT)) !== undefined;
-  return resolvePepper({ pepper, env, notice, databasePath: resolve(path), createFile: !recorded });
-}
-
-/**
  * Opens a key manager on a database location, with the pepper from the option,
  * `KEYWARD_PEPPER` or (SQLite only) the pepper file beside the database, created on first use.
  */
 export async function openKeyManager(options: OpenKeyManagerOptions = {}): Promise<KeyManager> {
   const { database, pepper: _pepper, env, notice: _notice, sqlite, postgres, ...rest } = options;
   const target = resolveDatabase(database, env);
-  // Before the store: a pepper refused must not leave a new database behind.
-  const first =
-    target.kind === 'postgres' ? postgresPepper(options) : sqlitePepperFirst(target.path, options);
+  if (target.kind === 'sqlite') return openSqliteKeyManager(target.path, options);
+  // Before the store: a pepper refused must not leave a new schema behind.
+  const pepper = postgresPepper(options);
   const store = await openKeyStore(target, sqlite, postgres);
   try {
-    const pepper =
-      first ?? (target.kind === 'sqlite' ? await sqlitePepper(target.path, store, options) : undefined);
     return await KeyManager.open({ ...rest, store, pepper });
   } catch (error) {
     await store.close();

@@ -4,7 +4,7 @@
  * come from the `keyward` root entry, which is just as portable.
  * @module
  */
-export { failureResponse, fetchKeySource } from '../internal/http/fetch.js';
+export { failureResponse, fetchKeySource, withAuthHeaders } from '../internal/http/fetch.js';
 export { type OpenApiSecurity, openApiSecurity } from '../openapi/security-parts.js';
 export {
   type AuthenticatedHandler,

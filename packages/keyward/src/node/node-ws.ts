@@ -24,11 +24,14 @@ function interceptRefusal(req: IncomingMessage, socket: Duplex): void {
  * `apiKeyAuth` refuses then get its full response (401, `WWW-Authenticate: APIKey`, the
  * JSON body) instead of @hono/node-ws's bare status line. Everything else is unchanged.
  */
-export function keywardUpgrades<S extends Server>(server: S): S {
+export function keywardUpgrades<S extends object>(server: S): S {
+  // Any server that emits Node's `upgrade` event: node:http's, or what @hono/node-server's
+  // serve() returns (typed as a union with its HTTP/2 servers).
+  const node = server as unknown as Server;
   const on = (event: string, listener: (...args: never[]) => void) => {
-    if (event !== 'upgrade') return server.on(event, listener as (...args: unknown[]) => void);
+    if (event !== 'upgrade') return node.on(event, listener as (...args: unknown[]) => void);
     const upgrade = listener as unknown as UpgradeListener;
-    return server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    return node.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       interceptRefusal(req, socket);
       upgrade(req, socket, head);
     });
