@@ -134,6 +134,28 @@ describe('KeyManager verification', () => {
     expect(calls['findByHash']).toBe(1);
   });
 
+  it('pays for a key whose first lookup raced a change elsewhere, reading it once more at most', async () => {
+    // Another key is created while this key's first lookup is in flight: the answer is not
+    // cached (it may predate the change), and paying must not loop on reading it again.
+    const { manager, store, calls } = await setup();
+    const { key, record } = await manager.create({ name: 'busy' });
+    const read = store.findByHash.bind(store);
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    store.findByHash = async (hash) => {
+      const found = await read(hash);
+      await stalled;
+      return found;
+    };
+    const pending = manager.check(key);
+    await manager.create({ name: 'other' });
+    release();
+    expect(await pending).toMatchObject({ outcome: 'valid', keyId: record.id });
+    expect(calls['get'] ?? 0).toBeLessThanOrEqual(1);
+  });
+
   it('never lets a request made after a revoke join a lookup that started before it', async () => {
     const { manager, store } = await setup();
     const { key, record } = await manager.create({ name: 'victim' });

@@ -65,6 +65,8 @@ interface Snapshot {
   readonly valid: KeyCheck;
   /** What the guard's verifier answers for it: the principal, and how a request pays. */
   readonly verdict: Spendable<KeyPrincipal>;
+  /** What it answers once the key is not usable: the 401, with the reason and key id for observers. */
+  readonly failure: AuthFailure;
 }
 
 const MALFORMED: KeyCheck = Object.freeze({ outcome: 'malformed' });
@@ -93,6 +95,7 @@ function snapshotOf(
     id: record.id,
     usableUntil: blocked ? Number.NEGATIVE_INFINITY : expiresAt,
     refusal: Object.freeze({ outcome: blocked ?? 'expired', keyId: record.id }),
+    failure: new AuthFailure('invalid', undefined, undefined, blocked ?? 'expired', record.id),
     scopes: new Set(record.scopes),
     limited: record.remainingUses !== null,
     exhausted: record.remainingUses === 0,
@@ -117,7 +120,7 @@ function deepFreeze<T>(value: T): T {
 const USAGE_EXCEEDED = deny('usage_exceeded');
 // The 401 every unusable key gets, one object per reason: the reason reaches the guard's
 // observers (metrics, security logs), never the response.
-const REFUSED: Readonly<Record<FailureReason, AuthFailure>> = {
+const REFUSED: Readonly<Record<Exclude<FailureReason, 'address'>, AuthFailure>> = {
   unknown: new AuthFailure('invalid', undefined, undefined, 'unknown'),
   malformed: new AuthFailure('invalid', undefined, undefined, 'malformed'),
   expired: new AuthFailure('invalid', undefined, undefined, 'expired'),
@@ -242,7 +245,7 @@ export class Verification {
 
   #verdictOf(s: Snapshot | KeyCheck): Spendable<KeyPrincipal> | AuthFailure {
     if (!('verdict' in s)) return failureOf(s);
-    return this.#d.now() < s.usableUntil ? s.verdict : failureOf(s.refusal);
+    return this.#d.now() < s.usableUntil ? s.verdict : s.failure;
   }
 
   /**
@@ -372,6 +375,11 @@ export class Verification {
     // The guard may have waited (a rate limiter's round trip) since the verdict: a snapshot
     // no longer cached was changed or revoked meanwhile, so decide again on a fresh read.
     if (this.#known.peek(s.cacheKey, { allowStale: true }) !== s) return this.#payFresh(s, cost);
+    return this.#payOn(s, cost);
+  }
+
+  /** Pays on a snapshot known to be current. */
+  #payOn(s: Snapshot, cost: number): KeyCheck | undefined | Promise<KeyCheck | undefined> {
     if (s.exhausted) return fail('usage_exceeded', s);
     const now = this.#d.now();
     if (!s.limited) {
@@ -392,7 +400,8 @@ export class Verification {
     if (record === undefined) return NOT_FOUND;
     const fresh = this.#snapshot(record, s.cacheKey);
     if (this.#d.now() >= fresh.usableUntil) return fresh.refusal;
-    return this.#pay(fresh, cost);
+    // Current by construction: it was just read (it may not be cached, if a change raced it).
+    return this.#payOn(fresh, cost);
   }
 
   /**

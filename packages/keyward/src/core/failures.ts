@@ -38,10 +38,12 @@ const DETAIL: Record<FailureCode, string> = {
 const BRAND = Symbol.for('keyward.failure');
 
 /**
- * Why an `invalid` key was refused, for logs and metrics only: every one of them gets the
- * same 401, so that a client learns nothing about which.
+ * Why a request was refused, for logs and metrics only, never sent: for `invalid`, which
+ * kind of unusable key (every one gets the same 401, so a client learns nothing about
+ * which); for `rate_limited`, `address` when the client's address is blocked for failed
+ * attempts (otherwise the key's own limit).
  */
-export type FailureReason = 'unknown' | 'malformed' | 'expired' | 'revoked' | 'disabled';
+export type FailureReason = 'unknown' | 'malformed' | 'expired' | 'revoked' | 'disabled' | 'address';
 
 /**
  * Why a request was not let through. Verifiers may return one to deny with a specific
@@ -57,8 +59,10 @@ export class AuthFailure {
     readonly retryAfter?: number,
     /** Extra response headers, e.g. IETF `RateLimit` fields. */
     readonly headers?: Readonly<Record<string, string>>,
-    /** For observers and logs, never sent: why an `invalid` key was refused. */
+    /** For observers and logs, never sent: why the request was refused. */
     readonly reason?: FailureReason,
+    /** For observers and logs, never sent: the id of the key refused, when it is known. */
+    readonly keyId?: string,
   ) {
     this.status = STATUS[code];
     this.detail = DETAIL[code];

@@ -154,7 +154,7 @@ export class AuthLimits<P> implements GuardLimits<P> {
   }
 
   blocked(retryAfter: number): AuthFailure {
-    return rateLimited(retryAfter);
+    return new AuthFailure('rate_limited', retryAfter, undefined, 'address');
   }
 
   /** Counts a failed attempt; resolves with the failure to answer (the 401, or 429 once over). */
@@ -165,14 +165,14 @@ export class AuthLimits<P> implements GuardLimits<P> {
       const d = await this.#limiter.consume(`fail:${address}`, rule);
       if (d.allowed) return failure;
       this.#block(address, d.resetSeconds);
-      return rateLimited(d.resetSeconds, rateLimitHeaders('auth-failures', d));
+      return new AuthFailure('rate_limited', d.resetSeconds, rateLimitHeaders('auth-failures', d), 'address');
     } catch (error) {
       if (!(error instanceof LimiterUnavailableError)) throw error;
       // The answer is 503, but without a count here the block table would never fill and
       // every guess would still be checked: a wrong key 503, the right one 200. Counted
       // per instance, an address over the limit is blocked as it would be with the store up.
       const retryAfter = this.#failedDuringOutage(address, rule);
-      return retryAfter === 0 ? unavailable : rateLimited(retryAfter);
+      return retryAfter === 0 ? unavailable : this.blocked(retryAfter);
     }
   }
 

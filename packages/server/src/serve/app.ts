@@ -1,10 +1,11 @@
 import { mountDocs } from '@keyward/docs/hono';
-import { Hono } from 'hono';
-import type { GuardLimits } from 'keyward';
-import { apiKeyCookie, apiKeyHeader, apiKeyQuery, createGuard, type Verifier } from 'keyward';
-import { apiKeyAuth, publicRoute } from 'keyward/hono';
+import { type Context, Hono } from 'hono';
+import type { AuthResult, GuardLimits } from 'keyward';
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, createGuard, type Guard, type Verifier } from 'keyward';
+import { authResultOf, type KeywardEnv, principalOf, protect } from 'keyward/hono';
 import type { Logger } from 'pino';
 import { requestLogger } from '../log/hono.js';
+import { AUTH_RESULT, PRINCIPAL, ROUTE } from './access-log.js';
 
 /** The seed's three places, accepted as alternatives in this order. */
 export const demoSchemes = [
@@ -17,24 +18,78 @@ export interface DemoAppOptions<P> {
   verify: Verifier<P>;
   /** Rate limits (`rateLimits({...})`); none unless given. */
   limits?: GuardLimits<P>;
-  /** Logs one line per request (use keyward's `createLogger`: it redacts keys). */
+  /**
+   * Logs one line per request through Hono middleware (use keyward's `createLogger`: it
+   * redacts keys). `keyward serve` logs at the HTTP server instead (see `accessLogged`),
+   * which keeps every route on Hono's fast path.
+   */
   logger?: Logger;
+  /** Records each route's auth result on the Node request, for `accessLogged`. */
+  noteRequests?: boolean;
   title?: string;
   version?: string;
+}
+
+type Incoming = Record<symbol, unknown>;
+
+/**
+ * A guarded route's single handler (Hono answers a route with one handler without its
+ * middleware chain), recording for the access log what the guard decided, on the Node
+ * request @hono/node-server hands the app as `c.env.incoming`.
+ */
+function guarded<P>(
+  guard: Guard<P>,
+  route: string,
+  note: boolean,
+  handler: (c: Context<KeywardEnv<P>>) => Response | Promise<Response>,
+) {
+  const inner = protect(guard, handler);
+  if (!note) return inner;
+  const record = (c: Context<KeywardEnv<P>>) => {
+    const incoming = (c.env as { incoming?: Incoming } | undefined)?.incoming;
+    if (incoming === undefined) return;
+    incoming[AUTH_RESULT] = authResultOf(c) as AuthResult<unknown> | undefined;
+    incoming[PRINCIPAL] = principalOf(c);
+    incoming[ROUTE] = route;
+  };
+  const recorded = (c: Context<KeywardEnv<P>>) => {
+    const response = (inner as (c: Context<KeywardEnv<P>>) => Response | Promise<Response>)(c);
+    if (!(response instanceof Promise)) {
+      record(c);
+      return response;
+    }
+    return response.then((r) => {
+      record(c);
+      return r;
+    });
+  };
+  // keyward's marks (the guard this route enforces) go along: the OpenAPI document reads them.
+  for (const mark of Object.getOwnPropertySymbols(inner)) {
+    (recorded as unknown as Incoming)[mark] = (inner as unknown as Incoming)[mark];
+  }
+  return recorded;
 }
 
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
   const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
+  const note = options.noteRequests ?? false;
   const app = new Hono();
   // First, so that rejected requests are timed and logged too.
   if (options.logger) app.use(requestLogger(options.logger));
 
-  app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));
+  // One handler per route: no app-wide guard, so /health needs no publicRoute() marker.
+  app.get('/health', (c) => c.json({ status: 'ok' }));
   // Responses to authenticated requests get Cache-Control: no-store from the guard.
-  app.get('/secure-data', apiKeyAuth(guard), (c) => c.json({ message: 'You have access to secure data' }));
-  app.get('/admin-data', apiKeyAuth(guard.require('admin')), (c) =>
-    c.json({ message: 'You have access to admin data' }),
+  app.get(
+    '/secure-data',
+    guarded(guard, '/secure-data', note, (c) => c.json({ message: 'You have access to secure data' })),
+  );
+  app.get(
+    '/admin-data',
+    guarded(guard.require('admin'), '/admin-data', note, (c) =>
+      c.json({ message: 'You have access to admin data' }),
+    ),
   );
 
   mountDocs(app, {

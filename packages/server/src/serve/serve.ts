@@ -1,5 +1,6 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 export interface RunningServer {
@@ -31,43 +32,47 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
   maxConnections: 10_000,
 });
 
-/** Serves a Hono app on node:http; resolves once listening, rejects when it cannot listen. */
+/** A node:http request listener; `listen` can wrap the app's in one of these (the access log). */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Serves a Hono app on node:http; resolves once listening, rejects when it cannot listen.
+ * `wrap` may wrap the app's request listener (keyward serve's access log does).
+ */
 export function listen(
   app: Hono,
   port: number,
   hostname: string,
   limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+  wrap?: (listener: RequestListener) => RequestListener,
 ): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve(
+    const listener = getRequestListener(app.fetch) as RequestListener;
+    const server = createServer(
       {
-        fetch: app.fetch,
-        port,
-        hostname,
-        serverOptions: {
-          headersTimeout: limits.headersTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          // Node looks for timed-out requests on this interval (30 s by default, which
-          // would let a slow client overstay a 10 s timeout threefold).
-          connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-        },
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // Node looks for timed-out requests on this interval (30 s by default, which
+        // would let a slow client overstay a 10 s timeout threefold).
+        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
       },
-      (info: AddressInfo) => {
-        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-        resolve({
-          port: info.port,
-          url: `http://${host}:${info.port}`,
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done());
-              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-            }),
-        });
-      },
+      wrap ? wrap(listener) : listener,
     );
-    const http = server as typeof server & { keepAliveTimeout: number; maxConnections: number };
-    http.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    if (limits.maxConnections > 0) http.maxConnections = limits.maxConnections;
+    if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
     server.once('error', reject);
+    server.listen(port, hostname, () => {
+      const info = server.address() as AddressInfo;
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        port: info.port,
+        url: `http://${host}:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
   });
 }
