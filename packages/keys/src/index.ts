@@ -75,3 +75,10 @@ export {
   type ImportProgress,
   parseImportLine,
 } from './domain/import.js';
+
+// Metrics: what a verification ended in (the instruments are at `@keyward/keys/telemetry`)
+export {
+  VERIFICATION_OUTCOMES,
+  type VerificationOutcome,
+  verificationOutcome,
+} from './telemetry/outcome.js';

@@ -14,4 +14,18 @@ export {
   resolveDatabase,
 } from './open.js';
 export { createDemoApp, type DemoAppOptions, demoSchemes } from './serve/app.js';
+export {
+  createServeMetrics,
+  type DependencyStates,
+  type ServeMetrics,
+  type ServeMetricsOptions,
+  VERIFICATION_BUCKETS,
+} from './serve/metrics.js';
+export {
+  createReadiness,
+  type Readiness,
+  type ReadinessOptions,
+  type ReadinessProbe,
+  readinessBody,
+} from './serve/ready.js';
 export { listen, type RunningServer } from './serve/serve.js';

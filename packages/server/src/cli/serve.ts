@@ -10,7 +10,10 @@ import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { accessLogged, type LogLevel } from '../serve/access-log.js';
 import { createDemoApp } from '../serve/app.js';
 import { bootstrapDemoKey, createKeyInstructions, firstKeyInstructions } from '../serve/bootstrap.js';
-import { serveLimits } from '../serve/limits.js';
+import { DEFAULT_REDIS_PREFIX, redisLabel, serveLimits } from '../serve/limits.js';
+import { createServeMetrics, type ServeMetrics } from '../serve/metrics.js';
+import { listenOps, type OpsListener } from '../serve/ops-server.js';
+import { createReadiness, type ReadinessProbe } from '../serve/ready.js';
 import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
@@ -57,6 +60,11 @@ interface ServeFlags {
   requestTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
+  redisPrefix?: string;
+  metricsPort?: number;
+  metricsHost: string;
+  readyTimeout: number;
+  shutdownTimeout: number;
 }
 
 /** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
@@ -132,6 +140,13 @@ function accessLogWrap(
 
 const seconds = (ms: number) => `${ms / 1000}s`;
 
+function parseRedisPrefix(value: string): string {
+  if (!/^[\x21-\x7e]{1,64}$/.test(value)) {
+    throw new InvalidArgumentError('must be 1 to 64 printable characters without spaces');
+  }
+  return value;
+}
+
 /** `keyward serve`: the protected demo API, verifying against the key store by default. */
 export function registerServe(program: Command, io: CliIO): void {
   program
@@ -140,15 +155,21 @@ export function registerServe(program: Command, io: CliIO): void {
       'run the protected demo API (GET /secure-data, /admin-data (scope admin), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set. Several instances share keys through KEYWARD_DATABASE_URL=postgres://... and rate limits through KEYWARD_REDIS_URL=redis://...',
     )
     .addOption(
-      new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8000).argParser(parsePort),
+      new Option('-p, --port <port>', 'port to listen on (also $PORT)')
+        .env('KEYWARD_PORT')
+        .default(8000)
+        .argParser(parsePort),
     )
-    .addOption(new Option('--host <host>', 'address to bind').env('HOST').default('127.0.0.1'))
+    .addOption(
+      new Option('--host <host>', 'address to bind (also $HOST)').env('KEYWARD_HOST').default('127.0.0.1'),
+    )
     .addOption(dbOption())
     .addOption(
       new Option(
         '--usage-flush <duration>',
         'how often use counts are written, 1s to 1h (and always on shutdown)',
       )
+        .env('KEYWARD_USAGE_FLUSH')
         .default(5000, '5s')
         .argParser(parseIntervalArg),
     )
@@ -157,6 +178,7 @@ export function registerServe(program: Command, io: CliIO): void {
         '--cache-ttl <duration>',
         'longest a verified key is trusted from memory if change notifications are lost, 1s to 1h',
       )
+        .env('KEYWARD_CACHE_TTL')
         .default(60_000, '60s')
         .argParser(parseIntervalArg),
     )
@@ -164,24 +186,39 @@ export function registerServe(program: Command, io: CliIO): void {
       new Option(
         '--rate-limit <rate>',
         'per-key limit for keys without their own (set with keys create/update --rate-limit), e.g. 100/1m',
-      ).argParser(parseRateLimitArg),
+      )
+        .env('KEYWARD_RATE_LIMIT')
+        .argParser(parseRateLimitArg),
     )
     .addOption(
       new Option(
         '--auth-failure-limit <rate>',
         'failed authentications per client address, e.g. 10/1m; over it the address gets 429 (keys verified here before keep working)',
-      ).argParser(parseRateLimitArg),
+      )
+        .env('KEYWARD_AUTH_FAILURE_LIMIT')
+        .argParser(parseRateLimitArg),
     )
     .addOption(
       new Option(
         '--trust-proxy <list>',
-        'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (default: none)',
-      ).argParser(parseProxies),
+        'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For (and X-Request-Id) is believed (default: none)',
+      )
+        .env('KEYWARD_TRUST_PROXY')
+        .argParser(parseProxies),
     )
     .addOption(
       new Option('--redis-fail-mode <mode>', 'while Redis (KEYWARD_REDIS_URL) is unreachable')
+        .env('KEYWARD_REDIS_FAIL_MODE')
         .choices(['open', 'closed', 'local'])
         .default('local', 'local: per-instance memory limits'),
+    )
+    .addOption(
+      new Option(
+        '--redis-prefix <prefix>',
+        `prefix of the rate-limit keys in Redis, so deployments can share one (default: ${DEFAULT_REDIS_PREFIX})`,
+      )
+        .env('KEYWARD_REDIS_PREFIX')
+        .argParser(parseRedisPrefix),
     )
     .addOption(
       new Option(
@@ -224,12 +261,54 @@ export function registerServe(program: Command, io: CliIO): void {
     )
     .addOption(
       new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
+        .env('KEYWARD_LOG_LEVEL')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
         .default('info'),
     )
-    .action(async (flags: ServeFlags) => {
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve GET /metrics (Prometheus), /ready and /health on this port, apart from the public one (default: off)',
+      )
+        .env('KEYWARD_METRICS_PORT')
+        .argParser(parsePort),
+    )
+    .addOption(
+      new Option('--metrics-host <host>', 'address the metrics port binds')
+        .env('KEYWARD_METRICS_HOST')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option(
+        '--ready-timeout <duration>',
+        'longest GET /ready waits for the key store and Redis before calling them down, 1s to 1h',
+      )
+        .env('KEYWARD_READY_TIMEOUT')
+        .default(1000, '1s')
+        .argParser(parseIntervalArg),
+    )
+    .addOption(
+      new Option(
+        '--shutdown-timeout <duration>',
+        'on SIGTERM or SIGINT, how long in-flight requests may finish before their connections are cut, 1s to 1h',
+      )
+        .env('KEYWARD_SHUTDOWN_TIMEOUT')
+        .default(10_000, '10s')
+        .argParser(parseIntervalArg),
+    )
+    .action(async (flags: ServeFlags, command: Command) => {
+      // $PORT and $HOST (set by many platforms) count when neither the flag nor KEYWARD_* does.
+      if (command.getOptionValueSource('port') === 'default' && io.env.PORT) {
+        flags.port = parseEnvPort(io.env.PORT);
+      }
+      if (command.getOptionValueSource('host') === 'default' && io.env.HOST) flags.host = io.env.HOST;
+      if (flags.metricsPort !== undefined && flags.metricsPort !== 0 && flags.metricsPort === flags.port) {
+        throw new KeywardConfigError('--metrics-port must differ from --port: metrics are never public');
+      }
       const connections = connectionLimits(flags);
       const configured = io.env.KEYWARD_API_KEYS?.trim();
+      const redisUrl = io.env.KEYWARD_REDIS_URL?.trim() || undefined;
+      const redisPrefix = flags.redisPrefix ?? (io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined);
       let manager: KeyManager | undefined;
       let limits: Awaited<ReturnType<typeof serveLimits>> | undefined;
       let verify: Parameters<typeof createDemoApp>[0]['verify'];
@@ -240,9 +319,14 @@ export function registerServe(program: Command, io: CliIO): void {
       // Human lines go to stderr: stdout carries the JSON request log only.
       const say = (text: string) => io.stderr.write(`${text}\n`);
       let server: Awaited<ReturnType<typeof listen>> | undefined;
+      let ops: OpsListener | undefined;
       let writer: LineWriter | undefined;
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
+      const metrics: ServeMetrics | undefined =
+        flags.metricsPort === undefined ? undefined : createServeMetrics({ dependencies: () => ready() });
+      const probes: ReadinessProbe[] = [];
+      const ready = createReadiness(probes, { timeoutMs: flags.readyTimeout });
       try {
         if (configured) {
           verify = staticKeys(configured);
@@ -254,32 +338,56 @@ export function registerServe(program: Command, io: CliIO): void {
             actor: 'serve',
             flushIntervalMs: flags.usageFlush,
             cache: { ttlMs: flags.cacheTtl },
+            ...(metrics ? { onError: backgroundError(metrics) } : {}),
           });
           verify = manager.verifier();
+          metrics?.track(manager);
+          const store = manager.store;
+          probes.push({ name: 'store', required: true, probe: () => store.get(READY_PROBE_ID) });
         }
         limits = await serveLimits({
-          redisUrl: io.env.KEYWARD_REDIS_URL?.trim() || undefined,
-          redisPrefix: io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined,
+          redisUrl,
+          redisPrefix,
           failMode: flags.redisFailMode,
           perKeyDefault: flags.rateLimit,
           failures: flags.authFailureLimit,
           trustedProxies: flags.trustProxy,
           log: say,
+          ...(metrics ? { onRedisError: metrics.redisError, onRedisState: metrics.redisState } : {}),
         });
+        if (limits.ping) {
+          // Only the `closed` fail mode answers 503 while Redis is down: only then is it required.
+          probes.push({ name: 'redis', required: flags.redisFailMode === 'closed', probe: limits.ping });
+        }
         // The request log is written at the HTTP server, in one write per event-loop turn:
         // the routes stay on Hono's fast path and the log costs no system call per request.
         const logging = flags.logLevel !== 'silent';
         writer = logging ? new LineWriter(io.stdout === process.stdout ? 1 : io.stdout) : undefined;
-        const app = createDemoApp({ verify, limits: limits.limits, noteRequests: logging });
+        const app = createDemoApp({
+          verify,
+          limits: limits.limits,
+          noteRequests: logging,
+          ready,
+          ...(metrics ? { observe: metrics.observe } : {}),
+        });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {
           throw listenError(error, flags.host, flags.port);
         });
+        if (metrics && flags.metricsPort !== undefined) {
+          const port = flags.metricsPort;
+          ops = await listenOps({ port, host: flags.metricsHost, metrics: metrics.render, ready }).catch(
+            (error: unknown) => {
+              throw listenError(error, flags.metricsHost, port);
+            },
+          );
+        }
         // Only once listening: a key issued by a start that then fails would be shown to nobody.
         first = manager && (await bootstrapDemoKey(manager));
         empty = !first && manager !== undefined && (await manager.list({ limit: 1 })).items.length === 0;
       } catch (error) {
         // Nothing may keep the process alive after a failed start: pools, LISTEN, Redis, timers.
+        await ops?.close().catch(() => {});
         await server?.close().catch(() => {});
         await manager?.close().catch(() => {});
         await limits?.close().catch(() => {});
@@ -287,20 +395,32 @@ export function registerServe(program: Command, io: CliIO): void {
       }
       const url = server.url;
       say(`keyward demo API listening on ${url}  (docs: ${url}/docs)`);
+      if (ops) say(`Metrics on ${ops.url}/metrics (readiness: ${ops.url}/ready)`);
       say(
         configured
           ? 'Verifying static keys from KEYWARD_API_KEYS.'
           : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
+      );
+      say(
+        `Configuration: ${effectiveConfiguration(flags, {
+          database: configured ? 'none (static keys from KEYWARD_API_KEYS)' : databaseLabel(target),
+          redis: redisUrl ? redisLabel(redisUrl) : 'off',
+          redisPrefix: redisPrefix ?? DEFAULT_REDIS_PREFIX,
+        })}`,
       );
       if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
       else if (empty) say(`\n${createKeyInstructions(database)}`);
       const running = server;
 
       let stopping = false;
-      const stop = async () => {
+      const stop = async (signal: NodeJS.Signals) => {
         if (stopping) return;
         stopping = true;
-        await running.close();
+        say(
+          `keyward: ${signal}: not accepting connections; in-flight requests have ${seconds(flags.shutdownTimeout)} to finish`,
+        );
+        const cut = await running.shutdown(flags.shutdownTimeout);
+        await ops?.close();
         try {
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.
           await manager?.close();
@@ -309,10 +429,70 @@ export function registerServe(program: Command, io: CliIO): void {
           writer?.close();
           process.exit(fail(io, error));
         }
+        say(
+          cut === 0
+            ? 'keyward: stopped; use counts and the request log are flushed'
+            : `keyward: stopped; ${cut} connection(s) still busy after ${seconds(flags.shutdownTimeout)} were closed; use counts and the request log are flushed`,
+        );
         writer?.close();
         process.exit(0);
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+}
+
+/** An id no key has (ids are `key_` and 26 characters): a readiness probe reads it. */
+const READY_PROBE_ID = 'key_readiness_probe';
+
+function parseEnvPort(value: string): number {
+  try {
+    return parsePort(value);
+  } catch {
+    throw new KeywardConfigError(`PORT must be a port number (0-65535), not ${JSON.stringify(value)}`);
+  }
+}
+
+/** KeyManager's background errors: counted, and a warning as before. */
+function backgroundError(metrics: ServeMetrics) {
+  return (error: unknown) => {
+    metrics.storeError();
+    const e = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    process.emitWarning(`key store background task failed (${e})`, 'KeywardWarning');
+  };
+}
+
+const rateText = (r: RateLimit | undefined, none: string) =>
+  r === undefined ? none : `${r.limit}/${seconds(r.windowSeconds * 1000)}`;
+
+/**
+ * The settings `serve` runs with, one `name=value` per flag, for its startup lines: never
+ * a secret (no pepper, no key, a database or Redis URL without user and password).
+ */
+export function effectiveConfiguration(
+  flags: ServeFlags,
+  where: { database: string; redis: string; redisPrefix: string },
+): string {
+  const entries: [string, string | number][] = [
+    ['host', flags.host],
+    ['port', flags.port],
+    ['db', where.database],
+    ['usage-flush', seconds(flags.usageFlush)],
+    ['cache-ttl', seconds(flags.cacheTtl)],
+    ['rate-limit', rateText(flags.rateLimit, 'none')],
+    ['auth-failure-limit', rateText(flags.authFailureLimit, 'off')],
+    ['trust-proxy', flags.trustProxy?.length ? flags.trustProxy.join(',') : 'none'],
+    ['redis', where.redis],
+    ['redis-prefix', where.redisPrefix],
+    ['redis-fail-mode', flags.redisFailMode],
+    ['headers-timeout', seconds(flags.headersTimeout)],
+    ['request-timeout', seconds(flags.requestTimeout)],
+    ['keep-alive-timeout', seconds(flags.keepAliveTimeout)],
+    ['max-connections', flags.maxConnections],
+    ['log-level', flags.logLevel],
+    ['metrics', flags.metricsPort === undefined ? 'off' : `${flags.metricsHost}:${flags.metricsPort}`],
+    ['ready-timeout', seconds(flags.readyTimeout)],
+    ['shutdown-timeout', seconds(flags.shutdownTimeout)],
+  ];
+  return entries.map(([k, v]) => `${k}=${v}`).join(' ');
 }

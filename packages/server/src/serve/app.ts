@@ -6,6 +6,7 @@ import { authResultOf, type KeywardEnv, principalOf, protect } from 'keyward/hon
 import type { Logger } from 'pino';
 import { requestLogger } from '../log/hono.js';
 import { AUTH_RESULT, PRINCIPAL, ROUTE } from './access-log.js';
+import { type Readiness, readinessBody } from './ready.js';
 
 /** The seed's three places, accepted as alternatives in this order. */
 export const demoSchemes = [
@@ -26,6 +27,13 @@ export interface DemoAppOptions<P> {
   logger?: Logger;
   /** Records each route's auth result on the Node request, for `accessLogged`. */
   noteRequests?: boolean;
+  /** The guard's `observe` hook: told every verification's result and time (metrics). */
+  observe?: (result: AuthResult<P>, elapsedMs: number) => void;
+  /**
+   * Serves `GET /ready`: 200 `{"status":"ready"}`, or 503 naming what is down
+   * (see `createReadiness`). Without it there is no `/ready` route.
+   */
+  ready?: () => Promise<Readiness>;
   title?: string;
   version?: string;
 }
@@ -72,7 +80,12 @@ function guarded<P>(
 
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
-  const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
+  const guard = createGuard({
+    schemes: demoSchemes,
+    verify: options.verify,
+    limits: options.limits,
+    ...(options.observe ? { observe: options.observe } : {}),
+  });
   const note = options.noteRequests ?? false;
   const app = new Hono();
   // First, so that rejected requests are timed and logged too.
@@ -80,6 +93,15 @@ export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
 
   // One handler per route: no app-wide guard, so /health needs no publicRoute() marker.
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  const ready = options.ready;
+  // Readiness for load balancers: what it depends on, probed within a bound, cached briefly.
+  if (ready) {
+    app.get('/ready', async (c) => {
+      const r = await ready();
+      c.header('cache-control', 'no-store');
+      return c.json(readinessBody(r), r.ready ? 200 : 503);
+    });
+  }
   // Responses to authenticated requests get Cache-Control: no-store from the guard.
   app.get(
     '/secure-data',

@@ -23,12 +23,21 @@ export interface ServeLimitOptions {
   trustedProxies?: readonly string[];
   /** Startup and state-change lines (never a key; Redis URLs without credentials). */
   log: (line: string) => void;
+  /** Told of each error the Redis connection reports (for metrics). */
+  onRedisError?: () => void;
+  /** Told when the limiter stops asking Redis (`unavailable`) and when it asks again (for metrics). */
+  onRedisState?: (state: 'unavailable' | 'available') => void;
 }
 
 export interface ServeLimits {
   readonly limits: GuardLimits<unknown>;
+  /** With Redis: whether it answers a PING (rejects when it does not); for readiness. */
+  readonly ping?: () => Promise<unknown>;
   close(): Promise<void>;
 }
+
+/** The Redis key prefix when `KEYWARD_REDIS_PREFIX` is not set (`redisRateLimiter`'s default). */
+export const DEFAULT_REDIS_PREFIX = 'keyward:rl';
 
 const MODES: Record<FailMode, string> = {
   open: 'requests pass unlimited',
@@ -79,6 +88,7 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
     : 'the peer address (no trusted proxies)';
   let limiter: RateLimiter = memoryRateLimiter();
   let close = async () => {};
+  let ping: (() => Promise<unknown>) | undefined;
   if (options.redisUrl) {
     const failMode = options.failMode ?? 'local';
     const label = redisLabel(options.redisUrl);
@@ -93,21 +103,24 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
       retryStrategy: (times) => Math.min(times * 100, 2000),
     });
     // Connection trouble is reported once per outage by the limiter, not per retry.
-    client.on('error', () => {});
+    client.on('error', () => options.onRedisError?.());
     limiter = redisRateLimiter({
       client,
       failMode,
       prefix: options.redisPrefix,
-      onStateChange: (state, error) =>
+      onStateChange: (state, error) => {
+        options.onRedisState?.(state);
         log(
           state === 'unavailable'
             ? `keyward: Redis ${label} unreachable (${error instanceof Error ? error.message : 'error'}); rate limits fail ${failMode}: ${MODES[failMode]}`
             : `keyward: Redis ${label} reachable again; rate limits are shared again`,
-        ),
+        );
+      },
     });
     close = () => closeRedis(client);
+    ping = () => client.ping();
     log(
-      `Rate limits shared through Redis ${label} (per key: ${perKey}; failed attempts per address: ${failures}). While Redis is unreachable: fail mode ${failMode}, ${MODES[failMode]}.`,
+      `Rate limits shared through Redis ${label}, key prefix ${options.redisPrefix ?? DEFAULT_REDIS_PREFIX} (per key: ${perKey}; failed attempts per address: ${failures}). While Redis is unreachable: fail mode ${failMode}, ${MODES[failMode]}.`,
     );
   } else {
     log(
@@ -121,5 +134,5 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
     failures: options.failures,
     clientAddress: { trustedProxies: options.trustedProxies ?? [] },
   });
-  return { limits, close };
+  return { limits, ping, close };
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -6,7 +6,14 @@ import type { Hono } from 'hono';
 export interface RunningServer {
   readonly port: number;
   readonly url: string;
+  /** Closes the listener and every connection at once. */
   close(): Promise<void>;
+  /**
+   * Stops accepting connections, closes idle ones, lets the requests in flight finish
+   * (closing each connection as it falls idle) and, after `timeoutMs`, closes what is
+   * left. Resolves with how many connections had to be cut (0: all drained).
+   */
+  shutdown(timeoutMs: number): Promise<number>;
 }
 
 /** How long a client may take, and how many may be connected: what keeps slow clients from holding the server. */
@@ -72,7 +79,31 @@ export function listen(
             server.close(() => done());
             server.closeAllConnections();
           }),
+        shutdown: (timeoutMs) => drain(server, timeoutMs),
       });
     });
+  });
+}
+
+/** How often a draining server closes the connections whose requests have finished. */
+const DRAIN_POLL_MS = 25;
+
+function drain(server: Server, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let cut = 0;
+    const poll = setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS);
+    const deadline = setTimeout(() => {
+      server.getConnections((_error, count) => {
+        cut = count;
+        server.closeAllConnections();
+      });
+    }, timeoutMs);
+    // 'close' comes once the last connection has ended.
+    server.close(() => {
+      clearInterval(poll);
+      clearTimeout(deadline);
+      resolve(cut);
+    });
+    server.closeIdleConnections();
   });
 }
