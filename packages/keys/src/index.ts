@@ -78,6 +78,7 @@ export {
 
 // Metrics: what a verification ended in (the instruments are at `@keyward/keys/telemetry`)
 export {
+  VERIFICATION_DURATION_BUCKETS,
   VERIFICATION_OUTCOMES,
   type VerificationOutcome,
   verificationOutcome,

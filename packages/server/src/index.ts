@@ -19,7 +19,6 @@ export {
   type DependencyStates,
   type ServeMetrics,
   type ServeMetricsOptions,
-  VERIFICATION_BUCKETS,
 } from './serve/metrics.js';
 export {
   createReadiness,

@@ -39,3 +39,11 @@ export function verificationOutcome(result: AuthResult<unknown>): VerificationOu
   }
   return KNOWN[code] ?? 'other';
 }
+
+/**
+ * Upper bounds of the verification latency buckets, in seconds (Prometheus and
+ * OpenTelemetry alike): a cached key takes microseconds, a store lookup milliseconds.
+ */
+export const VERIFICATION_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+]);

@@ -1,11 +1,11 @@
-import { VERIFICATION_OUTCOMES, type VerificationStats, verificationOutcome } from '@keyward/keys';
+import {
+  VERIFICATION_DURATION_BUCKETS,
+  VERIFICATION_OUTCOMES,
+  type VerificationStats,
+  verificationOutcome,
+} from '@keyward/keys';
 import type { AuthResult } from 'keyward';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-
-/** Upper bounds of the verification latency buckets, in seconds: a cached key takes microseconds, a store lookup milliseconds. */
-export const VERIFICATION_BUCKETS: readonly number[] = Object.freeze([
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-]);
 
 /** Which dependencies a readiness check found down, for `keyward_dependency_up`. */
 export interface DependencyStates {
@@ -60,7 +60,7 @@ export function createServeMetrics(options: ServeMetricsOptions = {}): ServeMetr
     index[outcome] = i;
   });
   const counts = new Float64Array(labels.length);
-  const bounds = VERIFICATION_BUCKETS;
+  const bounds = VERIFICATION_DURATION_BUCKETS;
   const buckets = new Float64Array(bounds.length + 1);
   let seconds = 0;
   let storeErrors = 0;
