@@ -55,6 +55,23 @@ export async function requireService(service: 'PostgreSQL' | 'Redis', port: numb
   return false;
 }
 
+/**
+ * Whether this test may start servers of its own (redis-server and the PostgreSQL server
+ * binaries are installed): false with a printed reason, or a thrown error under CI=true.
+ */
+export function ownServersPossible(): boolean {
+  let redis = false;
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    redis = true;
+  } catch {}
+  const ok = redis && existsSync('/usr/lib/postgresql');
+  const message = 'redis-server or the PostgreSQL server binaries (/usr/lib/postgresql) are missing';
+  if (!ok && inCI) throw new Error(`${message} (required under CI=true)`);
+  if (!ok) console.warn(`skipping: ${message}`);
+  return ok;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {

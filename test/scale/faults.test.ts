@@ -1,29 +1,15 @@
 // Faults against servers this test owns (never the machine's shared ones): a throwaway
 // PostgreSQL cluster and a redis-server of its own, stopped and started under a running
 // `keyward serve`.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyFormat } from '../../packages/keys/src/domain/format.js';
 import { makeRow } from '../../packages/keys/src/testing/contract.js';
 import { PostgresKeyStore } from '../../packages/postgres/src/store.js';
-import { inCI, OwnPostgres, OwnRedis } from '../helpers/services.js';
+import { OwnPostgres, OwnRedis, ownServersPossible } from '../helpers/services.js';
 import { startServe } from '../helpers/spawn.js';
 import { cli, createKey, get, type Instance, PEPPER, sleep } from './helpers.js';
 
-function ownServersPossible(): boolean {
-  let redis = false;
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    redis = true;
-  } catch {}
-  const ok = redis && existsSync('/usr/lib/postgresql');
-  const message = 'redis-server or the PostgreSQL server binaries (/usr/lib/postgresql) are missing';
-  if (!ok && inCI) throw new Error(`${message} (required under CI=true)`);
-  if (!ok) console.warn(`skipping: ${message}`);
-  return ok;
-}
 const run = ownServersPossible();
 
 const UNAVAILABLE = { detail: 'Authentication temporarily unavailable' };
