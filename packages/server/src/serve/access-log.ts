@@ -76,7 +76,8 @@ export function accessLogged(
     const address = addressOf(req);
     if (level >= threshold) {
       const who = identify(req[PRINCIPAL] ?? (result?.ok ? result.principal : undefined));
-      const keyId = text(who.id);
+      // A refused key is named by its id when the store knew it (revoked, expired, disabled).
+      const keyId = text(who.id) ?? failure?.keyId;
       const owner = text(who.owner);
       writer.write(
         // Only the path, the address and text from the store need escaping: the request id,
