@@ -306,6 +306,16 @@ export function registerServe(program: Command, io: CliIO): void {
         throw new KeywardConfigError('--metrics-port must differ from --port: metrics are never public');
       }
       const connections = connectionLimits(flags);
+      // Listening for the signals from the start: one that comes while starting stops the
+      // service once it has started (never the default action, which loses nothing only by luck).
+      let stopOn: ((signal: NodeJS.Signals) => void) | undefined;
+      let signalled: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopOn) stopOn(signal);
+        else signalled ??= signal;
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       const configured = io.env.KEYWARD_API_KEYS?.trim();
       const redisUrl = io.env.KEYWARD_REDIS_URL?.trim() || undefined;
       const redisPrefix = flags.redisPrefix ?? (io.env.KEYWARD_REDIS_PREFIX?.trim() || undefined);
@@ -391,6 +401,8 @@ export function registerServe(program: Command, io: CliIO): void {
         await server?.close().catch(() => {});
         await manager?.close().catch(() => {});
         await limits?.close().catch(() => {});
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         throw error;
       }
       const url = server.url;
@@ -402,11 +414,15 @@ export function registerServe(program: Command, io: CliIO): void {
           : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
       );
       say(
-        `Configuration: ${effectiveConfiguration(flags, {
-          database: configured ? 'none (static keys from KEYWARD_API_KEYS)' : databaseLabel(target),
-          redis: redisUrl ? redisLabel(redisUrl) : 'off',
-          redisPrefix: redisPrefix ?? DEFAULT_REDIS_PREFIX,
-        })}`,
+        // The ports as bound (a port 0 asked for is some free port).
+        `Configuration: ${effectiveConfiguration(
+          { ...flags, port: server.port, metricsPort: ops?.port },
+          {
+            database: configured ? 'none (static keys from KEYWARD_API_KEYS)' : databaseLabel(target),
+            redis: redisUrl ? redisLabel(redisUrl) : 'off',
+            redisPrefix: redisPrefix ?? DEFAULT_REDIS_PREFIX,
+          },
+        )}`,
       );
       if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
       else if (empty) say(`\n${createKeyInstructions(database)}`);
@@ -437,8 +453,8 @@ export function registerServe(program: Command, io: CliIO): void {
         writer?.close();
         process.exit(0);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOn = (signal) => void stop(signal);
+      if (signalled) stopOn(signalled);
     });
 }
 

@@ -13,6 +13,7 @@ export interface OpsListenerOptions {
 
 export interface OpsListener {
   readonly url: string;
+  readonly port: number;
   close(): Promise<void>;
 }
 
@@ -64,6 +65,7 @@ export function listenOps(options: OpsListenerOptions): Promise<OpsListener> {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}`,
+        port: info.port,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
