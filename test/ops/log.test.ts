@@ -190,7 +190,10 @@ function describeLog(name: string, where: () => Promise<Where>) {
     it('keeps X-Request-Id only from trusted proxies, and only when it is a plain token', async () => {
       const trusted = await send(base, '/health', { 'X-Request-Id': 'edge-4711.a/b' }, PROXY);
       expect(trusted.requestId).toBe('edge-4711.a/b');
-      expect(await lineOf('edge-4711.a/b')).toMatchObject({ status: 200, path: '/health' });
+      expect(await lineOf('edge-4711.a/b')).toMatchObject({ status: 200, route: '/health', path: '/health' });
+      // Unknown paths have no route.
+      const lost = await send(base, '/nowhere', {});
+      expect(await lineOf(lost.requestId!)).toMatchObject({ status: 404, route: null, path: '/nowhere' });
       const direct = await send(base, '/health', { 'X-Request-Id': 'spoofed-by-a-client' });
       expect(direct.requestId).not.toBe('spoofed-by-a-client');
       await lineOf(direct.requestId!);

@@ -79,10 +79,12 @@ export function accessLogged(
       // A refused key is named by its id when the store knew it (revoked, expired, disabled).
       const keyId = text(who.id) ?? failure?.keyId;
       const owner = text(who.owner);
+      const path = pathOf(req.url);
+      const route = req[ROUTE] ?? (status === 404 ? undefined : (PUBLIC_ROUTES.get(path) ?? docsRoute(path)));
       writer.write(
         // Only the path, the address and text from the store need escaping: the request id,
         // method (Node's parser allows a token only) and route are plain by construction.
-        `{"level":${level},"time":${time},"msg":"request","requestId":"${req[REQUEST_ID]}","method":"${req.method}","route":${req[ROUTE] === undefined ? 'null' : `"${req[ROUTE]}"`},"path":${json(pathOf(req.url))},"status":${status},"durationMs":${Math.round((performance.now() - req[STARTED]!) * 1000) / 1000},"address":${json(address ?? null)}${keyId === undefined ? '' : `,"keyId":${json(keyId)}`}${owner === undefined ? '' : `,"owner":${json(owner)}`}${keyIn === undefined ? '' : `,"keyIn":"${keyIn}"`}${failure ? `,"failure":${json(failure.code)}${failure.reason ? `,"reason":${json(failure.reason)}` : ''}` : ''}}\n`,
+        `{"level":${level},"time":${time},"msg":"request","requestId":"${req[REQUEST_ID]}","method":"${req.method}","route":${route === undefined ? 'null' : `"${route}"`},"path":${json(path)},"status":${status},"durationMs":${Math.round((performance.now() - req[STARTED]!) * 1000) / 1000},"address":${json(address ?? null)}${keyId === undefined ? '' : `,"keyId":${json(keyId)}`}${owner === undefined ? '' : `,"owner":${json(owner)}`}${keyIn === undefined ? '' : `,"keyIn":"${keyIn}"`}${failure ? `,"failure":${json(failure.code)}${failure.reason ? `,"reason":${json(failure.reason)}` : ''}` : ''}}\n`,
       );
     }
     if (failure !== undefined && LEVELS.warn >= threshold) {
@@ -109,6 +111,12 @@ export function accessLogged(
     listener(req, res);
   };
 }
+
+/** The demo app's public routes, by path: a route pattern in the log for every answered request. */
+const PUBLIC_ROUTES: ReadonlyMap<string, string> = new Map(
+  ['/health', '/ready', '/openapi.json', '/docs'].map((route) => [route, route]),
+);
+const docsRoute = (path: string) => (path.startsWith('/docs/') ? '/docs/*' : undefined);
 
 /** The path without its query (a key may travel there), with key-shaped segments redacted. */
 function pathOf(url: string | undefined): string {
