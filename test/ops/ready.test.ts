@@ -25,17 +25,23 @@ describe.skipIf(!run)('readiness while PostgreSQL and Redis (closed mode) go awa
   let redis: OwnRedis;
   let serving: Serving;
   let cold: string;
+  let warm: string;
 
   beforeAll(async () => {
     [db, redis] = await Promise.all([OwnPostgres.start(), OwnRedis.start()]);
     const manager = await openKeyManager({ database: db.url, pepper: PEPPER, pollIntervalMs: 0 });
     cold = (await manager.create({ name: 'cold' })).key;
+    warm = (await manager.create({ name: 'warm' })).key;
     await manager.close();
-    serving = await serveWithMetrics(['--redis-fail-mode', 'closed', '--ready-timeout', '1s'], {
-      KEYWARD_DATABASE_URL: db.url,
-      KEYWARD_PEPPER: PEPPER,
-      KEYWARD_REDIS_URL: redis.url,
-    });
+    // A default rate limit: every request asks Redis.
+    serving = await serveWithMetrics(
+      ['--redis-fail-mode', 'closed', '--ready-timeout', '1s', '--rate-limit', '1000/1m'],
+      {
+        KEYWARD_DATABASE_URL: db.url,
+        KEYWARD_PEPPER: PEPPER,
+        KEYWARD_REDIS_URL: redis.url,
+      },
+    );
   });
   afterAll(async () => {
     expect(await serving?.stop()).toBe(0);
@@ -57,11 +63,29 @@ describe.skipIf(!run)('readiness while PostgreSQL and Redis (closed mode) go awa
         }),
       { timeout: 5000, interval: 200 },
     );
+    // Requests need a counter: refused with 503 (closed mode), counted, and the circuit is open.
+    const before = await scrape(serving.metricsUrl);
+    const get = () => fetch(`${serving.url}/secure-data`, { headers: { 'X-API-Key': warm } });
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe(503);
+    const down = await scrape(serving.metricsUrl);
+    expect(outcome(down, 'unavailable')! - outcome(before, 'unavailable')!).toBe(3);
+    expect(down.get('keyward_redis_circuit_open')).toBe(1);
+    expect(down.get('keyward_redis_circuit_trips_total')).toBeGreaterThanOrEqual(1);
+    expect(down.get('keyward_redis_errors_total')).toBeGreaterThanOrEqual(1);
+    expect(down.get('keyward_dependency_up{dependency="redis"}')).toBe(0);
     await redis.start();
     await vi.waitFor(async () => expect(await ready(serving)).toMatchObject(READY), {
       timeout: 10_000,
       interval: 200,
     });
+    // The limiter probes Redis again and closes its circuit.
+    await vi.waitFor(
+      async () => {
+        expect((await get()).status).toBe(200);
+        expect((await scrape(serving.metricsUrl)).get('keyward_redis_circuit_open')).toBe(0);
+      },
+      { timeout: 10_000, interval: 300 },
+    );
     // A Redis that accepts connections and answers nothing: the probe times out, never hangs.
     redis.pause();
     try {
