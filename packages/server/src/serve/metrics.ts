@@ -54,11 +54,8 @@ export function createServeMetrics(options: ServeMetricsOptions = {}): ServeMetr
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   // The request path's state: plain numbers, read at scrape time.
-  const index: Record<string, number> = Object.create(null);
   const labels: string[] = [...VERIFICATION_OUTCOMES, 'anonymous', 'other'];
-  labels.forEach((outcome, i) => {
-    index[outcome] = i;
-  });
+  const index = new Map(labels.map((outcome, i) => [outcome, i]));
   const counts = new Float64Array(labels.length);
   const bounds = VERIFICATION_DURATION_BUCKETS;
   const buckets = new Float64Array(bounds.length + 1);
@@ -70,7 +67,7 @@ export function createServeMetrics(options: ServeMetricsOptions = {}): ServeMetr
   const sources: { stats(): VerificationStats }[] = [];
 
   const observe = (result: AuthResult<unknown>, elapsedMs: number): void => {
-    counts[index[verificationOutcome(result)]!]!++;
+    counts[index.get(verificationOutcome(result))!]!++;
     const s = elapsedMs / 1000;
     seconds += s;
     let b = 0;
