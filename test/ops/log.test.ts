@@ -132,7 +132,7 @@ function describeLog(name: string, where: () => Promise<Where>) {
       });
     });
 
-    it('writes a security line when a revoked, expired or disabled key is refused', async () => {
+    it('writes a security line naming the key when a revoked, expired or disabled key is refused', async () => {
       for (const name of ['revoked', 'expired', 'disabled']) {
         const answer = await send(base, '/secure-data', { 'X-API-Key': keys[name]!.key });
         expect(answer.status).toBe(401);
@@ -140,12 +140,14 @@ function describeLog(name: string, where: () => Promise<Where>) {
           status: 401,
           failure: 'invalid',
           reason: name,
+          keyId: keys[name]!.id,
         });
         expect(await lineOf(answer.requestId!, 'security')).toMatchObject({
           level: 40,
           event: 'key_refused',
           reason: name,
           address: '127.0.0.1',
+          keyId: keys[name]!.id,
         });
       }
       // A made-up key is no security event of its own (the address limit watches those).

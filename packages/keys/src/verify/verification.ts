@@ -136,6 +136,11 @@ function failureOf(refusal: KeyCheck): AuthFailure {
     case 'expired':
     case 'revoked':
     case 'disabled':
+      // A key the store knows is named by its id for observers (security log, metrics);
+      // this path is a store read already, so one small object is no cost worth saving.
+      return refusal.keyId === undefined
+        ? REFUSED[refusal.outcome]
+        : new AuthFailure('invalid', undefined, undefined, refusal.outcome, refusal.keyId);
     case 'malformed':
       return REFUSED[refusal.outcome];
     default:
