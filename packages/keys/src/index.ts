@@ -17,6 +17,15 @@ export {
   type RotatedKey,
 } from './manager.js';
 export type { KeySettings } from './domain/settings.js';
+export {
+  checkTimeZone,
+  creditsAt,
+  nextRefill,
+  OwnerNotFoundError,
+  type OwnerSettings,
+  parseRefill,
+  periodStart,
+} from './domain/owners.js';
 export { type KeyState, keyState } from './domain/records.js';
 export type {
   AuditEntry,
@@ -25,7 +34,11 @@ export type {
   KeyPage,
   KeyRecord,
   ListQuery,
+  OwnerPage,
+  OwnerQuery,
+  OwnerRecord,
   RateLimit,
+  Refill,
 } from './store/types.js';
 export type {
   CacheOptions,

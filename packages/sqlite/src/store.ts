@@ -11,20 +11,31 @@ import type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   UsageDelta,
 } from '@keyward/keys/store';
 import {
   type AuditWrite,
   CreationChanges,
+  checkOwnerDeletion,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
+  decodeOwnerCursor,
   deletionWrites,
   encodeCursor,
+  encodeOwnerCursor,
   filePermissionProblem,
   InsecureStoreFileError,
   KeyNotFoundError,
+  KeyStateError,
   KeyStoreError,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
   PepperMismatchError,
   pageLimit,
   rotationWrites,
@@ -34,6 +45,7 @@ import {
 import type Database from 'better-sqlite3';
 import { translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
+import { type OwnerRow, type OwnerStatements, ownerFromRow, ownerParams, ownerStatements } from './owners.js';
 import {
   type AuditRow,
   auditFromRow,
@@ -179,6 +191,7 @@ function checkStoreLocation(path: string): string {
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
   readonly #s: Statements;
+  readonly #o: OwnerStatements;
   readonly #busy: number;
   readonly #full: boolean;
   readonly #switch: Switches;
@@ -202,6 +215,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
+    this.#o = ownerStatements(db);
     this.#switch = new Switches(db, busy, full);
     this.#writes = new WriteLine(this.#switch, busy, (error) => this.#fail(error));
     this.#filter = new KeyFilter(db, openReader);
@@ -454,18 +468,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
-    return this.#write(() =>
-      this.#db
-        .transaction(() => {
-          const before = this.#row(id);
-          const writes = updateWrites(before, patch, context.action);
-          if (writes === undefined) return before;
-          this.#s.update.run(toParams(writes.record));
-          this.#audited(context, writes.audit);
-          return writes.record;
-        })
-        .immediate(),
-    );
+    return this.#write(() => this.#db.transaction(() => this.#apply(id, patch, context)).immediate());
   }
 
   rotate(
@@ -510,10 +513,10 @@ export class SqliteKeyStore implements KeyStore {
    * lock: while another connection holds it, the writer thread waits instead, and requests
    * go on. The statement either took the use or did nothing, so handing it over is safe.
    */
-  consumeUse(id: string, at: Date): Promise<number | null> {
+  consumeUse(id: string, at: Date, cost = 1): Promise<number | null> {
     // `.all()`, not `.get()`: the statement commits when it is reset, and better-sqlite3's
     // get() would not report an error there.
-    const take = () => (this.#s.consume.all(at.getTime(), id)[0] as number | undefined) ?? null;
+    const take = () => (this.#s.consume.all(cost, at.getTime(), id, cost)[0] as number | undefined) ?? null;
     const writer = this.#writer;
     if (writer === undefined || this.#closed) return this.#run(() => this.#relaxed(take));
     let left: number | null | typeof LOCKED;
@@ -523,7 +526,7 @@ export class SqliteKeyStore implements KeyStore {
       return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
-    return writer.consume(id, at.getTime()).catch((error: unknown) => {
+    return writer.consume(id, at.getTime(), cost).catch((error: unknown) => {
       throw this.#fail(error);
     });
   }
@@ -536,6 +539,99 @@ export class SqliteKeyStore implements KeyStore {
       for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
     });
     return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  #ownerRow(name: string): OwnerRecord {
+    const row = this.#o.get.get(name) as OwnerRow | undefined;
+    if (!row) throw new OwnerNotFoundError(name);
+    return ownerFromRow(row);
+  }
+
+  insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          if (this.#o.insert.run(ownerParams(owner)).changes === 0) {
+            throw new KeyStateError(`an owner named ${JSON.stringify(owner.name)} exists`);
+          }
+          this.#log(context, null, ownerCreationChanges(owner));
+        })
+        .immediate(),
+    );
+  }
+
+  getOwner(name: string): Promise<OwnerRecord | undefined> {
+    return this.#run(() => {
+      const row = this.#o.get.get(name) as OwnerRow | undefined;
+      return row && ownerFromRow(row);
+    });
+  }
+
+  listOwners(query: OwnerQuery): Promise<OwnerPage> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const rows = this.#o.list.all(decodeOwnerCursor(query.cursor) ?? '', limit + 1) as OwnerRow[];
+      const items = rows.slice(0, limit).map(ownerFromRow);
+      return { items, nextCursor: rows.length > limit ? encodeOwnerCursor(items[limit - 1]!.name) : null };
+    });
+  }
+
+  updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#ownerRow(name);
+          const writes = ownerUpdateWrites(before, patch, context.at);
+          if (writes === undefined) return before;
+          this.#o.update.run(ownerParams(writes.record));
+          this.#log(context, null, writes.changes);
+          return writes.record;
+        })
+        .immediate(),
+    );
+  }
+
+  deleteOwner(name: string, context: AuditContext, force: boolean): Promise<OwnerRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const owner = this.#ownerRow(name);
+          const live = this.#o.liveKeys.all(name) as string[];
+          checkOwnerDeletion(name, live.length, force);
+          for (const id of live)
+            this.#apply(id, { revokedAt: new Date(context.at) }, { ...context, action: 'revoke' });
+          this.#o.delete.run(name);
+          this.#log(context, null, { owner: name });
+          return owner;
+        })
+        .immediate(),
+    );
+  }
+
+  /** Inside a transaction: an update of one key as `updateWrites` decides, audited. */
+  #apply(id: string, patch: KeyPatch, context: AuditContext): KeyRecord {
+    const before = this.#row(id);
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    this.#s.update.run(toParams(writes.record));
+    this.#audited(context, writes.audit);
+    return writes.record;
+  }
+
+  spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {
+    const params = { name, cost, period: period?.getTime() ?? null };
+    return this.#run(() => this.#relaxed(() => (this.#o.spend.all(params)[0] as number | undefined) ?? null));
+  }
+
+  disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const ids = this.#o.stale.all(cutoff.getTime()) as string[];
+          return ids.map((id) => this.#apply(id, { enabled: false }, context));
+        })
+        .immediate(),
+    );
   }
 
   audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

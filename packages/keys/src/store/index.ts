@@ -13,6 +13,15 @@ export {
   PepperMismatchError,
   StoreUnavailableError,
 } from '../domain/errors.js';
+export {
+  checkOwnerDeletion,
+  decodeOwnerCursor,
+  encodeOwnerCursor,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
+  refillDue,
+} from '../domain/owners.js';
 export { PEPPER_FINGERPRINT } from '../domain/pepper.js';
 export { filePermissionProblem } from '../domain/private-file.js';
 export {
@@ -39,6 +48,11 @@ export type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   RateLimit,
+  Refill,
   UsageDelta,
 } from './types.js';

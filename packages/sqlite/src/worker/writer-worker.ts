@@ -20,7 +20,13 @@ export type WriterRequest =
       readonly context: BatchContext;
     }
   /** One use of a key with limited uses, taken at `at` (ms). */
-  | { readonly id: number; readonly op: 'consume'; readonly keyId: string; readonly at: number }
+  | {
+      readonly id: number;
+      readonly op: 'consume';
+      readonly keyId: string;
+      readonly at: number;
+      readonly cost: number;
+    }
   | { readonly op: 'close' };
 
 /** The answer to a write. */
@@ -41,7 +47,7 @@ const { path, busyMs } = workerData as { path: string; busyMs: number };
 interface Connection {
   readonly db: Database.Database;
   usage(ids: readonly string[], numbers: Float64Array): void;
-  consume(keyId: string, at: number): number | null;
+  consume(keyId: string, at: number, cost: number): number | null;
   keys(
     values: unknown[][],
     changes: readonly string[],
@@ -80,7 +86,7 @@ function open(): Connection {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
     // all(), not get(): the statement commits when it is reset, where get() hides errors.
-    consume: (keyId, at) => (consume.all(at, keyId)[0] as number | undefined) ?? null,
+    consume: (keyId, at, cost) => (consume.all(cost, at, keyId, cost)[0] as number | undefined) ?? null,
     keys: (values, changes, context) => {
       // Structured cloning turns Buffers into plain Uint8Arrays, which SQLite will not bind.
       for (const v of values) {
@@ -138,7 +144,7 @@ port.on('message', (request: WriterRequest) => {
       connection.usage(JSON.parse(request.ids) as string[], request.numbers);
       reply = { id: request.id };
     } else if (request.op === 'consume') {
-      reply = { id: request.id, left: connection.consume(request.keyId, request.at) };
+      reply = { id: request.id, left: connection.consume(request.keyId, request.at, request.cost) };
     } else {
       reply = { id: request.id, ...connection.keys(request.values, request.changes, request.context) };
     }
