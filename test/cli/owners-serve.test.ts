@@ -179,4 +179,28 @@ describe('keyward owners on SQLite', () => {
     const [entry] = await manager.audit({ limit: 1 });
     expect(entry).toMatchObject({ action: 'disable', keyId: record.id });
   }, 60_000);
+
+  it('rotates a key in place through the CLI: same id, both secrets work, a revoke stops both', async () => {
+    await manager.createOwner({ name: 'rot' });
+    const old = await manager.create({ name: 'svc', owner: 'rot', scopes: ['admin'] });
+    expect((await call(old.key, '/admin-data')).status).toBe(200);
+    const rotated = await cli(
+      ['keys', 'rotate', old.record.id, '--in-place', '--grace', '1h', '--json'],
+      env,
+    );
+    expect(rotated.code).toBe(0);
+    const { key, id, owner, scopes } = JSON.parse(rotated.stdout) as Record<string, unknown>;
+    expect([id, owner, scopes]).toEqual([old.record.id, 'rot', ['admin']]);
+    expect((await call(key as string, '/admin-data')).status).toBe(200);
+    expect((await call(old.key, '/admin-data')).status).toBe(200);
+    expect((await cli(['keys', 'revoke', old.record.id], env)).code).toBe(0);
+    for (const k of [key as string, old.key]) {
+      let status = 200;
+      for (let i = 0; i < 50 && status === 200; i++) {
+        status = (await call(k, '/admin-data')).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(401);
+    }
+  }, 60_000);
 });

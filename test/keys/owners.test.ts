@@ -227,4 +227,45 @@ describe('lifecycle policies', () => {
     const [entry] = await manager.audit({ limit: 1 });
     expect(entry).toMatchObject({ action: 'disable', actor: 'ops', keyId: idle.record.id });
   });
+
+  it('rotate in place: same id, settings and history; the old secret works through the grace period', async () => {
+    const { manager, guard, clock } = await setup();
+    await manager.createOwner({ name: 'acme' });
+    const old = await manager.create({
+      name: 'svc',
+      owner: 'acme',
+      scopes: ['read'],
+      uses: 10,
+      rateLimit: '5/1m',
+    });
+    expect(code(await guard.authenticate(from(old.key)))).toBe('ok');
+    const rotated = await manager.rotateInPlace(old.record.id, { grace: '1h' });
+    expect(rotated.key).not.toBe(old.key);
+    expect(rotated.record).toMatchObject({
+      id: old.record.id,
+      name: 'svc',
+      owner: 'acme',
+      scopes: ['read'],
+      rateLimit: { limit: 5, windowSeconds: 60 },
+      replaces: null,
+      replacedBy: null,
+    });
+    expect(rotated.record.display).not.toBe(old.record.display);
+    // Both secrets are the same key: one budget of uses and one rate limit.
+    expect(code(await guard.authenticate(from(rotated.key)))).toBe('ok');
+    expect(code(await guard.authenticate(from(old.key)))).toBe('ok');
+    expect((await manager.get(old.record.id)).remainingUses).toBe(7);
+    clock.advance(3_600_000);
+    expect(code(await guard.authenticate(from(old.key)))).toBe('invalid');
+    expect(code(await guard.authenticate(from(rotated.key)))).toBe('ok');
+    // Revoking the key stops every secret it has, cached or not.
+    const again = await manager.rotateInPlace(old.record.id, { grace: '1h' });
+    expect(code(await guard.authenticate(from(rotated.key)))).toBe('ok');
+    expect(code(await guard.authenticate(from(again.key)))).toBe('rate_limited');
+    await manager.revoke(old.record.id);
+    for (const key of [rotated.key, again.key])
+      expect(code(await guard.authenticate(from(key)))).toBe('invalid');
+    const [revoke, rotate] = await manager.audit({ keyId: old.record.id, limit: 2 });
+    expect([revoke?.action, rotate?.action, rotate?.changes['inPlace']]).toEqual(['revoke', 'rotate', true]);
+  });
 });

@@ -390,6 +390,33 @@ export class KeyManager {
     return { key, record: result.successor, previous: result.previous };
   }
 
+  /**
+   * Rotation in place: the key keeps its id, name, owner, scopes, metadata, limits, uses,
+   * expiry and usage history, and gets a new secret; the old secret keeps working for
+   * `grace` (default 24h, never past the key's expiry; `0` stops it now), as the same key:
+   * revoking or disabling the key stops both. Only the latest previous secret is kept.
+   */
+  async rotateInPlace(
+    id: string,
+    options: ChangeOptions & { grace?: number | string } = {},
+  ): Promise<CreatedKey> {
+    const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    if (!this.store.replaceSecret) throw new KeyStateError('this store cannot rotate keys in place');
+    const key = this.format.generate();
+    const until = grace === 0 ? null : new Date(this.#now() + grace);
+    const hasher = this.#hasher;
+    const secret = {
+      hash: hasher.hash(key),
+      tag: tagOf(hasher.digest(key)),
+      display: this.format.display(key),
+    };
+    const record = await this.store.replaceSecret(id, secret, until, this.#context('rotate', options));
+    this.#verification.invalidate(id);
+    this.#verification.keysAdded();
+    return { key, record };
+  }
+
   /** Removes a key; its audit entries stay. Prefer `revoke` to keep its history visible. */
   async delete(id: string, options?: ChangeOptions): Promise<KeyRecord> {
     if (!isKeyId(id)) throw new KeyNotFoundError(id);

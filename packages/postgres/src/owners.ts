@@ -20,8 +20,10 @@ export interface OwnerRow {
 export const OWNER_COLUMNS =
   'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at';
 
-/** Migration 2: owners (see `OwnerRecord`); `s` is the schema prefix. */
+/** Migration 2: owners (see `OwnerRecord`), and the previous secret of a key rotated in place; `s` is the schema prefix. */
 export const ownersMigration = (s: string) => `
+  ALTER TABLE ${s}keyward_keys ADD COLUMN prev_hash bytea, ADD COLUMN prev_until timestamptz;
+  CREATE UNIQUE INDEX keyward_keys_prev_hash ON ${s}keyward_keys (prev_hash) WHERE prev_hash IS NOT NULL;
   CREATE TABLE ${s}keyward_owners (
     name text COLLATE "C" PRIMARY KEY,
     rate_limit integer,

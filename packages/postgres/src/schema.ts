@@ -57,7 +57,7 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
   },
-  { version: 2, name: 'owners', sql: ownersMigration },
+  { version: 2, name: 'owners, previous secrets', sql: ownersMigration },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -32,8 +32,10 @@ import {
   ownerUpdateWrites,
   PepperMismatchError,
   pageLimit,
+  previousSecretRecord,
   rotationWrites,
   StoreUnavailableError,
+  secretReplacementWrites,
   updateWrites,
 } from '@keyward/keys/store';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
@@ -321,12 +323,15 @@ export class PostgresKeyStore implements KeyStore {
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     // The hot lookup: prepared, named after its table (statement names are per connection).
-    const [row] = await this.#query<KeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = $1`,
+    // By the secret, else by the previous secret of a key rotated in place: one round trip.
+    const [row] = await this.#query<KeyRow & { prev: Date | null }>(
+      `(SELECT ${KEY_COLUMNS}, NULL::timestamptz AS prev FROM ${this.#t.keys} WHERE hash = $1)
+        UNION ALL (SELECT ${KEY_COLUMNS}, prev_until FROM ${this.#t.keys} WHERE prev_hash = $1) LIMIT 1`,
       [hashParam(hash)],
       `keyward_by_hash ${this.#t.keys}`,
     );
-    return row && fromRow(row);
+    if (row === undefined) return undefined;
+    return row.prev === null ? fromRow(row) : previousSecretRecord(fromRow(row), row.prev);
   }
 
   async list(query: ListQuery): Promise<KeyPage> {
@@ -492,6 +497,29 @@ export class PostgresKeyStore implements KeyStore {
       `keyward_spend ${this.#t.owners}`,
     );
     return row ? Number(row.credits) : null;
+  }
+
+  replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    return this.#change(async (tx) => {
+      const writes = secretReplacementWrites(await this.#locked(tx, id), secret.display, previousUntil);
+      try {
+        await tx.query(
+          `UPDATE ${this.#t.keys} SET prev_hash = CASE WHEN $2::timestamptz IS NULL THEN NULL ELSE hash END,
+            prev_until = $2, hash = $3, display = $4 WHERE id = $1`,
+          [id, previousUntil, hashParam(secret.hash), secret.display],
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
+        throw error;
+      }
+      await tx.audited(context, writes.audit);
+      return writes.record;
+    });
   }
 
   disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {

@@ -21,8 +21,12 @@ export interface OwnerRow {
 const COLUMNS =
   'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at';
 
-/** Migration 3: owners (see `OwnerRecord`). */
+/** Migration 3: owners (see `OwnerRecord`), and the previous secret of a key rotated in place. */
 export const OWNERS_MIGRATION = `
+  ALTER TABLE keyward_keys ADD COLUMN prev_hash BLOB;
+  ALTER TABLE keyward_keys ADD COLUMN prev_tag INTEGER;
+  ALTER TABLE keyward_keys ADD COLUMN prev_until INTEGER;
+  CREATE UNIQUE INDEX keyward_keys_prev_hash ON keyward_keys (prev_hash) WHERE prev_hash IS NOT NULL;
   CREATE TABLE keyward_owners (
     name TEXT PRIMARY KEY,
     rate_limit INTEGER,
@@ -93,7 +97,7 @@ const BALANCE = `(CASE WHEN ${DUE} THEN refill_amount ELSE credits END)`;
 type Statement = Database.Statement;
 /** The owner statements, by name. */
 export type OwnerStatements = Record<
-  'insert' | 'get' | 'list' | 'update' | 'delete' | 'liveKeys' | 'spend' | 'stale',
+  'insert' | 'get' | 'list' | 'update' | 'delete' | 'liveKeys' | 'spend' | 'stale' | 'secret',
   Statement
 >;
 
@@ -126,6 +130,10 @@ export function ownerStatements(db: Database.Database): OwnerStatements {
           WHERE name = @name AND credits IS NOT NULL AND ${BALANCE} >= @cost RETURNING credits`,
       )
       .pluck(),
+    /** A new secret for a key: hash, tag, display, previous until (ms or null), id. */
+    secret: db.prepare(`UPDATE keyward_keys SET prev_hash = CASE WHEN @until IS NULL THEN NULL ELSE hash END,
+      prev_tag = CASE WHEN @until IS NULL THEN NULL ELSE tag END, prev_until = @until,
+      hash = @hash, tag = @tag, display = @display WHERE id = @id`),
     stale: db
       .prepare(
         'SELECT id FROM keyward_keys WHERE enabled = 1 AND revoked_at IS NULL AND coalesce(last_used_at, created_at) < ? ORDER BY id',

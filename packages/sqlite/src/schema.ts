@@ -60,7 +60,7 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
-  { version: 3, name: 'owners', sql: OWNERS_MIGRATION },
+  { version: 3, name: 'owners, previous secrets', sql: OWNERS_MIGRATION },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

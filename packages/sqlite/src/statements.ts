@@ -57,7 +57,12 @@ export function statements(db: Database.Database): Statements {
     ),
     auditMany: db.prepare(AUDIT_MANY),
     get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
-    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`).raw(),
+    // A key by its secret, else by its previous secret (rotated in place), with until when:
+    // the hash twice.
+    byHash: db
+      .prepare(`SELECT ${KEY_COLUMNS}, NULL FROM keyward_keys WHERE hash = ?
+        UNION ALL SELECT ${KEY_COLUMNS}, prev_until FROM keyward_keys WHERE prev_hash = ? LIMIT 1`)
+      .raw(),
     list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
     listOwner: db.prepare(
       `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,

@@ -38,8 +38,10 @@ import {
   ownerUpdateWrites,
   PepperMismatchError,
   pageLimit,
+  previousSecretRecord,
   rotationWrites,
   StoreUnavailableError,
+  secretReplacementWrites,
   updateWrites,
 } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
@@ -446,10 +448,47 @@ export class SqliteKeyStore implements KeyStore {
 
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     return this.#run(() => {
-      const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
-        | unknown[]
-        | undefined;
-      return values && fromValues(values);
+      const bytes = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
+      const values = this.#s.byHash.get(bytes, bytes) as unknown[] | undefined;
+      if (values === undefined) return undefined;
+      const record = fromValues(values);
+      const until = values[values.length - 1] as number | null;
+      return until === null ? record : previousSecretRecord(record, new Date(until));
+    });
+  }
+
+  replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const writes = secretReplacementWrites(this.#row(id), secret.display, previousUntil);
+          const hash = Buffer.from(secret.hash.buffer, secret.hash.byteOffset, secret.hash.byteLength);
+          const params = {
+            id,
+            hash,
+            tag: secret.tag ?? null,
+            display: secret.display,
+            until: previousUntil?.getTime() ?? null,
+          };
+          try {
+            this.#o.secret.run(params);
+          } catch (error) {
+            if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
+              throw new DuplicateKeyError();
+            throw error;
+          }
+          this.#audited(context, writes.audit);
+          return writes.record;
+        })
+        .immediate(),
+    ).then((record) => {
+      this.#filter.added(secret.tag);
+      return record;
     });
   }
 

@@ -33,6 +33,7 @@ export {
   pageLimit,
   patchChanges,
 } from '../domain/records.js';
+export { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 export { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {

@@ -9,6 +9,7 @@ import {
   refillDue,
 } from '../domain/owners.js';
 import { creationChanges, decodeCursor, encodeCursor, pageLimit, recordOf } from '../domain/records.js';
+import { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 import { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 import type {
   AuditContext,
@@ -45,6 +46,8 @@ export class MemoryKeyStore implements KeyStore {
   readonly #byHash = new Map<string, string>();
   readonly #audit: AuditEntry[] = [];
   readonly #owners = new Map<string, OwnerRecord>();
+  /** Previous secrets of keys rotated in place: hash (hex) to key id and until when. */
+  readonly #previous = new Map<string, { id: string; until: number }>();
 
   async bindPepper(fingerprint: string): Promise<void> {
     this.#fingerprint ??= fingerprint;
@@ -104,7 +107,28 @@ export class MemoryKeyStore implements KeyStore {
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     const id = this.#byHash.get(hex(hash));
-    return id === undefined ? undefined : copy(this.#rows.get(id)!);
+    if (id !== undefined) return copy(this.#rows.get(id)!);
+    const previous = this.#previous.get(hex(hash));
+    const row = previous && this.#rows.get(previous.id);
+    return row && previousSecretRecord(copy(row), new Date(previous!.until));
+  }
+
+  async replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    const before = this.#row(id);
+    const writes = secretReplacementWrites(before, secret.display, previousUntil);
+    if (this.#byHash.has(hex(secret.hash))) throw new DuplicateKeyError();
+    for (const [h, p] of this.#previous) if (p.id === id) this.#previous.delete(h);
+    this.#byHash.delete(hex(before.hash));
+    if (previousUntil !== null) this.#previous.set(hex(before.hash), { id, until: previousUntil.getTime() });
+    this.#rows.set(id, { ...writes.record, hash: Uint8Array.from(secret.hash), tag: secret.tag });
+    this.#byHash.set(hex(secret.hash), id);
+    this.#audited(context, writes.audit);
+    return copy(this.#rows.get(id)!);
   }
 
   async list(query: ListQuery): Promise<KeyPage> {
@@ -155,6 +179,7 @@ export class MemoryKeyStore implements KeyStore {
     const row = this.#row(id);
     this.#rows.delete(id);
     this.#byHash.delete(hex(row.hash));
+    for (const [h, p] of this.#previous) if (p.id === id) this.#previous.delete(h);
     this.#audited(context, deletionWrites(row));
     return copy(row);
   }

@@ -222,6 +222,11 @@ export interface KeyStore {
    */
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]>;
   get(id: string): Promise<KeyRecord | undefined>;
+  /**
+   * The key whose secret has this hash; for a store with `replaceSecret`, also the key
+   * whose previous secret has it, as `previousSecretRecord` makes it (expiring when that
+   * secret stops).
+   */
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
   /**
    * Optional, synchronous and without I/O in the common case: `false` only when no stored
@@ -305,6 +310,19 @@ export interface KeyStore {
    * when it does not cover them (nothing taken), the owner has unlimited credits, or is gone.
    */
   spendCredits?(name: string, cost: number, period: Date | null): Promise<number | null>;
+  /**
+   * Optional: rotation in place. Atomically, as `secretReplacementWrites` decides on the key
+   * as read in the transaction: gives the key a new secret (`hash`, `tag`, `display`), keeps
+   * the current one as its previous secret until `previousUntil` (`null`: it stops now;
+   * only one previous secret is kept), and audits `rotate` on the key. Rejects with
+   * `KeyNotFoundError`, `KeyStateError` or `DuplicateKeyError`.
+   */
+  replaceSecret?(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord>;
   /**
    * Disables, in one transaction, every enabled key that is not revoked and was last used
    * (or, never used, created) before `cutoff`; one `disable` entry each. Resolves with them.

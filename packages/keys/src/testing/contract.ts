@@ -655,4 +655,53 @@ function describeOwnerContract(current: () => KeyStore): void {
     );
     expect(await store.disableStale(new Date(base - 50_000), ctx('disable'))).toEqual([]);
   });
+
+  it('replaces a secret in place: same key, the old secret until its grace ends, both stopped by a revoke', async (t) => {
+    const store = current();
+    if (!store.replaceSecret) return t.skip();
+    const row = makeRow({ remainingUses: 5, owner: 'acme' });
+    await store.insert(row, ctx('create'));
+    const fresh = { hash: randomBytes(32), tag: randomBytes(4).readInt32BE(), display: 'kw_New…' };
+    const until = new Date(clock + 60_000);
+    const replaced = await store.replaceSecret(row.id, fresh, until, ctx('rotate'));
+    expect(replaced).toEqual({ ...publicPart(row), display: 'kw_New…' });
+    expect(await store.findByHash(fresh.hash)).toEqual(replaced);
+    expect(await store.findByHash(row.hash)).toEqual({ ...replaced, expiresAt: until });
+    if (store.mayContain) {
+      await untilFilterAnswers(store);
+      expect(store.mayContain(fresh.tag)).toBe(true);
+      expect(store.mayContain(row.tag!)).toBe(true);
+    }
+    const [entry] = await store.audit({ keyId: row.id, limit: 1 });
+    expect(entry).toMatchObject({
+      action: 'rotate',
+      changes: { inPlace: true, previousSecretUntil: until.toISOString() },
+    });
+    expect(JSON.stringify(entry)).not.toContain(Buffer.from(fresh.hash).toString('hex'));
+    // Uses and history are the key's: shared by both secrets.
+    expect(await store.consumeUse(row.id, new Date(clock))).toBe(4);
+    // Revoking the key stops both secrets.
+    await store.update(row.id, { revokedAt: new Date(clock) }, ctx('revoke'));
+    expect((await store.findByHash(row.hash))?.revokedAt).toEqual(new Date(clock));
+    expect(
+      await store
+        .replaceSecret(row.id, { ...fresh, hash: randomBytes(32) }, null, ctx('rotate'))
+        .catch((e) => e),
+    ).toBeInstanceOf(KeyStateError);
+    // A new rotation with no grace drops the previous secret at once; a taken hash is refused.
+    const other = makeRow();
+    await store.insert(other, ctx('create'));
+    const next = { hash: randomBytes(32), tag: 1, display: 'kw_Nxt…' };
+    await expect(
+      store
+        .replaceSecret(other.id, { ...next, hash: fresh.hash.slice() }, null, ctx('rotate'))
+        .catch((e) => e),
+    ).resolves.toBeInstanceOf(DuplicateKeyError);
+    await store.replaceSecret(other.id, next, null, ctx('rotate'));
+    expect(await store.findByHash(other.hash)).toBeUndefined();
+    expect((await store.findByHash(next.hash))?.id).toBe(other.id);
+    await expect(store.replaceSecret(newKeyId(), next, null, ctx('rotate'))).rejects.toBeInstanceOf(
+      KeyNotFoundError,
+    );
+  });
 }

@@ -228,7 +228,9 @@ export class Verification {
   readonly #d: VerificationDeps;
   readonly #known: LRUCache<string, Snapshot>;
   readonly #unknown: LRUCache<string, true>;
-  readonly #byId = new Map<string, string>();
+  // The cache keys of each key's snapshots: one, or (a key rotated in place, its previous
+  // secret still in its grace period) several. Invalidating a key drops them all.
+  readonly #byId = new Map<string, string | string[]>();
   readonly #inflight = new Map<string, Promise<Snapshot | typeof ABSENT>>();
   // Bumped by every invalidation: a lookup that started before one must not cache its
   // answer, and no request arriving after one may join it (see #forget).
@@ -252,7 +254,7 @@ export class Verification {
       ttl: deps.cache.ttlMs,
       ttlResolution: 0,
       dispose: (s, k) => {
-        if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
+        this.#unlink(s.id, k);
       },
     });
     this.#unknown = new LRUCache<string, true>({
@@ -384,7 +386,20 @@ export class Verification {
 
   #remember(s: Snapshot): void {
     this.#known.set(s.cacheKey, s);
-    this.#byId.set(s.id, s.cacheKey);
+    const current = this.#byId.get(s.id);
+    if (current === undefined || current === s.cacheKey) this.#byId.set(s.id, s.cacheKey);
+    else if (typeof current === 'string') this.#byId.set(s.id, [current, s.cacheKey]);
+    else if (!current.includes(s.cacheKey)) current.push(s.cacheKey);
+  }
+
+  #unlink(id: string, cacheKey: string): void {
+    const current = this.#byId.get(id);
+    if (current === cacheKey) this.#byId.delete(id);
+    else if (Array.isArray(current)) {
+      const rest = current.filter((k) => k !== cacheKey);
+      if (rest.length === 0) this.#byId.delete(id);
+      else this.#byId.set(id, rest.length === 1 ? rest[0]! : rest);
+    }
   }
 
   /**
@@ -481,8 +496,11 @@ export class Verification {
   /** Drops what is cached about one key (changed, revoked, deleted). */
   invalidate(id: string): void {
     this.#forget();
-    const cacheKey = this.#byId.get(id);
-    if (cacheKey !== undefined) this.#known.delete(cacheKey);
+    const cached = this.#byId.get(id);
+    if (cached === undefined) return;
+    this.#byId.delete(id);
+    if (typeof cached === 'string') this.#known.delete(cached);
+    else for (const cacheKey of cached) this.#known.delete(cacheKey);
   }
 
   /** Keys were added: unknown keys may exist now. */

@@ -227,13 +227,26 @@ export function registerKeys(program: Command, io: CliIO): void {
 
   keys
     .command('rotate')
-    .description('issue a successor with the same settings; the old key works for the grace period')
+    .description(
+      'issue a successor with the same settings (or, --in-place, a new secret for the same key); the old key works for the grace period',
+    )
     .argument('<id>', 'key id')
     .option('--grace <duration>', 'how long the old key keeps working (0: revoke it now)', parseDurationArg)
+    .option('--in-place', 'keep the key (id, settings, limits, history); replace only its secret')
     .addOption(dbOption())
     .addOption(jsonOption())
-    .action((id: string, flags: { grace?: number; db?: string; json?: boolean }) =>
+    .action((id: string, flags: { grace?: number; inPlace?: boolean; db?: string; json?: boolean }) =>
       withKey(io, id, flags.db, async (m) => {
+        if (flags.inPlace) {
+          const { key, record } = await m.rotateInPlace(id, { grace: flags.grace ?? '24h' });
+          if (flags.json) return void out({ key, ...recordJson(record) });
+          const grace = flags.grace ?? 86_400_000;
+          const until =
+            grace === 0
+              ? 'The old secret is refused from now on.'
+              : `The old secret works for ${grace / 1000}s more.`;
+          return showKeyOnce(io, key, `Rotated ${id} in place (same id and settings). ${until}`);
+        }
         const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
         if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
         const until = previous.revokedAt
