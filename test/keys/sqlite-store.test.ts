@@ -25,6 +25,7 @@ import { openKeyManager } from '@keyward/server';
 import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { newOwner } from '../../packages/keys/src/domain/owners.js';
 import { KeyHasher } from '../../packages/keys/src/domain/pepper.js';
 import { describeStoreContract, makeRow } from '../../packages/keys/src/testing/contract.js';
 import { SOURCE_FLAGS } from '../helpers/spawn.js';
@@ -429,6 +430,26 @@ describe('SqliteKeyStore uses of keys with limited uses (taken from a worker thr
     });
     expect(await store.consumeUse(row.id, new Date(6000))).toBe(0);
     expect(await store.consumeUse(row.id, new Date(7000))).toBeNull();
+    await store.close();
+  });
+
+  it("spends an owner's credits in the writer thread while another connection holds the lock", async () => {
+    const { path, store } = await storeWithKey({}, {});
+    await store.insertOwner(newOwner({ name: 'acme', credits: 7 }, 0), { ...ctx, action: 'owner_create' });
+    const lock = holdWriteLock(path, 200);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    let results: (number | null)[];
+    try {
+      results = await Promise.all([5, 5, 2].map((cost) => store.spendCredits('acme', cost, null)));
+    } finally {
+      clearInterval(timer);
+      lock.release();
+    }
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    // 7 credits: the first five-credit spend and the two-credit one, whichever order the thread took them.
+    expect(results.filter((r) => r === null)).toHaveLength(1);
+    expect((await store.getOwner('acme'))?.credits).toBe(0);
     await store.close();
   });
 

@@ -94,6 +94,16 @@ const DUE =
   '(refill_amount IS NOT NULL AND @period IS NOT NULL AND (refilled_at IS NULL OR refilled_at < @period))';
 const BALANCE = `(CASE WHEN ${DUE} THEN refill_amount ELSE credits END)`;
 
+/**
+ * One statement: applies a refill due and takes the cost only when the balance (after the
+ * refill) covers it; the marker moves with the spend, so a refill happens once. Named
+ * parameters `name`, `cost`, `period` (ms or null); returns the balance left. Also run by
+ * the writer worker.
+ */
+export const SPEND = `UPDATE keyward_owners SET credits = ${BALANCE} - @cost,
+  refilled_at = CASE WHEN ${DUE} THEN @period ELSE refilled_at END
+  WHERE name = @name AND credits IS NOT NULL AND ${BALANCE} >= @cost RETURNING credits`;
+
 type Statement = Database.Statement;
 /** The owner statements, by name. */
 export type OwnerStatements = Record<
@@ -119,17 +129,7 @@ export function ownerStatements(db: Database.Database): OwnerStatements {
     liveKeys: db
       .prepare('SELECT id FROM keyward_keys WHERE owner = ? AND revoked_at IS NULL ORDER BY id')
       .pluck(),
-    /**
-     * One statement: applies a refill due and takes the cost only when the balance (after
-     * the refill) covers it; the marker moves with the spend, so a refill happens once.
-     */
-    spend: db
-      .prepare(
-        `UPDATE keyward_owners SET credits = ${BALANCE} - @cost,
-          refilled_at = CASE WHEN ${DUE} THEN @period ELSE refilled_at END
-          WHERE name = @name AND credits IS NOT NULL AND ${BALANCE} >= @cost RETURNING credits`,
-      )
-      .pluck(),
+    spend: db.prepare(SPEND).pluck(),
     /** A new secret for a key: hash, tag, display, previous until (ms or null), id. */
     secret: db.prepare(`UPDATE keyward_keys SET prev_hash = CASE WHEN @until IS NULL THEN NULL ELSE hash END,
       prev_tag = CASE WHEN @until IS NULL THEN NULL ELSE tag END, prev_until = @until,

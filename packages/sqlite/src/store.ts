@@ -556,6 +556,18 @@ export class SqliteKeyStore implements KeyStore {
     // `.all()`, not `.get()`: the statement commits when it is reset, and better-sqlite3's
     // get() would not report an error there.
     const take = () => (this.#s.consume.all(cost, at.getTime(), id, cost)[0] as number | undefined) ?? null;
+    return this.#perRequest(take, (writer) => writer.consume(id, at.getTime(), cost));
+  }
+
+  /**
+   * A per-request write that either happens whole or not at all: on this connection, or,
+   * while another connection holds the write lock, in the writer thread (which waits for
+   * the lock instead of the event loop).
+   */
+  #perRequest(
+    take: () => number | null,
+    inWorker: (writer: SqliteWriter) => Promise<number | null>,
+  ): Promise<number | null> {
     const writer = this.#writer;
     if (writer === undefined || this.#closed) return this.#run(() => this.#relaxed(take));
     let left: number | null | typeof LOCKED;
@@ -565,7 +577,7 @@ export class SqliteKeyStore implements KeyStore {
       return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
-    return writer.consume(id, at.getTime(), cost).catch((error: unknown) => {
+    return inWorker(writer).catch((error: unknown) => {
       throw this.#fail(error);
     });
   }
@@ -657,9 +669,11 @@ export class SqliteKeyStore implements KeyStore {
     return writes.record;
   }
 
+  /** As `consumeUse`: on this connection, or in the writer thread while another connection holds the lock. */
   spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {
     const params = { name, cost, period: period?.getTime() ?? null };
-    return this.#run(() => this.#relaxed(() => (this.#o.spend.all(params)[0] as number | undefined) ?? null));
+    const take = () => (this.#o.spend.all(params)[0] as number | undefined) ?? null;
+    return this.#perRequest(take, (writer) => writer.spend(name, cost, params.period));
   }
 
   disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {

@@ -58,6 +58,12 @@ export class SqliteWriter {
     return reply.left ?? null;
   }
 
+  /** Spends an owner's credits (`SPEND`), when the store's connection found the write lock held. */
+  async spend(owner: string, cost: number, period: number | null): Promise<number | null> {
+    const reply = await this.#send((id) => ({ id, op: 'spend', owner, cost, period }));
+    return reply.left ?? null;
+  }
+
   /** Inserts keys (`insertValues` arrays) with their audit texts, in one transaction. */
   async keys(
     values: unknown[][],
