@@ -20,6 +20,7 @@ export type { KeySettings } from './domain/settings.js';
 export {
   checkTimeZone,
   creditsAt,
+  isStale,
   nextRefill,
   OwnerNotFoundError,
   type OwnerSettings,

@@ -201,6 +201,14 @@ export function checkOwnerDeletion(name: string, liveKeys: number, force: boolea
   }
 }
 
+/**
+ * Whether `keys disable --stale` takes this key: enabled, not revoked, and last used (or,
+ * never used, created) before `cutoff`. The SQL stores select the same keys in SQL.
+ */
+export function isStale(record: KeyRecord, cutoff: Date): boolean {
+  return record.enabled && record.revokedAt === null && (record.lastUsedAt ?? record.createdAt) < cutoff;
+}
+
 /** The stricter of two maximum lifetimes (`null`: none). */
 export function strictestLifetime(a: number | null, b: number | null): number | null {
   if (a === null) return b;

@@ -3,6 +3,7 @@ import {
   checkOwnerDeletion,
   decodeOwnerCursor,
   encodeOwnerCursor,
+  isStale,
   OwnerNotFoundError,
   ownerCreationChanges,
   ownerUpdateWrites,
@@ -285,7 +286,7 @@ export class MemoryKeyStore implements KeyStore {
     const disabled: KeyRecord[] = [];
     for (const id of [...this.#rows.keys()].sort()) {
       const row = this.#rows.get(id)!;
-      if (!row.enabled || row.revokedAt !== null || (row.lastUsedAt ?? row.createdAt) >= cutoff) continue;
+      if (!isStale(row, cutoff)) continue;
       const writes = updateWrites(row, { enabled: false }, 'disable')!;
       this.#rows.set(id, { ...writes.record, hash: row.hash, tag: row.tag });
       this.#audited(context, writes.audit);

@@ -1,5 +1,5 @@
 import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
-import { isKeyId, KeyInputError, KeyNotFoundError } from '@keyward/keys';
+import { isKeyId, isStale, KeyInputError, KeyNotFoundError } from '@keyward/keys';
 import type { Command } from 'commander';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
@@ -50,14 +50,13 @@ const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
 /** Keys `disableStale` would disable now: enabled, not revoked, unused (or created, never used) before the cutoff. */
 async function staleKeys(m: KeyManager, unusedForMs: number): Promise<KeyRecord[]> {
   await m.flush();
-  const cutoff = Date.now() - unusedForMs;
+  const cutoff = new Date(Date.now() - unusedForMs);
   const found: KeyRecord[] = [];
   let cursor: string | undefined;
   do {
     const page = await m.list({ limit: 1000, cursor });
     for (const r of page.items) {
-      if (r.enabled && r.revokedAt === null && (r.lastUsedAt ?? r.createdAt).getTime() < cutoff)
-        found.push(r);
+      if (isStale(r, cutoff)) found.push(r);
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
