@@ -163,6 +163,18 @@ function failureOf(refusal: KeyCheck): AuthFailure {
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
 
+// The refill period of each owner's refill settings, computed again only once it is over:
+// the calendar arithmetic (Intl) runs once per period, not once per request.
+const windows = new WeakMap<Refill, { start: number; next: number }>();
+
+function refillWindow(refill: Refill, now: number): { start: number; next: number } {
+  const cached = windows.get(refill);
+  if (cached !== undefined && now >= cached.start && now < cached.next) return cached;
+  const window = { start: periodStart(refill, now), next: nextRefill(refill, now) };
+  windows.set(refill, window);
+  return window;
+}
+
 /** What paying answers: `undefined` (paid, no balance), the balance left (paid), or the refusal. */
 type Paid = KeyCheck | number | undefined;
 type Spent = AuthFailure | Receipt | undefined;
@@ -446,11 +458,12 @@ export class Verification {
   /** Pays from the owner's shared credits, applying a refill due first (in the store, once per period). */
   #payOwner(s: Snapshot, owner: string, cost: number, now: number): Promise<Paid> {
     const store = this.#d.store;
-    const period = s.refill === null ? null : new Date(periodStart(s.refill, now));
+    const window = s.refill === null ? undefined : refillWindow(s.refill, now);
+    const period = window === undefined ? null : new Date(window.start);
     return store.spendCredits!(owner, cost, period).then((left) => {
       if (left === null) {
         if (s.refill === null) return fail('usage_exceeded', s);
-        const retryAfter = Math.max(1, Math.ceil((nextRefill(s.refill, now) - now) / 1000));
+        const retryAfter = Math.max(1, Math.ceil((window!.next - now) / 1000));
         return Object.freeze({ outcome: 'usage_exceeded', keyId: s.id, retryAfter }) as KeyCheck;
       }
       this.#d.usage.record(s.id, now);
