@@ -209,6 +209,17 @@ describe('lifecycle policies', () => {
     const owned = await manager.create({ name: 'o', owner: 'short' });
     expect(owned.record.expiresAt).toEqual(new Date(clock.now() + 7 * DAY));
     await expect(manager.update(plain.record.id, { owner: 'short' })).rejects.toThrow(/at most 7d/);
+    // Imported keys too.
+    await manager.importKeys([{ key: 'legacy-key-0123456789abcdef' }]);
+    const imported = (await manager.list({ limit: 1000 })).items.find(
+      (r) => r.name !== 'p' && r.name !== 'o',
+    );
+    expect(imported?.expiresAt).toEqual(new Date(clock.now() + 90 * DAY));
+    await expect(
+      manager.importKeys([
+        { key: 'legacy-key-0123456789abcdeX', expiresAt: new Date(clock.now() + 91 * DAY) },
+      ]),
+    ).rejects.toThrow(/at most 90d/);
     await manager.setMaxLifetime(null);
     expect((await manager.create({ name: 'free' })).record.expiresAt).toBeNull();
   });

@@ -462,14 +462,23 @@ export class KeyManager {
     // and stores copy what they keep), and the store then writes one audit text for them.
     let bareAt = Number.NaN;
     let bare = blankRecord(0);
+    // The store's maximum lifetime holds for imported keys too (an owner's is not looked up
+    // per item: imported owners need not exist yet).
+    const max = await this.maxLifetime();
+    const limited = (record: KeyRecord, now: number): KeyRecord => {
+      if (max === null) return record;
+      const capped = record.expiresAt === null ? { ...record, expiresAt: new Date(now + max) } : record;
+      checkLifetime(capped, max);
+      return capped;
+    };
     const add = (item: ImportItem) => {
       const key = checkImportedKey(item?.key, this.format);
       const now = this.#now();
       let record: KeyRecord;
-      if (!isBare(item)) record = applyPatch(blankRecord(now), importPatch(item, now));
+      if (!isBare(item)) record = limited(applyPatch(blankRecord(now), importPatch(item, now)), now);
       else if (now === bareAt) record = bare;
       else {
-        record = bare = shareable(applyPatch(blankRecord(now), importPatch({ key }, now)));
+        record = bare = shareable(limited(applyPatch(blankRecord(now), importPatch({ key }, now)), now));
         bareAt = now;
       }
       batch.push(this.#row(key, newKeyId(now), record));
