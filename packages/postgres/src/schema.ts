@@ -56,6 +56,13 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
   },
+  // 2-5 belong to other changes (owners, usage, leaks, admin); the runner tolerates gaps.
+  {
+    version: 6,
+    name: 'key restrictions',
+    // The canonical restrictions (ipAllow, originAllow, routes); null for none.
+    sql: (s) => `ALTER TABLE ${s}keyward_keys ADD COLUMN restrictions jsonb;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

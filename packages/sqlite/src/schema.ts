@@ -59,6 +59,13 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
+  // 3-6 belong to other changes (owners, usage, leaks, admin); the runner tolerates gaps.
+  {
+    version: 7,
+    name: 'key restrictions',
+    // JSON of the canonical restrictions (ipAllow, originAllow, routes); null for none.
+    sql: 'ALTER TABLE keyward_keys ADD COLUMN restrictions TEXT;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

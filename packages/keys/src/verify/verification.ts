@@ -1,4 +1,14 @@
-import { AuthFailure, deny, type FailureReason, type Spendable, spendable } from 'keyward';
+import {
+  AuthFailure,
+  type CompiledRestrictions,
+  compileRestrictions,
+  deny,
+  type FailureReason,
+  type RequestRestriction,
+  restriction,
+  type Spendable,
+  spendable,
+} from 'keyward';
 import { LRUCache } from 'lru-cache';
 import type { KeyFormat } from '../domain/format.js';
 import type { KeyHasher } from '../domain/pepper.js';
@@ -26,6 +36,12 @@ export interface KeyPrincipal {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** The key's own rate limit, which a guard's `limits` (`rateLimits()`) enforce. */
   readonly rateLimit: RateLimit | null;
+  /**
+   * Where the key may be used, parsed once per cached record (`null`: anywhere), which the
+   * guard checks before scopes and rate limits; its JSON is the key's `restrictions`.
+   * A record whose stored restrictions cannot be parsed refuses every request.
+   */
+  readonly restrictions: CompiledRestrictions | RequestRestriction | null;
 }
 
 export interface KeyCheck {
@@ -87,6 +103,7 @@ function snapshotOf(
     // Stores hand out fresh copies, so freezing this one in place is enough.
     metadata: deepFreeze(record.metadata),
     rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
+    restrictions: restrictionsOf(record),
   });
   const blocked = record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled';
   const expiresAt = record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY;
@@ -107,6 +124,21 @@ function snapshotOf(
     if (field !== 'exhausted') Object.defineProperty(snapshot, field, { writable: false });
   }
   return Object.seal(snapshot);
+}
+
+/**
+ * The key's restrictions, compiled once per snapshot: numeric address ranges, a set of
+ * origins, route patterns. Stored restrictions that no longer parse (edited by hand, or
+ * by a newer keyward) fail closed: every request is refused.
+ */
+function restrictionsOf(record: KeyRecord): CompiledRestrictions | RequestRestriction | null {
+  if (record.restrictions === null || record.restrictions === undefined) return null;
+  try {
+    return compileRestrictions(record.restrictions, { keyId: record.id }) ?? null;
+  } catch {
+    const refused = new AuthFailure('restricted', undefined, undefined, undefined, record.id);
+    return restriction(() => refused);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

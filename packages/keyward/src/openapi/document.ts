@@ -37,7 +37,8 @@ export interface OperationObject {
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
-function operationId(method: string, path: string): string {
+/** The operation id the document gives a route: `get_reports_id` for `GET /reports/{id}`. */
+export function operationId(method: string, path: string): string {
   const words = path
     .replace(/[{}]/g, '')
     .split(/[^A-Za-z0-9]+/)

@@ -1,0 +1,525 @@
+import { AuthFailure, KeywardConfigError } from '../core/failures.js';
+import type { KeySource } from '../core/request.js';
+import { type ClientAddressReader, markRestriction, type RequestRestriction } from '../core/restriction.js';
+import { formatIp, type IpBytes, parseIp, parseRange } from '../internal/ip.js';
+
+/**
+ * Where a key (or an owner's keys) may be used, as stored and as given. Each list that is
+ * present and not empty restricts; a request must pass every one. A request outside any
+ * of them gets the same 403 `{"detail":"API key not allowed here"}` (code `restricted`),
+ * whichever failed.
+ */
+export interface Restrictions {
+  /**
+   * Client addresses allowed: IPv4 or IPv6 addresses and CIDR ranges (`203.0.113.0/24`,
+   * `2001:db8::/32`). The client address is found as the guard's rate limits find it
+   * (trusted proxies, or a platform header), else it is the connection's peer.
+   */
+  readonly ipAllow?: readonly string[];
+  /**
+   * Browser origins allowed (`https://app.example.com`, `https://*.example.com` for its
+   * subdomains): the request's `Origin`, else the origin of its `Referer`. A request with
+   * neither is refused.
+   */
+  readonly originAllow?: readonly string[];
+  /**
+   * Operations allowed: `METHOD /path` (`GET /reports/*`, `POST /jobs`, `* /health`), or
+   * an OpenAPI operation id (`get_reports`). In a path, `*` as the last segment matches
+   * one or more segments, elsewhere exactly one, as do `{name}` and `:name`. `GET` also
+   * allows `HEAD`.
+   */
+  readonly routes?: readonly string[];
+}
+
+/** Most entries of each kind a restriction may hold. */
+export const MAX_RESTRICTION_ENTRIES = 256;
+
+const METHOD = /^(?:\*|[A-Za-z]{1,20})$/;
+const OPERATION_ID = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+// RFC 3986 path characters; `*`, `{name}` and `:name` are patterns.
+const SEGMENT =
+  /^(?:\*|\{[A-Za-z_][A-Za-z0-9_]{0,63}\}|:[A-Za-z_][A-Za-z0-9_]{0,63}|[A-Za-z0-9._~!$&'()+,;=@-]+)$/;
+const PERCENT = /%/;
+/**
+ * A path a router or proxy may read as another one: encoded dots, slashes or backslashes,
+ * dot segments, empty segments, backslashes. It matches no route restriction.
+ */
+const AMBIGUOUS_PATH = /%2e|%2f|%5c|\\|\/\.\.?(?:\/|$)|\/\//i;
+const HOST_LABELS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** Input repeated in a message, shortened: restriction entries are not secrets. */
+function shown(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+function entries(value: unknown, what: string): readonly string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new KeywardConfigError(`${what} must be a list of strings`);
+  }
+  const list = [...new Set((value as string[]).map((v) => v.trim()).filter((v) => v !== ''))];
+  if (list.length > MAX_RESTRICTION_ENTRIES) {
+    throw new KeywardConfigError(`${what} may hold at most ${MAX_RESTRICTION_ENTRIES} entries`);
+  }
+  return list;
+}
+
+// ---- addresses --------------------------------------------------------------------------
+
+interface AddressRanges {
+  /** IPv4 ranges as inclusive [low, high] pairs of 32-bit numbers. */
+  readonly v4: Float64Array;
+  /** IPv6 ranges, 8 words each: the network's four 32-bit words, then the mask's. */
+  readonly v6: Uint32Array;
+}
+
+function words(bytes: IpBytes): [number, number, number, number] {
+  const w: [number, number, number, number] = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) {
+    w[i] =
+      ((bytes[4 * i]! << 24) | (bytes[4 * i + 1]! << 16) | (bytes[4 * i + 2]! << 8) | bytes[4 * i + 3]!) >>>
+      0;
+  }
+  return w;
+}
+
+function maskWord(prefix: number, word: number): number {
+  const bits = Math.min(32, Math.max(0, prefix - 32 * word));
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Canonical text of a range: the network address, then `/prefix` unless it is one address. */
+function canonicalRange(text: string): { text: string; bytes: IpBytes; prefix: number } {
+  const range = text.includes('%') ? undefined : parseRange(text);
+  if (range === undefined) {
+    const [address = ''] = text.split('/');
+    throw new KeywardConfigError(
+      parseIp(address) === undefined || address.includes('%')
+        ? `ipAllow: ${shown(text)} is not an IP address or CIDR range`
+        : `ipAllow: bad prefix length in ${shown(text)} (0-32 for IPv4, 0-128 for IPv6)`,
+    );
+  }
+  const { bytes, prefix } = range;
+  const network = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const bits = Math.min(8, Math.max(0, prefix - 8 * i));
+    network[i] = bytes[i]! & ((0xff << (8 - bits)) & 0xff);
+  }
+  const base = formatIp(network);
+  if (formatIp(bytes) !== base) {
+    throw new KeywardConfigError(
+      `ipAllow: ${shown(text)} has bits set past its /${prefix} prefix; did you mean ${base}/${prefix}?`,
+    );
+  }
+  const max = bytes.length * 8;
+  return { text: prefix === max ? base : `${base}/${prefix}`, bytes: network, prefix };
+}
+
+const MAPPED_PREFIX = [0, 0, 0xffff, 0] as const;
+
+function compileAddresses(list: readonly string[]): { ranges: AddressRanges; canonical: string[] } {
+  const v4: number[] = [];
+  const v6: number[] = [];
+  const canonical: string[] = [];
+  for (const entry of list) {
+    const { text, bytes, prefix } = canonicalRange(entry);
+    if (!canonical.includes(text)) canonical.push(text);
+    if (bytes.length === 4) {
+      const low = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+      const size = 2 ** (32 - prefix);
+      v4.push(low, low + size - 1);
+      continue;
+    }
+    const w = words(bytes);
+    v6.push(...w, maskWord(prefix, 0), maskWord(prefix, 1), maskWord(prefix, 2), maskWord(prefix, 3));
+    // An IPv6 range that holds the IPv4-mapped block (`::/0`, `::/64`, `::ffff:0:0/96`) holds
+    // every IPv4 address, as node:net's BlockList has it: IPv4 clients are checked as IPv4.
+    if (
+      prefix <= 96 &&
+      [0, 1, 2].every((i) => (w[i]! & maskWord(prefix, i)) === (MAPPED_PREFIX[i]! & maskWord(prefix, i)))
+    ) {
+      v4.push(0, 0xffffffff);
+    }
+  }
+  return { ranges: { v4: Float64Array.from(v4), v6: Uint32Array.from(v6) }, canonical };
+}
+
+/**
+ * An IPv4 address as a 32-bit number, read from `start` to the end of `text`, or -1.
+ * Written out by hand: the client address is read on every request of a restricted key,
+ * and this allocates nothing.
+ */
+function ipv4At(text: string, start: number): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = start; i <= text.length; i++) {
+    const c = i === text.length ? 46 : text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || parts === 4) return -1;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      // No leading zeros: `010` is octal to some parsers and decimal to others.
+      if (digits === 1 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  return parts === 4 ? value : -1;
+}
+
+function startsWithMapped(text: string): boolean {
+  return text.length > 7 && text.charCodeAt(0) === 58 && text.slice(0, 7).toLowerCase() === '::ffff:';
+}
+
+const scratch = new Uint32Array(4);
+
+function addressAllowed(address: string | undefined, ranges: AddressRanges): boolean {
+  if (address === undefined) return false;
+  let v4 = -1;
+  if (address.indexOf(':') === -1) v4 = ipv4At(address, 0);
+  else if (startsWithMapped(address) && address.indexOf('.') !== -1) v4 = ipv4At(address, 7);
+  else {
+    const bytes = parseIp(address);
+    if (bytes === undefined) return false;
+    if (bytes.length === 4) v4 = ipv4At(formatIp(bytes), 0);
+    else {
+      const w = words(bytes);
+      scratch[0] = w[0];
+      scratch[1] = w[1];
+      scratch[2] = w[2];
+      scratch[3] = w[3];
+      const v6 = ranges.v6;
+      for (let i = 0; i < v6.length; i += 8) {
+        if (
+          (scratch[0]! & v6[i + 4]!) >>> 0 === v6[i]! &&
+          (scratch[1]! & v6[i + 5]!) >>> 0 === v6[i + 1]! &&
+          (scratch[2]! & v6[i + 6]!) >>> 0 === v6[i + 2]! &&
+          (scratch[3]! & v6[i + 7]!) >>> 0 === v6[i + 3]!
+        )
+          return true;
+      }
+      return false;
+    }
+  }
+  if (v4 < 0) return false;
+  const r = ranges.v4;
+  for (let i = 0; i < r.length; i += 2) if (v4 >= r[i]! && v4 <= r[i + 1]!) return true;
+  return false;
+}
+
+// ---- origins ----------------------------------------------------------------------------
+
+interface OriginRules {
+  readonly exact: ReadonlySet<string>;
+  /** `https://*.example.com:8443` as [`https://`, `.example.com:8443`]. */
+  readonly wildcards: readonly (readonly [string, string])[];
+}
+
+function canonicalOrigin(text: string): { text: string; wildcard?: readonly [string, string] } {
+  const bad = () =>
+    new KeywardConfigError(
+      `originAllow: ${shown(text)} is not an origin: give scheme and host only, e.g. https://app.example.com or https://*.example.com`,
+    );
+  const m = /^(https?):\/\/(\*\.)?([^/?#@\\*]+)\/?$/i.exec(text);
+  if (!m) throw bad();
+  let url: URL;
+  try {
+    // The URL parser lower-cases the host, drops a default port and encodes IDNs.
+    url = new URL(`${m[1]}://${m[2] ? 'x.' : ''}${m[3]}`);
+  } catch {
+    throw bad();
+  }
+  if (url.origin === 'null') throw bad();
+  if (!m[2]) return { text: url.origin };
+  const hostname = url.hostname.slice(2);
+  if (!HOST_LABELS.test(hostname) || !hostname.includes('.')) {
+    throw new KeywardConfigError(
+      `originAllow: ${shown(text)}: a wildcard needs a domain name of at least two labels after "*."`,
+    );
+  }
+  const scheme = `${url.protocol}//`;
+  const host = url.host.slice(2);
+  return { text: `${scheme}*.${host}`, wildcard: [scheme, `.${host}`] };
+}
+
+function compileOrigins(list: readonly string[]): { rules: OriginRules; canonical: string[] } {
+  const exact = new Set<string>();
+  const wildcards: [string, string][] = [];
+  const canonical: string[] = [];
+  for (const entry of list) {
+    const origin = canonicalOrigin(entry);
+    if (canonical.includes(origin.text)) continue;
+    canonical.push(origin.text);
+    if (origin.wildcard) wildcards.push([origin.wildcard[0], origin.wildcard[1]]);
+    else exact.add(origin.text);
+  }
+  return { rules: { exact, wildcards }, canonical };
+}
+
+function originMatches(origin: string, rules: OriginRules): boolean {
+  if (rules.exact.has(origin)) return true;
+  const lower = origin.toLowerCase();
+  if (lower !== origin && rules.exact.has(lower)) return true;
+  for (const [scheme, suffix] of rules.wildcards) {
+    if (lower.length <= scheme.length + suffix.length || !lower.startsWith(scheme) || !lower.endsWith(suffix))
+      continue;
+    const label = lower.slice(scheme.length, lower.length - suffix.length);
+    if (HOST_LABELS.test(label)) return true;
+  }
+  return false;
+}
+
+/** The origin of a `Referer` (`https://host[:port]`), or undefined when it has none. */
+function refererOrigin(referer: string): string | undefined {
+  const scheme = referer.indexOf('://');
+  if (scheme === -1) return undefined;
+  let end = referer.length;
+  for (let i = scheme + 3; i < referer.length; i++) {
+    const c = referer.charCodeAt(i);
+    // `/`, `?`, `#`; `@` and `\` (credentials, a backslash some parsers read as `/`) refuse it.
+    if (c === 47 || c === 63 || c === 35) {
+      end = i;
+      break;
+    }
+    if (c === 64 || c === 92) return undefined;
+  }
+  return end === scheme + 3 ? undefined : referer.slice(0, end);
+}
+
+function single(value: string | readonly string[] | undefined): string | undefined {
+  // Sent twice (an array, or lines joined with `,`), it names no one origin.
+  if (typeof value !== 'string' || value.indexOf(',') !== -1) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function originAllowed(source: KeySource, rules: OriginRules): boolean {
+  const origin = single(source.header('origin'));
+  // An `Origin` decides when present; `null` (an opaque origin) is no allowed one.
+  if (origin !== undefined) return origin !== 'null' && originMatches(origin, rules);
+  const referer = single(source.header('referer'));
+  const from = referer === undefined ? undefined : refererOrigin(referer);
+  return from !== undefined && originMatches(from, rules);
+}
+
+// ---- routes -----------------------------------------------------------------------------
+
+interface RouteRule {
+  /** Upper case; `*` for any method. */
+  readonly method: string;
+  readonly path: RegExp;
+}
+
+interface RouteRules {
+  readonly routes: readonly RouteRule[];
+  readonly operations: ReadonlySet<string>;
+}
+
+function compileRoutes(list: readonly string[]): { rules: RouteRules; canonical: string[] } {
+  const routes: RouteRule[] = [];
+  const operations = new Set<string>();
+  const canonical: string[] = [];
+  for (const entry of list) {
+    const space = entry.search(/\s/);
+    if (space === -1) {
+      if (!OPERATION_ID.test(entry) || entry.includes('/')) {
+        throw new KeywardConfigError(
+          `routes: ${shown(entry)} is neither "METHOD /path" (e.g. "GET /reports/*") nor an operation id`,
+        );
+      }
+      operations.add(entry);
+      if (!canonical.includes(entry)) canonical.push(entry);
+      continue;
+    }
+    const method = entry.slice(0, space);
+    const path = entry.slice(space).trim();
+    if (!METHOD.test(method))
+      throw new KeywardConfigError(`routes: ${shown(entry)}: bad method ${shown(method)}`);
+    if (!path.startsWith('/') || AMBIGUOUS_PATH.test(path) || PERCENT.test(path)) {
+      throw new KeywardConfigError(
+        `routes: ${shown(entry)}: the path must start with / and be plain (no %, .., //)`,
+      );
+    }
+    const segments = path === '/' ? [] : path.replace(/\/$/, '').slice(1).split('/');
+    let source = '';
+    segments.forEach((segment, i) => {
+      if (!SEGMENT.test(segment)) {
+        throw new KeywardConfigError(`routes: ${shown(entry)}: bad path segment ${shown(segment)}`);
+      }
+      if (segment === '*') source += i === segments.length - 1 ? '(?:/[^/]+)+' : '/[^/]+';
+      else if (segment.startsWith('{') || segment.startsWith(':')) source += '/[^/]+';
+      else source += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+    });
+    const upper = method.toUpperCase();
+    const text = `${upper} ${segments.length === 0 ? '/' : `/${segments.join('/')}`}`;
+    if (canonical.includes(text)) continue;
+    canonical.push(text);
+    routes.push({ method: upper, path: new RegExp(`^${source}/?$`) });
+  }
+  return { rules: { routes, operations }, canonical };
+}
+
+function routeAllowed(source: KeySource, rules: RouteRules): boolean {
+  if (rules.operations.size > 0) {
+    const operation = source.operation?.();
+    if (operation !== undefined && rules.operations.has(operation)) return true;
+  }
+  if (rules.routes.length === 0) return false;
+  const method = source.method?.();
+  const path = source.path?.();
+  if (method === undefined || path === undefined || AMBIGUOUS_PATH.test(path)) return false;
+  for (const route of rules.routes) {
+    if (route.method !== '*' && route.method !== method && !(route.method === 'GET' && method === 'HEAD'))
+      continue;
+    if (route.path.test(path)) return true;
+  }
+  return false;
+}
+
+// ---- the restriction --------------------------------------------------------------------
+
+/** Options of {@link compileRestrictions}. */
+export interface CompileRestrictionsOptions {
+  /** The key (or owner) id the refusal names for observers (metrics, logs); never sent. */
+  readonly keyId?: string;
+}
+
+/**
+ * Restrictions parsed once, checked per request with no allocation: addresses as numeric
+ * ranges, origins in a set, routes as compiled patterns. `toJSON()` gives the canonical
+ * {@link Restrictions}, so a principal that carries it serialises readably.
+ */
+export class CompiledRestrictions implements RequestRestriction {
+  /** The canonical restrictions: ranges at their network address, origins lower case, routes normalised. */
+  readonly restrictions: Readonly<Restrictions>;
+  readonly #addresses: AddressRanges | undefined;
+  readonly #origins: OriginRules | undefined;
+  readonly #routes: RouteRules | undefined;
+  readonly #refusal: AuthFailure;
+
+  /** Prefer {@link compileRestrictions}, which answers `undefined` when nothing restricts. */
+  constructor(restrictions: Restrictions, options: CompileRestrictionsOptions = {}) {
+    if (typeof restrictions !== 'object' || restrictions === null) {
+      throw new KeywardConfigError('restrictions must be an object');
+    }
+    const ip = entries(restrictions.ipAllow, 'ipAllow');
+    const origin = entries(restrictions.originAllow, 'originAllow');
+    const route = entries(restrictions.routes, 'routes');
+    const canonical: {
+      ipAllow?: readonly string[];
+      originAllow?: readonly string[];
+      routes?: readonly string[];
+    } = {};
+    if (ip.length > 0) {
+      const compiled = compileAddresses(ip);
+      this.#addresses = compiled.ranges;
+      canonical.ipAllow = Object.freeze(compiled.canonical);
+    }
+    if (origin.length > 0) {
+      const compiled = compileOrigins(origin);
+      this.#origins = compiled.rules;
+      canonical.originAllow = Object.freeze(compiled.canonical);
+    }
+    if (route.length > 0) {
+      const compiled = compileRoutes(route);
+      this.#routes = compiled.rules;
+      canonical.routes = Object.freeze(compiled.canonical);
+    }
+    this.restrictions = Object.freeze(canonical);
+    this.#refusal = new AuthFailure('restricted', undefined, undefined, undefined, options.keyId);
+    markRestriction(this);
+    Object.freeze(this);
+  }
+
+  /** Whether nothing is restricted (every list empty). */
+  get empty(): boolean {
+    return this.#addresses === undefined && this.#origins === undefined && this.#routes === undefined;
+  }
+
+  /** Whether a request is within every restriction. */
+  allows(source: KeySource, clientAddress: ClientAddressReader = (s) => s.peer?.()): boolean {
+    const addresses = this.#addresses;
+    if (addresses !== undefined && !addressAllowed(clientAddress(source), addresses)) return false;
+    const origins = this.#origins;
+    if (origins !== undefined && !originAllowed(source, origins)) return false;
+    const routes = this.#routes;
+    return routes === undefined || routeAllowed(source, routes);
+  }
+
+  /** The guard's check: the one refusal for any request outside, whichever list it failed. */
+  refusal(source: KeySource, clientAddress: ClientAddressReader): AuthFailure | undefined {
+    return this.allows(source, clientAddress) ? undefined : this.#refusal;
+  }
+
+  toJSON(): Readonly<Restrictions> {
+    return this.restrictions;
+  }
+}
+
+/**
+ * Parses restrictions once (throws `KeywardConfigError` naming the bad entry: a malformed
+ * CIDR, a prefix past its length, an origin with a path, a route without a method). Answers
+ * `undefined` when nothing restricts, so principals without restrictions carry none.
+ */
+export function compileRestrictions(
+  restrictions: Restrictions | null | undefined,
+  options?: CompileRestrictionsOptions,
+): CompiledRestrictions | undefined {
+  if (restrictions === null || restrictions === undefined) return undefined;
+  const compiled = new CompiledRestrictions(restrictions, options);
+  return compiled.empty ? undefined : compiled;
+}
+
+class CustomRestriction implements RequestRestriction {
+  readonly refusal: RequestRestriction['refusal'];
+  constructor(refusal: RequestRestriction['refusal']) {
+    this.refusal = refusal;
+    markRestriction(this);
+    Object.freeze(this);
+  }
+}
+
+/**
+ * A restriction of your own, which the guard's default `restrictionsOf` recognises on a
+ * principal's `restrictions`: `refusal` answers the failure (e.g. `deny('restricted')`)
+ * for a request outside it. Sync, no I/O, must not throw.
+ */
+export function restriction(refusal: RequestRestriction['refusal']): RequestRestriction {
+  if (typeof refusal !== 'function') throw new KeywardConfigError('restriction needs a refusal function');
+  return new CustomRestriction(refusal);
+}
+
+class AllRestrictions implements RequestRestriction {
+  readonly #all: readonly RequestRestriction[];
+  constructor(all: readonly RequestRestriction[]) {
+    this.#all = all;
+    markRestriction(this);
+    Object.freeze(this);
+  }
+  refusal(source: KeySource, clientAddress: ClientAddressReader): AuthFailure | undefined {
+    for (const r of this.#all) {
+      const refused = r.refusal(source, clientAddress);
+      if (refused !== undefined) return refused;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Restrictions that all apply (an owner's and its key's): a request must be within each,
+ * and is refused with the first refusal. `undefined` entries are skipped; one left is
+ * answered as it is.
+ */
+export function combineRestrictions(
+  ...restrictions: readonly (RequestRestriction | null | undefined)[]
+): RequestRestriction | undefined {
+  const all = restrictions.filter((r): r is RequestRestriction => r !== undefined && r !== null);
+  if (all.length <= 1) return all[0];
+  return new AllRestrictions(all);
+}
