@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeywardConfigError } from '../core/failures.js';
 import type { KeySource } from '../core/request.js';
 import { isRestriction } from '../core/restriction.js';
+import { formatIp, inRange, parseIp, parseRange } from '../internal/ip.js';
 import { combineRestrictions, compileRestrictions, type Restrictions } from './restrictions.js';
 
 interface Fake {
@@ -258,5 +260,54 @@ describe('the restriction', () => {
     );
     expect(combineRestrictions(undefined, key)).toBe(key);
     expect(combineRestrictions()).toBeUndefined();
+  });
+});
+
+describe('ipAllow against the reference parser (property)', () => {
+  const v4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
+  // Mostly in a few networks, so that ranges and addresses meet.
+  const v6 = fc
+    .tuple(
+      fc.constantFrom([0x20, 0x01, 0x0d, 0xb8], [0, 0, 0, 0], [0xfe, 0x80, 0, 0]),
+      fc.uint8Array({ minLength: 12, maxLength: 12 }),
+    )
+    .map(([head, rest]) => Uint8Array.from([...head, ...rest]));
+  const full = (b: Uint8Array) =>
+    Array.from({ length: 8 }, (_, i) =>
+      ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16).padStart(4, '0'),
+    ).join(':');
+  const address = fc.oneof(
+    v4.map((b) => b.join('.')),
+    v4.map((b) => `::ffff:${b.join('.')}`),
+    v4.map((b) => `::FFFF:${b.join('.')}`),
+    v6.map((b) => formatIp(b)),
+    v6.map((b) => formatIp(b).toUpperCase()),
+    v6.map((b) => full(b)),
+    v6.map((b) => `${formatIp(b)}%eth0`),
+    fc.string({ maxLength: 12 }),
+  );
+  const range = fc.oneof(
+    fc.tuple(v4, fc.integer({ min: 0, max: 32 })).map(([b, p]) => ({ bytes: b, prefix: p })),
+    fc.tuple(v6, fc.integer({ min: 0, max: 128 })).map(([b, p]) => ({ bytes: b, prefix: p })),
+  );
+  const network = ({ bytes, prefix }: { bytes: Uint8Array; prefix: number }) => {
+    const n = Uint8Array.from(
+      bytes,
+      (x, i) => x & ((0xff << (8 - Math.min(8, Math.max(0, prefix - 8 * i)))) & 0xff),
+    );
+    return `${formatIp(n)}/${prefix}`;
+  };
+
+  it('decides as parseIp and inRange do, for any address text', () => {
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 8 }), address, (ranges, text) => {
+        const list = ranges.map(network);
+        const c = compiled({ ipAllow: list });
+        const bytes = parseIp(text);
+        const expected = bytes !== undefined && list.some((r) => inRange(bytes, parseRange(r)!));
+        expect(c.allows(source({ peer: text }))).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -67,10 +67,19 @@ function entries(value: unknown, what: string): readonly string[] {
 // ---- addresses --------------------------------------------------------------------------
 
 interface AddressRanges {
-  /** IPv4 ranges as inclusive [low, high] pairs of 32-bit numbers. */
+  /**
+   * IPv4 ranges as sorted, disjoint, inclusive [low, high] pairs of 32-bit numbers: a
+   * binary search finds an address among any number of them in a few comparisons.
+   */
   readonly v4: Float64Array;
-  /** IPv6 ranges, 8 words each: the network's four 32-bit words, then the mask's. */
-  readonly v6: Uint32Array;
+  /**
+   * IPv6 ranges, 8 words each (the network's four 32-bit words, then the mask's), grouped
+   * by what a client address needs to find its candidates at once: ranges of /48 or longer
+   * by their first 48 bits, /32 to /47 by their first 32, shorter ones in `v6Short`.
+   */
+  readonly v6By48: ReadonlyMap<number, Uint32Array>;
+  readonly v6By32: ReadonlyMap<number, Uint32Array>;
+  readonly v6Short: Uint32Array;
 }
 
 function words(bytes: IpBytes): [number, number, number, number] {
@@ -117,45 +126,65 @@ function canonicalRange(text: string): { text: string; bytes: IpBytes; prefix: n
 
 const MAPPED_PREFIX = [0, 0, 0xffff, 0] as const;
 
+/** Sorts and merges [low, high] pairs into disjoint ones. */
+function merged(pairs: [number, number][]): Float64Array {
+  pairs.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [low, high] of pairs) {
+    const last = out.length - 1;
+    if (last > 0 && low <= out[last]! + 1) out[last] = Math.max(out[last]!, high);
+    else out.push(low, high);
+  }
+  return Float64Array.from(out);
+}
+
 function compileAddresses(list: readonly string[]): { ranges: AddressRanges; canonical: string[] } {
-  const v4: number[] = [];
-  const v6: number[] = [];
+  const v4: [number, number][] = [];
+  const by48 = new Map<number, number[]>();
+  const by32 = new Map<number, number[]>();
+  const short: number[] = [];
   const canonical: string[] = [];
   for (const entry of list) {
     const { text, bytes, prefix } = canonicalRange(entry);
     if (!canonical.includes(text)) canonical.push(text);
     if (bytes.length === 4) {
       const low = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-      const size = 2 ** (32 - prefix);
-      v4.push(low, low + size - 1);
+      v4.push([low, low + 2 ** (32 - prefix) - 1]);
       continue;
     }
     const w = words(bytes);
-    v6.push(...w, maskWord(prefix, 0), maskWord(prefix, 1), maskWord(prefix, 2), maskWord(prefix, 3));
+    const range = [...w, maskWord(prefix, 0), maskWord(prefix, 1), maskWord(prefix, 2), maskWord(prefix, 3)];
+    if (prefix >= 48) {
+      const head = w[0] * 65536 + (w[1] >>> 16);
+      by48.set(head, [...(by48.get(head) ?? []), ...range]);
+    } else if (prefix >= 32) by32.set(w[0], [...(by32.get(w[0]) ?? []), ...range]);
+    else short.push(...range);
     // An IPv6 range that holds the IPv4-mapped block (`::/0`, `::/64`, `::ffff:0:0/96`) holds
     // every IPv4 address, as node:net's BlockList has it: IPv4 clients are checked as IPv4.
-    if (
+    const holdsMapped =
       prefix <= 96 &&
-      [0, 1, 2].every((i) => (w[i]! & maskWord(prefix, i)) === (MAPPED_PREFIX[i]! & maskWord(prefix, i)))
-    ) {
-      v4.push(0, 0xffffffff);
-    }
+      [0, 1, 2].every((i) => (w[i]! & maskWord(prefix, i)) === (MAPPED_PREFIX[i]! & maskWord(prefix, i)));
+    if (holdsMapped) v4.push([0, 0xffffffff]);
   }
-  return { ranges: { v4: Float64Array.from(v4), v6: Uint32Array.from(v6) }, canonical };
+  const typed = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, Uint32Array.from(v)]));
+  return {
+    ranges: { v4: merged(v4), v6By48: typed(by48), v6By32: typed(by32), v6Short: Uint32Array.from(short) },
+    canonical,
+  };
 }
 
 /**
- * An IPv4 address as a 32-bit number, read from `start` to the end of `text`, or -1.
- * Written out by hand: the client address is read on every request of a restricted key,
- * and this allocates nothing.
+ * An IPv4 address as a 32-bit number, read from `start` to `end` of `text`, or -1.
+ * Written out by hand, like the IPv6 reader below: the client address is read on every
+ * request of a restricted key, and this allocates nothing.
  */
-function ipv4At(text: string, start: number): number {
+function ipv4At(text: string, start: number, end: number): number {
   let value = 0;
   let part = 0;
   let digits = 0;
   let parts = 0;
-  for (let i = start; i <= text.length; i++) {
-    const c = i === text.length ? 46 : text.charCodeAt(i);
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 46 : text.charCodeAt(i);
     if (c === 46) {
       if (digits === 0 || parts === 4) return -1;
       value = value * 256 + part;
@@ -173,43 +202,130 @@ function ipv4At(text: string, start: number): number {
   return parts === 4 ? value : -1;
 }
 
-function startsWithMapped(text: string): boolean {
-  return text.length > 7 && text.charCodeAt(0) === 58 && text.slice(0, 7).toLowerCase() === '::ffff:';
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
-const scratch = new Uint32Array(4);
+// The 16-bit groups of the IPv6 address being read; one reader at a time (sync).
+const groups = new Uint16Array(8);
+
+/**
+ * Reads an IPv6 address (RFC 4291 text: `::` once, an IPv4 tail, a zone after `%`
+ * ignored) into {@link groups}; false when it is not one.
+ */
+function readIPv6(text: string): boolean {
+  const zone = text.indexOf('%');
+  const end = zone === -1 ? text.length : zone;
+  let n = 0;
+  let gap = -1;
+  let i = 0;
+  if (end >= 2 && text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < end) {
+    const start = i;
+    let value = 0;
+    let digit = hexValue(text.charCodeAt(i));
+    while (digit !== -1 && i < end) {
+      if (i - start === 4) return false;
+      value = value * 16 + digit;
+      i++;
+      digit = i < end ? hexValue(text.charCodeAt(i)) : -1;
+    }
+    if (i < end && text.charCodeAt(i) === 46) {
+      // An IPv4 tail fills the last two groups.
+      const v4 = ipv4At(text, start, end);
+      if (v4 < 0 || n > 6) return false;
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      i = end;
+      break;
+    }
+    if (i === start || n === 8) return false;
+    groups[n++] = value;
+    if (i === end) break;
+    if (text.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < end && text.charCodeAt(i) === 58) {
+      if (gap !== -1) return false;
+      gap = n;
+      i++;
+    } else if (i === end) return false;
+  }
+  if (gap === -1) return n === 8;
+  if (n > 7) return false;
+  // Move the groups after `::` to the end; zeros fill the gap.
+  const moved = n - gap;
+  for (let k = 0; k < moved; k++) groups[7 - k] = groups[n - 1 - k]!;
+  for (let k = gap; k < 8 - moved; k++) groups[k] = 0;
+  return true;
+}
+
+function inV4(v4: number, r: Float64Array): boolean {
+  let lo = 0;
+  let hi = (r.length >> 1) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (v4 < r[2 * mid]!) hi = mid - 1;
+    else if (v4 > r[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
 
 function addressAllowed(address: string | undefined, ranges: AddressRanges): boolean {
   if (address === undefined) return false;
-  let v4 = -1;
-  if (address.indexOf(':') === -1) v4 = ipv4At(address, 0);
-  else if (startsWithMapped(address) && address.indexOf('.') !== -1) v4 = ipv4At(address, 7);
-  else {
-    const bytes = parseIp(address);
-    if (bytes === undefined) return false;
-    if (bytes.length === 4) v4 = ipv4At(formatIp(bytes), 0);
-    else {
-      const w = words(bytes);
-      scratch[0] = w[0];
-      scratch[1] = w[1];
-      scratch[2] = w[2];
-      scratch[3] = w[3];
-      const v6 = ranges.v6;
-      for (let i = 0; i < v6.length; i += 8) {
-        if (
-          (scratch[0]! & v6[i + 4]!) >>> 0 === v6[i]! &&
-          (scratch[1]! & v6[i + 5]!) >>> 0 === v6[i + 1]! &&
-          (scratch[2]! & v6[i + 6]!) >>> 0 === v6[i + 2]! &&
-          (scratch[3]! & v6[i + 7]!) >>> 0 === v6[i + 3]!
-        )
-          return true;
-      }
-      return false;
-    }
+  if (address.indexOf(':') === -1) {
+    const v4 = ipv4At(address, 0, address.length);
+    return v4 >= 0 && inV4(v4, ranges.v4);
   }
-  if (v4 < 0) return false;
-  const r = ranges.v4;
-  for (let i = 0; i < r.length; i += 2) if (v4 >= r[i]! && v4 <= r[i + 1]!) return true;
+  // `::ffff:a.b.c.d`, as a dual-stack socket reports IPv4 peers, read without the parser.
+  if (
+    address.length > 7 &&
+    address.charCodeAt(0) === 58 &&
+    address.charCodeAt(1) === 58 &&
+    address.charCodeAt(6) === 58 &&
+    (address.charCodeAt(2) | 0x20) === 102 &&
+    (address.charCodeAt(3) | 0x20) === 102 &&
+    (address.charCodeAt(4) | 0x20) === 102 &&
+    (address.charCodeAt(5) | 0x20) === 102 &&
+    address.indexOf('%') === -1
+  ) {
+    const v4 = ipv4At(address, 7, address.length);
+    if (v4 >= 0) return inV4(v4, ranges.v4);
+  }
+  if (!readIPv6(address)) return false;
+  const g = groups;
+  // IPv4-mapped (`::ffff:a.b.c.d`, how a dual-stack socket reports IPv4 peers): IPv4.
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return inV4(g[6]! * 65536 + g[7]!, ranges.v4);
+  }
+  const w0 = ((g[0]! << 16) | g[1]!) >>> 0;
+  const w1 = ((g[2]! << 16) | g[3]!) >>> 0;
+  const w2 = ((g[4]! << 16) | g[5]!) >>> 0;
+  const w3 = ((g[6]! << 16) | g[7]!) >>> 0;
+  return (
+    inV6(ranges.v6By48.get(w0 * 65536 + g[2]!), w0, w1, w2, w3) ||
+    inV6(ranges.v6By32.get(w0), w0, w1, w2, w3) ||
+    inV6(ranges.v6Short, w0, w1, w2, w3)
+  );
+}
+
+function inV6(v6: Uint32Array | undefined, w0: number, w1: number, w2: number, w3: number): boolean {
+  if (v6 === undefined) return false;
+  for (let i = 0; i < v6.length; i += 8) {
+    if (
+      (w0 & v6[i + 4]!) >>> 0 === v6[i]! &&
+      (w1 & v6[i + 5]!) >>> 0 === v6[i + 1]! &&
+      (w2 & v6[i + 6]!) >>> 0 === v6[i + 2]! &&
+      (w3 & v6[i + 7]!) >>> 0 === v6[i + 3]!
+    )
+      return true;
+  }
   return false;
 }
 
