@@ -22,6 +22,9 @@ const ELSEWHERE = restrictedKey('elsewhere', { ipAllow: ['203.0.113.0/24', '2001
 const BROWSER = restrictedKey('browser', { originAllow: ['https://app.example.com'] });
 const READER = restrictedKey('reader', { routes: ['GET /secure-data', 'POST /echo'] });
 const GET_ONLY = restrictedKey('getonly', { routes: ['GET /*'] });
+const BY_OPERATION = restrictedKey('byoperation', { routes: ['get_admin_data'] });
+// Adapters that know the operation of the route a guard runs on.
+const KNOW_OPERATIONS = new Set(['hono', 'hono-protect', 'express', 'fastify']);
 
 function expectRestricted(res: WireResponse): void {
   expect({ status: res.status, body: res.body }).toEqual({ status: 403, body: RESTRICTED });
@@ -81,6 +84,13 @@ describe.each(conformanceApps)('restricted keys: $name', (app) => {
     expectRestricted(await post('/echo', [...json, `X-API-Key: ${GET_ONLY}`], '{"a":1}'));
     expect(await bodyReads()).toBe(before + 1);
     expect((await get('/admin-data', [`X-API-Key: ${GET_ONLY}`])).status).toBe(200);
+  });
+
+  it('allows an operation id where the adapter knows the route, and refuses it elsewhere', async () => {
+    const res = await get('/admin-data', [`X-API-Key: ${BY_OPERATION}`]);
+    if (KNOW_OPERATIONS.has(app.name)) expect(res.status).toBe(200);
+    else expectRestricted(res);
+    expectRestricted(await get('/secure-data', [`X-API-Key: ${BY_OPERATION}`]));
   });
 
   it('answers unrestricted keys as before', async () => {

@@ -18,7 +18,7 @@ export type NodeRequestLike = Pick<IncomingMessage, 'headers' | 'url'> & {
 // Reads Node's own header object: no copy, and repeated lines arrive joined with ", ",
 // which the core counts as a duplicate; the few headers Node de-duplicates come from
 // rawHeaders instead (see nodeHeader). A class: one small object, no closures.
-class NodeKeySource implements KeySource {
+export class NodeKeySource implements KeySource {
   readonly #req: NodeRequestLike;
   constructor(req: NodeRequestLike) {
     this.#req = req;
