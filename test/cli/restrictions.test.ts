@@ -1,14 +1,19 @@
 // Key restrictions over real HTTP: `keys create|update --ip-allow/--origin-allow/--routes`
 // in one process, a spawned `keyward serve` answering in another, on SQLite and PostgreSQL.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_URL, requireService } from '../helpers/services.js';
+import { PG_URL, REDIS_URL, requireService } from '../helpers/services.js';
 import { startServe } from '../helpers/spawn.js';
 import { PEPPER, tempDir } from '../keys/temp.js';
 import { cli, type Instance, isolatedDatabase, sleep } from '../scale/helpers.js';
 
-const pgUp = await requireService('PostgreSQL', Number(new URL(PG_URL).port || 5432));
+const pgUp =
+  (await requireService('PostgreSQL', Number(new URL(PG_URL).port || 5432))) &&
+  (await requireService('Redis', Number(new URL(REDIS_URL).port || 6379)));
+const redisPrefix = `keyward-test:${randomBytes(4).toString('hex')}`;
 const RESTRICTED = '{"detail":"API key not allowed here"}';
 
 interface Backend {
@@ -27,10 +32,19 @@ const backends: Backend[] = [
     env: () => ({ KEYWARD_DATABASE_URL: join(dir, 'keyward.db'), KEYWARD_PEPPER: PEPPER }),
   },
   {
-    name: 'PostgreSQL',
+    name: 'PostgreSQL and Redis, two instances',
     run: pgUp,
-    env: () => ({ KEYWARD_DATABASE_URL: schemaDb.url, KEYWARD_PEPPER: PEPPER }),
+    env: () => ({
+      KEYWARD_DATABASE_URL: schemaDb.url,
+      KEYWARD_PEPPER: PEPPER,
+      KEYWARD_REDIS_URL: REDIS_URL,
+      KEYWARD_REDIS_PREFIX: redisPrefix,
+    }),
     async cleanup() {
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${redisPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
       const admin = new pg.Client({ connectionString: PG_URL });
       await admin.connect();
       await admin.query(`DROP SCHEMA IF EXISTS "${schemaDb.schema}" CASCADE`);
@@ -92,10 +106,13 @@ for (const backend of backends) {
       expect(await call(direct.url, local.key)).toMatchObject({ status: 200 });
     });
 
-    it('spends neither uses nor rate limit on a refused request', async () => {
+    it('spends neither uses nor rate limit on a refused request, on either instance', async () => {
       const { key } = await create('--ip-allow', '203.0.113.0/24', '--uses', '2', '--rate-limit', '2/1m');
       const from = (client: string) => call(proxied.url, key, { 'X-Forwarded-For': client });
-      for (let i = 0; i < 4; i++) expect((await from('198.51.100.1')).status).toBe(403);
+      for (let i = 0; i < 4; i++) {
+        expect((await from('198.51.100.1')).status).toBe(403);
+        expect((await call(direct.url, key)).status).toBe(403);
+      }
       expect((await from('203.0.113.1')).status).toBe(200);
       expect((await from('203.0.113.1')).status).toBe(200);
       expect((await from('203.0.113.1')).status).toBe(429);
