@@ -86,6 +86,23 @@ describe('the guard with restricted principals', () => {
     expect(await via('198.51.100.7', '203.0.113.5')).toBe('restricted');
   });
 
+  it('does not count a restricted request as a failed attempt of its address', async () => {
+    const guard = createGuard({
+      schemes: header,
+      verify: (key) => (key === 'k' ? restricted : null),
+      limits: rateLimits({ failures: { limit: 1, windowSeconds: 60 } }),
+    });
+    for (let i = 0; i < 5; i++)
+      expect(code(await settled(guard.authenticate(req('198.51.100.1'))))).toBe('restricted');
+    const wrong: KeySource = {
+      ...req('198.51.100.1'),
+      header: (n) => (n === 'x-api-key' ? 'wrong' : undefined),
+    };
+    // The first wrong key is the address's first failure: still a 401, not yet blocked.
+    expect(code(await settled(guard.authenticate(wrong)))).toBe('invalid');
+    expect(code(await settled(guard.authenticate(wrong)))).toBe('rate_limited');
+  });
+
   it('fails closed with 503 when restrictionsOf throws', () => {
     const onError = vi.fn();
     const guard = createGuard({
