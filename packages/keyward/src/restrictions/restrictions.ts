@@ -77,7 +77,7 @@ interface AddressRanges {
    * by what a client address needs to find its candidates at once: ranges of /48 or longer
    * by their first 48 bits, /32 to /47 by their first 32, shorter ones in `v6Short`.
    */
-  readonly v6By48: ReadonlyMap<number, Uint32Array>;
+  readonly v6By48: ReadonlyMap<number, ReadonlyMap<number, Uint32Array>>;
   readonly v6By32: ReadonlyMap<number, Uint32Array>;
   readonly v6Short: Uint32Array;
 }
@@ -140,7 +140,7 @@ function merged(pairs: [number, number][]): Float64Array {
 
 function compileAddresses(list: readonly string[]): { ranges: AddressRanges; canonical: string[] } {
   const v4: [number, number][] = [];
-  const by48 = new Map<number, number[]>();
+  const by48 = new Map<number, Map<number, number[]>>();
   const by32 = new Map<number, number[]>();
   const short: number[] = [];
   const canonical: string[] = [];
@@ -155,8 +155,10 @@ function compileAddresses(list: readonly string[]): { ranges: AddressRanges; can
     const w = words(bytes);
     const range = [...w, maskWord(prefix, 0), maskWord(prefix, 1), maskWord(prefix, 2), maskWord(prefix, 3)];
     if (prefix >= 48) {
-      const head = w[0] * 65536 + (w[1] >>> 16);
-      by48.set(head, [...(by48.get(head) ?? []), ...range]);
+      // Two levels of small-integer keys: a 48-bit number key would be a heap number.
+      const inner = by48.get(w[0]) ?? new Map<number, number[]>();
+      by48.set(w[0], inner);
+      inner.set(w[1] >>> 16, [...(inner.get(w[1] >>> 16) ?? []), ...range]);
     } else if (prefix >= 32) by32.set(w[0], [...(by32.get(w[0]) ?? []), ...range]);
     else short.push(...range);
     // An IPv6 range that holds the IPv4-mapped block (`::/0`, `::/64`, `::ffff:0:0/96`) holds
@@ -168,7 +170,12 @@ function compileAddresses(list: readonly string[]): { ranges: AddressRanges; can
   }
   const typed = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, Uint32Array.from(v)]));
   return {
-    ranges: { v4: merged(v4), v6By48: typed(by48), v6By32: typed(by32), v6Short: Uint32Array.from(short) },
+    ranges: {
+      v4: merged(v4),
+      v6By48: new Map([...by48].map(([k, inner]) => [k, typed(inner)])),
+      v6By32: typed(by32),
+      v6Short: Uint32Array.from(short),
+    },
     canonical,
   };
 }
@@ -309,7 +316,7 @@ function addressAllowed(address: string | undefined, ranges: AddressRanges): boo
   const w2 = ((g[4]! << 16) | g[5]!) >>> 0;
   const w3 = ((g[6]! << 16) | g[7]!) >>> 0;
   return (
-    inV6(ranges.v6By48.get(w0 * 65536 + g[2]!), w0, w1, w2, w3) ||
+    inV6(ranges.v6By48.get(w0)?.get(g[2]!), w0, w1, w2, w3) ||
     inV6(ranges.v6By32.get(w0), w0, w1, w2, w3) ||
     inV6(ranges.v6Short, w0, w1, w2, w3)
   );
