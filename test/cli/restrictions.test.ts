@@ -147,6 +147,25 @@ for (const backend of backends) {
       });
     });
 
+    it('takes the restrictions of keys create from the environment too', async () => {
+      const r = await cli(['keys', 'create', '--name', 'from-env', '--json'], {
+        ...env,
+        KEYWARD_IP_ALLOW: '203.0.113.0/24',
+        KEYWARD_ROUTES: 'GET /secure-data',
+      });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).restrictions).toEqual({
+        ipAllow: ['203.0.113.0/24'],
+        routes: ['GET /secure-data'],
+      });
+      const bad = await cli(['keys', 'create', '--name', 'from-env'], {
+        ...env,
+        KEYWARD_ORIGIN_ALLOW: 'nope',
+      });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/is not an origin/);
+    });
+
     it('refuses malformed restrictions at create with a clear error, creating nothing', async () => {
       for (const [flag, value, message] of [
         ['--ip-allow', '10.0.0.0/33', /bad prefix length in "10.0.0.0\/33"/],

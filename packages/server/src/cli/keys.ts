@@ -1,6 +1,6 @@
 import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
 import { isKeyId, KeyInputError, KeyNotFoundError } from '@keyward/keys';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
 import {
@@ -94,9 +94,21 @@ export function registerKeys(program: Command, io: CliIO): void {
     .option('--uses <n>', 'number of requests it may serve', USES)
     .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
     .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg)
-    .option('--ip-allow <list>', IP_ALLOW, parseRestrictionArg('ipAllow'))
-    .option('--origin-allow <list>', ORIGIN_ALLOW, parseRestrictionArg('originAllow'))
-    .option('--routes <list>', ROUTES, parseRestrictionArg('routes'))
+    // Env vars on create only: set for a script that issues many keys alike. On update
+    // one would silently change every key the script touches.
+    .addOption(
+      new Option('--ip-allow <list>', IP_ALLOW)
+        .env('KEYWARD_IP_ALLOW')
+        .argParser(parseRestrictionArg('ipAllow')),
+    )
+    .addOption(
+      new Option('--origin-allow <list>', ORIGIN_ALLOW)
+        .env('KEYWARD_ORIGIN_ALLOW')
+        .argParser(parseRestrictionArg('originAllow')),
+    )
+    .addOption(
+      new Option('--routes <list>', ROUTES).env('KEYWARD_ROUTES').argParser(parseRestrictionArg('routes')),
+    )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((flags: SettingsFlags & { name: string }) =>
