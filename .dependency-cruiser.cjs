@@ -30,8 +30,8 @@ module.exports = {
     {
       name: 'shared-layers-under-adapters',
       severity: 'error',
-      comment: 'limits, openapi and internal sit under the adapters and never import them.',
-      from: { path: `${K}(limits|openapi|internal)/` },
+      comment: 'limits, restrictions, openapi and internal sit under the adapters and never import them.',
+      from: { path: `${K}(limits|restrictions|openapi|internal)/` },
       to: { path: `${K}${adapters}/` },
     },
     {

@@ -46,7 +46,9 @@ export const fastifyApp: ConformanceApp = {
       reply.header('cache-control', OWN_CACHE_CONTROL);
       return { message: 'cacheable' };
     });
-    app.get('/admin-data', { config: { keyward: { scopes: ['admin'] } } }, async () => ({
+    // The operation id keyward's own document would give the route (for key restrictions).
+    const admin = { config: { keyward: { scopes: ['admin'] } }, schema: { operationId: 'get_admin_data' } };
+    app.get('/admin-data', admin, async () => ({
       message: 'You have access to admin data',
     }));
     app.get('/optional', { config: { keyward: optional } }, async (request) => ({

@@ -83,6 +83,12 @@ export {
   parseRateLimit,
 } from './domain/input.js';
 export {
+  checkRestrictions as parseRestrictions,
+  RESTRICTION_KINDS,
+  type RestrictionInput,
+  type RestrictionKind,
+} from './domain/restrictions.js';
+export {
   checkImportedKey,
   type ImportItem,
   importPatch,

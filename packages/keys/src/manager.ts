@@ -515,6 +515,8 @@ export class KeyManager {
   /**
    * Verifies a key and names the outcome. Takes a use and records usage like a request
    * does, unless `dryRun`. `scopes` are the scopes the caller requires.
+   * It knows no request, so it does not apply the key's restrictions: a guard does, or
+   * `principal.restrictions?.allows(source)` for a request of your own.
    */
   async check(
     key: string,

@@ -46,6 +46,22 @@ export {
   problemJsonFailure,
 } from './core/failures.js';
 
+// Where a key may be used
+export {
+  type ClientAddressReader,
+  isRestriction,
+  type RequestRestriction,
+} from './core/restriction.js';
+export {
+  type CompileRestrictionsOptions,
+  CompiledRestrictions,
+  combineRestrictions,
+  compileRestrictions,
+  MAX_RESTRICTION_ENTRIES,
+  type Restrictions,
+  restriction,
+} from './restrictions/restrictions.js';
+
 // Rate limits
 export type { GuardLimits } from './core/limits.js';
 export { type LimitOptions, rateLimits } from './limits/rate-limits.js';

@@ -1,4 +1,5 @@
 import type { AuditEntry, KeyChange, KeyRecord, NewKeyRow } from '@keyward/keys/store';
+import type { Restrictions } from 'keyward';
 
 /** A `keyward_keys` row as `pg` returns it (bigint columns arrive as strings). */
 export interface KeyRow {
@@ -19,11 +20,12 @@ export interface KeyRow {
   rate_window: number | null;
   replaces: string | null;
   replaced_by: string | null;
+  restrictions: Restrictions | null;
 }
 
 /** Every column but the hash, which never leaves the store. */
 export const KEY_COLUMNS =
-  'id, display, name, owner, scopes, metadata, created_at, expires_at, revoked_at, enabled, last_used_at, use_count, remaining_uses, rate_limit, rate_window, replaces, replaced_by';
+  'id, display, name, owner, scopes, metadata, created_at, expires_at, revoked_at, enabled, last_used_at, use_count, remaining_uses, rate_limit, rate_window, replaces, replaced_by, restrictions';
 
 export function fromRow(row: KeyRow): KeyRecord {
   return {
@@ -46,6 +48,7 @@ export function fromRow(row: KeyRow): KeyRecord {
         : { limit: row.rate_limit, windowSeconds: row.rate_window },
     replaces: row.replaces,
     replacedBy: row.replaced_by,
+    restrictions: row.restrictions,
   };
 }
 
@@ -77,11 +80,17 @@ export function insertValues(row: NewKeyRow): unknown[] {
     row.rateLimit?.windowSeconds ?? null,
     row.replaces,
     row.replacedBy,
+    restrictionsParam(row.restrictions),
   ];
 }
 
+/** Restrictions as a jsonb parameter: text, or SQL NULL (never the JSON `null`). */
+function restrictionsParam(restrictions: Restrictions | null): string | null {
+  return restrictions === null ? null : JSON.stringify(restrictions);
+}
+
 /** `$1, ..., $n` for {@link insertValues}. */
-export const INSERT_PLACEHOLDERS = Array.from({ length: 18 }, (_, i) => `$${i + 1}`).join(', ');
+export const INSERT_PLACEHOLDERS = Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ');
 
 /** One row of a bulk insert, read back by `jsonb_to_recordset` (hash as hex). */
 export function bulkRow(row: NewKeyRow, index: number): Record<string, unknown> {
@@ -105,6 +114,7 @@ export function bulkRow(row: NewKeyRow, index: number): Record<string, unknown> 
     rate_window: row.rateLimit?.windowSeconds ?? null,
     replaces: row.replaces,
     replaced_by: row.replacedBy,
+    restrictions: row.restrictions,
   };
 }
 
@@ -112,13 +122,13 @@ export function bulkRow(row: NewKeyRow, index: number): Record<string, unknown> 
 export const BULK_RECORD = `i int, hash text, id text, display text, name text, owner text, scopes jsonb,
   metadata jsonb, created_at timestamptz, expires_at timestamptz, revoked_at timestamptz, enabled boolean,
   last_used_at timestamptz, use_count bigint, remaining_uses int, rate_limit int, rate_window int,
-  replaces text, replaced_by text`;
+  replaces text, replaced_by text, restrictions jsonb`;
 
 /** The values of the same columns as {@link KEY_COLUMNS}, from a `jsonb_to_recordset` row `r`. */
 export const BULK_VALUES = `decode(r.hash, 'hex'), r.id, r.display, r.name, r.owner,
   ARRAY(SELECT jsonb_array_elements_text(r.scopes)), r.metadata, r.created_at, r.expires_at, r.revoked_at,
   r.enabled, r.last_used_at, r.use_count, r.remaining_uses, r.rate_limit, r.rate_window, r.replaces,
-  r.replaced_by`;
+  r.replaced_by, r.restrictions`;
 
 /** Values for the UPDATE of the patchable columns ($1 is the id). */
 export function updateValues(record: KeyRecord): unknown[] {
@@ -135,6 +145,7 @@ export function updateValues(record: KeyRecord): unknown[] {
     record.rateLimit?.limit ?? null,
     record.rateLimit?.windowSeconds ?? null,
     record.replacedBy,
+    restrictionsParam(record.restrictions),
   ];
 }
 

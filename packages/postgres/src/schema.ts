@@ -58,6 +58,12 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 2, name: 'owners, previous secrets', sql: ownersMigration },
+  {
+    version: 6,
+    name: 'key restrictions',
+    // The canonical restrictions (ipAllow, originAllow, routes); null for none.
+    sql: (s) => `ALTER TABLE ${s}keyward_keys ADD COLUMN restrictions jsonb;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

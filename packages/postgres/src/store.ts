@@ -232,7 +232,7 @@ export class PostgresKeyStore implements KeyStore {
     await tx.query(
       `UPDATE ${this.#t.keys} SET name = $2, owner = $3, scopes = $4, metadata = $5, expires_at = $6,
         revoked_at = $7, enabled = $8, remaining_uses = $9, rate_limit = $10, rate_window = $11,
-        replaced_by = $12 WHERE id = $1`,
+        replaced_by = $12, restrictions = $13 WHERE id = $1`,
       updateValues(record),
     );
   }

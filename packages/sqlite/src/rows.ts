@@ -1,4 +1,5 @@
 import type { AuditEntry, KeyRecord, NewKeyRow } from '@keyward/keys/store';
+import type { Restrictions } from 'keyward';
 
 /** A `keyward_keys` row as better-sqlite3 returns it. */
 export interface KeyRow {
@@ -19,11 +20,13 @@ export interface KeyRow {
   rate_window: number | null;
   replaces: string | null;
   replaced_by: string | null;
+  /** JSON, or null for none. */
+  restrictions: string | null;
 }
 
 /** Every column but the hash, which never leaves the store. */
 export const KEY_COLUMNS =
-  'id, display, name, owner, scopes, metadata, created_at, expires_at, revoked_at, enabled, last_used_at, use_count, remaining_uses, rate_limit, rate_window, replaces, replaced_by';
+  'id, display, name, owner, scopes, metadata, created_at, expires_at, revoked_at, enabled, last_used_at, use_count, remaining_uses, rate_limit, rate_window, replaces, replaced_by, restrictions';
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
@@ -49,6 +52,7 @@ export function fromRow(row: KeyRow): KeyRecord {
         : { limit: row.rate_limit, windowSeconds: row.rate_window },
     replaces: row.replaces,
     replacedBy: row.replaced_by,
+    restrictions: row.restrictions === null ? null : (JSON.parse(row.restrictions) as Restrictions),
   };
 }
 
@@ -75,6 +79,7 @@ export function fromValues(v: readonly unknown[]): KeyRecord {
     rate_window: v[14],
     replaces: v[15],
     replaced_by: v[16],
+    restrictions: v[17],
   } as KeyRow);
 }
 
@@ -98,6 +103,7 @@ export function toParams(record: KeyRecord): Record<string, unknown> {
     rate_window: record.rateLimit?.windowSeconds ?? null,
     replaces: record.replaces,
     replaced_by: record.replacedBy,
+    restrictions: record.restrictions === null ? null : JSON.stringify(record.restrictions),
   };
 }
 
@@ -131,6 +137,7 @@ export function insertValues(row: NewKeyRow): unknown[] {
     row.rateLimit?.windowSeconds ?? null,
     row.replaces,
     row.replacedBy,
+    row.restrictions === null ? null : JSON.stringify(row.restrictions),
   ];
 }
 

@@ -61,6 +61,12 @@ const MIGRATIONS: readonly Migration[] = [
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
   { version: 3, name: 'owners, previous secrets', sql: OWNERS_MIGRATION },
+  {
+    version: 7,
+    name: 'key restrictions',
+    // JSON of the canonical restrictions (ipAllow, originAllow, routes); null for none.
+    sql: 'ALTER TABLE keyward_keys ADD COLUMN restrictions TEXT;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

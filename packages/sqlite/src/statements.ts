@@ -70,7 +70,7 @@ export function statements(db: Database.Database): Statements {
     update: db.prepare(`UPDATE keyward_keys SET name = @name, owner = @owner, scopes = @scopes,
       metadata = @metadata, expires_at = @expires_at, revoked_at = @revoked_at, enabled = @enabled,
       remaining_uses = @remaining_uses, rate_limit = @rate_limit, rate_window = @rate_window,
-      replaced_by = @replaced_by WHERE id = @id`),
+      replaced_by = @replaced_by, restrictions = @restrictions WHERE id = @id`),
     delete: db.prepare('DELETE FROM keyward_keys WHERE id = ?'),
     consume: db.prepare(CONSUME).pluck(),
     usage: db.prepare(USAGE_UPDATE),

@@ -28,6 +28,9 @@ describe('import lines never echo their content', () => {
       [{ expiresIn: SECRET }, /^expiresIn must be/],
       [{ name: `${SECRET}\n` }, /^name must be/],
       [{ uses: SECRET }, /^uses must be/],
+      [{ ipAllow: [SECRET] }, /^ipAllow must be/],
+      [{ originAllow: `https://${SECRET}.example/x` }, /^originAllow must be/],
+      [{ routes: [`${SECRET} x`] }, /^routes must be/],
       [{ [SECRET]: 1 }, /^unknown field/],
     ];
     for (const [settings, reason] of cases) {
@@ -42,6 +45,18 @@ describe('import lines never echo their content', () => {
       name: 'imported',
       scopes: ['read'],
       remainingUses: 3,
+    });
+  });
+});
+
+describe('import lines with restrictions', () => {
+  it('takes them as the CLI does, canonical', () => {
+    const item = parseImportLine(
+      '{"key": "legacy-key-0123456789abcdef", "ipAllow": ["10.0.0.0/8"], "routes": "get /a,POST /b"}',
+    )!;
+    expect(importPatch(item, Date.now()).restrictions).toEqual({
+      ipAllow: ['10.0.0.0/8'],
+      routes: ['GET /a', 'POST /b'],
     });
   });
 });

@@ -47,11 +47,28 @@ const REASONS: Readonly<Record<string, string>> = {
   expiresIn: 'expiresIn must be a duration such as 30d',
   uses: 'uses must be a whole number from 0, or null',
   rateLimit: 'rateLimit must be requests/window such as "100/1m", or null',
+  ipAllow:
+    'ipAllow must be a list of IPv4/IPv6 addresses or CIDR ranges (network address, valid prefix), or null',
+  originAllow: 'originAllow must be a list of origins such as "https://app.example.com", or null',
+  routes: 'routes must be a list of "METHOD /path" or operation ids, or null',
   enabled: 'enabled must be true or false',
 };
 
 /** The fields a JSON import line may have. */
-const FIELDS = ['key', 'name', 'owner', 'scopes', 'metadata', 'expiresAt', 'uses', 'rateLimit', 'enabled'];
+const FIELDS = [
+  'key',
+  'name',
+  'owner',
+  'scopes',
+  'metadata',
+  'expiresAt',
+  'uses',
+  'rateLimit',
+  'ipAllow',
+  'originAllow',
+  'routes',
+  'enabled',
+];
 const ALLOWED = new Set(FIELDS);
 
 /**
@@ -75,7 +92,8 @@ export function importPatch(item: ImportItem, now: number): KeyPatch {
 
 /**
  * Parses one line of an import file: a plaintext key, or a JSON object
- * `{"key", "name", "owner", "scopes", "metadata", "expiresAt", "uses", "rateLimit", "enabled"}`.
+ * `{"key", "name", "owner", "scopes", "metadata", "expiresAt", "uses", "rateLimit", "ipAllow",
+ * "originAllow", "routes", "enabled"}`.
  * Blank lines and `#` comments give `undefined`.
  */
 export function parseImportLine(line: string): ImportItem | undefined {

@@ -1,6 +1,7 @@
 import type { KeyPatch, KeyRecord, NewKeyRow } from '../store/types.js';
 import { KeyInputError } from './errors.js';
 import { isKeyId } from './ids.js';
+import { mergeRestrictions } from './restrictions.js';
 
 /** Where a key stands at a moment; `active` keys verify. */
 export type KeyState = 'active' | 'expired' | 'revoked' | 'disabled';
@@ -26,12 +27,16 @@ const PATCH_FIELDS = [
   'enabled',
   'remainingUses',
   'rateLimit',
+  'restrictions',
 ] as const satisfies readonly (keyof KeyPatch)[];
 
 /** The record with the patch applied (fields the patch leaves out are kept). */
 export function applyPatch<R extends KeyRecord>(record: R, patch: KeyPatch): R {
   const next = { ...record } as Record<string, unknown>;
   for (const field of PATCH_FIELDS) if (patch[field] !== undefined) next[field] = patch[field];
+  // A patch names the restriction kinds it changes; the others stay.
+  if (patch.restrictions !== undefined)
+    next['restrictions'] = mergeRestrictions(record.restrictions, patch.restrictions);
   return next as R;
 }
 
@@ -57,6 +62,7 @@ export function creationChanges(row: KeyRecord): Record<string, unknown> {
     remainingUses: row.remainingUses,
     rateLimit: row.rateLimit,
   };
+  if (row.restrictions) changes['restrictions'] = row.restrictions;
   if (Object.keys(row.metadata).length > 0) changes['metadata'] = row.metadata;
   if (row.replaces) changes['replaces'] = row.replaces;
   return changes;
@@ -91,6 +97,7 @@ function sameSettings(a: KeyRecord, b: KeyRecord): boolean {
     a.enabled === b.enabled &&
     a.remainingUses === b.remainingUses &&
     a.rateLimit === b.rateLimit &&
+    a.restrictions === b.restrictions &&
     a.replaces === b.replaces
   );
 }
@@ -112,6 +119,7 @@ export function blankRecord(now: number): KeyRecord {
     useCount: 0,
     remainingUses: null,
     rateLimit: null,
+    restrictions: null,
     replaces: null,
     replacedBy: null,
   };
@@ -144,6 +152,7 @@ export function newKeyRow(
     useCount: base.useCount,
     remainingUses: base.remainingUses,
     rateLimit: base.rateLimit,
+    restrictions: base.restrictions,
     replaces: base.replaces,
     replacedBy: base.replacedBy,
     hash,

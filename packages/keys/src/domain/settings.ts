@@ -1,6 +1,7 @@
 import type { KeyPatch, RateLimit } from '../store/types.js';
 import { KeyInputError } from './errors.js';
 import { checkLabel, checkMetadata, checkRateLimit, checkScopes, checkUses, durationMs } from './input.js';
+import { checkRestrictions, RESTRICTION_KINDS, type RestrictionInput } from './restrictions.js';
 
 /** The settings of a key, as given to `create` (and, all optional, to `update`). */
 export interface KeySettings {
@@ -18,6 +19,15 @@ export interface KeySettings {
   uses?: number | null;
   /** `{limit, windowSeconds}` or text like `100/1m`; `null` for none. */
   rateLimit?: RateLimit | string | null;
+  /**
+   * Client addresses allowed: IPv4/IPv6 addresses and CIDR ranges, a list or
+   * comma-separated; `null` or `[]` for any (on `update`: lifts the restriction).
+   */
+  ipAllow?: RestrictionInput;
+  /** Browser origins allowed (`https://app.example.com`, `https://*.example.com`); checks `Origin`, else `Referer`. */
+  originAllow?: RestrictionInput;
+  /** Operations allowed: `METHOD /path` (`GET /reports/*`) or OpenAPI operation ids. */
+  routes?: RestrictionInput;
   enabled?: boolean;
 }
 
@@ -51,6 +61,8 @@ export function settingsPatch(input: Partial<KeySettings>, now: number): KeyPatc
   if (input.rateLimit !== undefined) {
     patch.rateLimit = input.rateLimit === null ? null : checkRateLimit(input.rateLimit);
   }
+  if (RESTRICTION_KINDS.some((kind) => input[kind] !== undefined))
+    patch.restrictions = checkRestrictions(input);
   if (input.enabled !== undefined) {
     if (typeof input.enabled !== 'boolean') throw new KeyInputError('enabled must be true or false');
     patch.enabled = input.enabled;

@@ -1,3 +1,5 @@
+import type { Restrictions } from 'keyward';
+
 /** A per-key rate limit: at most `limit` requests per `windowSeconds`. */
 export interface RateLimit {
   readonly limit: number;
@@ -23,6 +25,11 @@ export interface KeyRecord {
   /** Uses left; `null` for unlimited. */
   readonly remainingUses: number | null;
   readonly rateLimit: RateLimit | null;
+  /**
+   * Where the key may be used (client addresses, origins, routes), canonical; `null` for
+   * anywhere. Only the kinds that restrict are present.
+   */
+  readonly restrictions: Restrictions | null;
   /** The key this one replaced by rotation. */
   readonly replaces: string | null;
   /** The key that replaced this one by rotation. */
@@ -50,6 +57,11 @@ export interface KeyPatch {
   enabled?: boolean;
   remainingUses?: number | null;
   rateLimit?: RateLimit | null;
+  /**
+   * The restriction kinds to change: each kind present replaces the key's (`[]` lifts
+   * it), kinds left out stay; `null` lifts every restriction.
+   */
+  restrictions?: Restrictions | null;
 }
 
 export type AuditAction =

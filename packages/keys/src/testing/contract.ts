@@ -41,6 +41,7 @@ export function makeRow(overrides: Partial<NewKeyRow> = {}): NewKeyRow {
     useCount: 0,
     remainingUses: null,
     rateLimit: null,
+    restrictions: null,
     replaces: null,
     replacedBy: null,
     ...overrides,
@@ -125,6 +126,11 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
         useCount: 3,
         remainingUses: 7,
         rateLimit: { limit: 100, windowSeconds: 60 },
+        restrictions: {
+          ipAllow: ['10.0.0.0/8', '2001:db8::/32'],
+          originAllow: ['https://app.example.com'],
+          routes: ['GET /reports/*', 'list_jobs'],
+        },
         replaces: newKeyId(clock - 5000),
         replacedBy: newKeyId(clock + 5000),
       });
@@ -207,6 +213,39 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       // A patch that changes nothing is not an event.
       await store.update(row.id, { name: 'new' }, ctx('update'));
       expect(await store.audit({ keyId: row.id })).toHaveLength(2);
+    });
+
+    it('keeps restrictions, changes them kind by kind with an audit entry, and lifts them', async () => {
+      const row = makeRow({ restrictions: { ipAllow: ['10.0.0.0/8'] } });
+      await store.insert(row, ctx('create'));
+      const [created] = await store.audit({ keyId: row.id });
+      expect(created!.changes).toMatchObject({ restrictions: { ipAllow: ['10.0.0.0/8'] } });
+      const both = await store.update(row.id, { restrictions: { routes: ['POST /jobs'] } }, ctx('update'));
+      expect(both.restrictions).toEqual({ ipAllow: ['10.0.0.0/8'], routes: ['POST /jobs'] });
+      expect((await store.findByHash(row.hash))!.restrictions).toEqual(both.restrictions);
+      const [entry] = await store.audit({ keyId: row.id, limit: 1 });
+      expect(entry!.changes).toEqual({
+        restrictions: {
+          from: { ipAllow: ['10.0.0.0/8'] },
+          to: { ipAllow: ['10.0.0.0/8'], routes: ['POST /jobs'] },
+        },
+      });
+      const routesOnly = await store.update(row.id, { restrictions: { ipAllow: [] } }, ctx('update'));
+      expect(routesOnly.restrictions).toEqual({ routes: ['POST /jobs'] });
+      const none = await store.update(row.id, { restrictions: { routes: [] } }, ctx('update'));
+      expect(none.restrictions).toBeNull();
+      expect((await store.get(row.id))!.restrictions).toBeNull();
+      await store.update(row.id, { restrictions: { originAllow: ['https://a.example'] } }, ctx('update'));
+      expect((await store.update(row.id, { restrictions: null }, ctx('update'))).restrictions).toBeNull();
+      expect((await store.get(row.id))!.restrictions).toBeNull();
+      // In a batch too, with and without.
+      const limited = makeRow({ restrictions: { originAllow: ['https://*.example.org'] } });
+      const open = makeRow();
+      expect(await store.insertMany([limited, open], ctx('import'))).toEqual([limited.id, open.id]);
+      expect((await store.findByHash(limited.hash))!.restrictions).toEqual({
+        originAllow: ['https://*.example.org'],
+      });
+      expect((await store.get(open.id))!.restrictions).toBeNull();
     });
 
     it('rejects changes to unknown keys without auditing them', async () => {

@@ -1,4 +1,15 @@
-import { AuthFailure, deny, type FailureReason, type Receipt, type Spendable, spendable } from 'keyward';
+import {
+  AuthFailure,
+  type CompiledRestrictions,
+  compileRestrictions,
+  deny,
+  type FailureReason,
+  type Receipt,
+  type RequestRestriction,
+  restriction,
+  type Spendable,
+  spendable,
+} from 'keyward';
 import { LRUCache } from 'lru-cache';
 import type { KeyFormat } from '../domain/format.js';
 import { nextRefill, periodStart } from '../domain/owners.js';
@@ -29,6 +40,12 @@ export interface KeyPrincipal {
   readonly rateLimit: RateLimit | null;
   /** The rate limit the owner's keys share (`null` without an owner or limit), also enforced by `rateLimits()`. */
   readonly ownerRateLimit: RateLimit | null;
+  /**
+   * Where the key may be used, parsed once per cached record (`null`: anywhere), which the
+   * guard checks before scopes and rate limits; its JSON is the key's `restrictions`.
+   * A record whose stored restrictions cannot be parsed refuses every request.
+   */
+  readonly restrictions: CompiledRestrictions | RequestRestriction | null;
 }
 
 export interface KeyCheck {
@@ -101,6 +118,7 @@ function snapshotOf(
     metadata: deepFreeze(record.metadata),
     rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
     ownerRateLimit: owner?.rateLimit ? Object.freeze({ ...owner.rateLimit }) : null,
+    restrictions: restrictionsOf(record),
   });
   const payer =
     record.remainingUses === null && owner !== undefined && owner.credits !== null ? owner.name : null;
@@ -125,6 +143,21 @@ function snapshotOf(
     if (field !== 'exhausted') Object.defineProperty(snapshot, field, { writable: false });
   }
   return Object.seal(snapshot);
+}
+
+/**
+ * The key's restrictions, compiled once per snapshot: numeric address ranges, a set of
+ * origins, route patterns. Stored restrictions that no longer parse (edited by hand, or
+ * by a newer keyward) fail closed: every request is refused.
+ */
+function restrictionsOf(record: KeyRecord): CompiledRestrictions | RequestRestriction | null {
+  if (record.restrictions === null || record.restrictions === undefined) return null;
+  try {
+    return compileRestrictions(record.restrictions, { keyId: record.id }) ?? null;
+  } catch {
+    const refused = new AuthFailure('restricted', undefined, undefined, undefined, record.id);
+    return restriction(() => refused);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

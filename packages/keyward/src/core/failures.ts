@@ -9,6 +9,7 @@ export type FailureCode =
   | 'duplicate'
   | 'invalid'
   | 'insufficient_scope'
+  | 'restricted'
   | 'usage_exceeded'
   | 'rate_limited'
   | 'unavailable';
@@ -18,6 +19,7 @@ const STATUS: Record<FailureCode, number> = {
   duplicate: 400,
   invalid: 401,
   insufficient_scope: 403,
+  restricted: 403,
   usage_exceeded: 429,
   rate_limited: 429,
   unavailable: 503,
@@ -28,6 +30,7 @@ const DETAIL: Record<FailureCode, string> = {
   duplicate: 'API key sent more than once',
   invalid: 'Invalid API Key',
   insufficient_scope: 'Insufficient scope',
+  restricted: 'API key not allowed here',
   usage_exceeded: 'API key usage limit exceeded',
   rate_limited: 'Too many requests',
   unavailable: 'Authentication temporarily unavailable',

@@ -11,6 +11,7 @@ import {
 } from './failures.js';
 import type { GuardLimits } from './limits.js';
 import type { KeySource } from './request.js';
+import { type ClientAddressReader, isRestriction, type RequestRestriction } from './restriction.js';
 import { type ApiKeyScheme, sameScheme } from './schemes.js';
 import { isSpendable, type Spendable, type Spent } from './verdict.js';
 
@@ -88,6 +89,14 @@ export interface GuardOptions<P> {
   scopes?: readonly string[];
   /** Reads the scopes of a principal; default: its `scopes` property when it is an array or a Set. */
   scopesOf?: (principal: P) => Iterable<string> | undefined;
+  /**
+   * Reads where a principal may be used (client addresses, origins, routes); default: its
+   * `restrictions` property when it is a compiled restriction (`compileRestrictions`, as
+   * `@keyward/keys` principals carry). Checked after verification and before scopes, rate
+   * limits and spending: a request outside it gets 403 `restricted` and costs the key
+   * nothing. Principals without one cost nothing more.
+   */
+  restrictionsOf?: (principal: P) => RequestRestriction | null | undefined;
   /** Replaces the default `{"detail": ...}` responses. */
   onFailure?: FailureResponder;
   /** Longer keys are rejected before any hashing or lookup. Default 256. */
@@ -207,6 +216,16 @@ function withNoStore(response: FailureResponse): FailureResponse {
   return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
 }
 
+function defaultRestrictionsOf(principal: unknown): RequestRestriction | undefined {
+  const restrictions = (principal as { restrictions?: unknown }).restrictions;
+  return restrictions === undefined || restrictions === null || !isRestriction(restrictions)
+    ? undefined
+    : restrictions;
+}
+
+// Without rate limits, the client is the connection's peer.
+const peerAddress: ClientAddressReader = (source) => source.peer?.();
+
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
   const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
   return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
@@ -272,6 +291,12 @@ function build<P>(
   const verify = options.verify;
   const scopesOf = options.scopesOf ?? (defaultScopesOf as (p: P) => Iterable<string> | undefined);
   const onFailure = options.onFailure ?? jsonFailure;
+  const restrictionsOf =
+    options.restrictionsOf ?? (defaultRestrictionsOf as (p: P) => RequestRestriction | null | undefined);
+  // The client address as the rate limits find it (trusted proxies, a platform header).
+  const clientAddress: ClientAddressReader = limits?.clientAddress
+    ? (source) => limits.clientAddress!(source)
+    : peerAddress;
   // A guard that requires scopes is never optional, even over optional schemes.
   const optional = schemes.every((s) => !s.autoError) && scopes.length === 0;
   const onError = options.onError ?? logVerifierError;
@@ -312,11 +337,23 @@ function build<P>(
     return result;
   }
 
-  /** The verifier's answer, awaited, as a result: a principal passes on, anything else is refused. */
-  function settle(value: unknown, scheme: ApiKeyScheme): AuthResult<P> {
+  /**
+   * The verifier's answer, awaited, as a result: a principal passes on if the request is
+   * within its restrictions, anything else is refused.
+   */
+  function settle(value: unknown, scheme: ApiKeyScheme, source: KeySource): AuthResult<P> {
     if (typeof value === 'object' && value !== null) {
       if (isAuthFailure(value)) return { ok: false, failure: value };
       if (!Array.isArray(value) && !(value instanceof Error)) {
+        let refused: AuthFailure | undefined;
+        try {
+          const restriction = restrictionsOf(value as P);
+          // Most principals have none: one property read, nothing allocated.
+          if (restriction) refused = restriction.refusal(source, clientAddress);
+        } catch (error) {
+          return verifierError(error);
+        }
+        if (refused !== undefined) return { ok: false, failure: refused };
         const headers = deprecations.size === 0 ? undefined : deprecations.get(scheme);
         return authorize({ ok: true, principal: value as P, scheme, headers, cacheControl });
       }
@@ -328,12 +365,17 @@ function build<P>(
   }
 
   /**
-   * The whole decision for a verifier's answer: principal and scopes, then the rate limit,
-   * then, last, what the request costs. Sync whenever nothing along the way is async.
+   * The whole decision for a verifier's answer: principal, restrictions and scopes, then
+   * the rate limit, then, last, what the request costs. Sync whenever nothing along the
+   * way is async.
    */
-  function decide(value: unknown, scheme: ApiKeyScheme): AuthResult<P> | Promise<AuthResult<P>> {
-    if (!isSpendable(value)) return admit(settle(value, scheme));
-    const settled = settle(value.principal, scheme);
+  function decide(
+    value: unknown,
+    scheme: ApiKeyScheme,
+    source: KeySource,
+  ): AuthResult<P> | Promise<AuthResult<P>> {
+    if (!isSpendable(value)) return admit(settle(value, scheme, source));
+    const settled = settle(value.principal, scheme, source);
     if (!settled.ok) return settled;
     const admitted = admit(settled);
     if (!(admitted instanceof Promise)) return admitted.ok ? pay(admitted, value) : admitted;
@@ -387,8 +429,8 @@ function build<P>(
       } catch (error) {
         return verifierError(error);
       }
-      if (thenable) return Promise.resolve(value).then((v) => decide(v, scheme), verifierError);
-      return decide(value, scheme);
+      if (thenable) return Promise.resolve(value).then((v) => decide(v, scheme, source), verifierError);
+      return decide(value, scheme, source);
     }
     return optional ? anonymous : reject('missing');
   }
@@ -442,13 +484,13 @@ function build<P>(
       return verifierError(error);
     }
     const principal = isSpendable(value) ? value.principal : value;
-    const settled = settle(principal, scheme);
+    const settled = settle(principal, scheme, source);
     if (!settled.ok) {
       if (settled.failure.code !== 'invalid') return settled;
       return { ok: false, failure: await limits.failed(address, settled.failure) };
     }
     limits.verified?.(address, key);
-    return decide(value, scheme);
+    return decide(value, scheme, source);
   }
 
   function verifierError(error: unknown): AuthResult<P> {

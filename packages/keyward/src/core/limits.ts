@@ -20,6 +20,12 @@ export interface GuardLimits<P> {
    * anything else is reported through the guard's `onError` and answered with 503.
    */
   address(source: KeySource): string | undefined;
+  /**
+   * Optional: the client's own address (an IPv6 address whole, not folded to its /64),
+   * found by the same rules as {@link GuardLimits.address}: what key restrictions
+   * (`ipAllow`) check. Without it the guard reads the connection's peer. Must not throw.
+   */
+  clientAddress?(source: KeySource): string | undefined;
   /** Sync: whether this key was verified good from this address recently (it may pass a block). */
   knownFrom?(address: string | undefined, key: string): boolean;
   /** Notes a key verified good from an address. */

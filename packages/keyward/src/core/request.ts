@@ -12,6 +12,31 @@ export interface KeySource {
   query(): string;
   /** The address of the connection's peer, for per-address limits (optional: fetch has none). */
   peer?(): string | undefined;
+  /**
+   * The request method, upper case (`GET`). Optional: read only for keys restricted to
+   * some routes; a key with route restrictions is refused where the adapter has none.
+   */
+  method?(): string | undefined;
+  /**
+   * The request path as the client sent it, without the query (`/reports/7`): the whole
+   * path, not the part a mounted router sees. Optional, like {@link KeySource.method}.
+   */
+  path?(): string | undefined;
+  /**
+   * The OpenAPI operation id of the route the request reached, when the adapter knows
+   * it. Optional: a key restricted to operation ids is refused where there is none.
+   */
+  operation?(): string | undefined;
+}
+
+/** The path of a request target or URL path: before the first `?` or `#`. */
+export function pathOf(target: string): string {
+  let end = target.length;
+  const q = target.indexOf('?');
+  if (q !== -1) end = q;
+  const hash = target.indexOf('#');
+  if (hash !== -1 && hash < end) end = hash;
+  return end === target.length ? target : target.slice(0, end);
 }
 
 /** The query string of a request target or URL: after the first `?`, before any `#`. */

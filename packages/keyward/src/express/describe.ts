@@ -33,13 +33,13 @@ const stackOf = (handle: unknown): Layer[] | undefined => {
   return Array.isArray(stack) ? (stack as Layer[]) : undefined;
 };
 
-function join(base: string, path: string): string {
+export function join(base: string, path: string): string {
   const joined = base + (path === '/' ? '' : path);
   return joined === '' ? '/' : joined;
 }
 
 /** Express 5 route syntax (`/users/:id`, `/files/*rest`, `/a{/:b}`) to OpenAPI (`/users/{id}`). */
-function toOpenApiPath(path: string): string {
+export function toOpenApiPath(path: string): string {
   return path
     .replace(/(?<!\\)[{}]/g, '')
     .replace(/[:*](?:"([^"]+)"|([A-Za-z_$][\w$]*))/g, (_m, quoted, plain) => `{${quoted ?? plain}}`)

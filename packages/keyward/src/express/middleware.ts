@@ -2,8 +2,31 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { UNAVAILABLE } from '../core/failures.js';
 import type { AuthResult, Guard, GuardOptions } from '../core/guard.js';
 import { authenticateOnce, resolveGuard } from '../internal/http/guard.js';
-import { nodeKeySource, setAuthHeaders, writeFailure } from '../internal/http/node.js';
+import { NodeKeySource, setAuthHeaders, writeFailure } from '../internal/http/node.js';
 import { GUARD } from '../internal/markers.js';
+import { operationId } from '../openapi/document.js';
+import { join, toOpenApiPath } from './describe.js';
+
+/**
+ * An Express request as keyward reads it, with the operation id the app's OpenAPI
+ * document gives its route, known where the guard runs on the route itself
+ * (`app.get(path, apiKeyAuth(guard), handler)`); in `app.use` middleware there is none.
+ */
+class ExpressKeySource extends NodeKeySource {
+  readonly #req: Request;
+  constructor(req: Request) {
+    super(req);
+    this.#req = req;
+  }
+  operation(): string | undefined {
+    const path = (this.#req.route as { path?: unknown } | undefined)?.path;
+    if (typeof path !== 'string') return undefined;
+    const method = this.#req.method === 'HEAD' ? 'get' : this.#req.method.toLowerCase();
+    return operationId(method, toOpenApiPath(join(this.#req.baseUrl ?? '', path)));
+  }
+}
+
+const expressKeySource = (req: Request) => new ExpressKeySource(req);
 
 /**
  * Declare your principal type once to type `req.principal` everywhere:
@@ -53,7 +76,7 @@ export function apiKeyAuth<P = ExpressPrincipal>(guard: Guard<P> | GuardOptions<
     next();
   };
   const keywardAuth: RequestHandler = function keywardAuth(req, res, next) {
-    const result = authenticateOnce(resolved, req, nodeKeySource);
+    const result = authenticateOnce(resolved, req, expressKeySource);
     if (result instanceof Promise) {
       result.then(
         (settled) => finish(settled, req, res, next),

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import { type FailureResponse, UNAVAILABLE } from '../core/failures.js';
 import type { AuthResult, Guard } from '../core/guard.js';
 import { authenticateOnce } from '../internal/http/guard.js';
-import { applyAuthHeaders, failureBody, nodeKeySource } from '../internal/http/node.js';
+import { applyAuthHeaders, failureBody, NodeKeySource } from '../internal/http/node.js';
 import type { FastifyPrincipal } from './types.js';
 
 /** The guard for a route's `config.keyward`, `null` when the route is public. Throws on a bad value. */
@@ -32,6 +32,21 @@ function accept(
   return true;
 }
 
+/** A Fastify request as keyward reads it: its raw request, and its route's `schema.operationId`. */
+class FastifyKeySource extends NodeKeySource {
+  readonly #request: FastifyRequest;
+  constructor(request: FastifyRequest) {
+    super(request.raw);
+    this.#request = request;
+  }
+  operation(): string | undefined {
+    const id = (this.#request.routeOptions.schema as { operationId?: unknown } | undefined)?.operationId;
+    return typeof id === 'string' ? id : undefined;
+  }
+}
+
+const fastifyKeySource = (request: FastifyRequest) => new FastifyKeySource(request);
+
 /**
  * The context-wide `onRequest` hook of one plugin registration. Being a context hook, it
  * runs for every route of the context and its children whenever they were declared
@@ -54,7 +69,7 @@ export function onRequestHook(choose: ChooseGuard): onRequestHookHandler {
     }
     if (guard === null) return done();
     const chosen = guard;
-    const result = authenticateOnce(chosen, request.raw, nodeKeySource);
+    const result = authenticateOnce(chosen, request.raw, fastifyKeySource, request);
     if (result instanceof Promise) {
       result.then(
         (settled) => {

@@ -25,7 +25,7 @@ function covers(pattern: string, path: string): boolean {
 }
 
 /** `/users/:id{[0-9]+}` becomes `/users/{id}`. */
-function toOpenApiPath(path: string): string {
+export function toOpenApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, '{$1}');
 }
 

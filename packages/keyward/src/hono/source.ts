@@ -1,19 +1,37 @@
 import type { Context } from 'hono';
-import { type KeySource, queryOf } from '../core/request.js';
-import { fetchKeySource } from '../internal/http/fetch.js';
+import { type KeySource, pathOf, queryOf } from '../core/request.js';
+import { FetchKeySource } from '../internal/http/fetch.js';
 import { nodeHeader } from '../internal/http/node-headers.js';
+import { operationId } from '../openapi/document.js';
+import { toOpenApiPath } from './routes.js';
 
 interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
   rawHeaders?: string[];
   url: string;
+  method?: string;
   socket?: { remoteAddress?: string };
+}
+
+/**
+ * The operation id the app's OpenAPI document gives the route running now (HEAD as its
+ * GET), for keys restricted to operation ids: known where the guard runs on the route
+ * (`protect`, a route's own `apiKeyAuth`); in `app.use` middleware it names no operation.
+ */
+function operationOf(c: Context): string | undefined {
+  const route = c.req.routePath;
+  if (route === undefined || route.includes('*')) return undefined;
+  const method = c.req.method === 'HEAD' ? 'get' : c.req.method.toLowerCase();
+  return operationId(method, toOpenApiPath(route));
 }
 
 // Reading Node's own header object (under @hono/node-server) avoids building a Fetch
 // `Headers` for every request. A class, not a literal with closures: one small object.
 class IncomingSource implements KeySource {
-  constructor(private readonly incoming: NodeIncoming) {}
+  constructor(
+    private readonly incoming: NodeIncoming,
+    private readonly c: Context,
+  ) {}
   header(name: string) {
     return nodeHeader(this.incoming.headers, this.incoming.rawHeaders, name);
   }
@@ -22,6 +40,27 @@ class IncomingSource implements KeySource {
   }
   peer() {
     return this.incoming.socket?.remoteAddress;
+  }
+  method() {
+    return this.incoming.method;
+  }
+  path() {
+    return pathOf(this.incoming.url);
+  }
+  operation() {
+    return operationOf(this.c);
+  }
+}
+
+/** The Request the app handles, and the route it reached. */
+class RequestSource extends FetchKeySource {
+  readonly #c: Context;
+  constructor(c: Context, peer?: () => string | undefined) {
+    super(c.req.raw, peer);
+    this.#c = c;
+  }
+  operation() {
+    return operationOf(this.#c);
   }
 }
 
@@ -82,9 +121,9 @@ export function sourceOf(c: Context): KeySource {
   const raw = c.req.raw;
   const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
   if (!incoming || typeof incoming.headers !== 'object' || typeof incoming.url !== 'string') {
-    return fetchKeySource(raw);
+    return new RequestSource(c);
   }
-  if (unchanged(raw, incoming)) return new IncomingSource(incoming);
+  if (unchanged(raw, incoming)) return new IncomingSource(incoming, c);
   // The peer is still the connection's.
-  return fetchKeySource(raw, () => incoming.socket?.remoteAddress);
+  return new RequestSource(c, () => incoming.socket?.remoteAddress);
 }

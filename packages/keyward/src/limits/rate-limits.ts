@@ -142,6 +142,11 @@ export class AuthLimits<P> implements GuardLimits<P> {
     throw new KeywardConfigError(this.#noAddress);
   }
 
+  /** The client address by the same rules, whole: what key restrictions check. */
+  clientAddress(source: KeySource): string | undefined {
+    return this.#address(source);
+  }
+
   /** Whether this key was verified good from this address within the failure window. */
   knownFrom(address: string | undefined, key: string): boolean {
     if (address === undefined || this.#known === undefined) return false;

@@ -37,7 +37,8 @@ export interface OperationObject {
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
-function operationId(method: string, path: string): string {
+/** The operation id the document gives a route: `get_reports_id` for `GET /reports/{id}`. */
+export function operationId(method: string, path: string): string {
   const words = path
     .replace(/[{}]/g, '')
     .split(/[^A-Za-z0-9]+/)
@@ -88,7 +89,13 @@ export function buildOpenApiDocument(
     operation.responses = { '200': { description: 'Successful Response' } };
     if (route.guard) {
       operation.responses['401'] = { description: 'Missing or invalid API key' };
-      if (route.guard.scopes.length > 0) operation.responses['403'] = { description: 'Insufficient scope' };
+      // Any key may be restricted to some addresses, origins or routes (code `restricted`).
+      operation.responses['403'] = {
+        description:
+          route.guard.scopes.length > 0
+            ? 'Insufficient scope, or the API key is not allowed here (restricted)'
+            : 'API key not allowed here (restricted)',
+      };
     }
     item[method] = operation;
   }

@@ -1,6 +1,6 @@
 import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
 import { isKeyId, isStale, KeyInputError, KeyNotFoundError } from '@keyward/keys';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
 import {
@@ -10,6 +10,7 @@ import {
   parseDurationArg,
   parseMetadataArg,
   parseRateLimitArg,
+  parseRestrictionArg,
   parseScopesArg,
   withManager,
 } from './options.js';
@@ -24,6 +25,11 @@ interface SettingsFlags {
   credits?: number | false;
   rateLimit?: RateLimit | false;
   metadata?: Record<string, unknown>;
+  ipAllow?: readonly string[] | false;
+  originAllow?: readonly string[] | false;
+  routes?: readonly string[] | false;
+  /** `--no-restrictions`: false. */
+  restrictions?: boolean;
   db?: string;
   json?: boolean;
 }
@@ -42,10 +48,25 @@ function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
   if (uses !== undefined) s.uses = uses === false ? null : uses;
   if (flags.rateLimit !== undefined) s.rateLimit = flags.rateLimit === false ? null : flags.rateLimit;
   if (flags.metadata !== undefined) s.metadata = flags.metadata;
+  if (flags.restrictions === false) {
+    s.ipAllow = null;
+    s.originAllow = null;
+    s.routes = null;
+  }
+  for (const kind of ['ipAllow', 'originAllow', 'routes'] as const) {
+    const value = flags[kind];
+    if (value !== undefined) s[kind] = value === false ? null : value;
+  }
   return s;
 }
 
 const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
+const IP_ALLOW =
+  'client addresses, comma-separated IPv4/IPv6 addresses or CIDR ranges (e.g. 203.0.113.0/24,2001:db8::/32); others get 403';
+const ORIGIN_ALLOW =
+  'browser origins, comma-separated (e.g. https://app.example.com,https://*.example.com): Origin, else Referer; others get 403';
+const ROUTES =
+  "operations, comma-separated 'METHOD /path' (* matches segments) or OpenAPI operation ids (e.g. 'GET /reports/*,POST /jobs'); others get 403";
 
 /** Keys `disableStale` would disable now: enabled, not revoked, unused (or created, never used) before the cutoff. */
 async function staleKeys(m: KeyManager, unusedForMs: number): Promise<KeyRecord[]> {
@@ -95,6 +116,21 @@ export function registerKeys(program: Command, io: CliIO): void {
     .option('--credits <n>', 'credits it may spend (routes may cost more than 1; same as --uses)', USES)
     .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
     .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg)
+    // Env vars on create only: set for a script that issues many keys alike. On update
+    // one would silently change every key the script touches.
+    .addOption(
+      new Option('--ip-allow <list>', IP_ALLOW)
+        .env('KEYWARD_IP_ALLOW')
+        .argParser(parseRestrictionArg('ipAllow')),
+    )
+    .addOption(
+      new Option('--origin-allow <list>', ORIGIN_ALLOW)
+        .env('KEYWARD_ORIGIN_ALLOW')
+        .argParser(parseRestrictionArg('originAllow')),
+    )
+    .addOption(
+      new Option('--routes <list>', ROUTES).env('KEYWARD_ROUTES').argParser(parseRestrictionArg('routes')),
+    )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((flags: SettingsFlags & { name: string }) =>
@@ -154,6 +190,17 @@ export function registerKeys(program: Command, io: CliIO): void {
     .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
     .option('--no-rate-limit', 'remove the rate limit')
     .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg)
+    .option('--ip-allow <list>', `replace the allowed ${IP_ALLOW}`, parseRestrictionArg('ipAllow'))
+    .option('--no-ip-allow', 'any client address')
+    .option(
+      '--origin-allow <list>',
+      `replace the allowed ${ORIGIN_ALLOW}`,
+      parseRestrictionArg('originAllow'),
+    )
+    .option('--no-origin-allow', 'any origin')
+    .option('--routes <list>', `replace the allowed ${ROUTES}`, parseRestrictionArg('routes'))
+    .option('--no-routes', 'every route')
+    .option('--no-restrictions', 'lift every restriction (addresses, origins, routes)')
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: SettingsFlags) =>

@@ -1,5 +1,13 @@
 import type { KeyManager } from '@keyward/keys';
-import { KeyStoreError, parseDuration, parseMetadata, parseRateLimit, parseScopes } from '@keyward/keys';
+import {
+  KeyStoreError,
+  parseDuration,
+  parseMetadata,
+  parseRateLimit,
+  parseRestrictions,
+  parseScopes,
+  type RestrictionKind,
+} from '@keyward/keys';
 import { InvalidArgumentError, Option } from 'commander';
 import { openKeyManager } from '../open.js';
 import { type CliIO, cliActor } from './io.js';
@@ -28,6 +36,9 @@ export const parseIntervalArg = parser((value) => {
   return ms;
 });
 export const parseScopesArg = parser((v) => parseScopes(v));
+/** A comma-separated restriction list (`--ip-allow`, `--origin-allow`, `--routes`), canonical. */
+export const parseRestrictionArg = (kind: RestrictionKind) =>
+  parser((v): readonly string[] => parseRestrictions({ [kind]: v })[kind] ?? []);
 export const parseMetadataArg = parser((v) => {
   let value: unknown;
   try {

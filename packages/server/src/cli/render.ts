@@ -42,6 +42,7 @@ export function recordJson(record: KeyRecord, now = Date.now()): Record<string, 
     useCount: record.useCount,
     remainingUses: record.remainingUses,
     rateLimit: record.rateLimit,
+    restrictions: record.restrictions,
     replaces: record.replaces,
     replacedBy: record.replacedBy,
   };
@@ -101,6 +102,10 @@ export function describeRecord(r: KeyRecord, now = Date.now()): string {
     ['rate limit', rate],
     ['metadata', JSON.stringify(r.metadata)],
   ];
+  const restricted = r.restrictions;
+  if (restricted?.ipAllow) lines.push(['ip allow', restricted.ipAllow.join(', ')]);
+  if (restricted?.originAllow) lines.push(['origin allow', restricted.originAllow.join(', ')]);
+  if (restricted?.routes) lines.push(['routes', restricted.routes.join(', ')]);
   if (r.replaces) lines.push(['replaces', r.replaces]);
   if (r.replacedBy) lines.push(['replaced by', r.replacedBy]);
   return table(lines.map(([k, v]) => [`${k}:`, v]));

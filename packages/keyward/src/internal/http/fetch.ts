@@ -1,10 +1,10 @@
 import type { FailureResponse } from '../../core/failures.js';
 import type { AuthResult } from '../../core/guard.js';
-import { type KeySource, queryOf } from '../../core/request.js';
+import { type KeySource, pathOf, queryOf } from '../../core/request.js';
 
 // The Request the app handles. Repeated lines come joined with ", " (Cookie lines with
 // "; "), which the core counts as a duplicate.
-class FetchKeySource implements KeySource {
+export class FetchKeySource implements KeySource {
   readonly #request: Request;
   readonly #peer: (() => string | undefined) | undefined;
   constructor(request: Request, peer?: () => string | undefined) {
@@ -19,6 +19,16 @@ class FetchKeySource implements KeySource {
   }
   peer(): string | undefined {
     return this.#peer?.();
+  }
+  method(): string {
+    return this.#request.method;
+  }
+  path(): string {
+    // `Request.url` is absolute and already normalised by the URL parser.
+    const url = this.#request.url;
+    const scheme = url.indexOf('://');
+    const start = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
+    return start === -1 ? '/' : pathOf(url.slice(start));
   }
 }
 

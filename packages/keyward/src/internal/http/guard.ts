@@ -37,16 +37,18 @@ function record<P>(holder: object, guard: Guard<P>, result: AuthResult<P>): Auth
  * `guard.require`) is not verified again, only the extra scopes are checked. `source`
  * reads the key; it is not called when the outcome is reused. Sync whenever the verifier is.
  */
-export function authenticateOnce<P, H extends object>(
+export function authenticateOnce<P, H extends object, F = H>(
   guard: Guard<P>,
   holder: H,
-  source: (holder: H) => Parameters<Guard<P>['authenticate']>[0],
+  source: (from: F) => Parameters<Guard<P>['authenticate']>[0],
+  // What `source` reads, when it is not the holder (a Fastify request, marked on its raw one).
+  from: F = holder as unknown as F,
 ): AuthResult<P> | Promise<AuthResult<P>> {
   const prior = (holder as Marked)[OUTCOME];
   if (prior?.passed !== undefined && prior.family === guard.family) {
     return record(holder, guard, guard.authorize(prior.passed as AuthResult<P>));
   }
-  const pending = guard.authenticate(source(holder));
+  const pending = guard.authenticate(source(from));
   if (pending instanceof Promise) return pending.then((result) => record(holder, guard, result));
   return record(holder, guard, pending);
 }

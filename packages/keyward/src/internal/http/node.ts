@@ -1,11 +1,15 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FailureResponse } from '../../core/failures.js';
 import type { AuthResult } from '../../core/guard.js';
-import { type KeySource, queryOf } from '../../core/request.js';
+import { type KeySource, pathOf, queryOf } from '../../core/request.js';
 import { nodeHeader } from './node-headers.js';
 
 /** The parts of a Node request keyward reads (also what Express and Fastify requests carry). */
 export type NodeRequestLike = Pick<IncomingMessage, 'headers' | 'url'> & {
+  /** The request method, for keys restricted to some routes. */
+  readonly method?: string | undefined;
+  /** Express: the URL before mounted routers cut their part off (`req.url` inside one). */
+  readonly originalUrl?: string | undefined;
   /** Read for the headers Node de-duplicates (`Authorization`, ...), to see repeated lines. */
   readonly rawHeaders?: readonly string[];
   readonly socket?: { readonly remoteAddress?: string | undefined } | null;
@@ -14,7 +18,7 @@ export type NodeRequestLike = Pick<IncomingMessage, 'headers' | 'url'> & {
 // Reads Node's own header object: no copy, and repeated lines arrive joined with ", ",
 // which the core counts as a duplicate; the few headers Node de-duplicates come from
 // rawHeaders instead (see nodeHeader). A class: one small object, no closures.
-class NodeKeySource implements KeySource {
+export class NodeKeySource implements KeySource {
   readonly #req: NodeRequestLike;
   constructor(req: NodeRequestLike) {
     this.#req = req;
@@ -28,9 +32,19 @@ class NodeKeySource implements KeySource {
   peer(): string | undefined {
     return this.#req.socket?.remoteAddress;
   }
+  method(): string | undefined {
+    return this.#req.method;
+  }
+  path(): string | undefined {
+    const url = this.#req.originalUrl ?? this.#req.url;
+    return url === undefined ? undefined : pathOf(url);
+  }
 }
 
-/** A {@link KeySource} over a Node `IncomingMessage` (`req.headers`, `req.url`, the socket's address). */
+/**
+ * A {@link KeySource} over a Node `IncomingMessage` (`req.headers`, `req.url`, the socket's
+ * address, `req.method`; Express's `req.originalUrl` when there is one).
+ */
 export function nodeKeySource(req: NodeRequestLike): KeySource {
   return new NodeKeySource(req);
 }
