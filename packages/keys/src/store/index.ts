@@ -25,6 +25,22 @@ export {
   patchChanges,
 } from '../domain/records.js';
 export { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
+export { refusedOf } from '../usage/memory.js';
+export {
+  DEPLOYMENT_SCOPE,
+  keyScope,
+  OUTCOME_COUNT,
+  ownerScope,
+  periodStart,
+  scopePrefix,
+  USAGE_OUTCOMES,
+  type UsageCounts,
+  type UsageGranularity,
+  type UsageRank,
+  type UsageRanked,
+  type UsageRead,
+  type UsageScopeKey,
+} from '../usage/model.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {
   AuditAction,

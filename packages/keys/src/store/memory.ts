@@ -1,6 +1,8 @@
 import { DuplicateKeyError, KeyNotFoundError, PepperMismatchError } from '../domain/errors.js';
 import { creationChanges, decodeCursor, encodeCursor, pageLimit, recordOf } from '../domain/records.js';
 import { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
+import { MemoryUsageCounts } from '../usage/memory.js';
+import type { UsageCounts, UsageGranularity, UsageRank, UsageRanked, UsageRead } from '../usage/model.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -31,6 +33,7 @@ export class MemoryKeyStore implements KeyStore {
   readonly #rows = new Map<string, Row>();
   readonly #byHash = new Map<string, string>();
   readonly #audit: AuditEntry[] = [];
+  readonly #usage = new MemoryUsageCounts();
 
   async bindPepper(fingerprint: string): Promise<void> {
     this.#fingerprint ??= fingerprint;
@@ -160,6 +163,22 @@ export class MemoryKeyStore implements KeyStore {
       const last = row.lastUsedAt && row.lastUsedAt > lastUsedAt ? row.lastUsedAt : new Date(lastUsedAt);
       this.#rows.set(id, { ...row, useCount: row.useCount + count, lastUsedAt: last });
     }
+  }
+
+  async addUsageCounts(rows: readonly UsageCounts[]): Promise<void> {
+    this.#usage.add(rows);
+  }
+
+  async readUsageCounts(read: UsageRead): Promise<readonly UsageCounts[]> {
+    return this.#usage.read(read);
+  }
+
+  async rankUsageCounts(rank: UsageRank): Promise<readonly UsageRanked[]> {
+    return this.#usage.rank(rank);
+  }
+
+  async pruneUsageCounts(granularity: UsageGranularity, before: Date, limit: number): Promise<number> {
+    return this.#usage.prune(granularity, before, limit);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

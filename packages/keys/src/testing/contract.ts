@@ -12,6 +12,7 @@ import {
 import { newKeyId } from '../domain/ids.js';
 import { creationChanges } from '../domain/records.js';
 import type { AuditContext, KeyRecord, KeyStore, NewKeyRow } from '../store/types.js';
+import { describeUsageContract } from './usage-contract.js';
 
 export interface StoreUnderTest {
   store: KeyStore;
@@ -81,6 +82,7 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
     afterEach(async () => {
       await subject.dispose?.();
     });
+    describeUsageContract(() => store);
 
     it('binds the pepper fingerprint once and refuses another one', async () => {
       await store.bindPepper('fingerprint-a');

@@ -415,6 +415,17 @@ export class Verification {
   }
 
   /**
+   * Sync, no I/O: the principal of a key this process has cached by its id (usable or
+   * not), for observers that hear of a refusal by key id only (usage analytics' owners).
+   */
+  principalOf(id: string): KeyPrincipal | undefined {
+    const cacheKey = this.#byId.get(id);
+    return cacheKey === undefined
+      ? undefined
+      : this.#known.peek(cacheKey, { allowStale: true })?.valid.principal;
+  }
+
+  /**
    * Starts a new epoch. Lookups already in flight may have read the store before the
    * change, so later requests must not share their answer: they start their own.
    */

@@ -77,7 +77,16 @@ export type AuthResult<P> =
       readonly headers?: undefined;
       readonly cacheControl?: undefined;
     }
-  | { readonly ok: false; readonly failure: AuthFailure };
+  | {
+      readonly ok: false;
+      readonly failure: AuthFailure;
+      /**
+       * The verified principal when the key itself was good and a later step refused the
+       * request (a missing scope, the rate limit, no use left): for observers (usage
+       * analytics, logs), which count the refusal for that key.
+       */
+      readonly principal?: P;
+    };
 
 export interface GuardOptions<P> {
   /** Where the key may travel; alternatives tried in this order. The first that carries a key decides. */
@@ -277,7 +286,10 @@ function build<P>(
     if (result.principal === undefined) return reject('missing');
     const held = scopesOf(result.principal);
     const set = held instanceof Set ? held : new Set(held ?? []);
-    for (const s of scopes) if (!set.has(s)) return reject('insufficient_scope');
+    for (const s of scopes) {
+      if (!set.has(s))
+        return { ok: false, failure: failure('insufficient_scope'), principal: result.principal };
+    }
     return result;
   }
 
@@ -318,7 +330,7 @@ function build<P>(
       return verifierError(error);
     }
     if (spent === undefined) return result;
-    if (isAuthFailure(spent)) return { ok: false, failure: spent };
+    if (isAuthFailure(spent)) return { ok: false, failure: spent, principal: result.principal };
     if (typeof (spent as { then?: unknown }).then === 'function') {
       return Promise.resolve(spent).then((f) => (f === undefined ? result : paid(result, f)), verifierError);
     }
@@ -327,7 +339,7 @@ function build<P>(
 
   function paid(result: AuthResult<P>, spent: unknown): AuthResult<P> {
     if (spent === undefined) return result;
-    if (isAuthFailure(spent)) return { ok: false, failure: spent };
+    if (isAuthFailure(spent)) return { ok: false, failure: spent, principal: result.principal };
     return verifierError(new TypeError('spend must answer undefined or an AuthFailure'));
   }
 
@@ -372,7 +384,7 @@ function build<P>(
     return admission.then(
       (admitted): AuthResult<P> =>
         isAuthFailure(admitted)
-          ? { ok: false, failure: admitted }
+          ? { ok: false, failure: admitted, principal: result.principal }
           : { ...result, headers: withDeprecation(admitted, result.scheme) },
       verifierError,
     );
