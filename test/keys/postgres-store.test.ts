@@ -97,7 +97,7 @@ describe.skipIf(!run)('PostgreSQL', () => {
       );
       try {
         const { rows } = await admin.query(`SELECT version FROM "${schema}".keyward_migrations`);
-        expect(rows.map((r) => r.version)).toEqual([SCHEMA_VERSION]);
+        expect(rows.map((r) => r.version)).toEqual([1, SCHEMA_VERSION]);
         const row = makeRow();
         await stores[0]!.insert(row, ctx);
         expect(await stores[3]!.findByHash(row.hash)).toMatchObject({ id: row.id });

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '@keyward/keys/store';
 import type { ClientBase } from 'pg';
 import { lockKey, quoteIdent } from './names.js';
+import { USAGE_MIGRATION } from './usage.js';
 
 interface Migration {
   readonly version: number;
@@ -55,6 +56,11 @@ const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
+  },
+  {
+    version: 3,
+    name: 'usage analytics',
+    sql: USAGE_MIGRATION,
   },
 ];
 

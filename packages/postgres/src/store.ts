@@ -9,7 +9,12 @@ import type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  UsageCounts,
   UsageDelta,
+  UsageGranularity,
+  UsageRank,
+  UsageRanked,
+  UsageRead,
 } from '@keyward/keys/store';
 import {
   type AuditWrite,
@@ -46,6 +51,7 @@ import {
   updateValues,
 } from './rows.js';
 import { migrate } from './schema.js';
+import { PgUsage, USAGE_CHUNK } from './usage.js';
 
 type Pg = typeof import('pg').default;
 
@@ -74,6 +80,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #t: { keys: string; audit: string; meta: string };
   readonly #watchers = new Set<() => void>();
   #listener: ChangeListener | undefined;
+  readonly #usage: PgUsage;
   #closed = false;
 
   readonly #prepared: boolean;
@@ -95,6 +102,7 @@ export class PostgresKeyStore implements KeyStore {
     this.#auditLock = lockKey('audit', schema);
     const s = `${quoteIdent(schema)}.`;
     this.#t = { keys: `${s}keyward_keys`, audit: `${s}keyward_audit`, meta: `${s}keyward_meta` };
+    this.#usage = new PgUsage(`${s}keyward_usage`);
   }
 
   /** Connects to `url` (see `postgresTarget`) and brings the schema up to date. */
@@ -387,6 +395,35 @@ export class PostgresKeyStore implements KeyStore {
         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS u(id, count, at) WHERE k.id = u.id`,
       [ids, ids.map((id) => merged.get(id)!.count), ids.map((id) => new Date(merged.get(id)!.at))],
     );
+  }
+
+  /**
+   * One statement, or one transaction of several for a large flush: all rows or none, so a
+   * failed flush is retried whole and counts nothing twice.
+   */
+  async addUsageCounts(rows: readonly UsageCounts[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (rows.length <= USAGE_CHUNK) {
+      await this.#usage.add((text, values) => this.#query(text, values), rows);
+      return;
+    }
+    await this.#change(async (tx) => {
+      for (let i = 0; i < rows.length; i += USAGE_CHUNK) {
+        await this.#usage.add(tx.query, rows.slice(i, i + USAGE_CHUNK));
+      }
+    });
+  }
+
+  readUsageCounts(read: UsageRead): Promise<readonly UsageCounts[]> {
+    return this.#usage.read((text, values) => this.#query(text, values), read);
+  }
+
+  rankUsageCounts(rank: UsageRank): Promise<readonly UsageRanked[]> {
+    return this.#usage.rank((text, values) => this.#query(text, values), rank);
+  }
+
+  pruneUsageCounts(granularity: UsageGranularity, before: Date, limit: number): Promise<number> {
+    return this.#usage.prune((text, values) => this.#query(text, values), granularity, before, limit);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

@@ -59,6 +59,33 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
+  {
+    version: 4,
+    name: 'usage analytics',
+    // Clustered by period (ranking reads a range of periods), indexed by scope (series).
+    // tier: 0 minute, 1 hour, 2 day; bucket: the period's start in seconds since 1970.
+    sql: `
+      CREATE TABLE keyward_usage (
+        tier INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        valid INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        insufficient_scope INTEGER NOT NULL DEFAULT 0,
+        rate_limited INTEGER NOT NULL DEFAULT 0,
+        usage_exceeded INTEGER NOT NULL DEFAULT 0,
+        restricted INTEGER NOT NULL DEFAULT 0,
+        missing INTEGER NOT NULL DEFAULT 0,
+        duplicate INTEGER NOT NULL DEFAULT 0,
+        invalid INTEGER NOT NULL DEFAULT 0,
+        unavailable INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tier, bucket, scope)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX keyward_usage_scope ON keyward_usage (scope, tier, bucket);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { AUDIT_MANY, CONSUME, INSERT_IGNORE, USAGE_UPDATE } from '../statements.js';
+import { USAGE_UPSERT, writeUsage } from '../usage.js';
 import { type BatchContext, writeKeyBatch } from './batch.js';
 
 export type WriterRequest =
@@ -19,6 +20,8 @@ export type WriterRequest =
       readonly changes: readonly string[];
       readonly context: BatchContext;
     }
+  /** Usage analytics rows (`encodeUsage`): the scopes as one JSON text, tiers, starts and counts as numbers. */
+  | { readonly id: number; readonly op: 'analytics'; readonly scopes: string; readonly numbers: Float64Array }
   /** One use of a key with limited uses, taken at `at` (ms). */
   | { readonly id: number; readonly op: 'consume'; readonly keyId: string; readonly at: number }
   | { readonly op: 'close' };
@@ -41,6 +44,7 @@ const { path, busyMs } = workerData as { path: string; busyMs: number };
 interface Connection {
   readonly db: Database.Database;
   usage(ids: readonly string[], numbers: Float64Array): void;
+  analytics(scopes: readonly string[], numbers: Float64Array): void;
   consume(keyId: string, at: number): number | null;
   keys(
     values: unknown[][],
@@ -56,6 +60,7 @@ function open(): Connection {
   // or its checkpoint on close, makes them durable), and fewer checkpoints, since a batch
   // rewrites index pages all over the file.
   let update: Database.Statement;
+  let upsert: Database.Statement;
   let consume: Database.Statement;
   let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
   let cache: ImportCache;
@@ -63,6 +68,7 @@ function open(): Connection {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 10000');
     update = db.prepare(USAGE_UPDATE);
+    upsert = db.prepare(USAGE_UPSERT);
     consume = db.prepare(CONSUME).pluck();
     statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
     cache = importCache(db);
@@ -73,12 +79,16 @@ function open(): Connection {
   const usage = db.transaction((ids: readonly string[], numbers: Float64Array) => {
     for (let i = 0; i < ids.length; i++) update.run(numbers[2 * i], numbers[2 * i + 1], ids[i]);
   });
+  const analytics = db.transaction((scopes: readonly string[], numbers: Float64Array) =>
+    writeUsage(upsert, scopes, numbers),
+  );
   const keys = db.transaction((values: unknown[][], changes: readonly string[], context: BatchContext) =>
     writeKeyBatch(statements, values, changes, context),
   );
   return {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
+    analytics: (scopes, numbers) => analytics.immediate(scopes, numbers),
     // all(), not get(): the statement commits when it is reset, where get() hides errors.
     consume: (keyId, at) => (consume.all(at, keyId)[0] as number | undefined) ?? null,
     keys: (values, changes, context) => {
@@ -136,6 +146,9 @@ port.on('message', (request: WriterRequest) => {
     connection ??= open();
     if (request.op === 'usage') {
       connection.usage(JSON.parse(request.ids) as string[], request.numbers);
+      reply = { id: request.id };
+    } else if (request.op === 'analytics') {
+      connection.analytics(JSON.parse(request.scopes) as string[], request.numbers);
       reply = { id: request.id };
     } else if (request.op === 'consume') {
       reply = { id: request.id, left: connection.consume(request.keyId, request.at) };
