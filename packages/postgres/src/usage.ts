@@ -1,6 +1,8 @@
 import {
   OUTCOME_COUNT,
-  scopePrefix,
+  REFUSED_OUTCOMES,
+  scopeRange,
+  USAGE_TIER as TIER,
   USAGE_OUTCOMES,
   type UsageCounts,
   type UsageGranularity,
@@ -9,10 +11,8 @@ import {
   type UsageRead,
 } from '@keyward/keys/store';
 
-/** `keyward_usage.tier` per granularity. */
-const TIER: Record<UsageGranularity, number> = { minute: 0, hour: 1, day: 2 };
 const COLUMNS = USAGE_OUTCOMES.join(', ');
-const REFUSED = USAGE_OUTCOMES.slice(1, 8).join(' + ');
+const REFUSED = REFUSED_OUTCOMES.join(' + ');
 /** Rows per INSERT: each is 15 array parameters, kept well under a statement's natural size. */
 export const USAGE_CHUNK = 20_000;
 
@@ -93,14 +93,13 @@ export class PgUsage {
   }
 
   async rank(query: Query, rank: UsageRank): Promise<UsageRanked[]> {
-    const prefix = scopePrefix(rank.group);
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const { from, to } = scopeRange(rank.group);
     const rows = await query(this.#rank[rank.by], [
       TIER[rank.granularity],
       rank.since,
       rank.until,
-      prefix,
-      end,
+      from,
+      to,
       rank.limit,
     ]);
     return rows.map((r) => ({

@@ -1,6 +1,8 @@
 import {
   OUTCOME_COUNT,
-  scopePrefix,
+  REFUSED_OUTCOMES,
+  scopeRange,
+  USAGE_TIER as TIER,
   USAGE_OUTCOMES,
   type UsageCounts,
   type UsageGranularity,
@@ -10,12 +12,10 @@ import {
 } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
 
-/** `keyward_usage.tier` per granularity. */
-const TIER: Record<UsageGranularity, number> = { minute: 0, hour: 1, day: 2 };
 /** Numbers per row in an encoded batch: tier, start (s), then the counts. */
 const STRIDE = 2 + OUTCOME_COUNT;
 const COLUMNS = USAGE_OUTCOMES.join(', ');
-const REFUSED = USAGE_OUTCOMES.slice(1, 8).join(' + ');
+const REFUSED = REFUSED_OUTCOMES.join(' + ');
 
 /**
  * Adds one row's counts (tier, start in seconds, scope, then the twelve counts) to the
@@ -109,16 +109,14 @@ export class SqliteUsage {
   }
 
   rank(rank: UsageRank): UsageRanked[] {
-    const prefix = scopePrefix(rank.group);
-    // The scopes with the prefix: from `k:` up to `k;`, the next character.
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const { from, to } = scopeRange(rank.group);
     const statement = rank.by === 'valid' ? this.#rankValid : this.#rankRefused;
     return statement.all(
       TIER[rank.granularity],
       Math.floor(rank.since.getTime() / 1000),
       Math.ceil(rank.until.getTime() / 1000),
-      prefix,
-      end,
+      from,
+      to,
       rank.limit,
     ) as UsageRanked[];
   }

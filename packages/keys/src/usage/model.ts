@@ -65,6 +65,14 @@ export const keyScope = (id: string): UsageScopeKey => `k:${id}`;
 export const ownerScope = (owner: string): UsageScopeKey => `o:${owner}`;
 /** The prefix of a group's scopes. */
 export const scopePrefix = (group: UsageGroup): string => (group === 'key' ? 'k:' : 'o:');
+/** The scopes of a group, as a range for an index: `from <= scope < to`. */
+export const scopeRange = (group: UsageGroup): { from: string; to: string } =>
+  group === 'key' ? { from: 'k:', to: 'k;' } : { from: 'o:', to: 'o;' };
+
+/** How SQL stores number granularities (`tier`): 0 minute, 1 hour, 2 day. */
+export const USAGE_TIER: Readonly<Record<UsageGranularity, number>> = { minute: 0, hour: 1, day: 2 };
+/** The outcomes summed as a key's refusals (`usageTop --by refused`): expired to restricted. */
+export const REFUSED_OUTCOMES = USAGE_OUTCOMES.slice(1, 8);
 
 /**
  * Counts added to one period of one series. `counts` follows {@link USAGE_OUTCOMES}
