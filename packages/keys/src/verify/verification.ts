@@ -294,9 +294,10 @@ export class Verification {
     const mayContain = this.#d.store.mayContain;
     // With no filter a made-up key seen before is answered from the negative cache above;
     // an unusable cached key is answered the same way.
+    // The snapshot itself, not its refusal: its failure names the key id (usage analytics).
     if (hit !== undefined && mayContain === undefined) {
       stats.cacheHits++;
-      return hit.refusal;
+      return hit;
     }
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) {
@@ -312,7 +313,7 @@ export class Verification {
       }
     } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) {
       stats.cacheHits++;
-      return hit.refusal;
+      return hit;
     }
     stats.lookups++;
     return this.#lookup(cacheKey, key).then(

@@ -7,6 +7,7 @@ import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
+import { registerUsage } from './usage.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -51,12 +52,15 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
       outputError: (s, write) => write(hideArguments(s, args)),
     })
     .showHelpAfterError('(add --help for usage)')
+    // Options after a subcommand are its own (`usage top --json`), never its parent's.
+    .enablePositionalOptions()
     .exitOverride()
     .addHelpText('after', exitCodesHelp);
   registerServe(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
+  registerUsage(program, io);
   return program;
 }
 
