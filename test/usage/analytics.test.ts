@@ -2,6 +2,7 @@
 // hours and days, retention, queries and their checks, failed flushes, a flood of made-up
 // keys, owners changing, and three managers adding to one PostgreSQL schema.
 import {
+  KEY_OUTCOMES,
   KeyInputError,
   type KeyManager,
   KeyManager as Manager,
@@ -83,16 +84,7 @@ describe('usage analytics on a driven clock', () => {
       granularity: 'minute',
       since: new Date(T0).toISOString(),
       until: new Date(T0 + 3 * MIN).toISOString(),
-      totals: {
-        valid: 9,
-        expired: 0,
-        revoked: 0,
-        disabled: 0,
-        insufficient_scope: 0,
-        rate_limited: 0,
-        usage_exceeded: 0,
-        restricted: 0,
-      },
+      totals: { ...Object.fromEntries(KEY_OUTCOMES.map((o) => [o, 0])), valid: 9 },
       buckets: [
         { start: new Date(T0).toISOString(), valid: 3 },
         { start: new Date(T0 + MIN).toISOString(), valid: 2 },

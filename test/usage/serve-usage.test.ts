@@ -3,7 +3,7 @@
 // on two instances sharing PostgreSQL.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { UsageReport, UsageTop } from '@keyward/keys';
+import { KEY_OUTCOMES, type KeyUsageOutcome, type UsageReport, type UsageTop } from '@keyward/keys';
 import { openKeyManager } from '@keyward/server';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -100,16 +100,8 @@ const EXPECTED = {
   beta: { valid: 2, rate_limited: 3, revoked: 2 },
 };
 
-const ZERO_KEY = {
-  valid: 0,
-  expired: 0,
-  revoked: 0,
-  disabled: 0,
-  insufficient_scope: 0,
-  rate_limited: 0,
-  usage_exceeded: 0,
-  restricted: 0,
-};
+/** Every outcome a key has, at zero. */
+const ZERO_KEY = Object.fromEntries(KEY_OUTCOMES.map((o) => [o, 0])) as Record<KeyUsageOutcome, number>;
 
 async function usageJson(args: string[], env: NodeJS.ProcessEnv): Promise<UsageReport> {
   const result = await cli(['usage', ...args, '--since', '1h', '--json'], env);
