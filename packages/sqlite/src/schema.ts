@@ -62,7 +62,8 @@ const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     name: 'usage analytics',
-    // Clustered by period (ranking reads a range of periods), indexed by scope (series).
+    // Clustered by scope: a series is one contiguous range, and ranking reads a tier in
+    // scope order (grouping without a sort). Indexed by period for retention.
     // tier: 0 minute, 1 hour, 2 day; bucket: the period's start in seconds since 1970.
     sql: `
       CREATE TABLE keyward_usage (
@@ -81,9 +82,9 @@ const MIGRATIONS: readonly Migration[] = [
         duplicate INTEGER NOT NULL DEFAULT 0,
         invalid INTEGER NOT NULL DEFAULT 0,
         unavailable INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (tier, bucket, scope)
+        PRIMARY KEY (tier, scope, bucket)
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX keyward_usage_scope ON keyward_usage (scope, tier, bucket);
+      CREATE INDEX keyward_usage_period ON keyward_usage (tier, bucket);
     `,
   },
 ];

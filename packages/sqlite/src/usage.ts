@@ -23,7 +23,7 @@ const REFUSED = REFUSED_OUTCOMES.join(' + ');
  */
 export const USAGE_UPSERT = `INSERT INTO keyward_usage (tier, bucket, scope, ${COLUMNS})
   VALUES (?, ?, ?, ${USAGE_OUTCOMES.map(() => '?').join(', ')})
-  ON CONFLICT (tier, bucket, scope) DO UPDATE SET
+  ON CONFLICT (tier, scope, bucket) DO UPDATE SET
   ${USAGE_OUTCOMES.map((o) => `${o} = ${o} + excluded.${o}`).join(', ')}`;
 
 /** A batch as the writer thread takes it: the scopes as one JSON text, the rest as numbers. */
@@ -72,13 +72,20 @@ export class SqliteUsage {
   readonly #rankRefused: Database.Statement;
   readonly #prune: Database.Statement;
 
+  /**
+   * Ranking reads the group's rows of the tier in primary-key (scope) order, the period
+   * tested on each row (`+bucket` keeps the planner off the period index, whose every row
+   * would cost a lookup): one pass, grouped without a sort.
+   */
   constructor(db: Database.Database) {
     this.#upsert = db.prepare(USAGE_UPSERT);
-    this.#read = db.prepare(`SELECT bucket, scope, ${COLUMNS} FROM keyward_usage
-      WHERE scope IN (SELECT value FROM json_each(?)) AND tier = ? AND bucket >= ? AND bucket < ?`);
+    // Scope by scope, each a range of the primary key (CROSS JOIN keeps that order).
+    this.#read = db.prepare(`SELECT u.bucket, u.scope, ${USAGE_OUTCOMES.map((o) => `u.${o}`).join(', ')}
+      FROM json_each(?) AS j CROSS JOIN keyward_usage AS u
+      ON u.tier = ? AND u.scope = j.value AND u.bucket >= ? AND u.bucket < ?`);
     const rank = (by: string) =>
       db.prepare(`SELECT scope, sum(valid) AS valid, sum(${REFUSED}) AS refused FROM keyward_usage
-        WHERE tier = ? AND bucket >= ? AND bucket < ? AND scope >= ? AND scope < ?
+        WHERE tier = ? AND +bucket >= ? AND +bucket < ? AND scope >= ? AND scope < ?
         GROUP BY scope HAVING ${by} > 0 ORDER BY ${by} DESC, scope LIMIT ?`);
     this.#rankValid = rank('valid');
     this.#rankRefused = rank('refused');
