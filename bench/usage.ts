@@ -136,7 +136,7 @@ async function seedSqlite(path: string): Promise<number> {
   let bytes: number;
   try {
     bytes = db
-      .prepare("SELECT sum(pgsize) FROM dbstat WHERE name IN ('keyward_usage', 'keyward_usage_scope')")
+      .prepare("SELECT sum(pgsize) FROM dbstat WHERE name IN ('keyward_usage', 'keyward_usage_period')")
       .pluck()
       .get() as number;
   } catch {
@@ -146,7 +146,7 @@ async function seedSqlite(path: string): Promise<number> {
   }
   const all = db.prepare('SELECT count(*) FROM keyward_usage').pluck().get() as number;
   db.close();
-  report('sqlite', 'storage per key-day (row + scope index)', bytes / all, 'bytes');
+  report('sqlite', 'storage per key-day (row + period index)', bytes / all, 'bytes');
   return rows;
 }
 
@@ -158,8 +158,8 @@ async function seedPostgres(url: string, schema: string): Promise<number> {
   const t = `"${schema}".keyward_usage`;
   const started = performance.now();
   await client.query('SET synchronous_commit = off');
-  // Loaded without its scope index, which is built once at the end (as a restore would).
-  await client.query(`DROP INDEX "${schema}".keyward_usage_scope`);
+  // Loaded without its period index, which is built once at the end (as a restore would).
+  await client.query(`DROP INDEX "${schema}".keyward_usage_period`);
   for (let d = 0; d < DAYS; d++) {
     await client.query(
       `INSERT INTO ${t} (tier, bucket, scope, valid, rate_limited)
@@ -174,7 +174,7 @@ async function seedPostgres(url: string, schema: string): Promise<number> {
   await client.query(`INSERT INTO ${t} (tier, bucket, scope, valid, rate_limited)
     SELECT 2, bucket, '*', sum(valid), sum(rate_limited) FROM ${t}
     WHERE tier = 2 AND scope >= 'k:' AND scope < 'k;' GROUP BY bucket`);
-  await client.query(`CREATE INDEX keyward_usage_scope ON ${t} (scope, tier, bucket)`);
+  await client.query(`CREATE INDEX keyward_usage_period ON ${t} (tier, bucket)`);
   await client.query(`VACUUM ANALYZE ${t}`);
   const { rows } = await client.query<{ n: string; all: string; bytes: string }>(
     `SELECT count(*) FILTER (WHERE scope >= 'k:' AND scope < 'k;') AS n, count(*) AS all,

@@ -16,7 +16,10 @@ const REFUSED = REFUSED_OUTCOMES.join(' + ');
 /** Rows per INSERT: each is 15 array parameters, kept well under a statement's natural size. */
 export const USAGE_CHUNK = 20_000;
 
-/** Migration 3: the usage rows, keyed by period for ranking, indexed by scope for series. */
+/**
+ * Migration 3: the usage rows, keyed by scope (a series, or many keys' series, is one
+ * index condition: `scope = ANY(...)`), indexed by period for ranking and retention.
+ */
 export const USAGE_MIGRATION = (s: string) => `
   CREATE TABLE ${s}keyward_usage (
     tier smallint NOT NULL,
@@ -34,9 +37,9 @@ export const USAGE_MIGRATION = (s: string) => `
     duplicate bigint NOT NULL DEFAULT 0,
     invalid bigint NOT NULL DEFAULT 0,
     unavailable bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (tier, bucket, scope)
+    PRIMARY KEY (tier, scope, bucket)
   );
-  CREATE INDEX keyward_usage_scope ON ${s}keyward_usage (scope, tier, bucket);
+  CREATE INDEX keyward_usage_period ON ${s}keyward_usage (tier, bucket);
 `;
 
 type Query = (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -54,10 +57,10 @@ export class PgUsage {
     // sorted, so concurrent writers lock them in one order and never deadlock.
     this.#upsert = `INSERT INTO ${table} AS u (tier, bucket, scope, ${COLUMNS})
       SELECT * FROM unnest($1::smallint[], $2::timestamptz[], $3::text[], ${arrays})
-      ON CONFLICT (tier, bucket, scope) DO UPDATE SET
+      ON CONFLICT (tier, scope, bucket) DO UPDATE SET
       ${USAGE_OUTCOMES.map((o) => `${o} = u.${o} + excluded.${o}`).join(', ')}`;
     this.#read = `SELECT tier, bucket, scope, ${COLUMNS} FROM ${table}
-      WHERE scope = ANY($1::text[]) AND tier = $2 AND bucket >= $3 AND bucket < $4`;
+      WHERE tier = $2 AND scope = ANY($1::text[]) AND bucket >= $3 AND bucket < $4`;
     const rank = (
       by: string,
     ) => `SELECT scope, sum(valid)::float8 AS valid, sum(${REFUSED})::float8 AS refused
