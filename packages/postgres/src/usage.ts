@@ -59,8 +59,11 @@ export class PgUsage {
       SELECT * FROM unnest($1::smallint[], $2::timestamptz[], $3::text[], ${arrays})
       ON CONFLICT (tier, scope, bucket) DO UPDATE SET
       ${USAGE_OUTCOMES.map((o) => `${o} = u.${o} + excluded.${o}`).join(', ')}`;
-    this.#read = `SELECT tier, bucket, scope, ${COLUMNS} FROM ${table}
-      WHERE tier = $2 AND scope = ANY($1::text[]) AND bucket >= $3 AND bucket < $4`;
+    // All rows as one JSON array: one JSON.parse here, where 30,000 rows of 15 text fields
+    // cost the driver ten times the query.
+    this.#read = `SELECT coalesce(json_agg(json_build_array(
+        (extract(epoch FROM bucket) * 1000)::bigint, scope, ${COLUMNS})), '[]') AS rows
+      FROM ${table} WHERE tier = $2 AND scope = ANY($1::text[]) AND bucket >= $3 AND bucket < $4`;
     const rank = (
       by: string,
     ) => `SELECT scope, sum(valid)::float8 AS valid, sum(${REFUSED})::float8 AS refused
@@ -85,13 +88,14 @@ export class PgUsage {
   }
 
   async read(query: Query, read: UsageRead): Promise<UsageCounts[]> {
-    const rows = await query(this.#read, [read.scopes, TIER[read.granularity], read.since, read.until]);
+    const [result] = await query(this.#read, [read.scopes, TIER[read.granularity], read.since, read.until]);
+    // Numbers in JSON: exact up to 2^53.
+    const rows = (result?.['rows'] ?? []) as [number, string, ...number[]][];
     return rows.map((r) => ({
       granularity: read.granularity,
-      start: r['bucket'] as Date,
-      scope: r['scope'] as string,
-      // bigint arrives as text: exact as a number up to 2^53.
-      counts: USAGE_OUTCOMES.map((o) => Number(r[o])),
+      start: new Date(r[0]),
+      scope: r[1],
+      counts: r.slice(2) as number[],
     }));
   }
 
