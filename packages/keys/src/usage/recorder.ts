@@ -130,7 +130,8 @@ export interface UsageAnalyticsStats {
  * for the deployment, per minute), added to the store's minute, hour and day rows by the
  * usage flush and on close, and expired rows deleted in the background.
  *
- * Counting costs a clock read, one or two map reads and increments: each series keeps one
+ * Counting costs one or two map reads and increments (the current minute is kept by a
+ * timer, not read per request): each series keeps one
  * counts array, reused from minute to minute. A series idle for two flushes is forgotten,
  * so memory follows the keys in use, and keys nobody issued (a guessing flood) are
  * counted only in the deployment's series.
@@ -153,6 +154,9 @@ export class UsageAnalytics {
   #dropped = 0;
   #flushing: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
+  /** The current minute, kept by a timer at each minute's start when the clock is the real one. */
+  #minute = -1;
+  #tick: NodeJS.Timeout | undefined;
 
   /**
    * Counts one authentication result (`createGuard({ observe })`): a principal is `valid`;
@@ -232,7 +236,7 @@ export class UsageAnalytics {
   }
 
   #count(outcome: number, principal: unknown, id: string | undefined): void {
-    const minute = Math.floor(this.#now() / MINUTE);
+    const minute = this.#minute >= 0 ? this.#minute : Math.floor(this.#now() / MINUTE);
     this.#counted++;
     this.#add(this.#deployment, minute, outcome);
     if (id === undefined || outcome >= KEY_OUTCOME_COUNT) return;
@@ -376,9 +380,22 @@ export class UsageAnalytics {
     return deleted;
   }
 
+  /**
+   * Reads the real clock once a minute instead of once a request: a timer set for the next
+   * minute's start (a request counted in the millisecond or so before it fires still
+   * counts in the minute before). A test clock (`now`) is read on every count instead.
+   */
+  #keepMinute(): void {
+    const now = Date.now();
+    this.#minute = Math.floor(now / MINUTE);
+    this.#tick = setTimeout(() => this.#keepMinute(), (this.#minute + 1) * MINUTE - now + 1);
+    this.#tick.unref();
+  }
+
   /** Flushes every `flushMs` and prunes every `pruneIntervalMs`, without keeping the process alive. */
   start(flushMs: number, onError: (error: unknown) => void): void {
     if (!this.#enabled) return;
+    if (this.#now === Date.now) this.#keepMinute();
     if (flushMs > 0) this.#timers.push(setInterval(() => this.flush().catch(onError), flushMs));
     if (this.#pruneMs > 0 && this.#store.pruneUsageCounts !== undefined) {
       let pruning = false;
@@ -399,6 +416,8 @@ export class UsageAnalytics {
   stop(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    clearTimeout(this.#tick);
+    this.#minute = -1;
   }
 }
 

@@ -52,3 +52,35 @@ describe('a refusal of a verified key names its principal (for observers)', () =
     expect(spent.principal).toBe(principal);
   });
 });
+
+describe('observers and the clock', () => {
+  it('times an observer that takes the time, and saves the clock reads for one that does not', async () => {
+    const times: number[] = [];
+    const timed = createGuard({
+      schemes: header,
+      verify: () => principal,
+      observe: (_r, ms) => times.push(ms),
+    });
+    const seen: unknown[] = [];
+    const untimed = createGuard({
+      schemes: header,
+      verify: () => Promise.resolve(principal),
+      observe: (...args: unknown[]) => seen.push(args.length),
+    });
+    const one: unknown[] = [];
+    // One parameter declared (a default does not count): not timed, told NaN.
+    const single = createGuard({
+      schemes: header,
+      verify: () => principal,
+      observe: (_r, ms = -1) => one.push(ms),
+    });
+    await timed.authenticate(req('good'));
+    await untimed.authenticate(req('good'));
+    await single.authenticate(req('good'));
+    expect(times).toHaveLength(1);
+    expect(times[0]).toBeGreaterThanOrEqual(0);
+    expect(seen).toEqual([2]);
+    expect(one).toHaveLength(1);
+    expect(one[0]).toBeNaN();
+  });
+});
