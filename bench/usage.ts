@@ -322,7 +322,7 @@ async function throughput(): Promise<void> {
     const ratios: number[] = [];
     rate(() => off.authenticate(source), 300);
     rate(() => on.authenticate(source), 300);
-    for (let round = 0; round < 7; round++) {
+    for (let round = 0; round < 15; round++) {
       // Interleaved, alternating which goes first: drift lands on both.
       const first = round % 2 === 0;
       const a = first ? rate(() => on.authenticate(source), 500) : 0;
