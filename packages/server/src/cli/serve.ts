@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { KeyManager, RateLimit } from '@keyward/keys';
+import type { KeyManager, RateLimit, UsageRetention } from '@keyward/keys';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
@@ -23,6 +23,7 @@ import {
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
 import { dbOption, parseCount, parseIntervalArg, parseRateLimitArg } from './options.js';
+import { analyticsOption, retentionOption } from './usage.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -46,6 +47,8 @@ function parseProxies(value: string): string[] {
 }
 
 interface ServeFlags {
+  analytics: boolean;
+  analyticsRetention?: UsageRetention;
   port: number;
   host: string;
   db?: string;
@@ -140,6 +143,17 @@ function accessLogWrap(
 
 const seconds = (ms: number) => `${ms / 1000}s`;
 
+type Observer = NonNullable<Parameters<typeof createDemoApp>[0]['observe']>;
+
+/** One guard observer for both watchers (either may be off), without a wrapper when one is enough. */
+function observerOf(a: Observer | undefined, b: Observer | undefined): Observer | undefined {
+  if (!a || !b) return a ?? b;
+  return (result, elapsedMs) => {
+    a(result, elapsedMs);
+    b(result, elapsedMs);
+  };
+}
+
 function parseRedisPrefix(value: string): string {
   if (!/^[\x21-\x7e]{1,64}$/.test(value)) {
     throw new InvalidArgumentError('must be 1 to 64 printable characters without spaces');
@@ -173,6 +187,8 @@ export function registerServe(program: Command, io: CliIO): void {
         .default(5000, '5s')
         .argParser(parseIntervalArg),
     )
+    .addOption(analyticsOption())
+    .addOption(retentionOption())
     .addOption(
       new Option(
         '--cache-ttl <duration>',
@@ -349,6 +365,7 @@ export function registerServe(program: Command, io: CliIO): void {
             flushIntervalMs: flags.usageFlush,
             cache: { ttlMs: flags.cacheTtl },
             ...(metrics ? { onError: backgroundError(metrics) } : {}),
+            analytics: { enabled: flags.analytics, retention: flags.analyticsRetention },
           });
           verify = manager.verifier();
           metrics?.track(manager);
@@ -378,7 +395,11 @@ export function registerServe(program: Command, io: CliIO): void {
           limits: limits.limits,
           noteRequests: logging,
           ready,
-          ...(metrics ? { observe: metrics.observe } : {}),
+          // Metrics (when served) and usage analytics (unless turned off) watch every outcome.
+          observe: observerOf(
+            metrics?.observe,
+            manager?.analytics.enabled ? manager.analytics.observe : undefined,
+          ),
         });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {

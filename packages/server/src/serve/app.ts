@@ -27,7 +27,7 @@ export interface DemoAppOptions<P> {
   logger?: Logger;
   /** Records each route's auth result on the Node request, for `accessLogged`. */
   noteRequests?: boolean;
-  /** The guard's `observe` hook: told every verification's result and time (metrics). */
+  /** The guard's `observe` hook: told every verification's result and time (metrics, usage analytics). */
   observe?: (result: AuthResult<P>, elapsedMs: number) => void;
   /**
    * Serves `GET /ready`: 200 `{"status":"ready"}`, or 503 naming what is down
