@@ -25,7 +25,7 @@ import {
 } from './lib/model.js';
 import { measureOffline } from './lib/offline.js';
 import { setNiceness } from './lib/proc.js';
-import { type RegisteredServer, registry } from './lib/registry.js';
+import { type RegisteredServer, registry, serveBaseline } from './lib/registry.js';
 import { type BenchReport, header, render, write } from './lib/report.js';
 import { type RunningServer, startServe, startServer } from './lib/servers.js';
 import { evaluateTargets } from './lib/targets.js';
@@ -37,12 +37,13 @@ const { values: args } = parseArgs({
     loadgen: { type: 'string' },
     nice: { type: 'string' },
     rounds: { type: 'string' },
+    'serve-baseline': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--only REGEX (server ids)] [--rounds N] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/operations/performance.md.\n',
+    'npm run bench [-- --quick] [--only REGEX (server ids)] [--rounds N] [--serve-baseline BIN] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/operations/performance.md.\n',
   );
   process.exit(0);
 }
@@ -87,7 +88,11 @@ if (!storeReason) {
 }
 
 const only = args.only ? new RegExp(args.only) : undefined;
-const specs = registry(store !== undefined).filter((s) => (!quick || s.quick) && (!only || only.test(s.id)));
+const baselineBin = args['serve-baseline'];
+const specs = [
+  ...registry(store !== undefined),
+  ...(baselineBin && store ? [serveBaseline(baselineBin)] : []),
+].filter((s) => (!quick || s.quick) && (!only || only.test(s.id)));
 const totalCases = specs.reduce((n, s) => n + s.cases.length, 0);
 
 // Full: a warm-up per case, then as many 1-second rounds (3..7) as fit in about 7 minutes.
@@ -239,7 +244,12 @@ async function preflight(spec: RegisteredServer): Promise<void> {
 async function start(spec: RegisteredServer): Promise<void> {
   if (spec.serve) {
     if (store?.target.kind !== 'sqlite') throw new Error(`${spec.id} needs the SQLite store`);
-    const options = { id: spec.id, database: store.target.path, logLevel: spec.serve.logLevel };
+    const options = {
+      id: spec.id,
+      database: store.target.path,
+      logLevel: spec.serve.logLevel,
+      ...(spec.serve.bin ? { bin: spec.serve.bin } : {}),
+    };
     running.set(spec.id, await startServe({ ...options, cpu: pins.server }));
     await preflight(spec);
     return;

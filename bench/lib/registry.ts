@@ -22,7 +22,7 @@ export interface RegisteredServer extends ServerSpec {
    * Set for `keyward serve`: run the installed command (packages/server/bin/keyward.js,
    * which loads the built dist/) on the 1M-key store, at this request-log level.
    */
-  readonly serve?: { readonly logLevel: 'info' | 'silent' };
+  readonly serve?: { readonly logLevel: 'info' | 'silent'; readonly bin?: string };
   /** keyward-hono.ts: guard with `apiKeyAuth` middleware (default) or `protect(guard, handler)`. */
   readonly form?: 'middleware' | 'protect';
 }
@@ -203,6 +203,28 @@ const otherAdapters: { id: string; framework: RegisteredServer['framework']; lab
   { id: 'keyward-fastify', framework: 'fastify', label: 'keyward/fastify plugin on Fastify 5' },
   { id: 'keyward-fetch', framework: 'fetch', label: 'keyward/fetch withApiKey, served by @hono/node-server' },
 ];
+
+/**
+ * `keyward serve` from another build (`--serve-baseline path/to/bin/keyward.js`, e.g. the
+ * server package built at the previous commit), measured beside this tree's in every
+ * round: a before/after of a change to serve in one run, which a shared machine's drift
+ * hits on both sides. Judged by nothing.
+ */
+export function serveBaseline(bin: string): RegisteredServer {
+  return {
+    id: 'serve-baseline',
+    label: `keyward serve from ${bin}, default options (before/after reference, judged by nothing)`,
+    group: 'reference',
+    framework: 'hono',
+    keys: 'store',
+    header: 'x-api-key',
+    prefix: '',
+    cases: KEYWARD_CASES,
+    quick: true,
+    entry: 'keyward serve',
+    serve: { logLevel: 'info', bin },
+  };
+}
 
 /** The servers to measure in this tree; `store` says whether the key store can be used. */
 export function registry(store: boolean): RegisteredServer[] {

@@ -103,6 +103,8 @@ export interface ServeOptions {
   /** The SQLite key store; its pepper is read from `<path>.pepper`, as serve does. */
   readonly database: string;
   readonly logLevel: 'info' | 'silent';
+  /** Another build's `keyward` command (`--serve-baseline`); default this tree's. */
+  readonly bin?: string;
   readonly cpu: string | undefined;
   readonly timeoutMs?: number;
 }
@@ -114,7 +116,7 @@ export interface ServeOptions {
  * counted, as a log collector reading a pipe would.
  */
 export function startServe(options: ServeOptions): Promise<RunningServer> {
-  const argv = [process.execPath, keywardBin, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const argv = [process.execPath, options.bin ?? keywardBin, 'serve', '--host', '127.0.0.1', '--port', '0'];
   argv.push('--db', options.database);
   if (options.logLevel !== 'info') argv.push('--log-level', options.logLevel);
   const [cmd, args] = launch(argv, options.cpu);
