@@ -25,9 +25,9 @@ import {
 } from './lib/model.js';
 import { measureOffline } from './lib/offline.js';
 import { setNiceness } from './lib/proc.js';
-import { type RegisteredServer, registry } from './lib/registry.js';
+import { type RegisteredServer, registry, serveBaseline } from './lib/registry.js';
 import { type BenchReport, header, render, write } from './lib/report.js';
-import { type RunningServer, startServer } from './lib/servers.js';
+import { type RunningServer, startServe, startServer } from './lib/servers.js';
 import { evaluateTargets } from './lib/targets.js';
 
 const { values: args } = parseArgs({
@@ -36,12 +36,14 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     loadgen: { type: 'string' },
     nice: { type: 'string' },
+    rounds: { type: 'string' },
+    'serve-baseline': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--only REGEX (server ids)] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/operations/performance.md.\n',
+    'npm run bench [-- --quick] [--only REGEX (server ids)] [--rounds N] [--serve-baseline BIN] [--loadgen wrk|autocannon] [--nice=N]\nSee docs/operations/performance.md.\n',
   );
   process.exit(0);
 }
@@ -86,16 +88,23 @@ if (!storeReason) {
 }
 
 const only = args.only ? new RegExp(args.only) : undefined;
-const specs = registry(store !== undefined).filter((s) => (!quick || s.quick) && (!only || only.test(s.id)));
+const baselineBin = args['serve-baseline'];
+const specs = [
+  ...registry(store !== undefined),
+  ...(baselineBin && store ? [serveBaseline(baselineBin)] : []),
+].filter((s) => (!quick || s.quick) && (!only || only.test(s.id)));
 const totalCases = specs.reduce((n, s) => n + s.cases.length, 0);
 
 // Full: a warm-up per case, then as many 1-second rounds (3..7) as fit in about 7 minutes.
 // On a shared machine more short paired rounds give steadier medians than a few long ones.
 const seconds = 1;
 const warmupSeconds = 1;
-const rounds = quick
+const fitted = quick
   ? 1
   : Math.max(3, Math.min(7, Math.floor((420 / Math.max(1, totalCases) - warmupSeconds) / (seconds + 0.25))));
+// --rounds: more paired rounds for a subset (--only) while working on one path.
+const rounds = args.rounds === undefined ? fitted : Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error('--rounds must be 1..50');
 log(
   `${specs.length} servers, ${totalCases} cases, ${rounds} round(s) of ${seconds} s (${quick ? 'quick' : 'full'})`,
 );
@@ -127,8 +136,14 @@ const storeKeys: KeyMaterial | undefined = store && {
 const keysOf = (s: RegisteredServer) => (s.keys === 'store' ? storeKeys! : staticKeys);
 
 const running = new Map<string, RunningServer>();
+/** `keyward serve`'s request-log lines, counted once it has exited (and flushed). */
+const logLines = new Map<string, number>();
+/** Requests completed on each server: the load generator's, warm-ups included, and the harness's own. */
+const served = new Map<string, number>();
+const count = (id: string, n: number) => served.set(id, (served.get(id) ?? 0) + n);
 async function stopAll(): Promise<void> {
   await Promise.all([...running.values()].map((s) => s.stop()));
+  for (const [id, s] of running) if (s.logLines) logLines.set(id, s.logLines());
   running.clear();
 }
 process.on('SIGINT', () => {
@@ -152,7 +167,8 @@ async function measure(spec: RegisteredServer, name: CaseName, secs: number, rec
   if (problems.has(k)) return;
   const offset = floodOffset.get(spec.id) ?? 0;
   const request = loadRequest(spec, server.url, name, keysOf(spec), CONNECTIONS, secs, offset);
-  const counting = spec.keys === 'store' && (name === 'unknown' || name === 'flood');
+  // serve has no stats route: its store lookups are not counted.
+  const counting = spec.keys === 'store' && !spec.serve && (name === 'unknown' || name === 'flood');
   const before = counting ? await lookupCount(server) : undefined;
   const cpu0 = server.cpuSeconds();
   const t0 = performance.now();
@@ -169,6 +185,7 @@ async function measure(spec: RegisteredServer, name: CaseName, secs: number, rec
     run = { ...run, serverCpu: (100 * (cpu1 - cpu0)) / wall, perCore: run.requests / (cpu1 - cpu0) };
   }
   if (name === 'flood') floodOffset.set(spec.id, offset + (run.generated ?? 0));
+  count(spec.id, run.requests);
   if (!record) return;
   if (counting && before !== undefined) {
     const after = await lookupCount(server);
@@ -207,6 +224,7 @@ async function preflight(spec: RegisteredServer): Promise<void> {
     if (!e) continue;
     const headers: Record<string, string> = e[1] === undefined ? {} : { [spec.header]: spec.prefix + e[1] };
     const res = await server.get(name === 'public' ? '/health' : '/secure-data', headers);
+    count(spec.id, 1);
     if (res.status !== e[0])
       problems.set(caseKey(spec, name), `preflight: HTTP ${res.status}, expected ${e[0]}`);
   }
@@ -216,6 +234,7 @@ async function preflight(spec: RegisteredServer): Promise<void> {
     const worker = async () => {
       for (let key = pool.pop(); key !== undefined; key = pool.pop()) {
         await server.get('/secure-data', { [spec.header]: spec.prefix + key });
+        count(spec.id, 1);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -223,6 +242,18 @@ async function preflight(spec: RegisteredServer): Promise<void> {
 }
 
 async function start(spec: RegisteredServer): Promise<void> {
+  if (spec.serve) {
+    if (store?.target.kind !== 'sqlite') throw new Error(`${spec.id} needs the SQLite store`);
+    const options = {
+      id: spec.id,
+      database: store.target.path,
+      logLevel: spec.serve.logLevel,
+      ...(spec.serve.bin ? { bin: spec.serve.bin } : {}),
+    };
+    running.set(spec.id, await startServe({ ...options, cpu: pins.server }));
+    await preflight(spec);
+    return;
+  }
   const config = {
     key: staticKeys.valid,
     keys: spec.keys,
@@ -231,6 +262,25 @@ async function start(spec: RegisteredServer): Promise<void> {
   };
   running.set(spec.id, await startServer({ id: spec.id, entry: spec.entry, config, cpu: pins.server }));
   await preflight(spec);
+}
+
+/**
+ * Waits until no server uses more than 5 % of a core while idle (at most 30 s): a store
+ * server loads its membership filter of 1M key tags in the background after it starts (a
+ * second or more of CPU each), which must not land in the measured cases.
+ */
+async function settle(): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  const busy = new Set(running.values());
+  while (busy.size > 0 && performance.now() < deadline) {
+    const before = new Map([...busy].map((s) => [s, s.cpuSeconds()]));
+    await new Promise((done) => setTimeout(done, 500));
+    for (const [s, cpu0] of before) {
+      const cpu1 = s.cpuSeconds();
+      if (cpu0 === undefined || cpu1 === undefined || cpu1 - cpu0 < 0.025) busy.delete(s);
+    }
+  }
+  if (busy.size > 0) log(`  still busy after 30 s: ${[...busy].map((s) => s.id).join(', ')}`);
 }
 
 /** The server's cases, rotated by the round, so no case is always the first after a switch. */
@@ -244,6 +294,8 @@ try {
   const started = await Promise.allSettled(specs.map(start));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  log('waiting for the servers to settle');
+  await settle();
   log('warm-up');
   for (const spec of specs) {
     for (const name of quick ? (['valid'] as const) : spec.cases)
@@ -295,6 +347,15 @@ const servers: ServerResult[] = specs.map((s) => {
     ...(s.keys === 'store' && store ? { storeKeys: store.keys } : {}),
     ...(l ? { unknownLookups: { lookups: l.unknown, requests: l.unknownRequests } } : {}),
     ...(l ? { floodLookups: { lookups: l.flood, freshKeys: l.fresh } } : {}),
+    ...(s.serve
+      ? {
+          requestLog: {
+            level: s.serve.logLevel,
+            lines: logLines.get(s.id) ?? 0,
+            requests: served.get(s.id) ?? 0,
+          },
+        }
+      : {}),
   };
 });
 for (const [id, used] of floodOffset) {

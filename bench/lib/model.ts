@@ -21,10 +21,12 @@ export const CASES: Readonly<
 
 /**
  * `peer`: another library (or the hand-written floor) that target 4 compares with;
- * `keyward`: what the targets judge; `reference`: a hand-written server that shows what a
- * target's setup costs at the least (printed in the targets' notes, judged by none).
+ * `keyward`: the library's adapters, what issue 6's targets judge; `service`: the
+ * `keyward serve` command as a user runs it (issue 16's points 1 and 2); `reference`: a
+ * hand-written server that shows what a target's setup costs at the least (the baseline
+ * of issue 16's points 2 and 3, never judged itself).
  */
-export type ServerGroup = 'peer' | 'keyward' | 'reference';
+export type ServerGroup = 'peer' | 'keyward' | 'service' | 'reference';
 
 export type Framework = 'node' | 'hono' | 'fastify' | 'express' | 'fetch';
 
@@ -112,6 +114,12 @@ export interface ServerResult {
   readonly unknownLookups?: { readonly lookups: number; readonly requests: number };
   /** Store lookups the server counted during the flood, and the fresh unknown keys sent. */
   readonly floodLookups?: { readonly lookups: number; readonly freshKeys: number };
+  /**
+   * `keyward serve`: the request-log level it ran with, the JSON lines it wrote to stdout
+   * (counted once it exited, so lines still waiting were flushed) and the requests the load
+   * generator and the harness completed on it. Fewer lines than requests means lost lines.
+   */
+  readonly requestLog?: { readonly level: string; readonly lines: number; readonly requests: number };
 }
 
 /** Target 5: verification outside the cache, in process. */

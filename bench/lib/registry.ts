@@ -16,8 +16,13 @@ const KEYWARD_CASES: readonly CaseName[] = [
 ];
 
 export interface RegisteredServer extends ServerSpec {
-  /** File under bench/servers. */
+  /** File under bench/servers (for `keyward serve`: the command, for the record). */
   readonly entry: string;
+  /**
+   * Set for `keyward serve`: run the installed command (packages/server/bin/keyward.js,
+   * which loads the built dist/) on the 1M-key store, at this request-log level.
+   */
+  readonly serve?: { readonly logLevel: 'info' | 'silent'; readonly bin?: string };
   /** keyward-hono.ts: guard with `apiKeyAuth` middleware (default) or `protect(guard, handler)`. */
   readonly form?: 'middleware' | 'protect';
 }
@@ -121,6 +126,53 @@ const references: RegisteredServer[] = [
   },
 ];
 
+/**
+ * Issue 16: `keyward serve` as a user runs it (its default request log, and silent), and
+ * the bare Hono app its public route is judged against.
+ */
+const service: RegisteredServer[] = [
+  {
+    id: 'hono-bare',
+    label: "Hono 4 on @hono/node-server, one route answering serve's public JSON (reference for point 2)",
+    group: 'reference',
+    framework: 'hono',
+    keys: 'static',
+    header: 'x-api-key',
+    prefix: '',
+    cases: ['public'],
+    quick: true,
+    entry: 'hono-bare.ts',
+  },
+];
+
+function serveSpecs(): RegisteredServer[] {
+  const common = {
+    group: 'service',
+    framework: 'hono',
+    keys: 'store',
+    header: 'x-api-key',
+    prefix: '',
+    quick: true,
+    entry: 'keyward serve',
+  } as const;
+  return [
+    {
+      ...common,
+      id: 'serve',
+      label: 'keyward serve (built CLI), default options: request log at info on stdout, SQLite store',
+      cases: KEYWARD_CASES,
+      serve: { logLevel: 'info' },
+    },
+    {
+      ...common,
+      id: 'serve-silent',
+      label: 'keyward serve --log-level silent, SQLite store',
+      cases: ['public', 'valid'],
+      serve: { logLevel: 'silent' },
+    },
+  ];
+}
+
 function keywardNode(): Omit<RegisteredServer, 'id' | 'keys' | 'quick'> {
   return {
     label: 'keyward/node apiKeyAuth on node:http',
@@ -152,9 +204,31 @@ const otherAdapters: { id: string; framework: RegisteredServer['framework']; lab
   { id: 'keyward-fetch', framework: 'fetch', label: 'keyward/fetch withApiKey, served by @hono/node-server' },
 ];
 
+/**
+ * `keyward serve` from another build (`--serve-baseline path/to/bin/keyward.js`, e.g. the
+ * server package built at the previous commit), measured beside this tree's in every
+ * round: a before/after of a change to serve in one run, which a shared machine's drift
+ * hits on both sides. Judged by nothing.
+ */
+export function serveBaseline(bin: string): RegisteredServer {
+  return {
+    id: 'serve-baseline',
+    label: `keyward serve from ${bin}, default options (before/after reference, judged by nothing)`,
+    group: 'reference',
+    framework: 'hono',
+    keys: 'store',
+    header: 'x-api-key',
+    prefix: '',
+    cases: KEYWARD_CASES,
+    quick: true,
+    entry: 'keyward serve',
+    serve: { logLevel: 'info', bin },
+  };
+}
+
 /** The servers to measure in this tree; `store` says whether the key store can be used. */
 export function registry(store: boolean): RegisteredServer[] {
-  const list: RegisteredServer[] = [...peers, ...references];
+  const list: RegisteredServer[] = [...peers, ...references, ...service];
   // With the store present, quick mode measures the store servers (the targets' setup).
   list.push({ id: 'keyward-hono', keys: 'static', quick: !store, ...keywardHono() });
   list.push({ id: 'keyward-node', keys: 'static', quick: !store, ...keywardNode() });
@@ -184,6 +258,8 @@ export function registry(store: boolean): RegisteredServer[] {
       label: `${node.label}, SQLite store`,
     });
   }
+  // serve opens the same 1M-key SQLite file, as `keyward serve --db` does.
+  if (store) list.push(...serveSpecs());
   for (const a of otherAdapters) {
     list.push({
       id: a.id,

@@ -51,16 +51,18 @@ export function header(r: BenchReport): string {
 /** The table plus the targets, as text (terminal) or Markdown (docs). */
 export function render(r: BenchReport, style: TableStyle): string {
   const table = renderTable(CASE_HEADERS, caseRows(r.servers, r.cases), style);
-  const targets =
+  const list = (targets: readonly TargetResult[]) =>
     style === 'markdown'
-      ? renderTable(TARGET_HEADERS, targetRows(r.targets), 'markdown')
-      : r.targets
+      ? renderTable(TARGET_HEADERS, targetRows(targets), 'markdown')
+      : targets
           .map((t) => {
-            const line = `T${t.id.padEnd(3)} ${t.verdict.padEnd(12)} ${t.goal.padEnd(9)} ${t.title}`;
+            const line = `T${t.id.padEnd(5)} ${t.verdict.padEnd(12)} ${t.goal.padEnd(11)} ${t.title}`;
             const detail = [t.value, t.note].filter(Boolean).join(' | ');
-            return detail ? `${line}\n       ${detail}` : line;
+            return detail ? `${line}\n         ${detail}` : line;
           })
           .join('\n');
+  const points = r.targets.filter((t) => t.id.startsWith('16.'));
+  const targets = list(r.targets.filter((t) => !t.id.startsWith('16.')));
   const legend = r.servers.map((s) => `- ${s.id}: ${s.label}${s.note ? ` (${s.note})` : ''}`).join('\n');
   const notes = r.notes.map((n) => `- ${n}`).join('\n');
   return [
@@ -68,6 +70,13 @@ export function render(r: BenchReport, style: TableStyle): string {
     '',
     'Targets (a verdict in parentheses in the table is a staticKeys analogue, not the target itself):',
     targets,
+    ...(points.length
+      ? [
+          '',
+          "Issue 16's performance points (serve; the library against the same run's references):",
+          list(points),
+        ]
+      : []),
     '',
     'Servers:',
     legend,

@@ -17,6 +17,8 @@ export interface RunningServer {
   readonly rssPeakMiB: number | undefined;
   sampleRss(): void;
   cpuSeconds(): number | undefined;
+  /** `keyward serve`: newline-terminated lines it wrote to stdout so far (its request log). */
+  logLines?(): number;
   /** GET a path and parse the JSON body (for counters), or just return the status. */
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
@@ -33,6 +35,14 @@ export interface StartOptions {
 }
 
 const serversDir = fileURLToPath(new URL('../servers/', import.meta.url));
+/** The installed `keyward` command: it loads packages/server/dist, which the harness builds first. */
+const keywardBin = fileURLToPath(new URL('../../packages/server/bin/keyward.js', import.meta.url));
+
+/** Every server child still running, killed when the harness exits whatever the cause. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 
 function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
@@ -53,6 +63,7 @@ export function startServer(options: StartOptions): Promise<RunningServer> {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production', BENCH_CONFIG: JSON.stringify(options.config) },
   });
+  track(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-4000);
@@ -82,10 +93,80 @@ export function startServer(options: StartOptions): Promise<RunningServer> {
   });
 }
 
-function running(id: string, child: ChildProcess, url: string): RunningServer {
+function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+export interface ServeOptions {
+  readonly id: string;
+  /** The SQLite key store; its pepper is read from `<path>.pepper`, as serve does. */
+  readonly database: string;
+  readonly logLevel: 'info' | 'silent';
+  /** Another build's `keyward` command (`--serve-baseline`); default this tree's. */
+  readonly bin?: string;
+  readonly cpu: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * `keyward serve` as a user runs it: the installed command with its default options but
+ * the port (0, an ephemeral one), on the 1M-key store, `--log-level` as asked. Ready when
+ * it prints its URL on stderr; its stdout (the JSON request log) is read and its lines
+ * counted, as a log collector reading a pipe would.
+ */
+export function startServe(options: ServeOptions): Promise<RunningServer> {
+  const argv = [process.execPath, options.bin ?? keywardBin, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  argv.push('--db', options.database);
+  if (options.logLevel !== 'info') argv.push('--log-level', options.logLevel);
+  const [cmd, args] = launch(argv, options.cpu);
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  // Only the store's own settings: nothing from the caller's environment may change serve's.
+  for (const name of Object.keys(env)) if (name.startsWith('KEYWARD_')) delete env[name];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  track(child);
+  let lines = 0;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  });
+  // Lines flushed as serve exits arrive after its exit: stop() waits for the end of stdout.
+  const drained = new Promise<void>((done) => child.stdout!.once('close', () => done()));
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timeout = options.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${options.id} did not start within ${timeout} ms: ${stderr}`));
+    }, timeout);
+    child.on('error', reject);
+    const early = (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.id} exited (${code ?? signal}) before it was ready: ${stderr.trim()}`));
+    };
+    child.on('exit', early);
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+      const url = /listening on (http:\/\/[^\s]+)/.exec(stderr)?.[1];
+      if (url === undefined) return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      child.stderr!.removeAllListeners('data');
+      child.stderr!.resume();
+      resolve(running(options.id, child, url, { lines: () => lines, drained }));
+    });
+  });
+}
+
+function running(
+  id: string,
+  child: ChildProcess,
+  url: string,
+  log?: { lines(): number; drained: Promise<void> },
+): RunningServer {
   const pid = child.pid!;
   let peak: number | undefined;
   return {
+    ...(log ? { logLines: log.lines } : {}),
     id,
     pid,
     url,
@@ -107,6 +188,7 @@ function running(id: string, child: ChildProcess, url: string): RunningServer {
         child.kill('SIGKILL');
         await waitForExit(child, 3000);
       }
+      if (log) await Promise.race([log.drained, new Promise((done) => setTimeout(done, 3000))]);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { CaseName, CaseResult, ServerResult, TargetResult } from './model.js';
+import { POINTS } from './points.js';
 
 export type TableStyle = 'text' | 'markdown';
 
@@ -29,6 +30,14 @@ export function renderTable(
 
 /** Which target a case row feeds, and its goal. */
 function rowGoal(server: ServerResult, name: CaseName): { id: string; min: number } | undefined {
+  // Issue 16's point 2 on serve as a user runs it (default request log).
+  if (server.group === 'service' && server.requestLog?.level !== 'silent') {
+    if (name === 'valid') return { id: '16.2b', min: POINTS.validOverPublic };
+    if (name === 'missing' || name === 'malformed' || name === 'unknown')
+      return { id: '16.2c', min: POINTS.refusalOverValid };
+    if (name === 'flood') return { id: '16.2d', min: POINTS.floodOverCycle };
+    return undefined;
+  }
   if (server.group !== 'keyward') return undefined;
   if (name === 'valid' && (server.framework === 'hono' || server.framework === 'node'))
     return { id: '1', min: 0.95 };
@@ -57,7 +66,7 @@ export function caseRows(servers: readonly ServerResult[], cases: readonly CaseR
       if (goal && c.ratio !== undefined && !c.problem) {
         const verdict = c.ratio >= goal.min ? 'PASS' : 'MISS';
         // Targets 1 and 3 are defined on the store; Target 2 holds for any keyward server.
-        const analogue = server.keys === 'static' && goal.id !== '2';
+        const analogue = server.keys === 'static' && goal.id !== '2' && !goal.id.startsWith('16.');
         target = `T${goal.id} >=${goal.min.toFixed(2)} ${analogue ? `(${verdict})` : verdict}`;
       }
       rows.push([

@@ -9,6 +9,7 @@ import {
   type TargetResult,
   throughput,
 } from './model.js';
+import { evaluatePoints } from './points.js';
 import { median } from './stats.js';
 
 /** Everything the targets of issue 6 are judged on, from one run. */
@@ -345,9 +346,12 @@ function target8(input: TargetInput): TargetResult {
   };
 }
 
-/** Judges every target of issue 6 (and target 8, of issue 14); unmeasurable ones say why, never pass. */
+/**
+ * Judges every target of issue 6 (and target 8, of issue 14), then issue 16's points (ids
+ * `16.*`, see points.ts); unmeasurable ones say why, never pass.
+ */
 export function evaluateTargets(input: TargetInput): TargetResult[] {
-  return [
+  const issue6 = [
     target1(input),
     target2(input),
     target3(input),
@@ -357,4 +361,5 @@ export function evaluateTargets(input: TargetInput): TargetResult[] {
     target7(input),
     target8(input),
   ];
+  return [...issue6, ...evaluatePoints({ servers: input.servers, cases: input.cases, targets: issue6 })];
 }

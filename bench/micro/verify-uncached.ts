@@ -7,7 +7,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { keyFormat } from '@keyward/keys';
-import { apiKeyHeader, type VerifyContext } from 'keyward';
+import { AuthFailure, apiKeyHeader, type VerifyContext } from 'keyward';
 import { latencySummary } from '../lib/cases.js';
 import { openStoreVerifier, type StoreTarget } from '../lib/keystore.js';
 
@@ -56,7 +56,9 @@ async function timeOne(key: string, valid: boolean): Promise<number> {
   const c = process.cpuUsage(c0);
   cpuUs.push(c.user + c.system);
   // A wrong pepper or file would make every "valid" sample a quick rejection: refuse.
-  if (Boolean(value) !== valid) throw new Error(`a ${valid ? 'valid' : 'unknown'} key verified otherwise`);
+  // A refusal is falsy or an AuthFailure naming the reason.
+  const accepted = Boolean(value) && !(value instanceof AuthFailure);
+  if (accepted !== valid) throw new Error(`a ${valid ? 'valid' : 'unknown'} key verified otherwise`);
   return ns;
 }
 

@@ -32,7 +32,14 @@ function cases(id: string, rates: Partial<Record<CaseResult['case'], number[]>>)
   const runs = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, v.map((x) => run(x))]));
   return Object.entries(runs).map(([name, list]) => {
     const n = name as CaseResult['case'];
-    const base = n === 'public' ? undefined : n === 'valid' ? runs['public'] : runs['valid'];
+    const base =
+      n === 'public'
+        ? undefined
+        : n === 'valid'
+          ? runs['public']
+          : n === 'flood'
+            ? (runs['cycle'] ?? runs['valid'])
+            : runs['valid'];
     return summarise(id, n, list, base, undefined);
   });
 }
@@ -248,6 +255,206 @@ describe('targets', () => {
     const t = Object.fromEntries(evaluateTargets({ servers, cases: all }).map((x) => [x.id, x]));
     expect(t['1']!.verdict).toBe('not measured');
     expect(t['6b']!.verdict).toBe('MISS');
+  });
+});
+
+describe("issue 16's points", () => {
+  const service = (
+    id: string,
+    level: string,
+    lines: number,
+    requests: number,
+    extra: Partial<ServerResult> = {},
+  ) => server(id, { group: 'service', requestLog: { level, lines, requests }, rssPeakMiB: 120, ...extra });
+  const reference = (id: string, framework: 'hono' | 'node') =>
+    server(id, { group: 'reference', framework, keys: 'static', storeKeys: undefined });
+  const byId = (input: Parameters<typeof evaluateTargets>[0]) =>
+    Object.fromEntries(evaluateTargets(input).map((t) => [t.id, t]));
+
+  // serve: public 100 per round; silent public 110, 105, 100 (ratios 0.91, 0.95, 1.00).
+  const serveCases = (over: Partial<Record<CaseResult['case'], number[]>> = {}) => [
+    ...cases('serve', {
+      public: [100, 100, 100],
+      valid: [90, 86, 88],
+      missing: [90, 86, 88],
+      malformed: [88, 84, 86],
+      unknown: [87, 84, 86],
+      cycle: [80, 80, 80],
+      flood: [77, 76, 78],
+      ...over,
+    }),
+    ...cases('serve-silent', { public: [110, 105, 100], valid: [100, 100, 100] }),
+    ...cases('hono-bare', { public: [115, 120, 110] }),
+  ];
+  const serveServers = (lines = 1000) => [
+    service('serve', 'info', lines, 1000),
+    service('serve-silent', 'silent', 0, 1000, { rssPeakMiB: 90 }),
+    reference('hono-bare', 'hono'),
+  ];
+
+  it('judges the request log against silent, and misses when a line is lost', () => {
+    const t = byId({ servers: serveServers(), cases: serveCases() });
+    expect(t['16.1']).toMatchObject({
+      verdict: 'PASS',
+      value: '0.95 (serve vs serve-silent, req/s per core)',
+    });
+    expect(t['16.1']!.note).toContain('1000 log lines for 1000 requests completed');
+    expect(byId({ servers: serveServers(999), cases: serveCases() })['16.1']!.verdict).toBe('MISS');
+    const slow = serveCases({ public: [90, 90, 90] }); // 0.82, 0.86, 0.90
+    expect(byId({ servers: serveServers(), cases: slow })['16.1']).toMatchObject({
+      verdict: 'MISS',
+      value: expect.stringMatching(/^0\.86 /),
+    });
+  });
+
+  it("judges serve's public route against bare Hono and its own paths against it", () => {
+    const t = byId({ servers: serveServers(), cases: serveCases() });
+    // 100/115, 100/120, 100/110: median 0.87.
+    expect(t['16.2a']).toMatchObject({ verdict: 'PASS', value: '0.87 (serve vs hono-bare, req/s per core)' });
+    expect(t['16.2b']).toMatchObject({ verdict: 'PASS', value: '0.88 serve' });
+    expect(t['16.2b']!.note).toBe('serve-silent: 0.95');
+    // malformed 88/90, 84/86, 86/88 = 0.98; unknown 87/90, 84/86, 86/88 = 0.977.
+    expect(t['16.2c']).toMatchObject({
+      verdict: 'PASS',
+      value: '1.00 missing, 0.98 malformed, 0.98 unknown',
+    });
+    expect(t['16.2d']).toMatchObject({ verdict: 'PASS', value: '0.96 serve' }); // 77/80, 76/80, 78/80
+    const worse = byId({
+      servers: serveServers(),
+      cases: serveCases({ unknown: [85, 83, 85], valid: [84, 84, 84], flood: [70, 70, 70] }),
+    });
+    expect(worse['16.2b']).toMatchObject({ verdict: 'MISS', value: '0.84 serve' });
+    expect(worse['16.2c']!.verdict).toBe('PASS');
+    expect(worse['16.2d']).toMatchObject({ verdict: 'MISS', value: '0.88 serve' });
+    const refused = byId({ servers: serveServers(), cases: serveCases({ unknown: [80, 80, 80] }) });
+    expect(refused['16.2c']).toMatchObject({
+      verdict: 'MISS',
+      value: '1.00 missing, 0.98 malformed, 0.91 unknown',
+    });
+  });
+
+  it('never passes point 2 without the store, a refusal case or the bare Hono app', () => {
+    const small = [service('serve', 'info', 1000, 1000, { storeKeys: 1000 })];
+    const t = byId({
+      servers: small,
+      cases: serveCases({ malformed: [] }).filter((c) => c.server === 'serve'),
+    });
+    expect(t['16.2a']!.verdict).toBe('not measured');
+    expect(t['16.2b']).toMatchObject({ verdict: 'not measured' });
+    expect(t['16.2b']!.note).toContain('held 1000 keys');
+    expect(t['16.2c']).toMatchObject({ verdict: 'not measured', note: 'not measured: malformed' });
+    expect(t['16.1']!.verdict).toBe('not measured');
+  });
+
+  it('restates the library targets against the same-run references, 0.03 below their ratios', () => {
+    const servers = [
+      server('node-floor', { group: 'peer', framework: 'node', keys: 'static', storeKeys: undefined }),
+      reference('hono-keyed-floor', 'hono'),
+      reference('node-keyed-floor', 'node'),
+      server('keyward-hono-protect-store'),
+      server('keyward-hono-store'),
+      server('keyward-node-store', { framework: 'node' }),
+    ];
+    const all = (protectValid: number, nodeUnknown: number) => [
+      ...cases('node-floor', { public: [100, 100], valid: [50, 50] }),
+      ...cases('hono-keyed-floor', {
+        public: [100, 100],
+        valid: [90, 90],
+        missing: [99, 99],
+        unknown: [95, 95],
+      }),
+      ...cases('node-keyed-floor', {
+        public: [100, 100],
+        valid: [96, 96],
+        missing: [100, 100],
+        unknown: [98, 98],
+      }),
+      ...cases('keyward-hono-protect-store', {
+        public: [100, 100],
+        valid: [protectValid, protectValid],
+        missing: [protectValid * 0.97, protectValid * 0.97],
+        malformed: [protectValid * 0.93, protectValid * 0.93],
+        unknown: [protectValid * 0.92, protectValid * 0.92],
+      }),
+      ...cases('keyward-hono-store', { public: [100, 100], valid: [80, 80] }),
+      ...cases('keyward-node-store', {
+        public: [100, 100],
+        valid: [94, 94],
+        missing: [94, 94],
+        unknown: [nodeUnknown, nodeUnknown],
+      }),
+    ];
+    const pass = byId({ servers, cases: all(87, 89) });
+    // 0.87 against 0.90 - 0.03 and 0.94 against 0.96 - 0.03: both at least the floor.
+    expect(pass['16.3a']).toMatchObject({
+      verdict: 'PASS',
+      value:
+        '0.87 keyward-hono-protect-store vs 0.90 hono-keyed-floor, 0.94 keyward-node-store vs 0.96 node-keyed-floor',
+    });
+    expect(pass['16.3a']!.note).toContain('apiKeyAuth middleware (keyward-hono-store, not judged): 0.80');
+    // Worst margin: unknown 0.92 against 95/90 - 0.03 = 1.03 (missing: 0.97 against 1.07).
+    expect(pass['16.3b']).toMatchObject({
+      verdict: 'MISS',
+      value: 'worst 0.92 keyward-hono-protect-store unknown vs 1.06 hono-keyed-floor',
+    });
+    const miss = byId({ servers, cases: all(86, 89) });
+    expect(miss['16.3a']!.verdict).toBe('MISS');
+    expect(miss['16.3a']!.note).toContain('worst margin -0.01');
+    // malformed is held to the reference's unknown ratio (a hand-written check has no checksum).
+    const refusalsOnly = byId({
+      servers: servers.filter((s) => s.id !== 'keyward-hono-protect-store'),
+      cases: all(87, 89).filter((c) => !c.server.startsWith('keyward-hono-protect')),
+    });
+    // node: missing 1.00 vs 1.04 - 0.03; unknown 89/94 = 0.95 vs 1.02 - 0.03 = 0.99.
+    expect(refusalsOnly['16.3b']).toMatchObject({
+      verdict: 'MISS',
+      value: 'worst 0.95 keyward-node-store unknown vs 1.02 node-keyed-floor',
+    });
+    expect(refusalsOnly['16.3a']!.verdict).toBe('not measured');
+    expect(refusalsOnly['16.3a']!.note).toContain('not measured on hono');
+    // Within 0.03 of the reference on every refusal: a pass.
+    const close = byId({
+      servers: [reference('node-keyed-floor', 'node'), server('keyward-node-store', { framework: 'node' })],
+      cases: [
+        ...cases('node-keyed-floor', { public: [100], valid: [96], missing: [100], unknown: [98] }),
+        ...cases('keyward-node-store', {
+          public: [100],
+          valid: [100],
+          missing: [102],
+          malformed: [100],
+          unknown: [100],
+        }),
+      ],
+    });
+    // missing 1.02 vs 100/96 - 0.03 = 1.012; malformed and unknown 1.00 vs 98/96 - 0.03 = 0.991.
+    expect(close['16.3b']).toMatchObject({ verdict: 'PASS', note: 'margin +0.01 over 3 refusal cases' });
+    // Point 3c is target 4 as it is.
+    expect(pass['16.3c']!.verdict).toBe(pass['4']!.verdict);
+    expect(pass['16.3c']!.value).toBe(pass['4']!.value);
+  });
+
+  it('carries targets 5a to 8 and holds serve to the RSS limit', () => {
+    const micro = { store: 'sqlite', keys: 1_000_000, samples: 1000, p50Us: 20, p99Us: 50, maxUs: 300 };
+    const t = byId({ servers: serveServers(), cases: serveCases(), micro });
+    expect(t['16.4']).toMatchObject({
+      verdict: 'not measured',
+      value:
+        'T5a PASS, T5b not measured, T6a not measured, T6b not measured, T7 not measured, T8 not measured',
+    });
+    expect(t['16.4']!.note).toBe('serve RSS under load (< 150 MB): 120 MiB serve, 90 MiB serve-silent');
+    const heavy = [service('serve', 'info', 1000, 1000, { rssPeakMiB: 151 })];
+    expect(byId({ servers: heavy, cases: [], micro })['16.4']!.verdict).toBe('MISS');
+    expect(byId({ servers: [], cases: [], micro: { ...micro, p99Us: 120 } })['16.4']!.verdict).toBe('MISS');
+  });
+
+  it("marks serve's rows with the point they feed", () => {
+    const rows = caseRows(serveServers(), serveCases());
+    const targetOf = (srv: string, name: string) => rows.find((r) => r[0] === srv && r[1] === name)!.at(-1);
+    expect(targetOf('serve', 'valid')).toBe('T16.2b >=0.85 PASS');
+    expect(targetOf('serve', 'unknown')).toBe('T16.2c >=0.97 PASS');
+    expect(targetOf('serve', 'flood')).toBe('T16.2d >=0.95 PASS');
+    expect(targetOf('serve', 'public')).toBe('');
+    expect(targetOf('serve-silent', 'valid')).toBe('');
   });
 });
 
