@@ -18,6 +18,16 @@ export {
 } from './manager.js';
 export type { KeySettings } from './domain/settings.js';
 export { type KeyState, keyState } from './domain/records.js';
+export {
+  eachKey,
+  filteredPage,
+  isEmptyKeyFilter,
+  KEY_STATES,
+  type KeyFilter,
+  type KeyLister,
+  matchesKeyFilter,
+  parseKeyState,
+} from './domain/key-filter.js';
 export type {
   AuditEntry,
   AuditAction,
@@ -58,6 +68,7 @@ export {
   KeyStateError,
   KeyStoreError,
   PepperMismatchError,
+  StoreNotFoundError,
   StoreUnavailableError,
 } from './domain/errors.js';
 

@@ -1,4 +1,13 @@
-import { closeSync, fchmodSync, lstatSync, openSync, realpathSync, type Stats, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  lstatSync,
+  openSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type {
   AuditContext,
@@ -28,6 +37,7 @@ import {
   PepperMismatchError,
   pageLimit,
   rotationWrites,
+  StoreNotFoundError,
   StoreUnavailableError,
   updateWrites,
 } from '@keyward/keys/store';
@@ -43,7 +53,7 @@ import {
   type KeyRow,
   toParams,
 } from './rows.js';
-import { migrate } from './schema.js';
+import { hasSchema, migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
 import { LOCKED, Switches } from './switches.js';
 import { type BatchContext, writeKeyBatch } from './worker/batch.js';
@@ -59,6 +69,12 @@ export interface SqliteStoreOptions {
    * lost on power loss; faster for keys with limited uses (one commit per request).
    */
   synchronous?: 'full' | 'normal';
+  /**
+   * Refuse to create a store: a missing file, or a file without keyward's tables, fails
+   * with `StoreNotFoundError` ("no key store at PATH") and nothing is written. For
+   * commands that only read, so a mistyped path never leaves an empty database behind.
+   */
+  mustExist?: boolean;
 }
 
 const PEPPER = 'pepper_fingerprint';
@@ -187,6 +203,8 @@ export class SqliteKeyStore implements KeyStore {
   readonly #writer: SqliteWriter | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Whether this store committed anything without an fsync (then close checkpoints). */
+  #unsynced = false;
 
   private constructor(
     readonly location: string,
@@ -216,12 +234,17 @@ export class SqliteKeyStore implements KeyStore {
       // Hashes are peppered, but owners and metadata are nobody else's business.
       if (path !== ':memory:' && path !== '') {
         const target = checkStoreLocation(path);
-        if (!createPrivate(target)) checkStoreFiles(target);
+        if (options.mustExist) {
+          if (!existsSync(target)) throw new StoreNotFoundError(path);
+          checkStoreFiles(target);
+        } else if (!createPrivate(target)) checkStoreFiles(target);
       }
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
       const file = path !== ':memory:' && path !== '';
+      // Before anything is written (WAL mode, migrations): a file that is not a store stays as it was.
+      if (options.mustExist && !hasSchema(db)) throw new StoreNotFoundError(path);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (file && mode !== 'wal') {
         // Readers that never block the writer, and a write lock taken only at BEGIN, are
@@ -294,6 +317,7 @@ export class SqliteKeyStore implements KeyStore {
    * again the moment the last one let go of it). Refused once the store is closed.
    */
   #bulk<T>(send: () => Promise<T>): Promise<T> {
+    this.#unsynced = true;
     const go = () =>
       this.#closed
         ? Promise.reject(this.#closedError())
@@ -309,6 +333,7 @@ export class SqliteKeyStore implements KeyStore {
    * on power loss too. Administrative changes always commit with FULL.
    */
   #relaxed<T>(fn: () => T): T {
+    this.#unsynced = true;
     return this.#switch.relaxed(fn);
   }
 
@@ -523,6 +548,7 @@ export class SqliteKeyStore implements KeyStore {
       return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
+    this.#unsynced = true;
     return writer.consume(id, at.getTime()).catch((error: unknown) => {
       throw this.#fail(error);
     });
@@ -590,8 +616,9 @@ export class SqliteKeyStore implements KeyStore {
     // Its writes in flight are committed first; the checkpoint below then covers them.
     await this.#writer?.close();
     try {
-      // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
-      if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      // Syncs everything committed without an fsync (usage, uses taken, imports) before
+      // closing. Not after reads only: the checkpoint would wait for another writer.
+      if (this.#full && this.#unsynced) this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // Another connection may hold the WAL; SQLite syncs it at its own checkpoint.
     }

@@ -5,7 +5,7 @@ import { openKeyManager } from '../open.js';
 import { type CliIO, cliActor } from './io.js';
 
 /** Wraps a validator so commander reports its message as a usage error (exit 2). */
-function parser<T>(check: (value: string) => T): (value: string) => T {
+export function parser<T>(check: (value: string) => T): (value: string) => T {
   return (value) => {
     try {
       return check(value);
@@ -53,14 +53,39 @@ export const dbOption = () =>
     '--db <path>',
     'database file or sqlite:/file: URL (default: $KEYWARD_DATABASE_URL or ./keyward.db)',
   );
-export const jsonOption = () => new Option('--json', 'print one JSON object for scripts');
+export const jsonOption = () =>
+  new Option('--json', 'print one JSON object for scripts (errors too, on stderr)').env('KEYWARD_JSON');
 
-/** Opens the key manager for one command and always closes it (flushing nothing pending). */
+/**
+ * An option that can also be set through an environment variable (named in `--help`),
+ * as every flag of the CLI can: `envOption('--status <state>', '...', 'KEYWARD_STATUS')`.
+ */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(env);
+}
+
+/** What a command may do to the store it opens. */
+export interface ManagerUse {
+  /**
+   * Create the store (and its pepper file) when there is none: only `serve`, `keys create`,
+   * `keys import` and `init` do. Otherwise a missing store fails with "no key store at
+   * PATH" (exit 8) and nothing is written.
+   */
+  create?: boolean;
+}
+
+/**
+ * Opens the key manager for one command and always closes it (flushing nothing pending).
+ * The store must exist unless `use.create`; opening it takes no write lock when its schema
+ * is up to date, so read commands never wait behind another process writing.
+ */
 export async function withManager<T>(
   io: CliIO,
   db: string | undefined,
   fn: (manager: KeyManager) => Promise<T>,
+  use: ManagerUse = {},
 ): Promise<T> {
+  const mustExist = use.create !== true;
   const busy = Number(io.env.KEYWARD_BUSY_TIMEOUT_MS ?? 5000);
   const manager = await openKeyManager({
     database: db,
@@ -69,7 +94,8 @@ export async function withManager<T>(
     actor: cliActor(),
     pollIntervalMs: 0,
     flushIntervalMs: 0,
-    sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000 },
+    sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000, mustExist },
+    postgres: { mustExist },
   });
   try {
     return await fn(manager);

@@ -2,8 +2,11 @@ import { createRequire } from 'node:module';
 import { isKeyId } from '@keyward/keys';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
-import { exitCodes, exitCodesHelp, fail } from './exit.js';
-import { type CliIO, processIO } from './io.js';
+import { registerCompletion } from './completion.js';
+import { registerDoctor } from './doctor.js';
+import { ExitCode, exitCodes, exitCodesHelp, fail } from './exit.js';
+import { registerInit } from './init.js';
+import { type CliIO, processIO, truthy } from './io.js';
 import { registerKeys } from './keys.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
@@ -39,8 +42,15 @@ function hideArguments(message: string, args: readonly string[]): string {
   return text;
 }
 
+/** Whether errors are to be JSON: `--json` among the options, or `KEYWARD_JSON` set. */
+export function wantsJson(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json') || truthy(env.KEYWARD_JSON);
+}
+
 /** The `keyward` command tree, writing through `io`; `args` are kept out of commander's errors. */
 export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
+  const json = wantsJson(args, io.env);
   const program = new Command()
     .name('keyward')
     .description('API-key authentication: run the protected demo API and manage keys')
@@ -48,15 +58,19 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(hideArguments(s, args)),
+      // Under --json, runCli prints the error as one JSON object instead.
+      outputError: (s, write) => (json ? undefined : write(hideArguments(s, args))),
     })
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError(!json && '(add --help for usage)')
     .exitOverride()
     .addHelpText('after', exitCodesHelp);
   registerServe(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
+  registerInit(program, io);
+  registerDoctor(program, io);
+  registerCompletion(program, io);
   return program;
 }
 
@@ -66,7 +80,14 @@ export async function runCli(args: readonly string[], io: CliIO = processIO()): 
     await buildProgram(io, args).parseAsync([...args], { from: 'user' });
     return exitCodes.ok;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
-    return fail(io, error);
+    const json = wantsJson(args, io.env);
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return exitCodes.ok;
+      if (!json) return exitCodes.usage;
+      const message = hideArguments(error.message.replace(/^error: /, ''), args);
+      return fail(io, new Error(message), true, exitCodes.usage);
+    }
+    if (error instanceof ExitCode) return error.code;
+    return fail(io, error, json);
   }
 }

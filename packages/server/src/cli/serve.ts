@@ -290,7 +290,7 @@ export function registerServe(program: Command, io: CliIO): void {
       say(
         configured
           ? 'Verifying static keys from KEYWARD_API_KEYS.'
-          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
+          : `Verifying keys against the key store ${manager!.store.location}; manage them with: npx keyward keys --help`,
       );
       if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
       else if (empty) say(`\n${createKeyInstructions(database)}`);
