@@ -1,4 +1,5 @@
 import type { Guard } from '../core/guard.js';
+import { describeGuardedOperation } from './responses.js';
 import { type SecurityRequirement, SecuritySchemeRegistry, securityRequirements } from './security.js';
 
 /** `info` of an OpenAPI document. */
@@ -60,7 +61,10 @@ export function applySecurity(
     registry.addGuard(route.guard);
     const method = route.method.toLowerCase();
     const operation = document.paths[route.path]?.[method];
-    if (operation) operation.security = securityRequirements(route.guard);
+    if (operation) {
+      operation.security = securityRequirements(route.guard);
+      describeGuardedOperation(operation, route.guard);
+    }
   }
   if (registry.size > 0) {
     document.components = {
@@ -86,10 +90,7 @@ export function buildOpenApiDocument(
     if (route.summary) operation.summary = route.summary;
     operation.operationId = operationId(method, route.path);
     operation.responses = { '200': { description: 'Successful Response' } };
-    if (route.guard) {
-      operation.responses['401'] = { description: 'Missing or invalid API key' };
-      if (route.guard.scopes.length > 0) operation.responses['403'] = { description: 'Insufficient scope' };
-    }
+    // applySecurity adds the description, 401, 403, 429 and 503 of guarded routes.
     item[method] = operation;
   }
   return applySecurity(document, routes);
