@@ -45,7 +45,7 @@ describe('docsFetchHandler', () => {
     expect(await redoc.text()).toContain('/redoc/redoc.standalone.js');
     const bundle = get('/redoc/redoc.standalone.js')!;
     expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(500_000);
-    expect(await get('/redoc/redoc-init.js')!.text()).toContain('Redoc.init("/openapi.json"');
+    expect(await get('/redoc/redoc-init.js')!.text()).toContain('fetch("/openapi.json")');
     expect(get('/items')).toBeUndefined();
     expect(get('/docs', 'POST')).toBeUndefined();
     expect(await get('/docs', 'HEAD')!.text()).toBe('');

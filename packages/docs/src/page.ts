@@ -133,7 +133,9 @@ function redocBundles(): string | undefined {
 
 /**
  * The ReDoc page (the standalone bundle of the installed `redoc` package, served by the
- * app itself: it works offline). `undefined` when `redoc` is not installed: install it
+ * app itself: it works offline). ReDoc's attribution link in the side menu carries an image
+ * from its CDN: the page's content security policy blocks it, so nothing is fetched from
+ * elsewhere. `undefined` when `redoc` is not installed: install it
  * (`npm install redoc`) to get the page.
  */
 export function redocPage(options: DocsPageOptions): ((path: string) => StaticAsset | undefined) | undefined {
@@ -145,7 +147,25 @@ export function redocPage(options: DocsPageOptions): ((path: string) => StaticAs
   files.set(`${base}/redoc-init.js`, {
     status: 200,
     headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' },
-    body: `Redoc.init(${JSON.stringify(options.openapiPath)}, { hideDownloadButton: false }, document.getElementById('redoc'));\n`,
+    // What to paste and where, per scheme, at the top of the page: ReDoc shows a scheme's
+    // description only beside each operation.
+    body: `fetch(${JSON.stringify(options.openapiPath)})
+  .then(function (response) { return response.json(); })
+  .then(function (spec) {
+    var schemes = (spec.components && spec.components.securitySchemes) || {};
+    var lines = Object.keys(schemes).map(function (name) {
+      var s = schemes[name];
+      var where = s.type === 'apiKey' ? ' (' + s.in + ' \`' + s.name + '\`)' : '';
+      return '- **' + name + '**' + where + ': ' + String(s.description || '').replace(/\\n+/g, ' ');
+    });
+    spec.info = spec.info || {};
+    if (lines.length > 0) {
+      spec.info.description = (spec.info.description ? spec.info.description + '\\n\\n' : '') +
+        '## Authentication\\n\\n' + lines.join('\\n');
+    }
+    Redoc.init(spec, { hideDownloadButton: false }, document.getElementById('redoc'));
+  });
+`,
   });
   const title = escapeHtml(options.title ?? 'API docs');
   files.set(base, {
@@ -162,6 +182,7 @@ export function redocPage(options: DocsPageOptions): ((path: string) => StaticAs
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <style>body { margin: 0; padding: 0; }</style>
 </head>
 <body>
