@@ -329,6 +329,21 @@ describe('keys verify', () => {
     expect(empty.stderr).toMatch(/no key on stdin/);
   });
 
+  it('on a terminal, reads the key without echoing it (backspace works, Ctrl-C cancels)', async () => {
+    const { db, env, made } = await seeded(['--name', 'typed']);
+    const key = made[0]!.key;
+    const tty = { stdinTTY: true, stderrTTY: true };
+    const out = await cliWith(['keys', 'verify', '--db', db], env, { ...tty, stdin: [`${key}x\u007f\r`] });
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/^Paste the key and press Enter \(it is not shown nor stored\): \n$/);
+    expect(out.stdout + out.stderr).not.toContain(key);
+    const cancelled = await cliWith(['keys', 'verify', '--db', db], env, {
+      ...tty,
+      stdin: [`${key.slice(0, 5)}\u0003`],
+    });
+    expect(cancelled.code).toBe(2);
+  });
+
   it('works from a pipe in a real process', async () => {
     const { db, made } = await seeded(['--name', 'piped']);
     const run = spawnSync(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { CliIO } from './io.js';
+import { jsonOption } from './options.js';
 
 /** A command path (`keys create`) with its subcommands and options, for completion scripts. */
 interface Node {
@@ -102,7 +103,7 @@ export function registerCompletion(program: Command, io: CliIO): void {
       if (!(value in SHELLS)) throw new InvalidArgumentError('use bash, zsh or fish');
       return value as keyof typeof SHELLS;
     })
-    .option('--json', 'print {"shell","script"} instead of the script')
+    .addOption(jsonOption())
     .action((shell: keyof typeof SHELLS, flags: { json?: boolean }) => {
       const script = SHELLS[shell](commandTree(program));
       io.stdout.write(flags.json ? `${JSON.stringify({ shell, script })}\n` : script);

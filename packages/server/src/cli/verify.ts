@@ -26,6 +26,36 @@ export async function readKeyFromStdin(stdin: NodeJS.ReadableStream): Promise<st
   return line;
 }
 
+/**
+ * The key typed on a terminal, not echoed (nothing of it stays on the screen or in the
+ * scrollback): raw mode, read up to Enter; Ctrl-C or Ctrl-D gives up.
+ */
+export function readKeyFromTerminal(
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (on: boolean) => unknown },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stdin.setRawMode?.(true);
+    stdin.resume();
+    const finish = (error?: Error) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      if (error) reject(error);
+      else resolve(text.trim());
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const c of typeof chunk === 'string' ? chunk : chunk.toString('utf8')) {
+        if (c === '\r' || c === '\n') return finish();
+        if (c === '\u0003' || c === '\u0004') return finish(new KeyInputError('cancelled'));
+        if (c === '\u007f' || c === '\b') text = text.slice(0, -1);
+        else if (text.length <= MAX_INPUT) text += c;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
 /** What `keys verify` says for each outcome. */
 const SAID: Record<string, string> = {
   valid: 'valid',
@@ -55,8 +85,13 @@ export function registerVerify(keys: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action(async (flags: { scopes?: readonly string[]; db?: string; json?: boolean }) => {
-      if (io.stdin.isTTY === true) io.stderr.write('Paste the key and press Enter (it is not stored):\n');
-      const key = await readKeyFromStdin(io.stdin);
+      let key: string;
+      if (io.stdin.isTTY === true) {
+        io.stderr.write('Paste the key and press Enter (it is not shown nor stored): ');
+        key = await readKeyFromTerminal(io.stdin);
+        io.stderr.write('\n');
+        if (key === '') throw new KeyInputError('no key was entered');
+      } else key = await readKeyFromStdin(io.stdin);
       const valid = await withManager(io, flags.db, async (m) => {
         const check = await m.check(key, { scopes: flags.scopes ?? [], dryRun: true });
         let record: KeyRecord | undefined;
