@@ -506,6 +506,31 @@ describe('keys export', () => {
     const lines = out.stdout.trim().split('\n');
     expect(lines).toHaveLength(20_000);
     expect(new Set(lines.map((l) => json(l).id)).size).toBe(20_000);
+    // A reader that stops early ends the export quietly, as Unix tools do on SIGPIPE.
+    const command = [
+      process.execPath,
+      '--conditions=@keyward/source',
+      '--import',
+      `${root}node_modules/tsx/dist/loader.mjs`,
+      `${root}packages/server/src/cli/main.ts`,
+      'keys',
+      'export',
+      '--jsonl',
+      '--db',
+      s.db,
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const early = spawnSync(
+      'bash',
+      ['-c', `${command} 2>stderr.txt | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"; cat stderr.txt`],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, KEYWARD_PEPPER: PEPPER },
+        encoding: 'utf8',
+      },
+    );
+    expect(early.stdout).toBe('141\n');
   });
 });
 
