@@ -557,6 +557,24 @@ describe('keys delete', () => {
     expect((await run('keys', 'show', made[1]!.id)).code).toBe(3);
   });
 
+  it('takes KEYWARD_YES=1, and never KEYWARD_YES=0 for a yes', async () => {
+    const { db, run, made } = await seeded(['--name', 'a']);
+    for (const no of ['0', 'false', '']) {
+      const out = await cli(['keys', 'delete', made[0]!.id, '--db', db], {
+        KEYWARD_PEPPER: PEPPER,
+        KEYWARD_YES: no,
+      });
+      expect({ no, code: out.code }).toEqual({ no, code: 2 });
+    }
+    expect((await run('keys', 'show', made[0]!.id)).code).toBe(0);
+    const yes = await cli(['keys', 'delete', made[0]!.id, '--db', db, '--json'], {
+      KEYWARD_PEPPER: PEPPER,
+      KEYWARD_YES: '1',
+    });
+    expect(yes.code).toBe(0);
+    expect(json(yes.stdout).id).toBe(made[0]!.id);
+  });
+
   it('takes KEYWARD_YES in a real process', async () => {
     const { db, made } = await seeded(['--name', 'a']);
     const out = await cliProcess(['keys', 'delete', made[0]!.id, '--db', db], {

@@ -2,7 +2,7 @@ import { eachKey } from '@keyward/keys';
 import type { Command } from 'commander';
 import { addFilterOptions, type FilterFlags, filterOf } from './filters.js';
 import { type CliIO, writeOut } from './io.js';
-import { dbOption, envOption, jsonOption, withManager } from './options.js';
+import { dbOption, envFlag, jsonOption, withManager } from './options.js';
 import { jsonLine, recordJson } from './render.js';
 
 /** Records per store read: memory stays at one page, whatever the number of keys. */
@@ -19,7 +19,7 @@ export function registerExport(keys: Command, io: CliIO): void {
       'write every key record (never the keys) to stdout, streamed: one JSON document {"keys":[...]} or, with --jsonl, one record per line',
     )
     .option('--owner <id>', 'only keys of this client')
-    .addOption(envOption('--jsonl', 'one JSON record per line (JSON Lines)', 'KEYWARD_JSONL'));
+    .addOption(envFlag('--jsonl', 'one JSON record per line (JSON Lines)', 'KEYWARD_JSONL'));
   addFilterOptions(command)
     .addOption(dbOption())
     .addOption(jsonOption())

@@ -8,7 +8,7 @@ import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
 import {
   dbOption,
-  envOption,
+  envFlag,
   jsonOption,
   parseCount,
   parseDurationArg,
@@ -186,9 +186,7 @@ export function registerKeys(program: Command, io: CliIO): void {
       'remove a key (its audit history stays; prefer revoke); asks on a terminal, needs --yes otherwise',
     )
     .argument('<id>', 'key id')
-    .addOption(
-      envOption('-y, --yes', 'delete without asking (required when not on a terminal)', 'KEYWARD_YES'),
-    )
+    .addOption(envFlag('-y, --yes', 'delete without asking (required when not on a terminal)', 'KEYWARD_YES'))
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: { yes?: boolean; db?: string; json?: boolean }) =>

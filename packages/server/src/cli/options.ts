@@ -1,8 +1,8 @@
 import type { KeyManager } from '@keyward/keys';
 import { KeyStoreError, parseDuration, parseMetadata, parseRateLimit, parseScopes } from '@keyward/keys';
-import { InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { openKeyManager } from '../open.js';
-import { type CliIO, cliActor } from './io.js';
+import { type CliIO, cliActor, truthy } from './io.js';
 
 /** Wraps a validator so commander reports its message as a usage error (exit 2). */
 export function parser<T>(check: (value: string) => T): (value: string) => T {
@@ -53,8 +53,36 @@ export const dbOption = () =>
     '--db <path>',
     'database file or sqlite:/file: URL (default: $KEYWARD_DATABASE_URL or ./keyward.db)',
   );
+/** The variable of each flag made by {@link envFlag}. */
+const FLAG_ENV = new WeakMap<Option, string>();
+
+/**
+ * A flag without a value that an environment variable can also turn on: set to `1`,
+ * `true` or `yes` (anything but empty, `0`, `false` or `no`). Commander's own `.env()`
+ * turns a flag on whenever the variable is defined, even `KEYWARD_YES=0`, so these are
+ * read from the command's environment by {@link applyEnvFlags} instead.
+ */
+export function envFlag(flags: string, description: string, env: string): Option {
+  const option = new Option(flags, `${description} (env: ${env}=1)`);
+  FLAG_ENV.set(option, env);
+  return option;
+}
+
+/** Before each action: the flags of {@link envFlag} not given on the command line, from `env`. */
+export function applyEnvFlags(program: Command, env: NodeJS.ProcessEnv): void {
+  program.hook('preAction', (_program, action) => {
+    for (const option of action.options) {
+      const name = FLAG_ENV.get(option);
+      if (name === undefined) continue;
+      const key = option.attributeName();
+      if (action.getOptionValueSource(key) === 'cli') continue;
+      if (truthy(env[name])) action.setOptionValueWithSource(key, true, 'env');
+    }
+  });
+}
+
 export const jsonOption = () =>
-  new Option('--json', 'print one JSON object for scripts (errors too, on stderr)').env('KEYWARD_JSON');
+  envFlag('--json', 'print one JSON object for scripts (errors too, on stderr)', 'KEYWARD_JSON');
 
 /**
  * An option that can also be set through an environment variable (named in `--help`),

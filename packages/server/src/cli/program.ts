@@ -8,6 +8,7 @@ import { ExitCode, exitCodes, exitCodesHelp, fail } from './exit.js';
 import { registerInit } from './init.js';
 import { type CliIO, processIO, truthy } from './io.js';
 import { registerKeys } from './keys.js';
+import { applyEnvFlags } from './options.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
     .showHelpAfterError(!json && '(add --help for usage)')
     .exitOverride()
     .addHelpText('after', exitCodesHelp);
+  applyEnvFlags(program, io.env);
   registerServe(program, io);
   registerKeys(program, io);
   registerAudit(program, io);
