@@ -17,8 +17,12 @@
 //    trailing `# 200 {...}` is the status (and JSON body) its curl must get.
 // 3. Every relative link of README.md, ARCHITECTURE.md, CONTRIBUTING.md and docs/ names a
 //    file that exists, and its `#anchor` a heading of that file (GitHub's slugs).
+// 4. The CLI session of docs/reference/cli.md (the ```sh block after
+//    `<!-- check-docs: cli -->`) runs line by line in one bash, in an empty temporary
+//    directory, with `npx keyward` being the built command (packages/server/bin); each
+//    line's trailing `# exit N` is the exit code it must give.
 //
-// Usage: node scripts/check-docs.mjs [--types] [--links] [--quick-start] (default: all three)
+// Usage: node scripts/check-docs.mjs [--types] [--links] [--quick-start] [--cli] (default: all four)
 import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -37,10 +41,11 @@ import ts from 'typescript';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
-const all = !['--types', '--links', '--quick-start'].some((a) => args.has(a));
+const all = !['--types', '--links', '--quick-start', '--cli'].some((a) => args.has(a));
 const runTypes = all || args.has('--types');
 const runLinks = all || args.has('--links');
 const runQuickStart = all || args.has('--quick-start');
+const runCliSession = all || args.has('--cli');
 
 const DIRECTIVE = /^<!--\s*check-docs:\s*([a-z-]+)(?:\s+[^>]*)?-->\s*$/;
 const FENCE_OPEN = /^(\s*)```([A-Za-z]*)\s*$/;
@@ -351,6 +356,67 @@ async function checkQuickStart(blocks) {
   }
 }
 
+/** Runs the CLI session of docs/reference/cli.md; every line must give its `# exit N`. */
+function checkCliSession(blocks) {
+  const started = performance.now();
+  const found = blocks.filter((b) => b.file === 'docs/reference/cli.md' && b.directive === 'cli');
+  if (found.length !== 1)
+    throw new Error('docs/reference/cli.md: expected one block after <!-- check-docs: cli -->');
+  const block = found[0];
+  const bin = join(root, 'packages/server/bin/keyward.js');
+  if (!existsSync(join(root, 'packages/server/dist/cli/main.js'))) {
+    throw new Error('packages/server/dist is missing: run `npm run build` first');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-cli-docs-'));
+  try {
+    const codes = join(dir, '.codes');
+    // `npx keyward` is the command built from this checkout, whatever the directory.
+    const script = [
+      `npx() { if [ "$1" = keyward ]; then shift; node ${JSON.stringify(bin)} "$@"; else command npx "$@"; fi; }`,
+    ];
+    const expected = [];
+    block.text.split('\n').forEach((raw, i) => {
+      const [, command, comment] = /^(.*?)(?:\s+#\s*(.*))?$/.exec(raw.trim());
+      if (command === '') return;
+      const exit = /^exit (\d+)\b/.exec(comment ?? '');
+      if (!exit)
+        throw new Error(`docs/reference/cli.md:${block.line + i}: a line needs its exit code as "# exit 0"`);
+      expected.push({ at: block.line + i, raw: raw.trim(), code: Number(exit[1]) });
+      script.push(command, `echo $? >> ${JSON.stringify(codes)}`);
+    });
+    const env = { ...process.env, NO_COLOR: '1' };
+    for (const name of Object.keys(env)) if (name.startsWith('KEYWARD_')) delete env[name];
+    const run = spawnSync('bash', ['-c', script.join('\n')], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const got = existsSync(codes) ? readFileSync(codes, 'utf8').trim().split('\n').map(Number) : [];
+    const problems = expected
+      .map((e, i) =>
+        got[i] === e.code
+          ? undefined
+          : `docs/reference/cli.md:${e.at}: ${e.raw}\n  exit ${got[i] ?? 'none'}, expected ${e.code}`,
+      )
+      .filter(Boolean);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (problems.length > 0 || run.error) {
+      console.error(problems.join('\n'));
+      if (run.error) console.error(String(run.error));
+      console.error(run.stderr);
+      console.error(`FAIL CLI session: ${problems.length} line(s) did not exit as documented (${seconds} s)`);
+      return false;
+    }
+    console.log(
+      `ok   CLI session: ${expected.length} lines of docs/reference/cli.md exit as documented (${seconds} s)`,
+    );
+    return true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const files = markdownFiles();
 const blocks = files.flatMap(fencedBlocks);
 let ok = true;
@@ -358,6 +424,7 @@ try {
   if (runLinks) ok = checkLinks([...files, 'ARCHITECTURE.md', 'CONTRIBUTING.md']) && ok;
   if (runTypes) ok = checkTypes(blocks) && ok;
   if (runQuickStart) ok = (await checkQuickStart(blocks)) && ok;
+  if (runCliSession) ok = checkCliSession(blocks) && ok;
 } catch (error) {
   console.error(`FAIL ${error.message}`);
   ok = false;

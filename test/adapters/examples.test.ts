@@ -86,7 +86,8 @@ describe.each(examples)('example: $name', (example) => {
     async () => {
       const doc = await (await app.fetch('/openapi.json')).json();
       expect(doc.paths['/secure-data'].get.security).toEqual([{ APIKeyHeader: [] }]);
-      expect(doc.components.securitySchemes).toEqual({
+      // The docs pages add a description where the scheme has none (see docsDefaults).
+      expect(doc.components.securitySchemes).toMatchObject({
         APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header' },
       });
     },

@@ -243,10 +243,17 @@ describe('Express: OpenAPI from the router stack', () => {
       components: { securitySchemes: { Bearer: { type: 'http', scheme: 'bearer' } } },
     };
     const doc = withSecurity(app(), mine);
-    expect(doc.paths['/items']?.get).toEqual({
+    expect(doc.paths['/items']?.get).toMatchObject({
       summary: 'List items',
       security: [{ APIKeyHeader: [] }, { APIKeyCookie: [] }],
+      description:
+        'Authenticated with an API key in the header `X-API-Key` or cookie `session`. No scope is required.',
     });
+    expect(Object.keys((doc.paths['/items']?.get as { responses?: object })?.responses ?? {})).toEqual([
+      '401',
+      '429',
+      '503',
+    ]);
     expect(Object.keys(doc.components?.securitySchemes ?? {})).toEqual([
       'Bearer',
       'APIKeyHeader',

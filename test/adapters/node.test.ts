@@ -136,14 +136,25 @@ describe('node: OpenAPI parts', () => {
     const schemes = {
       APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header', description: 'Your key' },
     };
-    expect(openApiSecurity(optional)).toEqual({
+    expect(openApiSecurity(optional)).toMatchObject({
       security: [{ APIKeyHeader: [] }, {}],
       securitySchemes: schemes,
+      description:
+        'Optionally authenticated with an API key in the header `X-API-Key`. No scope is required.',
     });
+    expect(Object.keys(openApiSecurity(optional).responses)).toEqual(['401', '429', '503']);
     // Requiring a scope makes the key mandatory: no `{}` alternative.
-    expect(openApiSecurity(optional.require('read'))).toEqual({
+    const scoped = openApiSecurity(optional.require('read'));
+    expect(scoped).toMatchObject({
       security: [{ APIKeyHeader: ['read'] }],
       securitySchemes: schemes,
+      description: 'Authenticated with an API key in the header `X-API-Key`. Requires scope `read`.',
+    });
+    expect(Object.keys(scoped.responses)).toEqual(['401', '403', '429', '503']);
+    expect(scoped.responses['403']).toMatchObject({
+      content: {
+        'application/json': { examples: { insufficient_scope: { value: { detail: 'Insufficient scope' } } } },
+      },
     });
   });
 });

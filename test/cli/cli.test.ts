@@ -152,7 +152,7 @@ describe('keyward keys update/disable/enable/revoke/delete/rotate', () => {
     ]);
     expect(audit.entries[0].actor).toMatch(/^cli/);
     expect(JSON.stringify(audit)).not.toContain(created.key);
-    expect((await run('keys', 'delete', id)).code).toBe(0);
+    expect((await run('keys', 'delete', id, '--yes')).code).toBe(0);
     expect((await run('keys', 'show', id)).code).toBe(3);
     expect((await run('audit', '--limit', '1')).stdout).toMatch(/delete\s+key_/);
   });
@@ -383,6 +383,7 @@ describe('keyward errors and exit codes', () => {
 
   it('uses exit 2 for bad durations, scopes, limits, JSON, options and empty updates', async () => {
     const { run } = fresh();
+    expect((await run('init')).code).toBe(0);
     const cases = [
       ['keys', 'create', '--name', 'x', '--expires', '3w'],
       ['keys', 'create', '--name', 'x', '--scopes', 'bad scope'],
@@ -418,6 +419,7 @@ describe('keyward errors and exit codes', () => {
 
   it('uses exit 3 for unknown ids', async () => {
     const { run } = fresh();
+    expect((await run('init')).code).toBe(0);
     for (const verb of ['show', 'revoke', 'disable', 'enable', 'delete', 'rotate']) {
       const out = await run('keys', verb, 'key_000000000000000000');
       expect(out).toMatchObject({ code: 3, stderr: 'keyward: no key with id "key_000000000000000000"\n' });

@@ -48,7 +48,7 @@ describe('keyward serve: the first key', () => {
     expect(first.output().stderr).toMatch(KEY);
     await stop(first);
 
-    expect((await cliProcess(['keys', 'delete', id!, '--db', db], {})).code).toBe(0);
+    expect((await cliProcess(['keys', 'delete', id!, '--yes', '--db', db], {})).code).toBe(0);
     expect(await keysOf(db, {})).toEqual([]);
     const again = serve(['--port', '0', '--db', db]);
     await again.waitFor(/No key was issued/);
@@ -61,6 +61,7 @@ describe('keyward serve: the first key', () => {
 
   it('is not issued on a store a CLI command created, which then says how to make one', async () => {
     const db = join(dir, `made-by-cli-${++n}.db`);
+    expect((await cliProcess(['init', '--db', db], {})).code).toBe(0);
     expect(await keysOf(db, {})).toEqual([]);
     const child = serve(['--port', '0', '--db', db]);
     await child.waitFor(/No key was issued/);

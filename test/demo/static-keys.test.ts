@@ -48,11 +48,45 @@ describe('keyward serve (KEYWARD_API_KEYS)', () => {
       { APIKeyCookie: [] },
       { APIKeyQuery: [] },
     ]);
-    expect(doc.components.securitySchemes).toEqual({
-      APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header' },
-      APIKeyCookie: { type: 'apiKey', name: 'X-API-KEY', in: 'cookie' },
-      APIKeyQuery: { type: 'apiKey', name: 'x-api-key', in: 'query' },
+    // Header first (the Authorize dialog lists it first), then query, then cookie, each
+    // with what to paste and where; the cookie says it cannot be tried from the page.
+    expect(Object.keys(doc.components.securitySchemes)).toEqual([
+      'APIKeyHeader',
+      'APIKeyQuery',
+      'APIKeyCookie',
+    ]);
+    expect(doc.components.securitySchemes).toMatchObject({
+      APIKeyHeader: {
+        type: 'apiKey',
+        name: 'X-API-Key',
+        in: 'header',
+        description: expect.stringMatching(/`X-API-Key` header/),
+      },
+      APIKeyCookie: {
+        type: 'apiKey',
+        name: 'X-API-KEY',
+        in: 'cookie',
+        description: expect.stringMatching(
+          /^Cannot be tried from this page[\s\S]*curl --cookie 'X-API-KEY=YOUR_KEY'/,
+        ),
+      },
+      APIKeyQuery: {
+        type: 'apiKey',
+        name: 'x-api-key',
+        in: 'query',
+        description: expect.stringMatching(/\?x-api-key=/),
+      },
     });
+    const admin = doc.paths['/admin-data'].get;
+    expect(admin.description).toMatch(/Requires scope `admin`\./);
+    expect(Object.keys(admin.responses)).toEqual(['200', '401', '403', '429', '503']);
+    expect(admin.responses['401'].content['application/json'].examples).toEqual({
+      missing: { value: { detail: 'Not authenticated' } },
+      invalid: { value: { detail: 'Invalid API Key' } },
+    });
+    expect(Object.keys(doc.paths['/secure-data'].get.responses)).toEqual(['200', '401', '429', '503']);
+    expect((await fetch(`${server.url}/redoc`)).status).toBe(200);
+    expect((await fetch(`${server.url}/redoc/redoc.standalone.js`)).status).toBe(200);
     const docs = await fetch(`${server.url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');

@@ -3,8 +3,8 @@ import { openApiDocument } from 'keyward/express';
 import { docsSite, type MountDocsOptions, undocumented } from './site.js';
 
 /**
- * Serves `GET /openapi.json` and the Swagger UI page `GET /docs` (from the installed
- * `swagger-ui-dist`, no CDN) on an Express 5 app. Call it before `app.use(apiKeyAuth(...))`
+ * Serves `GET /openapi.json`, the Swagger UI page `GET /docs` (from the installed
+ * `swagger-ui-dist`, no CDN) and `GET /redoc` (when `redoc` is installed) on an Express 5 app. Call it before `app.use(apiKeyAuth(...))`
  * so the docs stay public; the document is built on the first request, so routes declared
  * later are in it.
  */
@@ -31,6 +31,10 @@ export function mountDocs(app: Express | Router, options: MountDocsOptions): voi
   });
   router.get(site.docsPath, serveAsset);
   router.get(`${site.docsPath}/:asset`, serveAsset);
+  if (site.redocPath !== undefined) {
+    router.get(site.redocPath, serveAsset);
+    router.get(`${site.redocPath}/:asset`, serveAsset);
+  }
 }
 
 export type { MountDocsOptions };

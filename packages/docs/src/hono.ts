@@ -6,8 +6,8 @@ import { docsSite, type MountDocsOptions, undocumented } from './site.js';
 type AnyHono = Hono<any, any, any>;
 
 /**
- * Serves `GET /openapi.json` and the interactive `GET /docs` page (Swagger UI from the
- * installed package, no CDN) on a Hono app. Both stay public and out of the document.
+ * Serves `GET /openapi.json`, the interactive `GET /docs` page (Swagger UI from the
+ * installed package, no CDN) and `GET /redoc` (when `redoc` is installed) on a Hono app. Both stay public and out of the document.
  * Call it after the routes are declared.
  *
  * @example
@@ -39,6 +39,19 @@ export function mountDocs(app: AnyHono, options: MountDocsOptions): void {
     publicRoute(),
     undocumented((c: Context) => serveAsset(c, c.req.path)),
   );
+  const redoc = site.redocPath;
+  if (redoc !== undefined) {
+    app.get(
+      redoc,
+      publicRoute(),
+      undocumented((c: Context) => serveAsset(c, redoc)),
+    );
+    app.get(
+      `${redoc}/:asset`,
+      publicRoute(),
+      undocumented((c: Context) => serveAsset(c, c.req.path)),
+    );
+  }
 }
 
 export type { MountDocsOptions };

@@ -5,5 +5,6 @@
  * `@keyward/docs/express`, `@keyward/docs/node`.
  * @module
  */
-export { type DocsPageOptions, docsPage, type StaticAsset } from './page.js';
+export { defaultSchemeDescription, docsDefaults } from './defaults.js';
+export { type DocsPageOptions, docsPage, redocPage, type StaticAsset } from './page.js';
 export { type DocsSite, docsSite, type MountDocsOptions } from './site.js';

@@ -1,5 +1,6 @@
 import type { OpenApiDocument, OpenApiInfo } from 'keyward';
-import { docsPage, type StaticAsset } from './page.js';
+import { docsDefaults } from './defaults.js';
+import { docsPage, redocPage, type StaticAsset } from './page.js';
 
 /** Options of every adapter's `mountDocs`. */
 export interface MountDocsOptions {
@@ -8,6 +9,11 @@ export interface MountDocsOptions {
   openapiPath?: string;
   /** Default `/docs`. */
   docsPath?: string;
+  /**
+   * The ReDoc page beside Swagger UI, default `/redoc`; `false` for none. Served when the
+   * `redoc` package is installed (its standalone bundle, from the app itself: offline).
+   */
+  redocPath?: string | false;
   /** Post-process the generated document (add schemas, servers, ...). */
   transform?: (document: OpenApiDocument) => OpenApiDocument;
 }
@@ -16,6 +22,8 @@ export interface MountDocsOptions {
 export interface DocsSite {
   readonly openapiPath: string;
   readonly docsPath: string;
+  /** Where the ReDoc page is, or `undefined` when there is none (off, or `redoc` not installed). */
+  readonly redocPath: string | undefined;
   /** The serialized document, built on first use (routes declared later are included) and kept. */
   document(): string;
   /** The docs page or one of its assets, by request path; `undefined` when not its own. */
@@ -27,14 +35,20 @@ export function docsSite(options: MountDocsOptions, build: (info: OpenApiInfo) =
   const docsPath = options.docsPath ?? '/docs';
   const transform = options.transform ?? ((d: OpenApiDocument) => d);
   let body: string | undefined;
+  const swagger = docsPage({ docsPath, openapiPath, title: options.info.title });
+  const redoc =
+    options.redocPath === false
+      ? undefined
+      : redocPage({ docsPath: options.redocPath ?? '/redoc', openapiPath, title: options.info.title });
   return {
     openapiPath,
     docsPath,
+    redocPath: redoc ? ((options.redocPath || '/redoc') as string) : undefined,
     document: () => {
-      body ??= JSON.stringify(transform(build(options.info)));
+      body ??= JSON.stringify(transform(docsDefaults(build(options.info))));
       return body;
     },
-    asset: docsPage({ docsPath, openapiPath, title: options.info.title }),
+    asset: (path) => swagger(path) ?? redoc?.(path),
   };
 }
 

@@ -28,6 +28,16 @@ export {
   periodStart,
 } from './domain/owners.js';
 export { type KeyState, keyState } from './domain/records.js';
+export {
+  eachKey,
+  filteredPage,
+  isEmptyKeyFilter,
+  KEY_STATES,
+  type KeyFilter,
+  type KeyLister,
+  matchesKeyFilter,
+  parseKeyState,
+} from './domain/key-filter.js';
 export type {
   AuditEntry,
   AuditAction,
@@ -98,6 +108,7 @@ export {
   KeyStateError,
   KeyStoreError,
   PepperMismatchError,
+  StoreNotFoundError,
   StoreUnavailableError,
 } from './domain/errors.js';
 

@@ -21,6 +21,11 @@ export interface PostgresStoreOptions {
    * In a URL: `?prepared_statements=false`.
    */
   preparedStatements?: boolean;
+  /**
+   * Refuse to create a store: a schema without keyward's tables fails with
+   * `StoreNotFoundError` and nothing is created (read-only commands, a mistyped URL).
+   */
+  mustExist?: boolean;
 }
 
 /** Where to connect and what to call it in messages. */

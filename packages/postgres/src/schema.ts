@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '@keyward/keys/store';
+import { StoreNotFoundError, StoreUnavailableError } from '@keyward/keys/store';
 import type { ClientBase } from 'pg';
 import { lockKey, quoteIdent } from './names.js';
 import { ownersMigration } from './owners.js';
@@ -83,9 +83,22 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 export async function migrate(
   client: ClientBase,
   schema: string,
-  options: { createSchema: boolean; location: string },
+  options: { createSchema: boolean; location: string; mustExist?: boolean },
 ): Promise<boolean> {
   const s = `${quoteIdent(schema)}.`;
+  // A schema already up to date is seen without the advisory lock, which waits for
+  // another instance migrating.
+  const { rows: found } = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+    `${s}keyward_migrations`,
+  ]);
+  if (found[0]?.t == null) {
+    if (options.mustExist) throw new StoreNotFoundError(options.location);
+  } else {
+    const { rows } = await client.query<{ v: number | null }>(
+      `SELECT max(version) AS v FROM ${s}keyward_migrations`,
+    );
+    if ((rows[0]?.v ?? 0) === SCHEMA_VERSION) return false;
+  }
   await client.query('BEGIN');
   try {
     // Held until COMMIT: a second instance waits here, then sees the migrations done.

@@ -144,11 +144,12 @@ export class PostgresKeyStore implements KeyStore {
       const client = await pool.connect();
       try {
         const schema = target.schema ?? (await currentSchema(client, target.location));
-        const created = await migrate(client, schema, {
-          createSchema: target.schema !== undefined,
-          location: target.location,
-        });
         const location = target.schema ? target.location : `${target.location} (schema ${schema})`;
+        const created = await migrate(client, schema, {
+          createSchema: target.schema !== undefined && options.mustExist !== true,
+          location,
+          mustExist: options.mustExist,
+        });
         return new PostgresKeyStore(pg, pool, target, schema, location, target.preparedStatements, created);
       } finally {
         client.release();

@@ -78,7 +78,7 @@ function postgresPepper(options: OpenKeyManagerOptions) {
   const { pepper, env, notice } = options;
   if (pepper === undefined && !(env ?? process.env).KEYWARD_PEPPER) {
     throw new KeywardConfigError(
-      'a PostgreSQL key store needs KEYWARD_PEPPER (the same secret on every instance; make one with: keyward pepper generate)',
+      'a PostgreSQL key store needs KEYWARD_PEPPER (the same secret on every instance; make one with: npx keyward pepper generate)',
     );
   }
   return resolvePepper({ pepper, env, notice });

@@ -99,11 +99,29 @@ const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/** Whether the database holds keyward's tables (a read: no lock is taken). */
+export function hasSchema(db: Database.Database): boolean {
+  return (
+    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keyward_migrations'").get() !==
+    undefined
+  );
+}
+
+/** The applied schema version, read without a write transaction; 0 for no schema. */
+function appliedVersion(db: Database.Database): number {
+  if (!hasSchema(db)) return 0;
+  const row = db.prepare('SELECT max(version) AS v FROM keyward_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
 /**
  * Brings the schema up to date; refuses a database made by a newer keyward. Returns
- * whether this call created the schema (no migration had been applied before).
+ * whether this call created the schema (no migration had been applied before). A schema
+ * already up to date is seen with a read (WAL: never waits for a writer); the write
+ * transaction, which waits for another process's write lock, is taken only to migrate.
  */
 export function migrate(db: Database.Database, location: string): boolean {
+  if (appliedVersion(db) === SCHEMA_VERSION) return false;
   return db
     .transaction(() => {
       db.exec(`CREATE TABLE IF NOT EXISTS keyward_migrations (

@@ -1,4 +1,13 @@
-import { closeSync, fchmodSync, lstatSync, openSync, realpathSync, type Stats, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  lstatSync,
+  openSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type {
   AuditContext,
@@ -45,6 +54,7 @@ import {
   pageLimit,
   previousSecretRecord,
   rotationWrites,
+  StoreNotFoundError,
   StoreUnavailableError,
   secretReplacementWrites,
   updateWrites,
@@ -62,7 +72,7 @@ import {
   type KeyRow,
   toParams,
 } from './rows.js';
-import { migrate } from './schema.js';
+import { hasSchema, migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
 import { LOCKED, Switches } from './switches.js';
 import { encodeUsage, SqliteUsage } from './usage.js';
@@ -79,6 +89,12 @@ export interface SqliteStoreOptions {
    * lost on power loss; faster for keys with limited uses (one commit per request).
    */
   synchronous?: 'full' | 'normal';
+  /**
+   * Refuse to create a store: a missing file, or a file without keyward's tables, fails
+   * with `StoreNotFoundError` ("no key store at PATH") and nothing is written. For
+   * commands that only read, so a mistyped path never leaves an empty database behind.
+   */
+  mustExist?: boolean;
 }
 
 const PEPPER = 'pepper_fingerprint';
@@ -209,6 +225,8 @@ export class SqliteKeyStore implements KeyStore {
   readonly #usage: SqliteUsage;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Whether this store committed anything without an fsync (then close checkpoints). */
+  #unsynced = false;
 
   private constructor(
     readonly location: string,
@@ -240,12 +258,17 @@ export class SqliteKeyStore implements KeyStore {
       // Hashes are peppered, but owners and metadata are nobody else's business.
       if (path !== ':memory:' && path !== '') {
         const target = checkStoreLocation(path);
-        if (!createPrivate(target)) checkStoreFiles(target);
+        if (options.mustExist) {
+          if (!existsSync(target)) throw new StoreNotFoundError(path);
+          checkStoreFiles(target);
+        } else if (!createPrivate(target)) checkStoreFiles(target);
       }
       // Loaded on first use, so importing keyward never loads the native addon by itself.
       const { default: open } = await import('better-sqlite3');
       db = new open(path, { timeout: busy });
       const file = path !== ':memory:' && path !== '';
+      // Before anything is written (WAL mode, migrations): a file that is not a store stays as it was.
+      if (options.mustExist && !hasSchema(db)) throw new StoreNotFoundError(path);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (file && mode !== 'wal') {
         // Readers that never block the writer, and a write lock taken only at BEGIN, are
@@ -318,6 +341,7 @@ export class SqliteKeyStore implements KeyStore {
    * again the moment the last one let go of it). Refused once the store is closed.
    */
   #bulk<T>(send: () => Promise<T>): Promise<T> {
+    this.#unsynced = true;
     const go = () =>
       this.#closed
         ? Promise.reject(this.#closedError())
@@ -333,6 +357,7 @@ export class SqliteKeyStore implements KeyStore {
    * on power loss too. Administrative changes always commit with FULL.
    */
   #relaxed<T>(fn: () => T): T {
+    this.#unsynced = true;
     return this.#switch.relaxed(fn);
   }
 
@@ -585,6 +610,7 @@ export class SqliteKeyStore implements KeyStore {
       return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
+    this.#unsynced = true;
     return inWorker(writer).catch((error: unknown) => {
       throw this.#fail(error);
     });
@@ -772,8 +798,9 @@ export class SqliteKeyStore implements KeyStore {
     // Its writes in flight are committed first; the checkpoint below then covers them.
     await this.#writer?.close();
     try {
-      // Syncs everything committed without an fsync (usage, uses taken, imports) before closing.
-      if (this.#full) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      // Syncs everything committed without an fsync (usage, uses taken, imports) before
+      // closing. Not after reads only: the checkpoint would wait for another writer.
+      if (this.#full && this.#unsynced) this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // Another connection may hold the WAL; SQLite syncs it at its own checkpoint.
     }

@@ -10,7 +10,8 @@ export type KeyErrorCode =
   | 'pepper_mismatch'
   | 'insecure_pepper_file'
   | 'insecure_store_file'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'store_not_found';
 
 /** Base class of key-management errors. Messages never contain a key or a hash. */
 export class KeyStoreError extends Error {
@@ -125,5 +126,17 @@ export class StoreUnavailableError extends KeyStoreError {
   override readonly name = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('store_unavailable', message, options);
+  }
+}
+
+/**
+ * No key store where one was asked for: no database file, or a file or PostgreSQL schema
+ * without keyward's tables. Raised instead of creating one when the caller said the store
+ * must exist (`mustExist`), e.g. a read-only CLI command given a mistyped `--db`.
+ */
+export class StoreNotFoundError extends KeyStoreError {
+  override readonly name = 'StoreNotFoundError';
+  constructor(readonly location: string) {
+    super('store_not_found', `no key store at ${location}`);
   }
 }

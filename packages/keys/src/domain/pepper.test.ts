@@ -186,7 +186,7 @@ describe('weak peppers', () => {
       ]) {
         const error = errorOf(resolve);
         expect(error, pepper).toBeInstanceOf(KeywardConfigError);
-        expect(error.message).toMatch(/is too weak: it .*; make one with: keyward pepper generate/);
+        expect(error.message).toMatch(/is too weak: it .*; make one with: npx keyward pepper generate/);
         expect(error.message).not.toContain(pepper);
       }
     }

@@ -43,7 +43,7 @@ export interface ResolvePepperOptions {
 /** The least a pepper must be worth, estimated from its length and alphabet. */
 const MIN_PEPPER_BITS = 128;
 /** What to tell people whose pepper is refused. */
-const MAKE_ONE = 'make one with: keyward pepper generate (or openssl rand -base64 32)';
+const MAKE_ONE = 'make one with: npx keyward pepper generate (or openssl rand -base64 32)';
 
 /**
  * Bits per character of the smallest usual alphabet the text fits in: a 32-digit number

@@ -11,6 +11,7 @@ export {
   KeyStateError,
   KeyStoreError,
   PepperMismatchError,
+  StoreNotFoundError,
   StoreUnavailableError,
 } from '../domain/errors.js';
 export {

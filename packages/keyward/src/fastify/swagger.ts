@@ -1,5 +1,6 @@
 import type { RouteOptions } from 'fastify';
 import type { Guard } from '../core/guard.js';
+import { authDescription, authResponses } from '../openapi/responses.js';
 import {
   type ApiKeySecurityScheme,
   combineGuards,
@@ -15,6 +16,10 @@ export const MARK = 'x-keyward';
 export interface SecurityMark {
   security: SecurityRequirement[];
   securitySchemes: Record<string, ApiKeySecurityScheme>;
+  /** How to send the key and the scopes needed, for the operation's description. */
+  description: string;
+  /** 401, 403 (with scopes), 429 and 503 with their JSON bodies (OpenAPI 3 only). */
+  responses: Record<string, Record<string, unknown>>;
 }
 
 /** The mark for the guards on one route (scheme-name clashes fail here, at startup). */
@@ -22,7 +27,12 @@ export function markFor(guards: readonly Guard[]): SecurityMark {
   const guard = combineGuards(guards)!;
   const registry = new SecuritySchemeRegistry();
   registry.addGuard(guard);
-  return { security: securityRequirements(guard), securitySchemes: registry.toJSON() };
+  return {
+    security: securityRequirements(guard),
+    securitySchemes: registry.toJSON(),
+    description: authDescription(guard),
+    responses: authResponses(guard),
+  };
 }
 
 const GUARDS: unique symbol = Symbol('keyward.guards');
@@ -60,6 +70,17 @@ function headMark(item: Record<string, Operation | undefined>): SecurityMark | u
   return head.operationId === `${get.operationId}-head` ? get[MARK] : undefined;
 }
 
+/** The description and refusals of a mark, keeping the operation's own (idempotent). */
+function describeMarked(operation: Operation, mark: SecurityMark): void {
+  const own = typeof operation.description === 'string' ? operation.description : '';
+  if (!own.includes(mark.description)) {
+    operation.description = own === '' ? mark.description : `${own}\n\n${mark.description}`;
+  }
+  const responses = (operation.responses ?? {}) as Record<string, unknown>;
+  // @fastify/swagger adds a bare 200 "Default Response" when the route declares none.
+  operation.responses = { ...mark.responses, ...responses };
+}
+
 interface SwaggerDocument {
   swagger?: string;
   paths?: Record<string, Record<string, Operation | undefined> | undefined>;
@@ -89,6 +110,7 @@ export function applyMarks<D>(document: D): D {
             Object.keys(r).every((name) => mark.securitySchemes[name]?.in !== 'cookie'),
           )
         : mark.security;
+      if (!swagger2) describeMarked(operation, mark);
       delete operation[MARK];
     }
   }

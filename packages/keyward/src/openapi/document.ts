@@ -1,4 +1,5 @@
 import type { Guard } from '../core/guard.js';
+import { describeGuardedOperation } from './responses.js';
 import { type SecurityRequirement, SecuritySchemeRegistry, securityRequirements } from './security.js';
 
 /** `info` of an OpenAPI document. */
@@ -61,7 +62,10 @@ export function applySecurity(
     registry.addGuard(route.guard);
     const method = route.method.toLowerCase();
     const operation = document.paths[route.path]?.[method];
-    if (operation) operation.security = securityRequirements(route.guard);
+    if (operation) {
+      operation.security = securityRequirements(route.guard);
+      describeGuardedOperation(operation, route.guard);
+    }
   }
   if (registry.size > 0) {
     document.components = {
@@ -87,16 +91,7 @@ export function buildOpenApiDocument(
     if (route.summary) operation.summary = route.summary;
     operation.operationId = operationId(method, route.path);
     operation.responses = { '200': { description: 'Successful Response' } };
-    if (route.guard) {
-      operation.responses['401'] = { description: 'Missing or invalid API key' };
-      // Any key may be restricted to some addresses, origins or routes (code `restricted`).
-      operation.responses['403'] = {
-        description:
-          route.guard.scopes.length > 0
-            ? 'Insufficient scope, or the API key is not allowed here (restricted)'
-            : 'API key not allowed here (restricted)',
-      };
-    }
+    // applySecurity adds the description, 401, 403, 429 and 503 of guarded routes.
     item[method] = operation;
   }
   return applySecurity(document, routes);

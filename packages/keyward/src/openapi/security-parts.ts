@@ -1,4 +1,5 @@
 import type { Guard } from '../core/guard.js';
+import { authDescription, authResponses } from './responses.js';
 import {
   type ApiKeySecurityScheme,
   type SecurityRequirement,
@@ -12,6 +13,10 @@ export interface OpenApiSecurity {
   security: SecurityRequirement[];
   /** Entries for `components.securitySchemes`. */
   securitySchemes: Record<string, ApiKeySecurityScheme>;
+  /** The operation's `description`: how to send the key and which scopes it needs. */
+  description: string;
+  /** The operation's refusals with their JSON bodies: 401, 403 (with scopes), 429, 503. */
+  responses: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -22,5 +27,10 @@ export interface OpenApiSecurity {
 export function openApiSecurity(guard: Pick<Guard, 'schemes' | 'scopes' | 'optional'>): OpenApiSecurity {
   const registry = new SecuritySchemeRegistry();
   registry.addGuard(guard);
-  return { security: securityRequirements(guard), securitySchemes: registry.toJSON() };
+  return {
+    security: securityRequirements(guard),
+    securitySchemes: registry.toJSON(),
+    description: authDescription(guard),
+    responses: authResponses(guard),
+  };
 }

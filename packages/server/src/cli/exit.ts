@@ -1,7 +1,7 @@
 import { KeyStoreError } from '@keyward/keys';
 import { KeywardConfigError } from 'keyward';
 import type { CliIO } from './io.js';
-import { printable } from './render.js';
+import { jsonLine, printable } from './render.js';
 
 /** Documented exit codes of the `keyward` command. */
 export const exitCodes = {
@@ -23,7 +23,24 @@ export const exitCodes = {
    * a key store file (database, -wal, -shm) is owned by another user, or group or others may write it.
    */
   insecureFile: 7,
+  /** No key store at the database location, and the command may not create one. */
+  noStore: 8,
 } as const;
+
+/**
+ * The `code` of a JSON error (`{"error":{"code","message"}}` on stderr under `--json`),
+ * one per exit code: stable names for scripts.
+ */
+export const errorCodes: Readonly<Record<number, string>> = {
+  1: 'error',
+  2: 'usage',
+  3: 'not_found',
+  4: 'unavailable',
+  5: 'wrong_pepper',
+  6: 'conflict',
+  7: 'insecure_file',
+  8: 'no_store',
+};
 
 /** The `keyward --help` epilog. */
 export const exitCodesHelp = `
@@ -37,12 +54,15 @@ Exit codes:
   6  the key's state forbids the change (e.g. rotating a revoked key), or a duplicate key
   7  insecure pepper file (owned by another user, or readable by group or others), or
      insecure database file (owned by another user, or writable by group or others)
+  8  no key store at the database location (only serve, keys create, keys import and
+     init create one)
+  With --json an error is one JSON object on stderr: {"error":{"code":"...","message":"..."}}
 
 Environment:
   KEYWARD_DATABASE_URL  database file, sqlite:/file: URL (default ./keyward.db), or postgres:// URL
                         (the store several instances share; ?schema=NAME picks a schema)
   KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use;
-                        required with PostgreSQL; make one with: keyward pepper generate)
+                        required with PostgreSQL; make one with: npx keyward pepper generate)
   KEYWARD_API_KEYS      serve: comma-separated static keys instead of the key store
   KEYWARD_REDIS_URL     serve: share rate limits between instances through this Redis
   KEYWARD_REDIS_PREFIX  serve: key prefix in Redis (default keyward:rl)
@@ -70,14 +90,35 @@ export function exitCodeOf(error: unknown): number {
       case 'insecure_pepper_file':
       case 'insecure_store_file':
         return exitCodes.insecureFile;
+      case 'store_not_found':
+        return exitCodes.noStore;
     }
   }
   return exitCodes.error;
 }
 
-/** Prints a one-line error (never a stack trace) and returns the exit code. */
-export function fail(io: Pick<CliIO, 'stderr'>, error: unknown): number {
-  const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`keyward: ${printable(message.replace(/\s*\n\s*/g, ' '))}\n`);
-  return exitCodeOf(error);
+/**
+ * Prints an error and returns its exit code: one line `keyward: ...` on stderr (never a
+ * stack trace), or with `json` one JSON object `{"error":{"code","message"}}`.
+ */
+export function fail(
+  io: Pick<CliIO, 'stderr'>,
+  error: unknown,
+  json = false,
+  code = exitCodeOf(error),
+): number {
+  const text = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  if (json) io.stderr.write(jsonLine({ error: { code: errorCodes[code] ?? 'error', message: text } }));
+  else io.stderr.write(`keyward: ${printable(text)}\n`);
+  return code;
+}
+
+/**
+ * Thrown by a command that has printed its outcome and only sets the exit code (`keys
+ * verify` on an invalid key, `doctor` on a failed check): nothing more is printed.
+ */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
 }

@@ -1,10 +1,21 @@
+import { createInterface } from 'node:readline';
 import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
-import { isKeyId, isStale, KeyInputError, KeyNotFoundError } from '@keyward/keys';
+import {
+  filteredPage,
+  isEmptyKeyFilter,
+  isKeyId,
+  isStale,
+  KeyInputError,
+  KeyNotFoundError,
+} from '@keyward/keys';
 import { type Command, Option } from 'commander';
+import { registerExport } from './export.js';
+import { addFilterOptions, type FilterFlags, filterOf } from './filters.js';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
 import {
   dbOption,
+  envFlag,
   jsonOption,
   parseCount,
   parseDurationArg,
@@ -15,6 +26,8 @@ import {
   withManager,
 } from './options.js';
 import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
+import { styleFor } from './style.js';
+import { registerVerify } from './verify.js';
 
 interface SettingsFlags {
   name?: string;
@@ -134,29 +147,43 @@ export function registerKeys(program: Command, io: CliIO): void {
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((flags: SettingsFlags & { name: string }) =>
-      withManager(io, flags.db, async (m) => {
-        const { key, record } = await m.create({ ...settingsOf(flags), name: flags.name });
-        if (flags.json) return void out({ key, ...recordJson(record) });
-        showKeyOnce(io, key, `Created key ${record.id} (${printable(record.name)}).`);
-      }),
+      withManager(
+        io,
+        flags.db,
+        async (m) => {
+          const { key, record } = await m.create({ ...settingsOf(flags), name: flags.name });
+          if (flags.json) return void out({ key, ...recordJson(record) });
+          showKeyOnce(io, key, `Created key ${record.id} (${printable(record.name)}).`);
+        },
+        { create: true },
+      ),
     );
 
-  keys
+  const list = keys
     .command('list')
     .description('list keys in creation order (never the keys themselves)')
     .option('--owner <id>', 'only keys of this client')
     .option('--limit <n>', 'page size (1-1000)', parseCount(1, 1000), 100)
-    .option('--cursor <cursor>', 'the next page, as printed after a full page')
+    .option('--cursor <cursor>', 'the next page, as printed after a full page');
+  addFilterOptions(list)
     .addOption(dbOption())
     .addOption(jsonOption())
-    .action((flags: { owner?: string; limit: number; cursor?: string; db?: string; json?: boolean }) =>
-      withManager(io, flags.db, async (m) => {
-        const page = await m.list({ owner: flags.owner, limit: flags.limit, cursor: flags.cursor });
-        if (flags.json)
-          return void out({ keys: page.items.map((r) => recordJson(r)), nextCursor: page.nextCursor });
-        io.stdout.write(page.items.length ? `${listTable(page.items)}\n` : 'no keys\n');
-        if (page.nextCursor) io.stderr.write(`more: --cursor ${page.nextCursor}\n`);
-      }),
+    .action(
+      (
+        flags: FilterFlags & { owner?: string; limit: number; cursor?: string; db?: string; json?: boolean },
+      ) =>
+        withManager(io, flags.db, async (m) => {
+          const filter = filterOf(flags);
+          const query = { owner: flags.owner, limit: flags.limit, cursor: flags.cursor };
+          const page = isEmptyKeyFilter(filter)
+            ? await m.list(query)
+            : await filteredPage(m, { ...query, filter });
+          if (flags.json)
+            return void out({ keys: page.items.map((r) => recordJson(r)), nextCursor: page.nextCursor });
+          const style = styleFor(io.stdout, io.env);
+          io.stdout.write(page.items.length ? `${listTable(page.items, Date.now(), style)}\n` : 'no keys\n');
+          if (page.nextCursor) io.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+        }),
     );
 
   keys
@@ -256,7 +283,6 @@ export function registerKeys(program: Command, io: CliIO): void {
   for (const [verb, past, what] of [
     ['enable', 'enabled', 'let a disabled key work again (a revoked key stays revoked)'],
     ['revoke', 'revoked', 'revoke a key for good, effective at once'],
-    ['delete', 'deleted', 'remove a key (its audit history stays; prefer revoke)'],
   ] as const) {
     keys
       .command(verb)
@@ -270,6 +296,23 @@ export function registerKeys(program: Command, io: CliIO): void {
         }),
       );
   }
+
+  keys
+    .command('delete')
+    .description(
+      'remove a key (its audit history stays; prefer revoke); asks on a terminal, needs --yes otherwise',
+    )
+    .argument('<id>', 'key id')
+    .addOption(envFlag('-y, --yes', 'delete without asking (required when not on a terminal)', 'KEYWARD_YES'))
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: { yes?: boolean; db?: string; json?: boolean }) =>
+      withKey(io, id, flags.db, async (m) => {
+        const record = await m.get(id);
+        if (!flags.yes) await confirmDelete(io, record);
+        done(await m.delete(id), 'deleted', flags.json);
+      }),
+    );
 
   keys
     .command('rotate')
@@ -295,12 +338,50 @@ export function registerKeys(program: Command, io: CliIO): void {
         }
         const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
         if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
-        const until = previous.revokedAt
-          ? 'The old key is revoked.'
-          : `The old key works until ${previous.expiresAt!.toISOString()}.`;
+        const until = rotationNote(previous);
         showKeyOnce(io, key, `Rotated ${id} to ${record.id}. ${until}`);
       }),
     );
 
   registerImport(keys, io);
+  registerVerify(keys, io);
+  registerExport(keys, io);
+}
+
+/** What is true of the old key after a rotation: revoked, out of uses, or working until the grace ends. */
+export function rotationNote(previous: KeyRecord): string {
+  if (previous.revokedAt) return 'The old key is revoked.';
+  if (previous.remainingUses === 0) {
+    return 'The old key has no uses left (its remaining uses moved to the new key), so it no longer works.';
+  }
+  return `The old key works until ${previous.expiresAt!.toISOString()}.`;
+}
+
+/**
+ * Asks before a delete on a terminal; elsewhere (scripts, pipes) a delete needs `--yes`.
+ * Anything but "y" or "yes" cancels (exit 2).
+ */
+async function confirmDelete(io: CliIO, record: KeyRecord): Promise<void> {
+  if (io.stdin.isTTY !== true || io.stderr.isTTY !== true) {
+    throw new KeyInputError(
+      `refusing to delete ${record.id} without confirmation: not on a terminal, add --yes (or KEYWARD_YES=1)`,
+    );
+  }
+  const rl = createInterface({
+    input: io.stdin,
+    output: io.stderr as NodeJS.WritableStream,
+    terminal: false,
+  });
+  try {
+    const answer: string = await new Promise((resolve) => {
+      rl.once('close', () => resolve(''));
+      rl.question(
+        `Delete key ${record.id} (${printable(record.name)}) for good? Its audit history stays. [y/N] `,
+        resolve,
+      );
+    });
+    if (!/^\s*y(es)?\s*$/i.test(answer)) throw new KeyInputError('not deleted');
+  } finally {
+    rl.close();
+  }
 }

@@ -8,9 +8,9 @@ import {
   parseScopes,
   type RestrictionKind,
 } from '@keyward/keys';
-import { InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { openKeyManager } from '../open.js';
-import { type CliIO, cliActor } from './io.js';
+import { type CliIO, cliActor, truthy } from './io.js';
 
 /** Wraps a validator so commander reports its message as a usage error (exit 2). */
 export function parser<T>(check: (value: string) => T): (value: string) => T {
@@ -64,14 +64,67 @@ export const dbOption = () =>
     '--db <path>',
     'database file or sqlite:/file: URL (default: $KEYWARD_DATABASE_URL or ./keyward.db)',
   );
-export const jsonOption = () => new Option('--json', 'print one JSON object for scripts');
+/** The variable of each flag made by {@link envFlag}. */
+const FLAG_ENV = new WeakMap<Option, string>();
 
-/** Opens the key manager for one command and always closes it (flushing nothing pending). */
+/**
+ * A flag without a value that an environment variable can also turn on: set to `1`,
+ * `true` or `yes` (anything but empty, `0`, `false` or `no`). Commander's own `.env()`
+ * turns a flag on whenever the variable is defined, even `KEYWARD_YES=0`, so these are
+ * read from the command's environment by {@link applyEnvFlags} instead.
+ */
+export function envFlag(flags: string, description: string, env: string): Option {
+  const option = new Option(flags, `${description} (env: ${env}=1)`);
+  FLAG_ENV.set(option, env);
+  return option;
+}
+
+/** Before each action: the flags of {@link envFlag} not given on the command line, from `env`. */
+export function applyEnvFlags(program: Command, env: NodeJS.ProcessEnv): void {
+  program.hook('preAction', (_program, action) => {
+    for (const option of action.options) {
+      const name = FLAG_ENV.get(option);
+      if (name === undefined) continue;
+      const key = option.attributeName();
+      if (action.getOptionValueSource(key) === 'cli') continue;
+      if (truthy(env[name])) action.setOptionValueWithSource(key, true, 'env');
+    }
+  });
+}
+
+export const jsonOption = () =>
+  envFlag('--json', 'print one JSON object for scripts (errors too, on stderr)', 'KEYWARD_JSON');
+
+/**
+ * An option that can also be set through an environment variable (named in `--help`),
+ * as every flag of the CLI can: `envOption('--status <state>', '...', 'KEYWARD_STATUS')`.
+ */
+export function envOption(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(env);
+}
+
+/** What a command may do to the store it opens. */
+export interface ManagerUse {
+  /**
+   * Create the store (and its pepper file) when there is none: only `serve`, `keys create`,
+   * `keys import` and `init` do. Otherwise a missing store fails with "no key store at
+   * PATH" (exit 8) and nothing is written.
+   */
+  create?: boolean;
+}
+
+/**
+ * Opens the key manager for one command and always closes it (flushing nothing pending).
+ * The store must exist unless `use.create`; opening it takes no write lock when its schema
+ * is up to date, so read commands never wait behind another process writing.
+ */
 export async function withManager<T>(
   io: CliIO,
   db: string | undefined,
   fn: (manager: KeyManager) => Promise<T>,
+  use: ManagerUse = {},
 ): Promise<T> {
+  const mustExist = use.create !== true;
   const busy = Number(io.env.KEYWARD_BUSY_TIMEOUT_MS ?? 5000);
   const manager = await openKeyManager({
     database: db,
@@ -80,7 +133,8 @@ export async function withManager<T>(
     actor: cliActor(),
     pollIntervalMs: 0,
     flushIntervalMs: 0,
-    sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000 },
+    sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000, mustExist },
+    postgres: { mustExist },
   });
   try {
     return await fn(manager);

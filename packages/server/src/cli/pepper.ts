@@ -12,7 +12,7 @@ export function registerPepper(program: Command, io: CliIO): void {
   pepper
     .command('generate')
     .description(
-      'print a new random pepper (256 bits, base64url) on stdout, e.g. export KEYWARD_PEPPER=$(keyward pepper generate)',
+      'print a new random pepper (256 bits, base64url) on stdout, e.g. export KEYWARD_PEPPER=$(npx keyward pepper generate)',
     )
     .addOption(jsonOption())
     .action((flags: { json?: boolean }) => {

@@ -2,9 +2,13 @@ import { createRequire } from 'node:module';
 import { isKeyId } from '@keyward/keys';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
-import { exitCodes, exitCodesHelp, fail } from './exit.js';
-import { type CliIO, processIO } from './io.js';
+import { registerCompletion } from './completion.js';
+import { registerDoctor } from './doctor.js';
+import { ExitCode, exitCodes, exitCodesHelp, fail } from './exit.js';
+import { registerInit } from './init.js';
+import { type CliIO, processIO, truthy } from './io.js';
 import { registerKeys } from './keys.js';
+import { applyEnvFlags } from './options.js';
 import { registerOwners } from './owners.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
@@ -41,8 +45,15 @@ function hideArguments(message: string, args: readonly string[]): string {
   return text;
 }
 
+/** Whether errors are to be JSON: `--json` among the options, or `KEYWARD_JSON` set. */
+export function wantsJson(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json') || truthy(env.KEYWARD_JSON);
+}
+
 /** The `keyward` command tree, writing through `io`; `args` are kept out of commander's errors. */
 export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
+  const json = wantsJson(args, io.env);
   const program = new Command()
     .name('keyward')
     .description('API-key authentication: run the protected demo API and manage keys')
@@ -50,19 +61,24 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(hideArguments(s, args)),
+      // Under --json, runCli prints the error as one JSON object instead.
+      outputError: (s, write) => (json ? undefined : write(hideArguments(s, args))),
     })
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError(!json && '(add --help for usage)')
     // Options after a subcommand are its own (`usage top --json`), never its parent's.
     .enablePositionalOptions()
     .exitOverride()
     .addHelpText('after', exitCodesHelp);
+  applyEnvFlags(program, io.env);
   registerServe(program, io);
   registerKeys(program, io);
   registerOwners(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
   registerUsage(program, io);
+  registerInit(program, io);
+  registerDoctor(program, io);
+  registerCompletion(program, io);
   return program;
 }
 
@@ -72,7 +88,14 @@ export async function runCli(args: readonly string[], io: CliIO = processIO()): 
     await buildProgram(io, args).parseAsync([...args], { from: 'user' });
     return exitCodes.ok;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
-    return fail(io, error);
+    const json = wantsJson(args, io.env);
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return exitCodes.ok;
+      if (!json) return exitCodes.usage;
+      const message = hideArguments(error.message.replace(/^error: /, ''), args);
+      return fail(io, new Error(message), true, exitCodes.usage);
+    }
+    if (error instanceof ExitCode) return error.code;
+    return fail(io, error, json);
   }
 }

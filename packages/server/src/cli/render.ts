@@ -1,5 +1,8 @@
 import type { AuditEntry, KeyRecord } from '@keyward/keys';
 import { keyState } from '@keyward/keys';
+import { type Style, styledTable, styleFor, styleState } from './style.js';
+
+const PLAIN_STYLE = styleFor({ isTTY: false }, { NO_COLOR: '1' });
 
 /**
  * Characters a terminal acts on instead of printing (C0/C1 controls, DEL, line and
@@ -54,21 +57,20 @@ export function auditJson(entry: AuditEntry): Record<string, unknown> {
 
 const short = (d: Date | null) => (d === null ? '-' : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
-/** Left-aligned columns separated by two spaces. */
+/** Left-aligned columns separated by two spaces, every cell made printable. */
 export function table(rows: readonly (readonly string[])[]): string {
-  const safe = rows.map((r) => r.map(printable));
-  const widths = safe[0]!.map((_, i) => Math.max(...safe.map((r) => r[i]!.length)));
-  return safe
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return styledTable(
+    rows.map((r) => r.map(printable)),
+    PLAIN_STYLE,
+  );
 }
 
-export function listTable(records: readonly KeyRecord[], now = Date.now()): string {
+/** The key list as a table; with an enabled style, a bold header and coloured states. */
+export function listTable(
+  records: readonly KeyRecord[],
+  now = Date.now(),
+  style: Style = PLAIN_STYLE,
+): string {
   const rows = records.map((r) => [
     r.id,
     r.name,
@@ -80,7 +82,13 @@ export function listTable(records: readonly KeyRecord[], now = Date.now()): stri
     short(r.lastUsedAt),
     r.remainingUses === null ? String(r.useCount) : `${r.useCount} (${r.remainingUses} left)`,
   ]);
-  return table([['ID', 'NAME', 'OWNER', 'KEY', 'SCOPES', 'STATE', 'EXPIRES', 'LAST USED', 'USES'], ...rows]);
+  const header = ['ID', 'NAME', 'OWNER', 'KEY', 'SCOPES', 'STATE', 'EXPIRES', 'LAST USED', 'USES'];
+  const state = header.indexOf('STATE');
+  return styledTable(
+    [header, ...rows].map((r) => r.map(printable)),
+    style,
+    (cell, _y, x) => (x === state ? cell.replace(/\S+/, (word) => styleState(style, word)) : cell),
+  );
 }
 
 export function describeRecord(r: KeyRecord, now = Date.now()): string {

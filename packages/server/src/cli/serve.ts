@@ -432,7 +432,7 @@ export function registerServe(program: Command, io: CliIO): void {
       say(
         configured
           ? 'Verifying static keys from KEYWARD_API_KEYS.'
-          : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
+          : `Verifying keys against the key store ${manager!.store.location}; manage them with: npx keyward keys --help`,
       );
       say(
         // The ports as bound (a port 0 asked for is some free port).
