@@ -38,6 +38,7 @@ export { MemoryKeyStore } from './store/memory.js';
 
 // The key format and the pepper
 export { KEY_FORMAT_VERSION, type KeyFormat, type KeyShape, keyFormat } from './domain/format.js';
+export { findKeys, gitleaksRule, type KeyMatch, type KeyPattern, keyPattern } from './domain/pattern.js';
 export {
   generatePepper,
   type Pepper,

@@ -43,6 +43,7 @@ Environment:
                         (the store several instances share; ?schema=NAME picks a schema)
   KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use;
                         required with PostgreSQL; make one with: keyward pepper generate)
+  KEYWARD_KEY_PREFIX    this deployment's key prefix (default kw), as --key-prefix; see keyward keys pattern
   KEYWARD_API_KEYS      serve: comma-separated static keys instead of the key store
   KEYWARD_REDIS_URL     serve: share rate limits between instances through this Redis
   KEYWARD_REDIS_PREFIX  serve: key prefix in Redis (default keyward:rl)

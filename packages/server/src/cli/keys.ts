@@ -13,6 +13,7 @@ import {
   parseScopesArg,
   withManager,
 } from './options.js';
+import { registerPattern } from './pattern.js';
 import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
 
 interface SettingsFlags {
@@ -180,4 +181,5 @@ export function registerKeys(program: Command, io: CliIO): void {
     );
 
   registerImport(keys, io);
+  registerPattern(keys, io);
 }

@@ -54,6 +54,16 @@ export const dbOption = () =>
     'database file or sqlite:/file: URL (default: $KEYWARD_DATABASE_URL or ./keyward.db)',
   );
 export const jsonOption = () => new Option('--json', 'print one JSON object for scripts');
+export const keyPrefixOption = () =>
+  new Option(
+    '--key-prefix <prefix>',
+    "this deployment's key prefix, e.g. acme (default: $KEYWARD_KEY_PREFIX or kw)",
+  );
+
+/** The key prefix: the flag, else `KEYWARD_KEY_PREFIX`, else undefined (the format's default, `kw`). */
+export function keyPrefixOf(io: CliIO, flag?: string): string | undefined {
+  return flag ?? (io.env.KEYWARD_KEY_PREFIX?.trim() || undefined);
+}
 
 /** Opens the key manager for one command and always closes it (flushing nothing pending). */
 export async function withManager<T>(
@@ -67,6 +77,7 @@ export async function withManager<T>(
     env: io.env,
     notice: (m) => io.stderr.write(`${m}\n`),
     actor: cliActor(),
+    prefix: keyPrefixOf(io),
     pollIntervalMs: 0,
     flushIntervalMs: 0,
     sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000 },

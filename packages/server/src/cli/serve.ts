@@ -19,7 +19,14 @@ import {
 } from '../serve/serve.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
-import { dbOption, parseCount, parseIntervalArg, parseRateLimitArg } from './options.js';
+import {
+  dbOption,
+  keyPrefixOf,
+  keyPrefixOption,
+  parseCount,
+  parseIntervalArg,
+  parseRateLimitArg,
+} from './options.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -57,6 +64,7 @@ interface ServeFlags {
   requestTimeout: number;
   keepAliveTimeout: number;
   maxConnections: number;
+  keyPrefix?: string;
 }
 
 /** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
@@ -144,6 +152,7 @@ export function registerServe(program: Command, io: CliIO): void {
     )
     .addOption(new Option('--host <host>', 'address to bind').env('HOST').default('127.0.0.1'))
     .addOption(dbOption())
+    .addOption(keyPrefixOption())
     .addOption(
       new Option(
         '--usage-flush <duration>',
@@ -252,6 +261,7 @@ export function registerServe(program: Command, io: CliIO): void {
             env: io.env,
             notice: say,
             actor: 'serve',
+            prefix: keyPrefixOf(io, flags.keyPrefix),
             flushIntervalMs: flags.usageFlush,
             cache: { ttlMs: flags.cacheTtl },
           });
