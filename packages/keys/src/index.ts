@@ -14,6 +14,8 @@ export {
   type ImportResult,
   KeyManager,
   type KeyManagerOptions,
+  type LeakDetail,
+  type LeakReport,
   type RotatedKey,
 } from './manager.js';
 export type { KeySettings } from './domain/settings.js';
@@ -47,6 +49,7 @@ export {
   resolvePepper,
 } from './domain/pepper.js';
 export { isKeyId } from './domain/ids.js';
+export { LEAK_RESPONSES, type LeakResponse } from './domain/leak.js';
 
 // Errors
 export {

@@ -56,6 +56,12 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
   },
+  {
+    version: 4,
+    name: 'audit entry detail (where a leaked key was found)',
+    // Null for entries without detail (and every entry written before).
+    sql: (s) => `ALTER TABLE ${s}keyward_audit ADD COLUMN detail jsonb;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -59,6 +59,12 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
+  {
+    version: 5,
+    name: 'audit entry detail (where a leaked key was found)',
+    // JSON text; null for entries without detail (and every entry written before).
+    sql: 'ALTER TABLE keyward_audit ADD COLUMN detail TEXT;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

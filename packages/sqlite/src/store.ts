@@ -9,6 +9,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   UsageDelta,
@@ -313,7 +314,15 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
-    this.#s.audit.run(context.at.getTime(), context.actor, context.action, keyId, JSON.stringify(changes));
+    const detail = context.detail ? JSON.stringify(context.detail) : null;
+    this.#s.audit.run(
+      context.at.getTime(),
+      context.actor,
+      context.action,
+      keyId,
+      JSON.stringify(changes),
+      detail,
+    );
   }
 
   #audited(context: AuditContext, audit: AuditWrite): void {
@@ -455,17 +464,30 @@ export class SqliteKeyStore implements KeyStore {
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#write(() =>
+      this.#db.transaction(() => this.#update(this.#row(id), patch, context)).immediate(),
+    );
+  }
+
+  updateMany(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return this.#write(() =>
       this.#db
-        .transaction(() => {
-          const before = this.#row(id);
-          const writes = updateWrites(before, patch, context.action);
-          if (writes === undefined) return before;
-          this.#s.update.run(toParams(writes.record));
-          this.#audited(context, writes.audit);
-          return writes.record;
-        })
+        .transaction(() =>
+          changes.map((c) => {
+            const row = this.#s.get.get(c.id) as KeyRow | undefined;
+            return row && this.#update(fromRow(row), c.patch, c.context);
+          }),
+        )
         .immediate(),
     );
+  }
+
+  /** An update inside the caller's transaction. */
+  #update(before: KeyRecord, patch: KeyPatch, context: AuditContext): KeyRecord {
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    this.#s.update.run(toParams(writes.record));
+    this.#audited(context, writes.audit);
+    return writes.record;
   }
 
   rotate(

@@ -10,6 +10,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   UsageDelta,
@@ -46,6 +47,7 @@ export class MemoryKeyStore implements KeyStore {
         action: context.action,
         keyId,
         changes: structuredClone(changes),
+        ...(context.detail ? { detail: { ...context.detail } } : {}),
       }),
     );
   }
@@ -110,6 +112,18 @@ export class MemoryKeyStore implements KeyStore {
       items.push(copy(row));
     }
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async updateMany(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]> {
+    // Checked first, so that a refused change leaves nothing written.
+    for (const c of changes) {
+      const row = this.#rows.get(c.id);
+      if (row) updateWrites(row, c.patch, c.context.action);
+    }
+    const out: (KeyRecord | undefined)[] = [];
+    for (const c of changes)
+      out.push(this.#rows.has(c.id) ? await this.update(c.id, c.patch, c.context) : undefined);
+    return out;
   }
 
   async update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {

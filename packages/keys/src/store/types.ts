@@ -60,13 +60,27 @@ export type AuditAction =
   | 'revoke'
   | 'rotate'
   | 'delete'
-  | 'import';
+  | 'import'
+  /** A leak report (e.g. from GitHub secret scanning): what it changed, and `detail` where the key was found. */
+  | 'leak';
+
+/** One change of {@link KeyStore.updateMany}. */
+export interface KeyUpdate {
+  readonly id: string;
+  readonly patch: KeyPatch;
+  readonly context: AuditContext;
+}
 
 /** Who makes a change, when, and as what; the store writes the audit entry with the change. */
 export interface AuditContext {
   readonly actor: string;
   readonly at: Date;
   readonly action: AuditAction;
+  /**
+   * Optional context the entry keeps beside `changes`, e.g. where a leaked key was found
+   * (`{url, source}`). Short strings only; never a key or hash.
+   */
+  readonly detail?: Readonly<Record<string, string>>;
 }
 
 /** One audit log entry. `changes` holds settings and `{from, to}` pairs, never a key or hash. */
@@ -78,6 +92,8 @@ export interface AuditEntry {
   readonly action: AuditAction;
   readonly keyId: string | null;
   readonly changes: Readonly<Record<string, unknown>>;
+  /** The context's `detail`, when the change had one. */
+  readonly detail?: Readonly<Record<string, string>>;
 }
 
 export interface AuditQuery {
@@ -185,6 +201,12 @@ export interface KeyStore {
    * the key as read inside the transaction) refuses the patch.
    */
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
+  /**
+   * Optional: applies several updates as `update` does, in order, in one transaction (one
+   * commit for a whole leak report). Resolves with each key after its update, `undefined`
+   * for an id not found; rejects, writing nothing, when `updateWrites` refuses one.
+   */
+  updateMany?(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]>;
   /**
    * Atomically, as `rotationWrites` decides on the old key as read in the transaction:
    * checks it is neither revoked nor already rotated (else `KeyStateError`), moves its

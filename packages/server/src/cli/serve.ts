@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { KeyManager, RateLimit } from '@keyward/keys';
+import { type KeyManager, LEAK_RESPONSES, type LeakResponse, type RateLimit } from '@keyward/keys';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
@@ -10,7 +10,9 @@ import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { accessLogged, type LogLevel } from '../serve/access-log.js';
 import { createDemoApp } from '../serve/app.js';
 import { bootstrapDemoKey, createKeyInstructions, firstKeyInstructions } from '../serve/bootstrap.js';
+import { GITHUB_SCANNING_KEYS_URL, GithubKeys } from '../serve/github-keys.js';
 import { serveLimits } from '../serve/limits.js';
+import { MAX_SCANNING_BODY, mountSecretScanning, SECRET_SCANNING_ROUTE } from '../serve/secret-scanning.js';
 import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
@@ -65,6 +67,8 @@ interface ServeFlags {
   keepAliveTimeout: number;
   maxConnections: number;
   keyPrefix?: string;
+  githubScanningKeys?: string;
+  leakAction: LeakResponse;
 }
 
 /** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
@@ -232,6 +236,18 @@ export function registerServe(program: Command, io: CliIO): void {
         .argParser(parseCount(0, 1_000_000)),
     )
     .addOption(
+      new Option(
+        '--github-scanning-keys <file|url>',
+        `enable POST ${SECRET_SCANNING_ROUTE} for GitHub secret scanning, verifying signatures with GitHub's public keys from this JSON file or URL (GitHub's: ${GITHUB_SCANNING_KEYS_URL}; fetched with a 5s timeout, kept 1h); bodies over ${MAX_SCANNING_BODY / 1024} KiB get 413`,
+      ).env('KEYWARD_GITHUB_SCANNING_KEYS'),
+    )
+    .addOption(
+      new Option('--leak-action <action>', 'what a key GitHub found in public gets')
+        .choices(LEAK_RESPONSES)
+        .env('KEYWARD_LEAK_ACTION')
+        .default('revoke'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
         .default('info'),
@@ -252,6 +268,7 @@ export function registerServe(program: Command, io: CliIO): void {
       let writer: LineWriter | undefined;
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
+      let github: GithubKeys | undefined;
       try {
         if (configured) {
           verify = staticKeys(configured);
@@ -280,7 +297,23 @@ export function registerServe(program: Command, io: CliIO): void {
         // the routes stay on Hono's fast path and the log costs no system call per request.
         const logging = flags.logLevel !== 'silent';
         writer = logging ? new LineWriter(io.stdout === process.stdout ? 1 : io.stdout) : undefined;
-        const app = createDemoApp({ verify, limits: limits.limits, noteRequests: logging });
+        if (flags.githubScanningKeys !== undefined) {
+          if (!manager) {
+            throw new KeywardConfigError(
+              '--github-scanning-keys needs the key store: unset KEYWARD_API_KEYS',
+            );
+          }
+          github = await GithubKeys.open({ source: flags.githubScanningKeys, log: say });
+        }
+        const leaks = manager && github && { manager, keys: github, action: flags.leakAction, log: say };
+        const app = createDemoApp({
+          verify,
+          limits: limits.limits,
+          noteRequests: logging,
+          mount: (a) => {
+            if (leaks) mountSecretScanning(a, leaks);
+          },
+        });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {
           throw listenError(error, flags.host, flags.port);
@@ -302,6 +335,11 @@ export function registerServe(program: Command, io: CliIO): void {
           ? 'Verifying static keys from KEYWARD_API_KEYS.'
           : `Verifying keys against the key store ${manager!.store.location}; manage them with: keyward keys --help`,
       );
+      if (github) {
+        say(
+          `GitHub secret scanning: POST ${url}${SECRET_SCANNING_ROUTE} (keys from ${github.source}; leak action: ${flags.leakAction}).`,
+        );
+      }
       if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
       else if (empty) say(`\n${createKeyInstructions(database)}`);
       const running = server;
