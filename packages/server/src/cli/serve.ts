@@ -12,6 +12,7 @@ import { createDemoApp } from '../serve/app.js';
 import { bootstrapDemoKey, createKeyInstructions, firstKeyInstructions } from '../serve/bootstrap.js';
 import { GITHUB_SCANNING_KEYS_URL, GithubKeys } from '../serve/github-keys.js';
 import { serveLimits } from '../serve/limits.js';
+import { mountRevoke, REVOKE_MIN_MS, REVOKE_ROUTE } from '../serve/revoke.js';
 import { MAX_SCANNING_BODY, mountSecretScanning, SECRET_SCANNING_ROUTE } from '../serve/secret-scanning.js';
 import {
   type ConnectionLimits,
@@ -68,6 +69,7 @@ interface ServeFlags {
   maxConnections: number;
   keyPrefix?: string;
   githubScanningKeys?: string;
+  revokeLimit: RateLimit;
   leakAction: LeakResponse;
 }
 
@@ -242,6 +244,15 @@ export function registerServe(program: Command, io: CliIO): void {
       ).env('KEYWARD_GITHUB_SCANNING_KEYS'),
     )
     .addOption(
+      new Option(
+        '--revoke-limit <rate>',
+        `self-revocation requests (POST ${REVOKE_ROUTE}, answered after at least ${REVOKE_MIN_MS} ms) per client address`,
+      )
+        .env('KEYWARD_REVOKE_LIMIT')
+        .default(parseRateLimitArg('10/1m'), '10/1m')
+        .argParser(parseRateLimitArg),
+    )
+    .addOption(
       new Option('--leak-action <action>', 'what a key GitHub found in public gets')
         .choices(LEAK_RESPONSES)
         .env('KEYWARD_LEAK_ACTION')
@@ -290,6 +301,7 @@ export function registerServe(program: Command, io: CliIO): void {
           failMode: flags.redisFailMode,
           perKeyDefault: flags.rateLimit,
           failures: flags.authFailureLimit,
+          revocations: flags.revokeLimit,
           trustedProxies: flags.trustProxy,
           log: say,
         });
@@ -306,12 +318,14 @@ export function registerServe(program: Command, io: CliIO): void {
           github = await GithubKeys.open({ source: flags.githubScanningKeys, log: say });
         }
         const leaks = manager && github && { manager, keys: github, action: flags.leakAction, log: say };
+        const revocations = manager && { manager, limits: limits.revocations, log: say };
         const app = createDemoApp({
           verify,
           limits: limits.limits,
           noteRequests: logging,
           mount: (a) => {
             if (leaks) mountSecretScanning(a, leaks);
+            if (revocations) mountRevoke(a, revocations);
           },
         });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
