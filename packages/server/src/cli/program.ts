@@ -6,6 +6,7 @@ import { exitCodes, exitCodesHelp, fail } from './exit.js';
 import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
 import { registerPepper } from './pepper.js';
+import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   registerKeys(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
+  registerScan(program, io);
   return program;
 }
 
