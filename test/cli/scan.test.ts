@@ -56,7 +56,7 @@ beforeAll(async () => {
   git('add', '.');
   git('commit', '-q', '-m', 'first');
   // Removed from the files, still in the history.
-  write('config/.env', 'DEBUG=1\nREGION=eu\nAPI_KEY=${API_KEY}\n');
+  write('config/.env', 'DEBUG=1\nREGION=eu\nAPI_KEY=$API_KEY\n');
   git('commit', '-q', '-am', 'move the key out');
   // Never scanned: dependencies and binary files.
   write('node_modules/dep/index.js', `module.exports = "${keys.live}";\n`);

@@ -8,6 +8,7 @@ import { registerKeys } from './keys.js';
 import { registerPepper } from './pepper.js';
 import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
+import { registerWebhooks } from './webhooks.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -59,6 +60,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   registerAudit(program, io);
   registerPepper(program, io);
   registerScan(program, io);
+  registerWebhooks(program, io);
   return program;
 }
 

@@ -20,6 +20,7 @@ import {
   listen,
   type RequestListener,
 } from '../serve/serve.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
 import {
@@ -70,6 +71,7 @@ interface ServeFlags {
   keyPrefix?: string;
   githubScanningKeys?: string;
   revokeLimit: RateLimit;
+  allowPrivateWebhooks?: boolean;
   leakAction: LeakResponse;
 }
 
@@ -253,6 +255,12 @@ export function registerServe(program: Command, io: CliIO): void {
         .argParser(parseRateLimitArg),
     )
     .addOption(
+      new Option(
+        '--allow-private-webhooks',
+        'deliver webhooks (keyward webhooks add) to loopback and private addresses too',
+      ).env('KEYWARD_ALLOW_PRIVATE_WEBHOOKS'),
+    )
+    .addOption(
       new Option('--leak-action <action>', 'what a key GitHub found in public gets')
         .choices(LEAK_RESPONSES)
         .env('KEYWARD_LEAK_ACTION')
@@ -280,6 +288,7 @@ export function registerServe(program: Command, io: CliIO): void {
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
       let github: GithubKeys | undefined;
+      let dispatcher: WebhookDispatcher | undefined;
       try {
         if (configured) {
           verify = staticKeys(configured);
@@ -332,12 +341,22 @@ export function registerServe(program: Command, io: CliIO): void {
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {
           throw listenError(error, flags.host, flags.port);
         });
+        // Webhooks need the store's settings table (SQLite, PostgreSQL).
+        if (manager?.store.readMeta && manager.store.swapMeta) {
+          dispatcher = new WebhookDispatcher({
+            manager,
+            allowPrivate: flags.allowPrivateWebhooks === true,
+            log: say,
+          });
+          dispatcher.start();
+        }
         // Only once listening: a key issued by a start that then fails would be shown to nobody.
         first = manager && (await bootstrapDemoKey(manager));
         empty = !first && manager !== undefined && (await manager.list({ limit: 1 })).items.length === 0;
       } catch (error) {
         // Nothing may keep the process alive after a failed start: pools, LISTEN, Redis, timers.
         await server?.close().catch(() => {});
+        await dispatcher?.stop().catch(() => {});
         await manager?.close().catch(() => {});
         await limits?.close().catch(() => {});
         throw error;
@@ -364,6 +383,7 @@ export function registerServe(program: Command, io: CliIO): void {
         stopping = true;
         await running.close();
         try {
+          await dispatcher?.stop();
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.
           await manager?.close();
           await limits?.close();
