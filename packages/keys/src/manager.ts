@@ -436,6 +436,28 @@ export class KeyManager {
     return { imported, duplicates: processed - imported };
   }
 
+  /**
+   * The records of presented keys, in order (`undefined` for an unknown or malformed
+   * one), in one store query where the store offers `findManyByHash`: for a leak report
+   * of many tokens. Reads the store, not the cache, and takes no use.
+   */
+  async findKeys(keys: readonly string[]): Promise<(KeyRecord | undefined)[]> {
+    const out = new Array<KeyRecord | undefined>(keys.length);
+    const asked: number[] = [];
+    keys.forEach((key, i) => {
+      if (typeof key === 'string' && this.format.classify(key) !== 'malformed') asked.push(i);
+    });
+    const hashes = asked.map((i) => this.#hasher.hash(keys[i]!));
+    const store = this.store;
+    const found = store.findManyByHash
+      ? await store.findManyByHash(hashes)
+      : await Promise.all(hashes.map((h) => store.findByHash(h)));
+    asked.forEach((index, n) => {
+      out[index] = found[n];
+    });
+    return out;
+  }
+
   /** The audit log, newest first. */
   audit(query: AuditQuery = {}): Promise<readonly AuditEntry[]> {
     return this.store.audit(query);

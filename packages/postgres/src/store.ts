@@ -336,6 +336,16 @@ export class PostgresKeyStore implements KeyStore {
     return row && fromRow(row);
   }
 
+  async findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    if (hashes.length === 0) return [];
+    const rows = await this.#query<KeyRow & { hash: Buffer }>(
+      `SELECT hash, ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = ANY($1::bytea[])`,
+      [hashes.map(hashParam)],
+    );
+    const byHash = new Map(rows.map((r) => [r.hash.toString('hex'), fromRow(r)]));
+    return hashes.map((h) => byHash.get(hashParam(h).toString('hex')));
+  }
+
   async list(query: ListQuery): Promise<KeyPage> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor) ?? '';

@@ -440,12 +440,18 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
-    return this.#run(() => {
-      const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
-        | unknown[]
-        | undefined;
-      return values && fromValues(values);
-    });
+    return this.#run(() => this.#byHash(hash));
+  }
+
+  findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return this.#run(() => hashes.map((h) => this.#byHash(h)));
+  }
+
+  #byHash(hash: Uint8Array): KeyRecord | undefined {
+    const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
+      | unknown[]
+      | undefined;
+    return values && fromValues(values);
   }
 
   list(query: ListQuery): Promise<KeyPage> {

@@ -90,6 +90,10 @@ export class MemoryKeyStore implements KeyStore {
     return row && copy(row);
   }
 
+  async findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return Promise.all(hashes.map((h) => this.findByHash(h)));
+  }
+
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     const id = this.#byHash.get(hex(hash));
     return id === undefined ? undefined : copy(this.#rows.get(id)!);

@@ -182,6 +182,11 @@ export interface KeyStore {
   get(id: string): Promise<KeyRecord | undefined>;
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
   /**
+   * Optional: `findByHash` for many hashes in one query (a leak report of 1,000 tokens).
+   * Resolves with one answer per hash, in order.
+   */
+  findManyByHash?(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]>;
+  /**
    * Optional, synchronous and without I/O in the common case: `false` only when no stored
    * key has this tag (`NewKeyRow.tag`), counting keys any process committed before the
    * call; `true` when one may have it or the store cannot tell. Lets a made-up key be

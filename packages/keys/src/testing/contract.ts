@@ -208,6 +208,19 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(await store.audit({ keyId: row.id })).toHaveLength(2);
     });
 
+    it('finds many keys by hash in one call, in order (findManyByHash, optional)', async (t) => {
+      if (!store.findManyByHash) return t.skip();
+      const a = makeRow();
+      const b = makeRow();
+      await store.insert(a, ctx('create'));
+      await store.insert(b, ctx('create'));
+      const missing = makeRow().hash;
+      const found = await store.findManyByHash([b.hash, missing, a.hash, b.hash]);
+      expect(found.map((r) => r?.id)).toEqual([b.id, undefined, a.id, b.id]);
+      expect(found[2]).toEqual(publicPart(a));
+      expect(await store.findManyByHash([])).toEqual([]);
+    });
+
     it('updates many keys in one call, skipping unknown ids, and writes none when one is refused (updateMany, optional)', async (t) => {
       if (!store.updateMany) return t.skip();
       const a = makeRow();

@@ -13,8 +13,6 @@ export const MAX_SCANNING_TOKENS = 1000;
 /** Who leak responses are attributed to in the audit log. */
 export const SCANNING_ACTOR = 'github-secret-scanning';
 
-/** Tokens judged at once: lookups overlap, writes queue in the store. */
-const CONCURRENCY = 16;
 /** Longest value of a payload field kept in the audit entry. */
 const MAX_FIELD = 2048;
 const MAX_TOKEN = 1024;
@@ -91,30 +89,19 @@ export async function judgeMatches(
   action: LeakResponse,
   log: (line: string) => void = () => {},
 ): Promise<ScanningVerdict[]> {
-  // First every lookup, side by side (a checksum that fails costs none); then every leak
-  // in one call, which the store writes in one transaction.
-  const ids = new Array<string | undefined>(matches.length);
-  const revoked = new Array<boolean>(matches.length);
-  let next = 0;
-  const lookups = async () => {
-    while (next < matches.length) {
-      const i = next++;
-      const token = matches[i]!.token;
-      if (manager.format.classify(token) !== 'valid') continue;
-      const check = await manager.check(token, { dryRun: true });
-      ids[i] = check.keyId;
-      revoked[i] = check.outcome === 'revoked';
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, matches.length) }, lookups));
+  // First every lookup, in one store query (a token whose checksum fails costs none);
+  // then every leak in one call, which the store writes in one transaction.
+  const valid = matches.flatMap((m, index) => (manager.format.classify(m.token) === 'valid' ? [index] : []));
+  const records = await manager.findKeys(valid.map((i) => matches[i]!.token));
   const found: { index: number; id: string; detail: Record<string, string>; revoked: boolean }[] = [];
-  matches.forEach((m, index) => {
-    const id = ids[index];
-    if (id === undefined) return;
+  valid.forEach((index, n) => {
+    const record = records[n];
+    if (record === undefined) return;
+    const m = matches[index]!;
     const detail: Record<string, string> = { reporter: 'github', type: text(m.type, 256)! };
     if (m.url !== undefined) detail.url = m.url;
     if (m.source !== undefined) detail.source = m.source;
-    found.push({ index, id, detail, revoked: revoked[index]! });
+    found.push({ index, id: record.id, detail, revoked: record.revokedAt !== null });
   });
   const reports = found.length > 0 ? await manager.reportLeaks(found, action, { actor: SCANNING_ACTOR }) : [];
   const labels = new Array<ScanningLabel>(matches.length).fill('false_positive');
