@@ -219,6 +219,24 @@ describe('keyward webhooks', () => {
     expect(await state()).toMatchObject({ delivered: 1, failed: 1 });
   });
 
+  it('says once that delivery paused while the store fails, and once that it resumed', async () => {
+    const { manager, lines } = await withReceiver('key.created');
+    const store = manager.store as { readMeta: (name: string) => Promise<string | undefined> };
+    const readMeta = store.readMeta.bind(manager.store);
+    let failing = true;
+    store.readMeta = (name) => (failing ? Promise.reject(new Error('database is locked')) : readMeta(name));
+    const dispatcher = new WebhookDispatcher({ manager, allowPrivate: true, log: (l) => lines.push(l) });
+    dispatcher.start();
+    await new Promise((r) => setTimeout(r, 1200));
+    failing = false;
+    await new Promise((r) => setTimeout(r, 600));
+    await dispatcher.stop();
+    expect(lines).toEqual([
+      'keyward: webhook delivery paused (database is locked)',
+      'keyward: webhook delivery resumed',
+    ]);
+  });
+
   it('two dispatchers on one store send each event exactly once', async () => {
     const { db, hook, manager, dispatcher: a } = await withReceiver('key.created');
     const other = await open(db);

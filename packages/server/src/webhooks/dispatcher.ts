@@ -75,6 +75,7 @@ export class WebhookDispatcher {
   readonly #send: typeof deliver;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #paused = false;
 
   constructor(options: DispatcherOptions) {
     this.#manager = options.manager;
@@ -88,8 +89,18 @@ export class WebhookDispatcher {
   start(): void {
     this.#timer ??= setInterval(() => {
       this.#running ??= this.tick()
-        .catch((error: unknown) =>
-          this.#log(`keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`),
+        .then(
+          () => {
+            if (this.#paused) this.#log('keyward: webhook delivery resumed');
+            this.#paused = false;
+          },
+          (error: unknown) => {
+            // Once per outage, not every 250 ms.
+            if (!this.#paused) {
+              this.#log(`keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`);
+            }
+            this.#paused = true;
+          },
         )
         .finally(() => {
           this.#running = undefined;
