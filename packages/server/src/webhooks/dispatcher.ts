@@ -97,7 +97,9 @@ export class WebhookDispatcher {
           (error: unknown) => {
             // Once per outage, not every 250 ms.
             if (!this.#paused) {
-              this.#log(`keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`);
+              this.#log(
+                `keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`,
+              );
             }
             this.#paused = true;
           },
