@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import type { KeyManager } from '@keyward/keys';
 import { openKeyManager } from '@keyward/server';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { RETRY_BASE_MS, WebhookDispatcher } from '../../packages/server/src/webhooks/dispatcher.js';
+import {
+  EXPIRING_SCAN_MS,
+  RETRY_BASE_MS,
+  WebhookDispatcher,
+} from '../../packages/server/src/webhooks/dispatcher.js';
 import { PEPPER, tempDir } from '../keys/temp.js';
 import { cli } from './run.js';
 
@@ -235,6 +239,23 @@ describe('keyward webhooks', () => {
       'keyward: webhook delivery paused (database is locked)',
       'keyward: webhook delivery resumed',
     ]);
+  });
+
+  it('sends key.expiring once per key, from one hourly scan whichever instance runs it', async () => {
+    const { db, hook, manager, dispatcher, clock } = await withReceiver('key.expiring');
+    const b = new WebhookDispatcher({ manager: await open(db), allowPrivate: true, now: () => clock.now });
+    const soon = await manager.create({ name: 'soon', expiresIn: '3d' });
+    await manager.create({ name: 'later', expiresIn: '60d' });
+    await Promise.all([dispatcher.tick(), b.tick()]);
+    await Promise.all([dispatcher.tick(), b.tick()]);
+    clock.now += EXPIRING_SCAN_MS;
+    await Promise.all([dispatcher.tick(), b.tick()]);
+    await Promise.all([dispatcher.tick(), b.tick()]);
+    expect(hook.received.map((r) => r.event.type)).toEqual(['key.expiring']);
+    expect(hook.received[0]!.event.data).toMatchObject({
+      key: { id: soon.record.id },
+      detail: { expiresAt: soon.record.expiresAt!.toISOString() },
+    });
   });
 
   it('two dispatchers on one store send each event exactly once', async () => {

@@ -437,6 +437,33 @@ export class KeyManager {
   }
 
   /**
+   * Writes an `expiring` audit entry (detail `{expiresAt}`) for each usable key that
+   * expires within `withinMs` from now and has none for that expiry yet: the notice a
+   * `key.expiring` webhook is sent from, once per key and expiry (a key given a new
+   * expiry gets a new notice). Reads every key, a page at a time: run it now and then
+   * (`keyward serve` does, hourly, on one instance). Resolves with the notices written.
+   */
+  async noticeExpiring(withinMs: number, options?: ChangeOptions): Promise<number> {
+    const now = this.#now();
+    let written = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({ limit: 1000, cursor });
+      for (const r of page.items) {
+        const at = r.expiresAt?.getTime();
+        if (at === undefined || at <= now || at > now + withinMs || r.revokedAt || !r.enabled) continue;
+        const expiresAt = r.expiresAt!.toISOString();
+        const entries = await this.store.audit({ keyId: r.id, limit: LEAK_LOOKBACK });
+        if (entries.some((e) => e.action === 'expiring' && e.detail?.expiresAt === expiresAt)) continue;
+        await this.store.update(r.id, {}, { ...this.#context('expiring', options), detail: { expiresAt } });
+        written++;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return written;
+  }
+
+  /**
    * The records of presented keys, in order (`undefined` for an unknown or malformed
    * one), in one store query where the store offers `findManyByHash`: for a leak report
    * of many tokens. Reads the store, not the cache, and takes no use.

@@ -62,7 +62,9 @@ export type AuditAction =
   | 'delete'
   | 'import'
   /** A leak report (e.g. from GitHub secret scanning): what it changed, and `detail` where the key was found. */
-  | 'leak';
+  | 'leak'
+  /** A notice that the key expires soon (`detail.expiresAt`), written once per expiry; changes nothing. */
+  | 'expiring';
 
 /** One change of {@link KeyStore.updateMany}. */
 export interface KeyUpdate {

@@ -28,6 +28,7 @@ import {
   keyPrefixOf,
   keyPrefixOption,
   parseCount,
+  parseDurationArg,
   parseIntervalArg,
   parseRateLimitArg,
 } from './options.js';
@@ -72,6 +73,7 @@ interface ServeFlags {
   githubScanningKeys?: string;
   revokeLimit: RateLimit;
   allowPrivateWebhooks?: boolean;
+  expiringNotice: number;
   leakAction: LeakResponse;
 }
 
@@ -261,6 +263,15 @@ export function registerServe(program: Command, io: CliIO): void {
       ).env('KEYWARD_ALLOW_PRIVATE_WEBHOOKS'),
     )
     .addOption(
+      new Option(
+        '--expiring-notice <duration>',
+        'send key.expiring webhooks this long before a key expires (once per key and expiry)',
+      )
+        .env('KEYWARD_EXPIRING_NOTICE')
+        .default(7 * 24 * 60 * 60 * 1000, '7d')
+        .argParser(parseDurationArg),
+    )
+    .addOption(
       new Option('--leak-action <action>', 'what a key GitHub found in public gets')
         .choices(LEAK_RESPONSES)
         .env('KEYWARD_LEAK_ACTION')
@@ -346,6 +357,7 @@ export function registerServe(program: Command, io: CliIO): void {
           dispatcher = new WebhookDispatcher({
             manager,
             allowPrivate: flags.allowPrivateWebhooks === true,
+            expiringNoticeMs: flags.expiringNotice,
             log: say,
           });
           dispatcher.start();

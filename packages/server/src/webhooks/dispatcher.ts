@@ -26,6 +26,11 @@ export const GIVE_UP_MS = 24 * 60 * 60 * 1000;
 const LEASE_MS = 30_000;
 /** Events read per look. */
 const BATCH = 100;
+/** How often one instance looks for keys about to expire (for `key.expiring`). */
+export const EXPIRING_SCAN_MS = 60 * 60 * 1000;
+/** Default of {@link DispatcherOptions.expiringNoticeMs}: a week. */
+export const DEFAULT_EXPIRING_NOTICE_MS = 7 * 24 * 60 * 60 * 1000;
+const EXPIRING_SCAN = 'webhook_expiring_scan';
 
 export interface DispatcherOptions {
   readonly manager: KeyManager;
@@ -36,6 +41,8 @@ export interface DispatcherOptions {
   readonly log?: (line: string) => void;
   /** The sender, for tests. */
   readonly send?: typeof deliver;
+  /** How long before a key expires `key.expiring` is sent (default 7 days). */
+  readonly expiringNoticeMs?: number;
 }
 
 /** The Standard Webhooks message of an event: `{type, timestamp, data}` with the key record, never the key. */
@@ -73,6 +80,7 @@ export class WebhookDispatcher {
   readonly #now: () => number;
   readonly #log: (line: string) => void;
   readonly #send: typeof deliver;
+  readonly #expiringMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #paused = false;
@@ -84,6 +92,7 @@ export class WebhookDispatcher {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
     this.#send = options.send ?? deliver;
+    this.#expiringMs = options.expiringNoticeMs ?? DEFAULT_EXPIRING_NOTICE_MS;
   }
 
   start(): void {
@@ -120,7 +129,22 @@ export class WebhookDispatcher {
 
   /** Looks at every endpoint once and delivers what is due. */
   async tick(): Promise<void> {
-    for (const endpoint of await listEndpoints(this.#store)) await this.#serve(endpoint);
+    const endpoints = await listEndpoints(this.#store);
+    if (endpoints.some((e) => e.events.includes('key.expiring'))) await this.#scanExpiring();
+    for (const endpoint of endpoints) await this.#serve(endpoint);
+  }
+
+  /**
+   * Hourly, on whichever instance first moves the scan time forward by compare-and-set:
+   * an `expiring` audit entry for each key expiring within the notice, delivered like
+   * any other event.
+   */
+  async #scanExpiring(): Promise<void> {
+    const last = await this.#store.readMeta(EXPIRING_SCAN);
+    const now = this.#now();
+    if (last !== undefined && now - Number(last) < EXPIRING_SCAN_MS) return;
+    if (!(await this.#store.swapMeta(EXPIRING_SCAN, last, String(now)))) return;
+    await this.#manager.noticeExpiring(this.#expiringMs, { actor: 'webhooks' });
   }
 
   async #serve(endpoint: WebhookEndpoint): Promise<void> {

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENTS = Object.freeze({
   enable: 'key.enabled',
   delete: 'key.deleted',
   leak: 'key.leaked',
+  expiring: 'key.expiring',
 } as const);
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[keyof typeof WEBHOOK_EVENTS];
