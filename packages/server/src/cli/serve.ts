@@ -259,8 +259,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .addOption(
       new Option(
         '--allow-private-webhooks',
-        'deliver webhooks (keyward webhooks add) to loopback and private addresses too',
-      ).env('KEYWARD_ALLOW_PRIVATE_WEBHOOKS'),
+        'deliver webhooks (keyward webhooks add) to loopback and private addresses too (also KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1)',
+      ),
     )
     .addOption(
       new Option(
@@ -356,7 +356,8 @@ export function registerServe(program: Command, io: CliIO): void {
         if (manager?.store.readMeta && manager.store.swapMeta) {
           dispatcher = new WebhookDispatcher({
             manager,
-            allowPrivate: flags.allowPrivateWebhooks === true,
+            allowPrivate:
+              flags.allowPrivateWebhooks === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1',
             expiringNoticeMs: flags.expiringNotice,
             log: say,
           });
