@@ -22,7 +22,7 @@ import {
 } from '@keyward/keys';
 import type { NewKeyRow } from '@keyward/keys/store';
 import { openKeyManager } from '@keyward/server';
-import { SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
+import { SCHEMA_VERSION, SqliteKeyStore, type SqliteStoreOptions } from '@keyward/sqlite';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { newOwner } from '../../packages/keys/src/domain/owners.js';
@@ -115,10 +115,11 @@ describe('SqliteKeyStore', () => {
     await (await SqliteKeyStore.open(path)).close();
     await (await SqliteKeyStore.open(path)).close();
     const raw = new Database(path);
-    // Each version once (the runner tolerates gaps in the numbers): owners came with 3, usage with 4, restrictions with 7.
+    // Each version once (the runner tolerates gaps in the numbers): owners came with 3, usage with 4, audit detail with 5, restrictions with 7.
     const versions = raw.prepare('SELECT version FROM keyward_migrations ORDER BY version').pluck().all();
     expect(new Set(versions).size).toBe(versions.length);
-    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 7]));
+    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 7]));
+    expect(versions.at(-1)).toBe(SCHEMA_VERSION);
     raw.prepare('INSERT INTO keyward_migrations VALUES (99, ?, 0)').run('future');
     raw.close();
     const error = await SqliteKeyStore.open(path).catch((e) => e);

@@ -14,6 +14,8 @@ export {
   type ImportResult,
   KeyManager,
   type KeyManagerOptions,
+  type LeakDetail,
+  type LeakReport,
   type RotatedKey,
 } from './manager.js';
 export type { KeySettings } from './domain/settings.js';
@@ -88,6 +90,7 @@ export {
 
 // The key format and the pepper
 export { KEY_FORMAT_VERSION, type KeyFormat, type KeyShape, keyFormat } from './domain/format.js';
+export { findKeys, gitleaksRule, type KeyMatch, type KeyPattern, keyPattern } from './domain/pattern.js';
 export {
   generatePepper,
   type Pepper,
@@ -96,6 +99,7 @@ export {
   resolvePepper,
 } from './domain/pepper.js';
 export { isKeyId } from './domain/ids.js';
+export { LEAK_RESPONSES, type LeakResponse } from './domain/leak.js';
 
 // Errors
 export {

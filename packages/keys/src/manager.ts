@@ -5,6 +5,7 @@ import { type KeyFormat, keyFormat } from './domain/format.js';
 import { isKeyId, newKeyId } from './domain/ids.js';
 import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './domain/import.js';
 import { checkLabel, durationMs } from './domain/input.js';
+import { checkDetail, type LeakResponse, leakPatch } from './domain/leak.js';
 import {
   checkLifetime,
   checkOwnerName,
@@ -32,6 +33,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -110,6 +112,19 @@ export interface RotatedKey extends CreatedKey {
   /** The old key, with its shortened expiry (or revocation for grace 0). */
   readonly previous: KeyRecord;
 }
+
+/** Where a leaked key was found, kept in the audit entry (`detail`): short strings, never the key. */
+export type LeakDetail = Readonly<Record<string, string>>;
+
+export interface LeakReport {
+  /** The key after the report. */
+  readonly record: KeyRecord;
+  /** False when the same report (same `url` and `source`) was recorded before: nothing was written. */
+  readonly recorded: boolean;
+}
+
+/** Audit entries a leak report looks back over for the same report. */
+const LEAK_LOOKBACK = 200;
 
 export interface ImportResult {
   readonly imported: number;
@@ -411,6 +426,102 @@ export class KeyManager {
   }
 
   /**
+   * Records a leaked key and responds to it: `revoke` (effective at once, here and, through
+   * the change feed, in every process), `disable`, or `notify` (audited only). One `leak`
+   * audit entry holds what changed and `detail` (e.g. `{url, source}` where it was found).
+   * Reporting the same leak again (same `url` and `source` in the key's recent entries)
+   * writes nothing: a replayed report is harmless. Rejects with `KeyNotFoundError`.
+   */
+  async reportLeak(
+    id: string,
+    response: LeakResponse,
+    detail: LeakDetail,
+    options?: ChangeOptions,
+  ): Promise<LeakReport> {
+    const [report] = await this.reportLeaks([{ id, detail }], response, options);
+    if (report === undefined) throw new KeyNotFoundError(id);
+    return report;
+  }
+
+  /**
+   * {@link KeyManager.reportLeak} for many keys at once, in one transaction where the
+   * store offers `updateMany`. Resolves with one report per item, `undefined` for a key
+   * not found. An item's `revoked: false` (from a check just made) with `revoke` saves
+   * reading the key first: a key not yet revoked cannot have had this report before.
+   */
+  async reportLeaks(
+    items: readonly { readonly id: string; readonly detail: LeakDetail; readonly revoked?: boolean }[],
+    response: LeakResponse,
+    options?: ChangeOptions,
+  ): Promise<(LeakReport | undefined)[]> {
+    const patch = leakPatch(response, this.#now());
+    const context = this.#context('leak', options);
+    const checked = items.map((item) => ({
+      id: item.id,
+      detail: checkDetail(item.detail),
+      // A revocation is for good: a key seen unrevoked had no report answered with `revoke`.
+      fresh: response === 'revoke' && item.revoked === false,
+    }));
+    // The key as it was, for the others, and the reports its audit entries hold.
+    const before = new Map<string, KeyRecord | undefined>();
+    const seen = new Set<string>();
+    const reportKey = (id: string, d: LeakDetail) => JSON.stringify([id, d.url, d.source]);
+    await Promise.all(
+      [...new Set(checked.filter((c) => !c.fresh).map((c) => c.id))].map(async (id) => {
+        const record = isKeyId(id) ? await this.store.get(id) : undefined;
+        before.set(id, record);
+        if (!record || (response === 'revoke' && !record.revokedAt)) return;
+        for (const e of await this.store.audit({ keyId: id, limit: LEAK_LOOKBACK })) {
+          if (e.action === 'leak' && e.detail) seen.add(reportKey(id, e.detail));
+        }
+      }),
+    );
+    const reports = new Array<LeakReport | undefined>(checked.length);
+    const changes: KeyUpdate[] = [];
+    const changeOf = new Map<string, number>();
+    const repeats: { index: number; change: number }[] = [];
+    checked.forEach((c, index) => {
+      const key = reportKey(c.id, c.detail);
+      const record = before.get(c.id);
+      if (!c.fresh && !record) return;
+      if (seen.has(key)) {
+        // Reported before this call, or earlier in it.
+        const change = changeOf.get(key);
+        if (change === undefined) reports[index] = { record: record!, recorded: false };
+        else repeats.push({ index, change });
+        return;
+      }
+      seen.add(key);
+      changeOf.set(key, changes.length);
+      changes.push({ id: c.id, patch, context: { ...context, detail: c.detail } });
+      repeats.push({ index, change: changes.length - 1 });
+    });
+    const store = this.store;
+    const after = store.updateMany
+      ? await store.updateMany(changes)
+      : await sequentially(
+          changes.map(
+            (c) => () =>
+              store.update(c.id, c.patch, c.context).catch((error: unknown) => {
+                // Deleted since it was read: nothing left to protect.
+                if (error instanceof KeyNotFoundError) return undefined;
+                throw error;
+              }),
+          ),
+        );
+    for (const c of changes) this.#verification.invalidate(c.id);
+    const written = new Set<number>();
+    for (const { index, change } of repeats) {
+      const record = after[change];
+      if (!record) continue;
+      // The first item of a change wrote it; a repeat in the same call wrote nothing.
+      reports[index] = { record, recorded: !written.has(change) };
+      written.add(change);
+    }
+    return reports;
+  }
+
+  /**
    * Issues a successor with the same name, owner, scopes, metadata, rate limit and
    * lifetime; the old key keeps working for `grace` (default 24h; `0` revokes it now).
    * Remaining uses move to the successor: a key with limited uses stops at once.
@@ -545,6 +656,55 @@ export class KeyManager {
     return { imported, duplicates: processed - imported };
   }
 
+  /**
+   * Writes an `expiring` audit entry (detail `{expiresAt}`) for each usable key that
+   * expires within `withinMs` from now and has none for that expiry yet: the notice a
+   * `key.expiring` webhook is sent from, once per key and expiry (a key given a new
+   * expiry gets a new notice). Reads every key, a page at a time: run it now and then
+   * (`keyward serve` does, hourly, on one instance). Resolves with the notices written.
+   */
+  async noticeExpiring(withinMs: number, options?: ChangeOptions): Promise<number> {
+    const now = this.#now();
+    let written = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({ limit: 1000, cursor });
+      for (const r of page.items) {
+        const at = r.expiresAt?.getTime();
+        if (at === undefined || at <= now || at > now + withinMs || r.revokedAt || !r.enabled) continue;
+        const expiresAt = r.expiresAt!.toISOString();
+        const entries = await this.store.audit({ keyId: r.id, limit: LEAK_LOOKBACK });
+        if (entries.some((e) => e.action === 'expiring' && e.detail?.expiresAt === expiresAt)) continue;
+        await this.store.update(r.id, {}, { ...this.#context('expiring', options), detail: { expiresAt } });
+        written++;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return written;
+  }
+
+  /**
+   * The records of presented keys, in order (`undefined` for an unknown or malformed
+   * one), in one store query where the store offers `findManyByHash`: for a leak report
+   * of many tokens. Reads the store, not the cache, and takes no use.
+   */
+  async findKeys(keys: readonly string[]): Promise<(KeyRecord | undefined)[]> {
+    const out = new Array<KeyRecord | undefined>(keys.length);
+    const asked: number[] = [];
+    keys.forEach((key, i) => {
+      if (typeof key === 'string' && this.format.classify(key) !== 'malformed') asked.push(i);
+    });
+    const hashes = asked.map((i) => this.#hasher.hash(keys[i]!));
+    const store = this.store;
+    const found = store.findManyByHash
+      ? await store.findManyByHash(hashes)
+      : await Promise.all(hashes.map((h) => store.findByHash(h)));
+    asked.forEach((index, n) => {
+      out[index] = found[n];
+    });
+    return out;
+  }
+
   /** The audit log, newest first. */
   audit(query: AuditQuery = {}): Promise<readonly AuditEntry[]> {
     return this.store.audit(query);
@@ -654,6 +814,13 @@ export class KeyManager {
     })();
     return this.#closed;
   }
+}
+
+/** Runs the tasks one after another, answering their results in order. */
+async function sequentially<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const task of tasks) out.push(await task());
+  return out;
 }
 
 /** An import item with nothing but its key. */

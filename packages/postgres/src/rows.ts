@@ -149,6 +149,25 @@ export function updateValues(record: KeyRecord): unknown[] {
   ];
 }
 
+/** A record as one object of the JSON document a batched update reads (`jsonb_to_recordset`). */
+export function updateRecordJson(record: KeyRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    name: record.name,
+    owner: record.owner,
+    scopes: record.scopes,
+    metadata: record.metadata,
+    expires_at: record.expiresAt,
+    revoked_at: record.revokedAt,
+    enabled: record.enabled,
+    remaining_uses: record.remainingUses,
+    rate_limit: record.rateLimit?.limit ?? null,
+    rate_window: record.rateLimit?.windowSeconds ?? null,
+    replaced_by: record.replacedBy,
+    restrictions: record.restrictions,
+  };
+}
+
 export interface AuditRow {
   seq: string;
   at: Date;
@@ -156,6 +175,7 @@ export interface AuditRow {
   action: string;
   key_id: string | null;
   changes: Record<string, unknown>;
+  detail?: Record<string, string> | null;
 }
 
 export function auditFromRow(row: AuditRow): AuditEntry {
@@ -166,6 +186,7 @@ export function auditFromRow(row: AuditRow): AuditEntry {
     action: row.action as AuditEntry['action'],
     keyId: row.key_id,
     changes: row.changes,
+    ...(row.detail ? { detail: row.detail } : {}),
   };
 }
 

@@ -65,6 +65,12 @@ const MIGRATIONS: readonly Migration[] = [
     sql: USAGE_MIGRATION,
   },
   {
+    version: 4,
+    name: 'audit entry detail (where a leaked key was found)',
+    // Null for entries without detail (and every entry written before).
+    sql: (s) => `ALTER TABLE ${s}keyward_audit ADD COLUMN detail jsonb;`,
+  },
+  {
     version: 6,
     name: 'key restrictions',
     // The canonical restrictions (ipAllow, originAllow, routes); null for none.

@@ -7,6 +7,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -70,6 +71,7 @@ import {
   insertValues,
   KEY_COLUMNS,
   type KeyRow,
+  updateRecordJson,
   updateValues,
 } from './rows.js';
 import { migrate } from './schema.js';
@@ -85,6 +87,8 @@ interface Tx {
   audited(context: AuditContext, audit: AuditWrite): Promise<void>;
   /** Many entries of one context in one statement, in the order given. */
   logMany(context: AuditContext, entries: readonly { keyId: string; changes: unknown }[]): Promise<void>;
+  /** Many entries, each in its own context, in one statement, in the order given. */
+  auditedMany(entries: readonly { context: AuditContext; audit: AuditWrite }[]): Promise<void>;
 }
 
 /**
@@ -190,8 +194,15 @@ export class PostgresKeyStore implements KeyStore {
       log: async (context, keyId, changes) => {
         audited = true;
         await client.query(
-          `INSERT INTO ${this.#t.audit} (at, actor, action, key_id, changes) VALUES ($1, $2, $3, $4, $5)`,
-          [context.at, context.actor, context.action, keyId, JSON.stringify(changes)],
+          `INSERT INTO ${this.#t.audit} (at, actor, action, key_id, changes, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [
+            context.at,
+            context.actor,
+            context.action,
+            keyId,
+            JSON.stringify(changes),
+            context.detail ? JSON.stringify(context.detail) : null,
+          ],
         );
       },
       audited: (context, audit) => tx.log({ ...context, action: audit.action }, audit.keyId, audit.changes),
@@ -207,6 +218,27 @@ export class PostgresKeyStore implements KeyStore {
             context.action,
             JSON.stringify(entries.map((e, i) => ({ i, id: e.keyId, changes: e.changes }))),
           ],
+        );
+      },
+      auditedMany: async (entries) => {
+        if (entries.length === 0) return;
+        audited = true;
+        const rows = entries.map(({ context: c, audit: a }, i) => ({
+          i,
+          at: c.at.toISOString(),
+          actor: c.actor,
+          action: a.action,
+          key_id: a.keyId,
+          changes: a.changes,
+          detail: c.detail ?? null,
+        }));
+        await client.query(
+          `INSERT INTO ${this.#t.audit} (at, actor, action, key_id, changes, detail)
+            SELECT r.at, r.actor, r.action, r.key_id, r.changes, r.detail
+            FROM jsonb_to_recordset($1::jsonb)
+              AS r(i int, at timestamptz, actor text, action text, key_id text, changes jsonb, detail jsonb)
+            ORDER BY r.i`,
+          [JSON.stringify(rows)],
         );
       },
     };
@@ -343,6 +375,16 @@ export class PostgresKeyStore implements KeyStore {
     return row.prev === null ? fromRow(row) : previousSecretRecord(fromRow(row), row.prev);
   }
 
+  async findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    if (hashes.length === 0) return [];
+    const rows = await this.#query<KeyRow & { hash: Buffer }>(
+      `SELECT hash, ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = ANY($1::bytea[])`,
+      [hashes.map(hashParam)],
+    );
+    const byHash = new Map(rows.map((r) => [r.hash.toString('hex'), fromRow(r)]));
+    return hashes.map((h) => byHash.get(hashParam(h).toString('hex')));
+  }
+
   async list(query: ListQuery): Promise<KeyPage> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor) ?? '';
@@ -362,6 +404,60 @@ export class PostgresKeyStore implements KeyStore {
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#change((tx) => this.#apply(tx, id, patch, context));
+  }
+
+  /**
+   * Three statements whatever the count: the keys locked in one, written from one JSON
+   * document in another, audited in a third (a leak report of 1,000 keys took 6 s one
+   * key at a time, round trips and all).
+   */
+  updateMany(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return this.#change(async (tx) => {
+      const ids = [...new Set(changes.map((c) => c.id))].sort();
+      const rows = await tx.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+        [ids],
+      );
+      // Each change applies to the key as the changes before it in the call left it.
+      const current = new Map(rows.map((r) => [r.id, fromRow(r)]));
+      const changed = new Map<string, KeyRecord>();
+      const audits: { context: AuditContext; audit: AuditWrite }[] = [];
+      const out = changes.map((c) => {
+        const before = current.get(c.id);
+        if (!before) return undefined;
+        const writes = updateWrites(before, c.patch, c.context.action);
+        if (writes === undefined) return before;
+        current.set(c.id, writes.record);
+        changed.set(c.id, writes.record);
+        audits.push({ context: c.context, audit: writes.audit });
+        return writes.record;
+      });
+      if (changed.size > 0) {
+        await tx.query(
+          `UPDATE ${this.#t.keys} AS k SET name = r.name, owner = r.owner, scopes = r.scopes,
+            metadata = r.metadata, expires_at = r.expires_at, revoked_at = r.revoked_at,
+            enabled = r.enabled, remaining_uses = r.remaining_uses, rate_limit = r.rate_limit,
+            rate_window = r.rate_window, replaced_by = r.replaced_by, restrictions = r.restrictions
+          FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, owner text, scopes text[],
+            metadata jsonb, expires_at timestamptz, revoked_at timestamptz, enabled boolean,
+            remaining_uses integer, rate_limit integer, rate_window integer, replaced_by text,
+            restrictions jsonb)
+          WHERE k.id = r.id`,
+          [JSON.stringify([...changed.values()].map(updateRecordJson))],
+        );
+      }
+      await tx.auditedMany(audits);
+      return out;
+    });
+  }
+
+  /** An update inside the caller's transaction. */
+  async #update(tx: Tx, before: KeyRecord, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    await this.#write(tx, writes.record);
+    await tx.audited(context, writes.audit);
+    return writes.record;
   }
 
   rotate(
@@ -491,12 +587,7 @@ export class PostgresKeyStore implements KeyStore {
 
   /** Inside a transaction: an update of one key as `updateWrites` decides, audited. */
   async #apply(tx: Tx, id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
-    const before = await this.#locked(tx, id);
-    const writes = updateWrites(before, patch, context.action);
-    if (writes === undefined) return before;
-    await this.#write(tx, writes.record);
-    await tx.audited(context, writes.audit);
-    return writes.record;
+    return this.#update(tx, await this.#locked(tx, id), patch, context);
   }
 
   async spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {

@@ -148,6 +148,7 @@ export interface AuditRow {
   action: string;
   key_id: string | null;
   changes: string;
+  detail?: string | null;
 }
 
 export function auditFromRow(row: AuditRow): AuditEntry {
@@ -158,5 +159,6 @@ export function auditFromRow(row: AuditRow): AuditEntry {
     action: row.action as AuditEntry['action'],
     keyId: row.key_id,
     changes: JSON.parse(row.changes) as Record<string, unknown>,
+    ...(row.detail ? { detail: JSON.parse(row.detail) as Record<string, string> } : {}),
   };
 }

@@ -90,6 +90,12 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'audit entry detail (where a leaked key was found)',
+    // JSON text; null for entries without detail (and every entry written before).
+    sql: 'ALTER TABLE keyward_audit ADD COLUMN detail TEXT;',
+  },
+  {
     version: 7,
     name: 'key restrictions',
     // JSON of the canonical restrictions (ipAllow, originAllow, routes); null for none.

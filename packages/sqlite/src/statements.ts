@@ -53,7 +53,7 @@ export function statements(db: Database.Database): Statements {
   return {
     insertIgnore: db.prepare(INSERT_IGNORE),
     audit: db.prepare(
-      'INSERT INTO keyward_audit (at, actor, action, key_id, changes) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO keyward_audit (at, actor, action, key_id, changes, detail) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     auditMany: db.prepare(AUDIT_MANY),
     get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),

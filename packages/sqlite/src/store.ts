@@ -18,6 +18,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -362,7 +363,15 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   #log(context: AuditContext, keyId: string | null, changes: Record<string, unknown>): void {
-    this.#s.audit.run(context.at.getTime(), context.actor, context.action, keyId, JSON.stringify(changes));
+    const detail = context.detail ? JSON.stringify(context.detail) : null;
+    this.#s.audit.run(
+      context.at.getTime(),
+      context.actor,
+      context.action,
+      keyId,
+      JSON.stringify(changes),
+      detail,
+    );
   }
 
   #audited(context: AuditContext, audit: AuditWrite): void {
@@ -480,14 +489,21 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
-    return this.#run(() => {
-      const bytes = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
-      const values = this.#s.byHash.get(bytes, bytes) as unknown[] | undefined;
-      if (values === undefined) return undefined;
-      const record = fromValues(values);
-      const until = values[values.length - 1] as number | null;
-      return until === null ? record : previousSecretRecord(record, new Date(until));
-    });
+    return this.#run(() => this.#byHash(hash));
+  }
+
+  findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return this.#run(() => hashes.map((h) => this.#byHash(h)));
+  }
+
+  /** A key by the hash of its secret, or of its previous secret while a rotation in place allows it. */
+  #byHash(hash: Uint8Array): KeyRecord | undefined {
+    const bytes = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
+    const values = this.#s.byHash.get(bytes, bytes) as unknown[] | undefined;
+    if (values === undefined) return undefined;
+    const record = fromValues(values);
+    const until = values[values.length - 1] as number | null;
+    return until === null ? record : previousSecretRecord(record, new Date(until));
   }
 
   replaceSecret(
@@ -541,6 +557,28 @@ export class SqliteKeyStore implements KeyStore {
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
     return this.#write(() => this.#db.transaction(() => this.#apply(id, patch, context)).immediate());
+  }
+
+  updateMany(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() =>
+          changes.map((c) => {
+            const row = this.#s.get.get(c.id) as KeyRow | undefined;
+            return row && this.#update(fromRow(row), c.patch, c.context);
+          }),
+        )
+        .immediate(),
+    );
+  }
+
+  /** An update inside the caller's transaction. */
+  #update(before: KeyRecord, patch: KeyPatch, context: AuditContext): KeyRecord {
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    this.#s.update.run(toParams(writes.record));
+    this.#audited(context, writes.audit);
+    return writes.record;
   }
 
   rotate(
@@ -695,12 +733,7 @@ export class SqliteKeyStore implements KeyStore {
 
   /** Inside a transaction: an update of one key as `updateWrites` decides, audited. */
   #apply(id: string, patch: KeyPatch, context: AuditContext): KeyRecord {
-    const before = this.#row(id);
-    const writes = updateWrites(before, patch, context.action);
-    if (writes === undefined) return before;
-    this.#s.update.run(toParams(writes.record));
-    this.#audited(context, writes.audit);
-    return writes.record;
+    return this.#update(this.#row(id), patch, context);
   }
 
   /** As `consumeUse`: on this connection, or in the writer thread while another connection holds the lock. */

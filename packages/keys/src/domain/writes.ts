@@ -17,6 +17,9 @@ export interface AuditWrite {
  * What an update writes: the key after the patch and its audit entry (the fields that
  * changed, from and to), or `undefined` when no field changes (nothing is written).
  * Throws `KeyStateError` for a patch that would bring back a revoked or rotated-away key.
+ * A `leak` is always audited, even when it changes nothing (a key already revoked, or a
+ * report only noted), and never moves an earlier revocation time; so is an `expiring`
+ * notice, which changes nothing.
  */
 export function updateWrites(
   before: KeyRecord,
@@ -24,9 +27,11 @@ export function updateWrites(
   action: AuditAction,
 ): { record: KeyRecord; audit: AuditWrite } | undefined {
   checkRevival(before, patch);
-  const record = applyPatch(before, patch);
+  const leak = action === 'leak';
+  const effective = leak && before.revokedAt ? { ...patch, revokedAt: before.revokedAt } : patch;
+  const record = applyPatch(before, effective);
   const changes = patchChanges(before, record);
-  if (Object.keys(changes).length === 0) return undefined;
+  if (!leak && action !== 'expiring' && Object.keys(changes).length === 0) return undefined;
   return { record, audit: { keyId: before.id, action, changes } };
 }
 

@@ -67,6 +67,7 @@ export type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   OwnerPage,

@@ -23,6 +23,7 @@ import type {
   KeyPatch,
   KeyRecord,
   KeyStore,
+  KeyUpdate,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -67,6 +68,7 @@ export class MemoryKeyStore implements KeyStore {
         action: context.action,
         keyId,
         changes: structuredClone(changes),
+        ...(context.detail ? { detail: { ...context.detail } } : {}),
       }),
     );
   }
@@ -107,6 +109,10 @@ export class MemoryKeyStore implements KeyStore {
   async get(id: string): Promise<KeyRecord | undefined> {
     const row = this.#rows.get(id);
     return row && copy(row);
+  }
+
+  async findManyByHash(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]> {
+    return Promise.all(hashes.map((h) => this.findByHash(h)));
   }
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
@@ -152,6 +158,18 @@ export class MemoryKeyStore implements KeyStore {
       items.push(copy(row));
     }
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async updateMany(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]> {
+    // Checked first, so that a refused change leaves nothing written.
+    for (const c of changes) {
+      const row = this.#rows.get(c.id);
+      if (row) updateWrites(row, c.patch, c.context.action);
+    }
+    const out: (KeyRecord | undefined)[] = [];
+    for (const c of changes)
+      out.push(this.#rows.has(c.id) ? await this.update(c.id, c.patch, c.context) : undefined);
+    return out;
   }
 
   async update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {

@@ -76,13 +76,29 @@ export type AuditAction =
   | 'import'
   | 'owner_create'
   | 'owner_update'
-  | 'owner_delete';
+  | 'owner_delete'
+  /** A leak report (e.g. from GitHub secret scanning): what it changed, and `detail` where the key was found. */
+  | 'leak'
+  /** A notice that the key expires soon (`detail.expiresAt`), written once per expiry; changes nothing. */
+  | 'expiring';
+
+/** One change of {@link KeyStore.updateMany}. */
+export interface KeyUpdate {
+  readonly id: string;
+  readonly patch: KeyPatch;
+  readonly context: AuditContext;
+}
 
 /** Who makes a change, when, and as what; the store writes the audit entry with the change. */
 export interface AuditContext {
   readonly actor: string;
   readonly at: Date;
   readonly action: AuditAction;
+  /**
+   * Optional context the entry keeps beside `changes`, e.g. where a leaked key was found
+   * (`{url, source}`). Short strings only; never a key or hash.
+   */
+  readonly detail?: Readonly<Record<string, string>>;
 }
 
 /** One audit log entry. `changes` holds settings and `{from, to}` pairs, never a key or hash. */
@@ -94,6 +110,8 @@ export interface AuditEntry {
   readonly action: AuditAction;
   readonly keyId: string | null;
   readonly changes: Readonly<Record<string, unknown>>;
+  /** The context's `detail`, when the change had one. */
+  readonly detail?: Readonly<Record<string, string>>;
 }
 
 export interface AuditQuery {
@@ -242,6 +260,11 @@ export interface KeyStore {
    */
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
   /**
+   * Optional: `findByHash` for many hashes in one query (a leak report of 1,000 tokens).
+   * Resolves with one answer per hash, in order.
+   */
+  findManyByHash?(hashes: readonly Uint8Array[]): Promise<readonly (KeyRecord | undefined)[]>;
+  /**
    * Optional, synchronous and without I/O in the common case: `false` only when no stored
    * key has this tag (`NewKeyRow.tag`), counting keys any process committed before the
    * call; `true` when one may have it or the store cannot tell. Lets a made-up key be
@@ -261,6 +284,12 @@ export interface KeyStore {
    * the key as read inside the transaction) refuses the patch.
    */
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord>;
+  /**
+   * Optional: applies several updates as `update` does, in order, in one transaction (one
+   * commit for a whole leak report). Resolves with each key after its update, `undefined`
+   * for an id not found; rejects, writing nothing, when `updateWrites` refuses one.
+   */
+  updateMany?(changes: readonly KeyUpdate[]): Promise<readonly (KeyRecord | undefined)[]>;
   /**
    * Atomically, as `rotationWrites` decides on the old key as read in the transaction:
    * checks it is neither revoked nor already rotated (else `KeyStateError`), moves its

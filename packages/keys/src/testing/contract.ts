@@ -250,6 +250,91 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect((await store.get(open.id))!.restrictions).toBeNull();
     });
 
+    it('finds many keys by hash in one call, in order (findManyByHash, optional)', async (t) => {
+      if (!store.findManyByHash) return t.skip();
+      const a = makeRow();
+      const b = makeRow();
+      await store.insert(a, ctx('create'));
+      await store.insert(b, ctx('create'));
+      const missing = makeRow().hash;
+      const found = await store.findManyByHash([b.hash, missing, a.hash, b.hash]);
+      expect(found.map((r) => r?.id)).toEqual([b.id, undefined, a.id, b.id]);
+      expect(found[2]).toEqual(publicPart(a));
+      expect(await store.findManyByHash([])).toEqual([]);
+    });
+
+    it('updates many keys in one call, skipping unknown ids, and writes none when one is refused (updateMany, optional)', async (t) => {
+      if (!store.updateMany) return t.skip();
+      const a = makeRow();
+      const b = makeRow();
+      await store.insert(a, ctx('create'));
+      await store.insert(b, ctx('create'));
+      const revokedAt = new Date(clock);
+      const detail = { url: 'https://example.com/leak' };
+      const after = await store.updateMany([
+        { id: a.id, patch: { revokedAt }, context: { ...ctx('leak'), detail } },
+        { id: 'key_000000000000000000', patch: { revokedAt }, context: ctx('leak') },
+        { id: b.id, patch: { enabled: false }, context: ctx('leak') },
+      ]);
+      expect(after.map((r) => r?.id)).toEqual([a.id, undefined, b.id]);
+      expect((await store.get(a.id))!.revokedAt).toEqual(revokedAt);
+      expect((await store.get(b.id))!.enabled).toBe(false);
+      expect((await store.audit({ keyId: a.id, limit: 1 }))[0]).toMatchObject({ action: 'leak', detail });
+      // Reviving the revoked key is refused: the other change in the call is not written either.
+      const audited = (await store.audit({ limit: 1000 })).length;
+      await expect(
+        store.updateMany([
+          { id: b.id, patch: { enabled: true }, context: ctx('update') },
+          { id: a.id, patch: { revokedAt: null }, context: ctx('update') },
+        ]),
+      ).rejects.toThrow(KeyStateError);
+      expect((await store.get(b.id))!.enabled).toBe(false);
+      expect(await store.audit({ limit: 1000 })).toHaveLength(audited);
+    });
+
+    it('writes every field a change makes through updateMany, as through update (optional)', async (t) => {
+      if (!store.updateMany) return t.skip();
+      const row = makeRow();
+      await store.insert(row, ctx('create'));
+      const [after] = await store.updateMany([
+        {
+          id: row.id,
+          patch: { name: 'renamed', scopes: ['a'], restrictions: { ipAllow: ['10.0.0.0/8'] } },
+          context: ctx('update'),
+        },
+      ]);
+      expect(after).toMatchObject({
+        name: 'renamed',
+        scopes: ['a'],
+        restrictions: { ipAllow: ['10.0.0.0/8'] },
+      });
+      expect(await store.get(row.id)).toEqual(after);
+    });
+
+    it('keeps an audit detail, and audits a leak even when it changes nothing, keeping the first revocation', async () => {
+      const row = makeRow();
+      await store.insert(row, ctx('create'));
+      const revokedAt = new Date(clock - 1000);
+      const detail = { url: 'https://github.com/o/r/blob/abc/x.env', source: 'content' };
+      await store.update(row.id, { revokedAt }, { ...ctx('leak'), detail });
+      // Reported again, with a later time: still audited, the revocation time stays.
+      const again = await store.update(
+        row.id,
+        { revokedAt: new Date(clock) },
+        { ...ctx('leak'), detail: { ...detail, source: 'npm' } },
+      );
+      expect(again.revokedAt).toEqual(revokedAt);
+      const [second, first, created] = await store.audit({ keyId: row.id });
+      expect(first).toMatchObject({
+        action: 'leak',
+        detail,
+        changes: { revokedAt: { to: revokedAt.toISOString() } },
+      });
+      expect(second).toMatchObject({ action: 'leak', detail: { ...detail, source: 'npm' }, changes: {} });
+      // Entries without a detail have none.
+      expect(created!.detail).toBeUndefined();
+    });
+
     it('rejects changes to unknown keys without auditing them', async () => {
       const id = newKeyId();
       await expect(store.update(id, { name: 'x' }, ctx('update'))).rejects.toBeInstanceOf(KeyNotFoundError);

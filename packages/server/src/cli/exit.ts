@@ -63,9 +63,12 @@ Environment:
                         (the store several instances share; ?schema=NAME picks a schema)
   KEYWARD_PEPPER        secret for keyed hashes (default: <database>.pepper, created on first use;
                         required with PostgreSQL; make one with: npx keyward pepper generate)
+  KEYWARD_KEY_PREFIX    this deployment's key prefix (default kw), as --key-prefix; see keyward keys pattern
   KEYWARD_API_KEYS      serve: comma-separated static keys instead of the key store
   KEYWARD_REDIS_URL     serve: share rate limits between instances through this Redis
   KEYWARD_REDIS_PREFIX  serve: key prefix in Redis (default keyward:rl)
+  KEYWARD_GITHUB_SCANNING_KEYS, KEYWARD_LEAK_ACTION, KEYWARD_REVOKE_LIMIT  serve: the same as
+                        --github-scanning-keys, --leak-action, --revoke-limit (docs/operations/leaks.md)
   KEYWARD_BUSY_TIMEOUT_MS  how long to wait for a locked database (default 5000)
   PORT, HOST, KEYWARD_HEADERS_TIMEOUT, KEYWARD_REQUEST_TIMEOUT, KEYWARD_KEEP_ALIVE_TIMEOUT,
   KEYWARD_MAX_CONNECTIONS  serve: the same as --port, --host, --headers-timeout, ...

@@ -25,6 +25,7 @@ import {
   parseScopesArg,
   withManager,
 } from './options.js';
+import { registerPattern } from './pattern.js';
 import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
 import { styleFor } from './style.js';
 import { registerVerify } from './verify.js';
@@ -346,6 +347,7 @@ export function registerKeys(program: Command, io: CliIO): void {
   registerImport(keys, io);
   registerVerify(keys, io);
   registerExport(keys, io);
+  registerPattern(keys, io);
 }
 
 /** What is true of the old key after a rotation: revoked, out of uses, or working until the grace ends. */

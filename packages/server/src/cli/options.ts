@@ -64,8 +64,20 @@ export const dbOption = () =>
     '--db <path>',
     'database file or sqlite:/file: URL (default: $KEYWARD_DATABASE_URL or ./keyward.db)',
   );
+
 /** The variable of each flag made by {@link envFlag}. */
 const FLAG_ENV = new WeakMap<Option, string>();
+
+export const keyPrefixOption = () =>
+  new Option(
+    '--key-prefix <prefix>',
+    "this deployment's key prefix, e.g. acme (default: $KEYWARD_KEY_PREFIX or kw)",
+  );
+
+/** The key prefix: the flag, else `KEYWARD_KEY_PREFIX`, else undefined (the format's default, `kw`). */
+export function keyPrefixOf(io: CliIO, flag?: string): string | undefined {
+  return flag ?? (io.env.KEYWARD_KEY_PREFIX?.trim() || undefined);
+}
 
 /**
  * A flag without a value that an environment variable can also turn on: set to `1`,
@@ -131,6 +143,7 @@ export async function withManager<T>(
     env: io.env,
     notice: (m) => io.stderr.write(`${m}\n`),
     actor: cliActor(),
+    prefix: keyPrefixOf(io),
     pollIntervalMs: 0,
     flushIntervalMs: 0,
     sqlite: { busyTimeoutMs: Number.isFinite(busy) && busy >= 0 ? busy : 5000, mustExist },

@@ -11,8 +11,10 @@ import { registerKeys } from './keys.js';
 import { applyEnvFlags } from './options.js';
 import { registerOwners } from './owners.js';
 import { registerPepper } from './pepper.js';
+import { registerScan } from './scan.js';
 import { registerServe } from './serve.js';
 import { registerUsage } from './usage.js';
+import { registerWebhooks } from './webhooks.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -79,6 +81,8 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   registerInit(program, io);
   registerDoctor(program, io);
   registerCompletion(program, io);
+  registerScan(program, io);
+  registerWebhooks(program, io);
   return program;
 }
 

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { KeyManager, RateLimit, UsageRetention } from '@keyward/keys';
+import {
+  type KeyManager,
+  LEAK_RESPONSES,
+  type LeakResponse,
+  type RateLimit,
+  type UsageRetention,
+} from '@keyward/keys';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
@@ -10,19 +16,31 @@ import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { accessLogged, type LogLevel } from '../serve/access-log.js';
 import { createDemoApp } from '../serve/app.js';
 import { bootstrapDemoKey, createKeyInstructions, firstKeyInstructions } from '../serve/bootstrap.js';
+import { GITHUB_SCANNING_KEYS_URL, GithubKeys } from '../serve/github-keys.js';
 import { DEFAULT_REDIS_PREFIX, redisLabel, serveLimits } from '../serve/limits.js';
 import { createServeMetrics, type ServeMetrics } from '../serve/metrics.js';
 import { listenOps, type OpsListener } from '../serve/ops-server.js';
 import { createReadiness, type ReadinessProbe } from '../serve/ready.js';
+import { mountRevoke, REVOKE_MIN_MS, REVOKE_ROUTE } from '../serve/revoke.js';
+import { MAX_SCANNING_BODY, mountSecretScanning, SECRET_SCANNING_ROUTE } from '../serve/secret-scanning.js';
 import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
   listen,
   type RequestListener,
 } from '../serve/serve.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
-import { dbOption, parseCount, parseIntervalArg, parseRateLimitArg } from './options.js';
+import {
+  dbOption,
+  keyPrefixOf,
+  keyPrefixOption,
+  parseCount,
+  parseDurationArg,
+  parseIntervalArg,
+  parseRateLimitArg,
+} from './options.js';
 import { analyticsOption, retentionOption } from './usage.js';
 
 function parsePort(value: string): number {
@@ -68,6 +86,12 @@ interface ServeFlags {
   metricsHost: string;
   readyTimeout: number;
   shutdownTimeout: number;
+  keyPrefix?: string;
+  githubScanningKeys?: string;
+  revokeLimit: RateLimit;
+  allowPrivateWebhooks?: boolean;
+  expiringNotice: number;
+  leakAction: LeakResponse;
 }
 
 /** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
@@ -178,6 +202,7 @@ export function registerServe(program: Command, io: CliIO): void {
       new Option('--host <host>', 'address to bind (also $HOST)').env('KEYWARD_HOST').default('127.0.0.1'),
     )
     .addOption(dbOption())
+    .addOption(keyPrefixOption())
     .addOption(
       new Option(
         '--usage-flush <duration>',
@@ -276,6 +301,42 @@ export function registerServe(program: Command, io: CliIO): void {
         .argParser(parseCount(0, 1_000_000)),
     )
     .addOption(
+      new Option(
+        '--github-scanning-keys <file|url>',
+        `enable POST ${SECRET_SCANNING_ROUTE} for GitHub secret scanning, verifying signatures with GitHub's public keys from this JSON file or URL (GitHub's: ${GITHUB_SCANNING_KEYS_URL}; fetched with a 5s timeout, kept 1h); bodies over ${MAX_SCANNING_BODY / 1024} KiB get 413`,
+      ).env('KEYWARD_GITHUB_SCANNING_KEYS'),
+    )
+    .addOption(
+      new Option(
+        '--revoke-limit <rate>',
+        `self-revocation requests (POST ${REVOKE_ROUTE}, answered after at least ${REVOKE_MIN_MS} ms) per client address`,
+      )
+        .env('KEYWARD_REVOKE_LIMIT')
+        .default(parseRateLimitArg('10/1m'), '10/1m')
+        .argParser(parseRateLimitArg),
+    )
+    .addOption(
+      new Option(
+        '--allow-private-webhooks',
+        'deliver webhooks (keyward webhooks add) to loopback and private addresses too (also KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--expiring-notice <duration>',
+        'send key.expiring webhooks this long before a key expires (once per key and expiry)',
+      )
+        .env('KEYWARD_EXPIRING_NOTICE')
+        .default(7 * 24 * 60 * 60 * 1000, '7d')
+        .argParser(parseDurationArg),
+    )
+    .addOption(
+      new Option('--leak-action <action>', 'what a key GitHub found in public gets')
+        .choices(LEAK_RESPONSES)
+        .env('KEYWARD_LEAK_ACTION')
+        .default('revoke'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
         .env('KEYWARD_LOG_LEVEL')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
@@ -353,6 +414,8 @@ export function registerServe(program: Command, io: CliIO): void {
         flags.metricsPort === undefined ? undefined : createServeMetrics({ dependencies: () => ready() });
       const probes: ReadinessProbe[] = [];
       const ready = createReadiness(probes, { timeoutMs: flags.readyTimeout });
+      let github: GithubKeys | undefined;
+      let dispatcher: WebhookDispatcher | undefined;
       try {
         if (configured) {
           verify = staticKeys(configured);
@@ -362,6 +425,7 @@ export function registerServe(program: Command, io: CliIO): void {
             env: io.env,
             notice: say,
             actor: 'serve',
+            prefix: keyPrefixOf(io, flags.keyPrefix),
             flushIntervalMs: flags.usageFlush,
             cache: { ttlMs: flags.cacheTtl },
             ...(metrics ? { onError: backgroundError(metrics) } : {}),
@@ -378,6 +442,7 @@ export function registerServe(program: Command, io: CliIO): void {
           failMode: flags.redisFailMode,
           perKeyDefault: flags.rateLimit,
           failures: flags.authFailureLimit,
+          revocations: flags.revokeLimit,
           trustedProxies: flags.trustProxy,
           log: say,
           ...(metrics ? { onRedisError: metrics.redisError, onRedisState: metrics.redisState } : {}),
@@ -390,6 +455,16 @@ export function registerServe(program: Command, io: CliIO): void {
         // the routes stay on Hono's fast path and the log costs no system call per request.
         const logging = flags.logLevel !== 'silent';
         writer = logging ? new LineWriter(io.stdout === process.stdout ? 1 : io.stdout) : undefined;
+        if (flags.githubScanningKeys !== undefined) {
+          if (!manager) {
+            throw new KeywardConfigError(
+              '--github-scanning-keys needs the key store: unset KEYWARD_API_KEYS',
+            );
+          }
+          github = await GithubKeys.open({ source: flags.githubScanningKeys, log: say });
+        }
+        const leaks = manager && github && { manager, keys: github, action: flags.leakAction, log: say };
+        const revocations = manager && { manager, limits: limits.revocations, log: say };
         const app = createDemoApp({
           verify,
           limits: limits.limits,
@@ -400,6 +475,10 @@ export function registerServe(program: Command, io: CliIO): void {
             metrics?.observe,
             manager?.analytics.enabled ? manager.analytics.observe : undefined,
           ),
+          mount: (a) => {
+            if (leaks) mountSecretScanning(a, leaks);
+            if (revocations) mountRevoke(a, revocations);
+          },
         });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {
@@ -413,6 +492,17 @@ export function registerServe(program: Command, io: CliIO): void {
             },
           );
         }
+        // Webhooks need the store's settings table (SQLite, PostgreSQL).
+        if (manager?.store.readMeta && manager.store.swapMeta) {
+          dispatcher = new WebhookDispatcher({
+            manager,
+            allowPrivate:
+              flags.allowPrivateWebhooks === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1',
+            expiringNoticeMs: flags.expiringNotice,
+            log: say,
+          });
+          dispatcher.start();
+        }
         // Only once listening: a key issued by a start that then fails would be shown to nobody.
         first = manager && (await bootstrapDemoKey(manager));
         empty = !first && manager !== undefined && (await manager.list({ limit: 1 })).items.length === 0;
@@ -420,6 +510,7 @@ export function registerServe(program: Command, io: CliIO): void {
         // Nothing may keep the process alive after a failed start: pools, LISTEN, Redis, timers.
         await ops?.close().catch(() => {});
         await server?.close().catch(() => {});
+        await dispatcher?.stop().catch(() => {});
         await manager?.close().catch(() => {});
         await limits?.close().catch(() => {});
         process.off('SIGINT', onSignal);
@@ -445,6 +536,11 @@ export function registerServe(program: Command, io: CliIO): void {
           },
         )}`,
       );
+      if (github) {
+        say(
+          `GitHub secret scanning: POST ${url}${SECRET_SCANNING_ROUTE} (keys from ${github.source}; leak action: ${flags.leakAction}).`,
+        );
+      }
       if (first) say(`\n${firstKeyInstructions(url, first, database)}`);
       else if (empty) say(`\n${createKeyInstructions(database)}`);
       const running = server;
@@ -459,6 +555,7 @@ export function registerServe(program: Command, io: CliIO): void {
         const cut = await running.shutdown(flags.shutdownTimeout);
         await ops?.close();
         try {
+          await dispatcher?.stop();
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.
           await manager?.close();
           await limits?.close();

@@ -36,6 +36,8 @@ export interface DemoAppOptions<P> {
   ready?: () => Promise<Readiness>;
   title?: string;
   version?: string;
+  /** Adds more routes to the public app (leak response, self-revocation), before its 404. */
+  mount?: (app: Hono) => void;
 }
 
 type Incoming = Record<symbol, unknown>;
@@ -142,6 +144,8 @@ export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
       c.json({ message: `You have access to expensive data (${EXPENSIVE_COST} credits)` }),
     ),
   );
+
+  options.mount?.(app);
 
   mountDocs(app, {
     info: { title: options.title ?? 'keyward demo API', version: options.version ?? '0.1.0' },

@@ -20,6 +20,8 @@ export interface ServeLimitOptions {
   perKeyDefault?: RateLimitRule;
   /** Failed authentications per client address. */
   failures?: RateLimitRule;
+  /** Self-revocation requests (`POST /v1/revoke`) per client address, counted apart from failures. */
+  revocations?: RateLimitRule;
   trustedProxies?: readonly string[];
   /** Startup and state-change lines (never a key; Redis URLs without credentials). */
   log: (line: string) => void;
@@ -33,6 +35,8 @@ export interface ServeLimits {
   readonly limits: GuardLimits<unknown>;
   /** With Redis: whether it answers a PING (rejects when it does not); for readiness. */
   readonly ping?: () => Promise<unknown>;
+  /** Limits for `POST /v1/revoke`: every request counts as a failure of its address. */
+  readonly revocations: GuardLimits<unknown>;
   close(): Promise<void>;
 }
 
@@ -134,5 +138,13 @@ export async function serveLimits(options: ServeLimitOptions): Promise<ServeLimi
     failures: options.failures,
     clientAddress: { trustedProxies: options.trustedProxies ?? [] },
   });
-  return { limits, ping, close };
+  // The same counters (memory or Redis), under their own names: revoke requests never
+  // eat into an address's budget of failed authentications, nor the other way round.
+  const shared = limiter;
+  const revocations = rateLimits<unknown>({
+    limiter: { consume: (bucket, rule) => shared.consume(`revoke:${bucket}`, rule) },
+    failures: options.revocations,
+    clientAddress: { trustedProxies: options.trustedProxies ?? [] },
+  });
+  return { limits, revocations, ping, close };
 }

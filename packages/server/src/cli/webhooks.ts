@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Command } from 'commander';
+import { KeywardConfigError } from 'keyward';
+import {
+  addEndpoint,
+  listEndpoints,
+  metaStore,
+  parseEvents,
+  readState,
+  removeEndpoint,
+  webhookNotFound,
+} from '../webhooks/registry.js';
+import { checkWebhookUrl, deliver, isPrivateAddress } from '../webhooks/send.js';
+import type { CliIO } from './io.js';
+import { dbOption, jsonOption, withManager } from './options.js';
+import { jsonLine, printable, table } from './render.js';
+
+/** Refuses a receiver on a loopback or private address (as it resolves now) unless allowed. */
+async function checkReceiver(text: string, allowPrivate: boolean): Promise<string> {
+  const url = checkWebhookUrl(text);
+  if (allowPrivate) return url.toString();
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    throw new KeywardConfigError(`cannot resolve ${printable(host)}`);
+  }
+  if (addresses.some(isPrivateAddress)) {
+    throw new KeywardConfigError(
+      `${printable(host)} is a loopback or private address; webhooks go to public receivers unless --allow-private-webhooks`,
+    );
+  }
+  return url.toString();
+}
+
+const allowOption = (c: Command) =>
+  c.option(
+    '--allow-private-webhooks',
+    'allow a receiver on a loopback or private address (also KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1)',
+  );
+const allowed = (io: CliIO, flag?: boolean) => flag === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1';
+
+/** `keyward webhooks ...`. */
+export function registerWebhooks(program: Command, io: CliIO): void {
+  const webhooks = program
+    .command('webhooks')
+    .description(
+      'send key events to your receivers, signed as Standard Webhooks specifies; keyward serve delivers them (see docs/operations/leaks.md)',
+    );
+
+  allowOption(
+    webhooks
+      .command('add')
+      .description('register a receiver; prints its id and its signing secret (whsec_...), shown this once')
+      .requiredOption('--url <url>', 'where events are POSTed (http or https; redirects are not followed)')
+      .requiredOption(
+        '--events <list>',
+        'comma-separated: key.created, key.updated, key.revoked, key.rotated, key.disabled, key.enabled, key.deleted, key.leaked, key.expiring, or *',
+      ),
+  )
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(
+      async (flags: {
+        url: string;
+        events: string;
+        allowPrivateWebhooks?: boolean;
+        db?: string;
+        json?: boolean;
+      }) => {
+        const events = parseEvents(flags.events);
+        const url = await checkReceiver(flags.url, allowed(io, flags.allowPrivateWebhooks));
+        await withManager(io, flags.db, async (m) => {
+          const endpoint = await addEndpoint(metaStore(m.store), url, events);
+          if (flags.json) return void io.stdout.write(jsonLine(endpoint));
+          io.stderr.write(
+            `Added webhook ${endpoint.id} for ${printable(url)} (${events.join(', ')}).\nIts signing secret is shown only this once. Store it now:\n`,
+          );
+          io.stdout.write(`${endpoint.secret}\n`);
+        });
+      },
+    );
+
+  webhooks
+    .command('list')
+    .description(
+      'list receivers and their deliveries: delivered, pending retries, given up (never the secrets)',
+    )
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((flags: { db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        const store = metaStore(m.store);
+        const rows = await Promise.all(
+          (await listEndpoints(store)).map(async (e) => {
+            const state = (await readState(store, e.id))?.state;
+            return {
+              id: e.id,
+              url: e.url,
+              events: e.events,
+              createdAt: e.createdAt,
+              delivered: state?.delivered ?? 0,
+              failed: state?.failed ?? 0,
+              retrying: (state?.attempts ?? 0) > 0,
+              attempts: state?.attempts ?? 0,
+              nextAttemptAt: state?.nextAt ? new Date(state.nextAt).toISOString() : null,
+              lastError: state?.lastError ?? null,
+            };
+          }),
+        );
+        if (flags.json) return void io.stdout.write(jsonLine({ webhooks: rows }));
+        if (rows.length === 0) return void io.stdout.write('no webhooks\n');
+        const body = rows.map((r) => [
+          r.id,
+          r.url,
+          r.events.join(','),
+          String(r.delivered),
+          String(r.failed),
+          r.retrying ? `retrying (${r.attempts}): ${r.lastError}` : 'ok',
+        ]);
+        io.stdout.write(`${table([['ID', 'URL', 'EVENTS', 'DELIVERED', 'FAILED', 'STATE'], ...body])}\n`);
+      }),
+    );
+
+  webhooks
+    .command('remove')
+    .description('remove a receiver: nothing more is sent to it')
+    .argument('<id>', 'webhook id (wh_...)')
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: { db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        if (!(await removeEndpoint(metaStore(m.store), id))) throw webhookNotFound(id);
+        if (flags.json) io.stdout.write(jsonLine({ id, removed: true }));
+        else io.stdout.write(`removed ${id}\n`);
+      }),
+    );
+
+  allowOption(
+    webhooks
+      .command('test')
+      .description('send a signed webhook.test event to a receiver now; exit 1 unless it answers 2xx')
+      .argument('<id>', 'webhook id (wh_...)'),
+  )
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action((id: string, flags: { allowPrivateWebhooks?: boolean; db?: string; json?: boolean }) =>
+      withManager(io, flags.db, async (m) => {
+        const endpoint = (await listEndpoints(metaStore(m.store))).find((e) => e.id === id);
+        if (!endpoint) throw webhookNotFound(id);
+        const body = JSON.stringify({
+          type: 'webhook.test',
+          timestamp: new Date().toISOString(),
+          data: { webhook: endpoint.id },
+        });
+        const message = {
+          id: `msg_test_${randomBytes(8).toString('hex')}`,
+          timestamp: Math.floor(Date.now() / 1000),
+          body,
+        };
+        const result = await deliver(
+          endpoint.url,
+          endpoint.secret,
+          message,
+          allowed(io, flags.allowPrivateWebhooks),
+        );
+        if (flags.json) io.stdout.write(jsonLine({ id, ...result }));
+        else
+          io.stdout.write(
+            result.ok
+              ? `delivered (HTTP ${result.status})\n`
+              : `not delivered: ${printable(result.error ?? '')}\n`,
+          );
+        if (!result.ok) throw new Error(`the receiver did not accept the test event (${result.error})`);
+      }),
+    );
+}

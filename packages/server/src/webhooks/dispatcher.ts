@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import type { KeyManager } from '@keyward/keys';
+import type { KeyChange } from '@keyward/keys/store';
+import { recordJson } from '../cli/render.js';
+import {
+  type DeliveryState,
+  listEndpoints,
+  type MetaStore,
+  metaStore,
+  readState,
+  stateName,
+  WEBHOOK_EVENTS,
+  type WebhookEndpoint,
+  type WebhookEvent,
+} from './registry.js';
+import { type DeliveryResult, deliver } from './send.js';
+
+/** How often each endpoint is looked at for new events. */
+export const POLL_MS = 250;
+/** First retry after this; each next one after twice as long, at most an hour apart. */
+export const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 60 * 60 * 1000;
+/** An event failing this long is given up on, counted as failed, and the next one goes. */
+export const GIVE_UP_MS = 24 * 60 * 60 * 1000;
+/** How long an instance holds an endpoint while delivering (renewed with each event). */
+const LEASE_MS = 30_000;
+/** Events read per look. */
+const BATCH = 100;
+/** How often one instance looks for keys about to expire (for `key.expiring`). */
+export const EXPIRING_SCAN_MS = 60 * 60 * 1000;
+/** Default of {@link DispatcherOptions.expiringNoticeMs}: a week. */
+export const DEFAULT_EXPIRING_NOTICE_MS = 7 * 24 * 60 * 60 * 1000;
+const EXPIRING_SCAN = 'webhook_expiring_scan';
+
+export interface DispatcherOptions {
+  readonly manager: KeyManager;
+  /** Deliver to loopback and private addresses too (`--allow-private-webhooks`). */
+  readonly allowPrivate?: boolean;
+  readonly now?: () => number;
+  /** Told about events given up on (never a secret). */
+  readonly log?: (line: string) => void;
+  /** The sender, for tests. */
+  readonly send?: typeof deliver;
+  /** How long before a key expires `key.expiring` is sent (default 7 days). */
+  readonly expiringNoticeMs?: number;
+}
+
+/** The Standard Webhooks message of an event: `{type, timestamp, data}` with the key record, never the key. */
+export async function eventMessage(
+  manager: KeyManager,
+  change: KeyChange,
+  type: WebhookEvent,
+): Promise<{ id: string; body: string }> {
+  const [entry] = await manager.store.audit({ before: change.seq + 1, limit: 1 });
+  const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
+  const data = {
+    key: record ? recordJson(record) : { id: change.keyId },
+    actor: entry?.actor ?? null,
+    changes: entry?.changes ?? {},
+    ...(entry?.detail ? { detail: entry.detail } : {}),
+  };
+  const timestamp = (entry?.at ?? new Date()).toISOString();
+  return { id: `msg_${change.seq}`, body: JSON.stringify({ type, timestamp, data }) };
+}
+
+/**
+ * Delivers the audit log to webhook endpoints. The audit log is the outbox: every change
+ * commits its entry in the same transaction, so no change is missed, and each endpoint's
+ * place in it (`DeliveryState.cursor`) moves only once an event is delivered or given up
+ * on. One instance at a time delivers to an endpoint (a lease taken by compare-and-set in
+ * the store), in order, so two instances never both send an event; an instance that dies
+ * mid-delivery leaves the lease to expire, and the next one may send that event again
+ * under the same `webhook-id`, which receivers use to drop repeats.
+ */
+export class WebhookDispatcher {
+  readonly #manager: KeyManager;
+  readonly #store: MetaStore;
+  readonly #owner = randomBytes(6).toString('hex');
+  readonly #allowPrivate: boolean;
+  readonly #now: () => number;
+  readonly #log: (line: string) => void;
+  readonly #send: typeof deliver;
+  readonly #expiringMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #paused = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#manager = options.manager;
+    this.#store = metaStore(options.manager.store);
+    this.#allowPrivate = options.allowPrivate ?? false;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => {});
+    this.#send = options.send ?? deliver;
+    this.#expiringMs = options.expiringNoticeMs ?? DEFAULT_EXPIRING_NOTICE_MS;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      this.#running ??= this.tick()
+        .then(
+          () => {
+            if (this.#paused) this.#log('keyward: webhook delivery resumed');
+            this.#paused = false;
+          },
+          (error: unknown) => {
+            // Once per outage, not every 250 ms.
+            if (!this.#paused) {
+              this.#log(
+                `keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`,
+              );
+            }
+            this.#paused = true;
+          },
+        )
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, POLL_MS);
+    this.#timer.unref();
+  }
+
+  /** Stops looking; resolves once a delivery in progress has ended. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /** Looks at every endpoint once and delivers what is due. */
+  async tick(): Promise<void> {
+    const endpoints = await listEndpoints(this.#store);
+    if (endpoints.some((e) => e.events.includes('key.expiring'))) await this.#scanExpiring();
+    for (const endpoint of endpoints) await this.#serve(endpoint);
+  }
+
+  /**
+   * Hourly, on whichever instance first moves the scan time forward by compare-and-set:
+   * an `expiring` audit entry for each key expiring within the notice, delivered like
+   * any other event.
+   */
+  async #scanExpiring(): Promise<void> {
+    const last = await this.#store.readMeta(EXPIRING_SCAN);
+    const now = this.#now();
+    if (last !== undefined && now - Number(last) < EXPIRING_SCAN_MS) return;
+    if (!(await this.#store.swapMeta(EXPIRING_SCAN, last, String(now)))) return;
+    await this.#manager.noticeExpiring(this.#expiringMs, { actor: 'webhooks' });
+  }
+
+  async #serve(endpoint: WebhookEndpoint): Promise<void> {
+    const read = await readState(this.#store, endpoint.id);
+    if (!read) return;
+    let { text, state } = read;
+    const now = this.#now();
+    if (state.lease && state.lease.owner !== this.#owner && state.lease.until > now) return;
+    if (state.nextAt > now) return;
+    const batch = await this.#store.changesSince(state.cursor, BATCH);
+    // Nothing new: no write at all.
+    if (batch.changes.length === 0) return;
+    const save = async (next: DeliveryState) => {
+      const nextText = JSON.stringify(next);
+      if (!(await this.#store.swapMeta(stateName(endpoint.id), text, nextText))) return false;
+      text = nextText;
+      state = next;
+      return true;
+    };
+    const lease = () => ({ owner: this.#owner, until: this.#now() + LEASE_MS });
+    if (!(await save({ ...state, lease: lease() }))) return;
+    let cursor = state.cursor;
+    for (const change of batch.changes) {
+      const type = WEBHOOK_EVENTS[change.action as keyof typeof WEBHOOK_EVENTS];
+      if (type === undefined || !endpoint.events.includes(type)) {
+        cursor = change.seq;
+        continue;
+      }
+      const message = await eventMessage(this.#manager, change, type);
+      const result = await this.#send(
+        endpoint.url,
+        endpoint.secret,
+        { ...message, timestamp: Math.floor(this.#now() / 1000) },
+        this.#allowPrivate,
+      );
+      const next = this.#after(state, result, change.seq, cursor);
+      if (next.failed > state.failed) {
+        this.#log(
+          `keyward: webhook ${endpoint.id} gave up on event ${message.id} (${type}) after 24 h of failures (${result.error})`,
+        );
+      }
+      // Lost the lease (it expired and another instance took it): stop at once.
+      if (!(await save({ ...next, lease: lease() }))) return;
+      cursor = state.cursor;
+      if (!result.ok && state.cursor < change.seq) break;
+    }
+    await save({ ...state, cursor: Math.max(cursor, state.cursor), lease: null });
+  }
+
+  /** The state after an attempt at the event `seq` (the events before it up to `cursor` were skipped). */
+  #after(state: DeliveryState, result: DeliveryResult, seq: number, cursor: number): DeliveryState {
+    const now = this.#now();
+    // Done with the event, either way: the next one is tried at once.
+    const movedOn = { ...state, cursor: seq, attempts: 0, failingSince: null, nextAt: 0 };
+    if (result.ok) return { ...movedOn, delivered: state.delivered + 1, lastError: null };
+    const failingSince = state.failingSince ?? now;
+    const error = result.error ?? `HTTP ${result.status}`;
+    if (now - failingSince >= GIVE_UP_MS) return { ...movedOn, failed: state.failed + 1, lastError: error };
+    const attempts = state.attempts + 1;
+    const delay = Math.min(RETRY_BASE_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
+    return { ...state, cursor, attempts, failingSince, nextAt: now + delay, lastError: error };
+  }
+}

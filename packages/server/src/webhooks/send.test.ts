@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deliver, isPrivateAddress, signWebhook } from './send.js';
+
+let servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  servers = [];
+});
+
+async function receiver(
+  handle: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
+) {
+  const server = createServer(handle);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('webhook sending', () => {
+  it("signs as Standard Webhooks' published example does", () => {
+    expect(
+      signWebhook(
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        1614265330,
+        '{"test": 2432232314}',
+      ),
+    ).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
+  it('tells private and loopback addresses from public ones', () => {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      'nonsense',
+    ]) {
+      expect(isPrivateAddress(a), a).toBe(true);
+    }
+    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8'])
+      expect(isPrivateAddress(a), a).toBe(false);
+  });
+
+  it('posts the signed headers, and refuses private receivers unless allowed', async () => {
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const url = await receiver((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      res.writeHead(204).end();
+    });
+    const message = { id: 'msg_1', timestamp: 1700000000, body: '{"type":"key.created"}' };
+    expect(await deliver(url, 'whsec_c2VjcmV0', message, false)).toMatchObject({
+      ok: false,
+      error: /private address/,
+    });
+    expect(
+      await deliver(url.replace('127.0.0.1', 'localhost'), 'whsec_c2VjcmV0', message, false),
+    ).toMatchObject({
+      ok: false,
+      error: /private address/,
+    });
+    expect(seen).toHaveLength(0);
+    expect(await deliver(url, 'whsec_c2VjcmV0', message, true)).toEqual({ ok: true, status: 204 });
+    expect(seen[0]).toMatchObject({
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': '1700000000',
+      'webhook-signature': signWebhook('whsec_c2VjcmV0', 'msg_1', 1700000000, message.body),
+      'content-type': 'application/json',
+    });
+  });
+
+  it('does not follow redirects, and reports a receiver that is down', async () => {
+    let followed = false;
+    const target = await receiver((_req, res) => {
+      followed = true;
+      res.end();
+    });
+    const redirecting = await receiver((_req, res) => res.writeHead(307, { location: target }).end());
+    const message = { id: 'msg_2', timestamp: 1, body: '{}' };
+    expect(await deliver(redirecting, 'whsec_c2VjcmV0', message, true)).toEqual({
+      ok: false,
+      status: 307,
+      error: 'HTTP 307 (redirects are not followed)',
+    });
+    expect(followed).toBe(false);
+    const down = await receiver(() => {});
+    await new Promise((r) => servers.pop()!.close(r));
+    expect(await deliver(down, 'whsec_c2VjcmV0', message, true)).toEqual({
+      ok: false,
+      status: 0,
+      error: 'ECONNREFUSED',
+    });
+  });
+});
