@@ -1,7 +1,7 @@
 import type { Guard } from '../core/guard.js';
 import {
-  type ApiKeySecurityScheme,
   type SecurityRequirement,
+  type SecuritySchemeObject,
   SecuritySchemeRegistry,
   securityRequirements,
 } from './security.js';
@@ -11,7 +11,7 @@ export interface OpenApiSecurity {
   /** The operation's `security` (alternatives; `{}` last when auth is optional). */
   security: SecurityRequirement[];
   /** Entries for `components.securitySchemes`. */
-  securitySchemes: Record<string, ApiKeySecurityScheme>;
+  securitySchemes: Record<string, SecuritySchemeObject>;
 }
 
 /**
