@@ -97,7 +97,10 @@ describe.skipIf(!run)('PostgreSQL', () => {
       );
       try {
         const { rows } = await admin.query(`SELECT version FROM "${schema}".keyward_migrations`);
-        expect(rows.map((r) => r.version)).toEqual([SCHEMA_VERSION]);
+        // Each migration once, the last one being this keyward's version.
+        const versions = rows.map((r) => r.version);
+        expect(new Set(versions).size).toBe(versions.length);
+        expect(Math.max(...versions)).toBe(SCHEMA_VERSION);
         const row = makeRow();
         await stores[0]!.insert(row, ctx);
         expect(await stores[3]!.findByHash(row.hash)).toMatchObject({ id: row.id });

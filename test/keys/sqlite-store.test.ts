@@ -114,7 +114,7 @@ describe('SqliteKeyStore', () => {
     await (await SqliteKeyStore.open(path)).close();
     await (await SqliteKeyStore.open(path)).close();
     const raw = new Database(path);
-    expect(raw.prepare('SELECT version FROM keyward_migrations').pluck().all()).toEqual([1, 2]);
+    expect(raw.prepare('SELECT version FROM keyward_migrations').pluck().all()).toEqual([1, 2, 6]);
     raw.prepare('INSERT INTO keyward_migrations VALUES (99, ?, 0)').run('future');
     raw.close();
     const error = await SqliteKeyStore.open(path).catch((e) => e);

@@ -56,6 +56,21 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'idempotency keys of the admin API',
+    // status NULL: claimed, the request still running. body never holds a plaintext key.
+    sql: (s) => `
+      CREATE TABLE ${s}keyward_idempotency (
+        key text COLLATE "C" PRIMARY KEY,
+        fingerprint text NOT NULL,
+        created_at timestamptz NOT NULL,
+        status integer,
+        body text
+      );
+      CREATE INDEX keyward_idempotency_created ON ${s}keyward_idempotency (created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -59,6 +59,21 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
+  {
+    version: 6,
+    name: 'idempotency keys of the admin API',
+    // status NULL: claimed, the request still running. body never holds a plaintext key.
+    sql: `
+      CREATE TABLE keyward_idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status INTEGER,
+        body TEXT
+      ) STRICT;
+      CREATE INDEX keyward_idempotency_created ON keyward_idempotency (created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -13,6 +13,16 @@ export {
   PepperMismatchError,
   StoreUnavailableError,
 } from '../domain/errors.js';
+export {
+  ASCII_LOWER,
+  ASCII_UPPER,
+  asciiLower,
+  auditFilter,
+  IDEMPOTENCY_PENDING_MS,
+  type ListFilter,
+  listFilter,
+  listMatches,
+} from '../domain/listing.js';
 export { PEPPER_FINGERPRINT } from '../domain/pepper.js';
 export { filePermissionProblem } from '../domain/private-file.js';
 export {
@@ -32,6 +42,8 @@ export type {
   AuditEntry,
   AuditQuery,
   ChangeBatch,
+  IdempotencyClaim,
+  IdempotentResponse,
   KeyChange,
   KeyPage,
   KeyPatch,
