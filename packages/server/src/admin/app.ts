@@ -3,6 +3,7 @@ import type { KeyManager, KeyPrincipal } from '@keyward/keys';
 import { Hono } from 'hono';
 import type { GuardLimits } from 'keyward';
 import { AdminAuth } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { adminDocument } from './openapi.js';
 import { problem, problemFor } from './problem.js';
 import { keyRoutes } from './routes.js';
@@ -28,10 +29,11 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   app.use(async (c, next) => {
     await next();
     c.res.headers.set('x-content-type-options', 'nosniff');
-    c.res.headers.set('referrer-policy', 'no-referrer');
+    if (!c.res.headers.has('referrer-policy')) c.res.headers.set('referrer-policy', 'no-referrer');
     c.res.headers.set('x-frame-options', 'DENY');
   });
   keyRoutes(app, auth, manager);
+  dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;
   mountDocs(app, {

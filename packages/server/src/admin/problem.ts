@@ -11,6 +11,8 @@ export type AdminErrorCode =
   | 'key_state'
   | 'duplicate_key'
   | 'csrf'
+  | 'unauthenticated'
+  | 'dashboard_not_built'
   | 'idempotency_in_progress'
   | 'idempotency_key_reused'
   | 'store_unavailable'
@@ -26,6 +28,8 @@ const TITLES: Record<string, string> = {
   key_state: 'The key cannot change that way',
   duplicate_key: 'The key exists already',
   csrf: 'Missing or wrong CSRF token',
+  unauthenticated: 'Not signed in',
+  dashboard_not_built: 'The dashboard is not built: run npm run build',
   idempotency_in_progress: 'A request with this Idempotency-Key is still running',
   idempotency_key_reused: 'This Idempotency-Key was used for another request',
   store_unavailable: 'The key store is unavailable',
@@ -42,6 +46,8 @@ const STATUS: Record<string, number> = {
   key_state: 409,
   duplicate_key: 409,
   csrf: 403,
+  unauthenticated: 401,
+  dashboard_not_built: 503,
   idempotency_in_progress: 409,
   idempotency_key_reused: 422,
   store_unavailable: 503,
