@@ -1,8 +1,10 @@
 import { mountDocs } from '@keyward/docs/hono';
 import type { KeyManager, KeyPrincipal } from '@keyward/keys';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { GuardLimits } from 'keyward';
 import { AdminAuth } from './auth.js';
+import { MAX_BODY_BYTES } from './body.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDocument } from './openapi.js';
 import { problem, problemFor } from './problem.js';
@@ -32,6 +34,8 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     if (!c.res.headers.has('referrer-policy')) c.res.headers.set('referrer-policy', 'no-referrer');
     c.res.headers.set('x-frame-options', 'DENY');
   });
+  // No body beyond the limit is ever read: a declared or streamed excess is refused as it comes.
+  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problem('payload_too_large') }));
   keyRoutes(app, auth, manager);
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
