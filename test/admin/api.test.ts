@@ -23,6 +23,16 @@ const ROUTES: { method: string; path: string; scope: string; body?: unknown }[] 
   { method: 'POST', path: `/v1/keys/${ANY_ID}/enable`, scope: 'keyward:keys:write' },
   { method: 'POST', path: `/v1/keys/${ANY_ID}/rotate`, scope: 'keyward:keys:write', body: {} },
   { method: 'GET', path: '/v1/audit', scope: 'keyward:audit:read' },
+  { method: 'GET', path: '/v1/owners', scope: 'keyward:keys:read' },
+  { method: 'POST', path: '/v1/owners', scope: 'keyward:keys:write', body: { name: 'matrix-owner' } },
+  { method: 'GET', path: '/v1/owners/acme', scope: 'keyward:keys:read' },
+  {
+    method: 'PATCH',
+    path: '/v1/owners/acme',
+    scope: 'keyward:keys:write',
+    body: { metadata: { tier: 'gold' } },
+  },
+  { method: 'DELETE', path: '/v1/owners/nobody-here', scope: 'keyward:keys:write' },
 ];
 
 describe.each(kinds)('admin API on %s', (kind) => {
@@ -306,6 +316,7 @@ describe.each(kinds)('admin API on %s', (kind) => {
         keyId: created.json.id,
         owner: 'acme',
         scopes: ['read'],
+        credits: null,
       });
       expect((await verify({ key, scopes: ['read'] })).json.valid).toBe(true);
       expect((await verify({ key, scopes: ['admin'] })).json).toEqual({
@@ -371,6 +382,58 @@ describe.each(kinds)('admin API on %s', (kind) => {
     });
   });
 
+  describe('owners', () => {
+    it('creates, reads, lists, changes and deletes owners, audited; credits show in verify', async () => {
+      const created = await admin.call('POST', '/v1/owners', {
+        body: { name: 'globex', credits: 3, rateLimit: '100/1m', metadata: { plan: 'pro' } },
+      });
+      expect(created.status).toBe(201);
+      expect(created.json).toMatchObject({
+        name: 'globex',
+        credits: 3,
+        rateLimit: { limit: 100, windowSeconds: 60 },
+      });
+      expectProblem(await admin.call('POST', '/v1/owners', { body: { name: 'globex' } }), 409, 'key_state');
+      expectProblem(
+        await admin.call('POST', '/v1/owners', { body: { name: 'x', credits: -1 } }),
+        400,
+        'invalid_input',
+      );
+      expectProblem(await admin.call('GET', '/v1/owners/nobody-here'), 404, 'owner_not_found');
+      expectProblem(
+        await admin.call('POST', '/v1/keys', { body: { name: 'orphan', owner: 'nobody-here' } }),
+        404,
+        'owner_not_found',
+      );
+      expect((await admin.call('GET', '/v1/owners/globex')).json).toMatchObject({
+        name: 'globex',
+        credits: 3,
+      });
+      const names = (await admin.call('GET', '/v1/owners?limit=1000')).json.items.map(
+        (o: { name: string }) => o.name,
+      );
+      expect(names).toEqual(expect.arrayContaining(['acme', 'globex']));
+      const patched = await admin.call('PATCH', '/v1/owners/globex', { body: { credits: 2 } });
+      expect(patched.json).toMatchObject({ credits: 2, metadata: { plan: 'pro' } });
+
+      const key = await admin.call('POST', '/v1/keys', { body: { name: 'globex key', owner: 'globex' } });
+      issued.push({ key: key.json.key, path: '/v1/keys' });
+      const verify = () => admin.call('POST', '/v1/keys/verify', { body: { key: key.json.key } });
+      expect((await verify()).json).toMatchObject({ valid: true, owner: 'globex', credits: 1 });
+      expect((await verify()).json).toMatchObject({ valid: true, credits: 0 });
+      expect((await verify()).json).toEqual({ valid: false, code: 'usage_exceeded' });
+
+      expectProblem(await admin.call('DELETE', '/v1/owners/globex'), 409, 'key_state');
+      const deleted = await admin.call('DELETE', '/v1/owners/globex?force=true');
+      expect(deleted.json).toMatchObject({ name: 'globex' });
+      expect((await admin.call('GET', `/v1/keys/${key.json.id}`)).json.status).toBe('revoked');
+      const audit = await admin.call('GET', '/v1/audit?limit=20');
+      const actions = audit.json.items.map((e: { action: string; actor: string }) => [e.action, e.actor]);
+      expect(actions).toContainEqual(['owner_delete', admin.roots.all!.id]);
+      expect(actions).toContainEqual(['owner_create', admin.roots.all!.id]);
+    });
+  });
+
   describe('audit', () => {
     it('filters by owner and time and pages with a cursor', async () => {
       const start = new Date().toISOString();
@@ -411,7 +474,7 @@ describe.each(kinds)('admin API on %s', (kind) => {
         { APIKeyHeader: ['keyward:keys:read'] },
       ]);
       for (const route of ROUTES) {
-        const path = route.path.replace(ANY_ID, '{id}');
+        const path = route.path.replace(ANY_ID, '{id}').replace(/\/v1\/owners\/[\w-]+$/, '/v1/owners/{name}');
         expect(doc.json.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
       }
       const page = await admin.call('GET', '/v1/docs', { key: null });

@@ -71,6 +71,8 @@ export async function freshManager(
 export async function startAdmin(kind: StoreKind, sessions?: { ttlMs?: number }): Promise<AdminFixture> {
   const { manager, drop } = await freshManager(kind);
   const roots: Record<string, { id: string; key: string }> = {};
+  // Keys name owners that exist.
+  for (const name of ['acme', 'lister', 'audit-owner', 'Initech']) await manager.createOwner({ name });
   for (const [name, scopes] of [
     ['all', ['keyward:*']],
     ['none', ['read']],

@@ -36,6 +36,7 @@ describe.skipIf(!available)('the admin dashboard in a real browser', () => {
       pollIntervalMs: 50,
     });
     rootKey = (await manager.create({ name: 'ops', scopes: ['keyward:*'] })).key;
+    for (const name of ['acme', 'globex']) await manager.createOwner({ name });
     publicApi = await listen(createDemoApp({ verify: manager.verifier() }), 0, '127.0.0.1');
     admin = await listen(createAdminApp({ manager }), 0, '127.0.0.1');
     shortAdmin = await listen(createAdminApp({ manager, sessions: { ttlMs: 1500 } }), 0, '127.0.0.1');

@@ -30,6 +30,7 @@ async function verify(db: string, key: string) {
 describe('keyward keys create/list/show', () => {
   it('prints the new key alone on stdout, once, and stores only its hash', async () => {
     const { db, run } = fresh();
+    expect((await run('owners', 'create', 'acme')).code).toBe(0);
     const created = await run(
       'keys',
       'create',
@@ -88,6 +89,7 @@ describe('keyward keys create/list/show', () => {
 
   it('pages with --limit/--cursor and filters with --owner', async () => {
     const { run } = fresh();
+    for (const owner of ['a', 'b']) await run('owners', 'create', owner);
     for (const owner of ['a', 'b', 'a', 'a'])
       await run('keys', 'create', '--name', `k-${owner}`, '--owner', owner);
     const first = json((await run('keys', 'list', '--owner', 'a', '--limit', '2', '--json')).stdout);

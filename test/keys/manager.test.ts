@@ -28,6 +28,7 @@ afterEach(async () => {
 describe('KeyManager lifecycle', () => {
   it('creates keys with validated settings', async () => {
     const { manager, clock } = await setup();
+    await manager.createOwner({ name: 'acme' });
     const { record } = await manager.create({
       name: ' billing ',
       owner: 'acme',
@@ -112,6 +113,8 @@ describe('KeyManager lifecycle', () => {
 
   it('updates expiry both ways and lists by owner', async () => {
     const { manager, clock } = await setup();
+    await manager.createOwner({ name: 'acme' });
+    await manager.createOwner({ name: 'other' });
     const a = await manager.create({ name: 'a', owner: 'acme' });
     await manager.create({ name: 'b', owner: 'other' });
     const updated = await manager.update(a.record.id, { expiresIn: '1h' });
@@ -123,6 +126,7 @@ describe('KeyManager lifecycle', () => {
 
   it('rotates: the successor inherits the settings, the old key works through the grace period', async () => {
     const { manager, clock } = await setup();
+    await manager.createOwner({ name: 'acme' });
     const old = await manager.create({
       name: 'svc',
       owner: 'acme',

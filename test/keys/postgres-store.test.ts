@@ -96,11 +96,13 @@ describe.skipIf(!run)('PostgreSQL', () => {
         Array.from({ length: 4 }, () => PostgresKeyStore.open(withSchema(schema))),
       );
       try {
-        const { rows } = await admin.query(`SELECT version FROM "${schema}".keyward_migrations`);
-        // Each migration once, the last one being this keyward's version.
-        const versions = rows.map((r) => r.version);
+        const { rows } = await admin.query(
+          `SELECT version FROM "${schema}".keyward_migrations ORDER BY version`,
+        );
+        // Each version once (the runner tolerates gaps in the numbers), the last the newest.
+        const versions = rows.map((r) => r.version as number);
         expect(new Set(versions).size).toBe(versions.length);
-        expect(Math.max(...versions)).toBe(SCHEMA_VERSION);
+        expect(versions.at(-1)).toBe(SCHEMA_VERSION);
         const row = makeRow();
         await stores[0]!.insert(row, ctx);
         expect(await stores[3]!.findByHash(row.hash)).toMatchObject({ id: row.id });

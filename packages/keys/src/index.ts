@@ -17,6 +17,16 @@ export {
   type RotatedKey,
 } from './manager.js';
 export type { KeySettings } from './domain/settings.js';
+export {
+  checkTimeZone,
+  creditsAt,
+  isStale,
+  nextRefill,
+  OwnerNotFoundError,
+  type OwnerSettings,
+  parseRefill,
+  periodStart,
+} from './domain/owners.js';
 export { type KeyState, keyState } from './domain/records.js';
 export type {
   AuditEntry,
@@ -25,7 +35,11 @@ export type {
   KeyPage,
   KeyRecord,
   ListQuery,
+  OwnerPage,
+  OwnerQuery,
+  OwnerRecord,
   RateLimit,
+  Refill,
 } from './store/types.js';
 export type {
   CacheOptions,

@@ -1,10 +1,21 @@
 import type { Verifier } from 'keyward';
 import { KeywardConfigError } from 'keyward';
-import { KeyInputError, KeyNotFoundError, PepperMismatchError } from './domain/errors.js';
+import { KeyInputError, KeyNotFoundError, KeyStateError, PepperMismatchError } from './domain/errors.js';
 import { type KeyFormat, keyFormat } from './domain/format.js';
 import { isKeyId, newKeyId } from './domain/ids.js';
 import { checkImportedKey, type ImportItem, type ImportProgress, importPatch } from './domain/import.js';
 import { checkLabel, durationMs } from './domain/input.js';
+import {
+  checkLifetime,
+  checkOwnerName,
+  creditsAt,
+  isOwnerAction,
+  newOwner,
+  OwnerNotFoundError,
+  type OwnerSettings,
+  ownerPatch,
+  strictestLifetime,
+} from './domain/owners.js';
 import { bindPepper, KeyHasher, type Pepper, resolvePepper } from './domain/pepper.js';
 import { applyPatch, blankRecord, newKeyRow, recordOf } from './domain/records.js';
 import { planRotation } from './domain/rotation.js';
@@ -23,6 +34,9 @@ import type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerQuery,
+  OwnerRecord,
 } from './store/types.js';
 import { UsageRecorder } from './store/usage.js';
 import { tagOf } from './verify/key-tag.js';
@@ -78,6 +92,8 @@ export interface ImportResult {
 }
 
 const DEFAULT_GRACE = '24h';
+/** The store setting (`keyward_meta`) holding the maximum key lifetime in ms ('' for none). */
+const MAX_LIFETIME = 'max_key_lifetime';
 
 function warn(error: unknown): void {
   const e = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -161,7 +177,10 @@ export class KeyManager {
   }
 
   #apply(change: KeyChange): void {
-    if (change.action === 'create' || change.action === 'import') this.#verification.keysAdded();
+    // An owner's limits and credits live in its keys' cached snapshots: forget them all
+    // (owner changes are rare; keys are read again on their next request).
+    if (isOwnerAction(change.action)) this.#verification.clear();
+    else if (change.action === 'create' || change.action === 'import') this.#verification.keysAdded();
     else if (change.keyId !== null) this.#verification.invalidate(change.keyId);
   }
 
@@ -179,7 +198,11 @@ export class KeyManager {
   async create(settings: KeySettings, options?: ChangeOptions): Promise<CreatedKey> {
     const now = this.#now();
     if (settings?.name === undefined) throw new KeyInputError('a key needs a name');
-    const record = applyPatch(blankRecord(now), settingsPatch(settings, now));
+    let record = applyPatch(blankRecord(now), settingsPatch(settings, now));
+    const max = await this.#lifetimeFor(record.owner);
+    // With a maximum lifetime, a key given no expiry lives that long.
+    if (max !== null && record.expiresAt === null) record = { ...record, expiresAt: new Date(now + max) };
+    checkLifetime(record, max);
     const key = this.format.generate();
     const row = this.#row(key, newKeyId(now), record);
     await this.store.insert(row, this.#context('create', options));
@@ -206,9 +229,132 @@ export class KeyManager {
     return record;
   }
 
-  /** Changes name, owner, scopes, metadata, expiry, uses, rate limit or enabled. */
-  update(id: string, settings: Partial<KeySettings>, options?: ChangeOptions): Promise<KeyRecord> {
-    return this.#change(id, settingsPatch(settings, this.#now()), 'update', options);
+  /**
+   * Changes name, owner, scopes, metadata, expiry, uses, rate limit or enabled. A new owner
+   * must exist; an expiry beyond the maximum lifetime (the store's or the owner's) is refused.
+   */
+  async update(id: string, settings: Partial<KeySettings>, options?: ChangeOptions): Promise<KeyRecord> {
+    const patch = settingsPatch(settings, this.#now());
+    if (patch.expiresAt !== undefined || (patch.owner !== undefined && patch.owner !== null)) {
+      const current = await this.get(id);
+      const next = applyPatch(current, patch);
+      checkLifetime(next, await this.#lifetimeFor(next.owner));
+    }
+    return this.#change(id, patch, 'update', options);
+  }
+
+  /**
+   * The longest a key of this owner may live (ms): the stricter of the store's setting and
+   * the owner's; `null` for no limit. Rejects with `OwnerNotFoundError` for an owner that
+   * does not exist, when the store keeps owners.
+   */
+  async #lifetimeFor(owner: string | null): Promise<number | null> {
+    const store = await this.maxLifetime();
+    if (owner === null || this.store.getOwner === undefined) return store;
+    const record = await this.store.getOwner(owner);
+    if (record === undefined) throw new OwnerNotFoundError(owner);
+    return strictestLifetime(store, record.maxLifetimeMs);
+  }
+
+  /** The store's maximum key lifetime (ms), `null` for none (`setMaxLifetime`). */
+  async maxLifetime(): Promise<number | null> {
+    const text = await this.store.readMeta?.(MAX_LIFETIME);
+    return text === undefined || text === '' ? null : Number(text);
+  }
+
+  /**
+   * Sets the store's maximum key lifetime (`90d`, ms, or `null` for none): keys cannot be
+   * created or extended beyond it. Keys that already live longer keep their expiry.
+   */
+  async setMaxLifetime(value: number | string | null): Promise<number | null> {
+    const ms = value === null ? null : durationMs(value, 'maxLifetime');
+    if (ms === 0) throw new KeyInputError('a maximum lifetime must be longer than 0');
+    const { readMeta, swapMeta } = this.store;
+    if (!readMeta || !swapMeta) throw new KeyStateError('this store keeps no settings');
+    // Compare-and-set until it sticks: two administrators setting it at once both end in a value one of them set.
+    for (;;) {
+      const current = await readMeta.call(this.store, MAX_LIFETIME);
+      if (await swapMeta.call(this.store, MAX_LIFETIME, current, ms === null ? '' : String(ms))) return ms;
+    }
+  }
+
+  /**
+   * Disables, in one audited step (one transaction, one `disable` entry per key), every
+   * enabled key not revoked and unused (or, never used, created) for `unusedFor` (`90d` or
+   * ms). Usage recorded in this process is flushed first. Resolves with the keys disabled.
+   */
+  async disableStale(unusedFor: number | string, options?: ChangeOptions): Promise<readonly KeyRecord[]> {
+    const ms = durationMs(unusedFor, 'stale');
+    if (ms === 0) throw new KeyInputError('give how long keys have been unused, e.g. 90d');
+    if (!this.store.disableStale) throw new KeyStateError('this store cannot disable stale keys');
+    await this.#usage.flush();
+    const cutoff = new Date(this.#now() - ms);
+    const disabled = await this.store.disableStale(cutoff, this.#context('disable', options));
+    for (const record of disabled) this.#verification.invalidate(record.id);
+    return disabled;
+  }
+
+  #owners(): Required<
+    Pick<KeyStore, 'insertOwner' | 'getOwner' | 'listOwners' | 'updateOwner' | 'deleteOwner'>
+  > {
+    const s = this.store;
+    if (!s.insertOwner || !s.getOwner || !s.listOwners || !s.updateOwner || !s.deleteOwner) {
+      throw new KeyStateError('this store keeps no owners');
+    }
+    return s as Required<KeyStore>;
+  }
+
+  /** Creates an owner, audited (`owner_create`). Rejects with `KeyStateError` when the name is taken. */
+  async createOwner(settings: OwnerSettings, options?: ChangeOptions): Promise<OwnerRecord> {
+    const owner = newOwner(settings, this.#now());
+    await this.#owners().insertOwner(owner, this.#context('owner_create', options));
+    return owner;
+  }
+
+  /** An owner, with its credits as of now (a refill due shows as done); rejects with `OwnerNotFoundError`. */
+  async getOwner(name: string): Promise<OwnerRecord> {
+    const owner = await this.#owners().getOwner(checkOwnerName(name));
+    if (owner === undefined) throw new OwnerNotFoundError(name);
+    return { ...owner, credits: creditsAt(owner, this.#now()) };
+  }
+
+  /** Owners in name order, with their credits as of now. */
+  async listOwners(query: OwnerQuery = {}): Promise<OwnerPage> {
+    const page = await this.#owners().listOwners(query);
+    const now = this.#now();
+    return { ...page, items: page.items.map((o) => ({ ...o, credits: creditsAt(o, now) })) };
+  }
+
+  /**
+   * Changes an owner's rate limit, credits, refill, metadata or maximum lifetime, audited
+   * (`owner_update`); effective at once here and, through the change feed, elsewhere.
+   */
+  async updateOwner(
+    name: string,
+    settings: Partial<Omit<OwnerSettings, 'name'>>,
+    options?: ChangeOptions,
+  ): Promise<OwnerRecord> {
+    const owners = this.#owners();
+    const current = await owners.getOwner(checkOwnerName(name));
+    if (current === undefined) throw new OwnerNotFoundError(name);
+    const patch = ownerPatch(settings, current.refill, this.#now());
+    const record = await owners.updateOwner(name, patch, this.#context('owner_update', options));
+    this.#verification.clear();
+    return record;
+  }
+
+  /**
+   * Deletes an owner, audited (`owner_delete`). Refused (`KeyStateError`) while it has keys
+   * that are not revoked, unless `force`: they are then revoked in the same transaction.
+   */
+  async deleteOwner(name: string, options: ChangeOptions & { force?: boolean } = {}): Promise<OwnerRecord> {
+    const owner = await this.#owners().deleteOwner(
+      checkOwnerName(name),
+      this.#context('owner_delete', options),
+      options.force === true,
+    );
+    this.#verification.clear();
+    return owner;
   }
 
   disable(id: string, options?: ChangeOptions): Promise<KeyRecord> {
@@ -242,6 +388,33 @@ export class KeyManager {
     this.#verification.invalidate(id);
     this.#verification.keysAdded();
     return { key, record: result.successor, previous: result.previous };
+  }
+
+  /**
+   * Rotation in place: the key keeps its id, name, owner, scopes, metadata, limits, uses,
+   * expiry and usage history, and gets a new secret; the old secret keeps working for
+   * `grace` (default 24h, never past the key's expiry; `0` stops it now), as the same key:
+   * revoking or disabling the key stops both. Only the latest previous secret is kept.
+   */
+  async rotateInPlace(
+    id: string,
+    options: ChangeOptions & { grace?: number | string } = {},
+  ): Promise<CreatedKey> {
+    const grace = durationMs(options.grace ?? DEFAULT_GRACE, 'grace');
+    if (!isKeyId(id)) throw new KeyNotFoundError(id);
+    if (!this.store.replaceSecret) throw new KeyStateError('this store cannot rotate keys in place');
+    const key = this.format.generate();
+    const until = grace === 0 ? null : new Date(this.#now() + grace);
+    const hasher = this.#hasher;
+    const secret = {
+      hash: hasher.hash(key),
+      tag: tagOf(hasher.digest(key)),
+      display: this.format.display(key),
+    };
+    const record = await this.store.replaceSecret(id, secret, until, this.#context('rotate', options));
+    this.#verification.invalidate(id);
+    this.#verification.keysAdded();
+    return { key, record };
   }
 
   /** Removes a key; its audit entries stay. Prefer `revoke` to keep its history visible. */

@@ -27,12 +27,13 @@ export {
   createGuard,
   type Guard,
   type GuardOptions,
+  type RouteOptions,
   type Verifier,
   type VerifyContext,
   type VerifyOutcome,
 } from './core/guard.js';
 export type { KeySource } from './core/request.js';
-export { type Spendable, type Spent, spendable } from './core/verdict.js';
+export { type Receipt, type Spendable, type Spent, spendable } from './core/verdict.js';
 export { type StaticKey, type StaticPrincipal, staticKeys } from './core/static-keys.js';
 
 // What a refusal looks like

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '@keyward/keys/store';
 import type { ClientBase } from 'pg';
 import { lockKey, quoteIdent } from './names.js';
+import { ownersMigration } from './owners.js';
 
 interface Migration {
   readonly version: number;
@@ -56,6 +57,7 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX keyward_audit_key ON ${s}keyward_audit (key_id, seq);
     `,
   },
+  { version: 2, name: 'owners, previous secrets', sql: ownersMigration },
   {
     version: 5,
     name: 'idempotency keys of the admin API',

@@ -11,6 +11,10 @@ import type {
   ListFilter,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   UsageDelta,
 } from '@keyward/keys/store';
 import {
@@ -18,18 +22,27 @@ import {
   ASCII_UPPER,
   type AuditWrite,
   auditFilter,
+  checkOwnerDeletion,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
+  decodeOwnerCursor,
   deletionWrites,
   encodeCursor,
+  encodeOwnerCursor,
   IDEMPOTENCY_PENDING_MS,
   KeyNotFoundError,
+  KeyStateError,
   listFilter,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
   PepperMismatchError,
   pageLimit,
+  previousSecretRecord,
   rotationWrites,
   StoreUnavailableError,
+  secretReplacementWrites,
   updateWrites,
 } from '@keyward/keys/store';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
@@ -37,6 +50,15 @@ import { type PostgresStoreOptions, type PostgresTarget, postgresTarget } from '
 import { translatePgError } from './errors.js';
 import { ChangeListener } from './listener.js';
 import { CHANGES_CHANNEL, lockKey, quoteIdent } from './names.js';
+import {
+  OWNER_COLUMNS,
+  OWNER_PLACEHOLDERS,
+  OWNER_SET,
+  type OwnerRow,
+  ownerFromRow,
+  ownerValues,
+  spendSql,
+} from './owners.js';
 import {
   type AuditRow,
   auditFromRow,
@@ -78,7 +100,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #pool: Pool;
   readonly #target: PostgresTarget;
   readonly #auditLock: string;
-  readonly #t: { keys: string; audit: string; meta: string; idempotency: string };
+  readonly #t: { keys: string; audit: string; meta: string; owners: string; idempotency: string };
   readonly #watchers = new Set<() => void>();
   #listener: ChangeListener | undefined;
   #closed = false;
@@ -106,6 +128,7 @@ export class PostgresKeyStore implements KeyStore {
       audit: `${s}keyward_audit`,
       meta: `${s}keyward_meta`,
       idempotency: `${s}keyward_idempotency`,
+      owners: `${s}keyward_owners`,
     };
   }
 
@@ -308,12 +331,15 @@ export class PostgresKeyStore implements KeyStore {
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     // The hot lookup: prepared, named after its table (statement names are per connection).
-    const [row] = await this.#query<KeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE hash = $1`,
+    // By the secret, else by the previous secret of a key rotated in place: one round trip.
+    const [row] = await this.#query<KeyRow & { prev: Date | null }>(
+      `(SELECT ${KEY_COLUMNS}, NULL::timestamptz AS prev FROM ${this.#t.keys} WHERE hash = $1)
+        UNION ALL (SELECT ${KEY_COLUMNS}, prev_until FROM ${this.#t.keys} WHERE prev_hash = $1) LIMIT 1`,
       [hashParam(hash)],
       `keyward_by_hash ${this.#t.keys}`,
     );
-    return row && fromRow(row);
+    if (row === undefined) return undefined;
+    return row.prev === null ? fromRow(row) : previousSecretRecord(fromRow(row), row.prev);
   }
 
   async list(query: ListQuery): Promise<KeyPage> {
@@ -341,14 +367,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
-    return this.#change(async (tx) => {
-      const before = await this.#locked(tx, id);
-      const writes = updateWrites(before, patch, context.action);
-      if (writes === undefined) return before;
-      await this.#write(tx, writes.record);
-      await tx.audited(context, writes.audit);
-      return writes.record;
-    });
+    return this.#change((tx) => this.#apply(tx, id, patch, context));
   }
 
   rotate(
@@ -378,13 +397,13 @@ export class PostgresKeyStore implements KeyStore {
     });
   }
 
-  async consumeUse(id: string, at: Date): Promise<number | null> {
-    // One statement, so the row lock makes it atomic: exactly N takers for N uses.
+  async consumeUse(id: string, at: Date, cost = 1): Promise<number | null> {
+    // One statement, so the row lock makes it atomic: never below zero, whatever the concurrency.
     const [row] = await this.#query<{ remaining_uses: number }>(
-      `UPDATE ${this.#t.keys} SET remaining_uses = remaining_uses - 1, use_count = use_count + 1,
+      `UPDATE ${this.#t.keys} SET remaining_uses = remaining_uses - $3, use_count = use_count + 1,
         last_used_at = GREATEST(last_used_at, $2) WHERE id = $1 AND remaining_uses > 0
-        RETURNING remaining_uses`,
-      [id, at],
+        AND remaining_uses >= $3 RETURNING remaining_uses`,
+      [id, at, cost],
       `keyward_consume ${this.#t.keys}`,
     );
     return row ? row.remaining_uses : null;
@@ -406,6 +425,129 @@ export class PostgresKeyStore implements KeyStore {
         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS u(id, count, at) WHERE k.id = u.id`,
       [ids, ids.map((id) => merged.get(id)!.count), ids.map((id) => new Date(merged.get(id)!.at))],
     );
+  }
+
+  async #lockedOwner(tx: Tx, name: string): Promise<OwnerRecord> {
+    const [row] = await tx.query<OwnerRow>(
+      `SELECT ${OWNER_COLUMNS} FROM ${this.#t.owners} WHERE name = $1 FOR UPDATE`,
+      [name],
+    );
+    if (!row) throw new OwnerNotFoundError(name);
+    return ownerFromRow(row);
+  }
+
+  insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
+    return this.#change(async (tx) => {
+      const rows = await tx.query(
+        `INSERT INTO ${this.#t.owners} (${OWNER_COLUMNS}) VALUES (${OWNER_PLACEHOLDERS})
+          ON CONFLICT (name) DO NOTHING RETURNING name`,
+        ownerValues(owner),
+      );
+      if (rows.length === 0) throw new KeyStateError(`an owner named ${JSON.stringify(owner.name)} exists`);
+      await tx.log(context, null, ownerCreationChanges(owner));
+    });
+  }
+
+  async getOwner(name: string): Promise<OwnerRecord | undefined> {
+    const [row] = await this.#query<OwnerRow>(
+      `SELECT ${OWNER_COLUMNS} FROM ${this.#t.owners} WHERE name = $1`,
+      [name],
+      `keyward_owner ${this.#t.owners}`,
+    );
+    return row && ownerFromRow(row);
+  }
+
+  async listOwners(query: OwnerQuery): Promise<OwnerPage> {
+    const limit = pageLimit(query.limit);
+    const rows = await this.#query<OwnerRow>(
+      `SELECT ${OWNER_COLUMNS} FROM ${this.#t.owners} WHERE name > $1 ORDER BY name LIMIT $2`,
+      [decodeOwnerCursor(query.cursor) ?? '', limit + 1],
+    );
+    const items = rows.slice(0, limit).map(ownerFromRow);
+    return { items, nextCursor: rows.length > limit ? encodeOwnerCursor(items[limit - 1]!.name) : null };
+  }
+
+  updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
+    return this.#change(async (tx) => {
+      const before = await this.#lockedOwner(tx, name);
+      const writes = ownerUpdateWrites(before, patch, context.at);
+      if (writes === undefined) return before;
+      await tx.query(`UPDATE ${this.#t.owners} SET ${OWNER_SET} WHERE name = $1`, ownerValues(writes.record));
+      await tx.log(context, null, writes.changes);
+      return writes.record;
+    });
+  }
+
+  deleteOwner(name: string, context: AuditContext, force: boolean): Promise<OwnerRecord> {
+    return this.#change(async (tx) => {
+      const owner = await this.#lockedOwner(tx, name);
+      const live = await tx.query<{ id: string }>(
+        `SELECT id FROM ${this.#t.keys} WHERE owner = $1 AND revoked_at IS NULL ORDER BY id FOR UPDATE`,
+        [name],
+      );
+      checkOwnerDeletion(name, live.length, force);
+      for (const { id } of live) {
+        await this.#apply(tx, id, { revokedAt: new Date(context.at) }, { ...context, action: 'revoke' });
+      }
+      await tx.query(`DELETE FROM ${this.#t.owners} WHERE name = $1`, [name]);
+      await tx.log(context, null, { owner: name });
+      return owner;
+    });
+  }
+
+  /** Inside a transaction: an update of one key as `updateWrites` decides, audited. */
+  async #apply(tx: Tx, id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
+    const before = await this.#locked(tx, id);
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    await this.#write(tx, writes.record);
+    await tx.audited(context, writes.audit);
+    return writes.record;
+  }
+
+  async spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {
+    const [row] = await this.#query<{ credits: string }>(
+      spendSql(this.#t.owners),
+      [name, cost, period],
+      `keyward_spend ${this.#t.owners}`,
+    );
+    return row ? Number(row.credits) : null;
+  }
+
+  replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    return this.#change(async (tx) => {
+      const writes = secretReplacementWrites(await this.#locked(tx, id), secret.display, previousUntil);
+      try {
+        await tx.query(
+          `UPDATE ${this.#t.keys} SET prev_hash = CASE WHEN $2::timestamptz IS NULL THEN NULL ELSE hash END,
+            prev_until = $2, hash = $3, display = $4 WHERE id = $1`,
+          [id, previousUntil, hashParam(secret.hash), secret.display],
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
+        throw error;
+      }
+      await tx.audited(context, writes.audit);
+      return writes.record;
+    });
+  }
+
+  disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {
+    return this.#change(async (tx) => {
+      const ids = await tx.query<{ id: string }>(
+        `SELECT id FROM ${this.#t.keys} WHERE enabled AND revoked_at IS NULL
+          AND coalesce(last_used_at, created_at) < $1 ORDER BY id FOR UPDATE`,
+        [cutoff],
+      );
+      const disabled: KeyRecord[] = [];
+      for (const { id } of ids) disabled.push(await this.#apply(tx, id, { enabled: false }, context));
+      return disabled;
+    });
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

@@ -31,7 +31,7 @@ let localCommits = 0;
  * it asks SQLite whether another connection committed since it last looked (`PRAGMA
  * data_version`: no page is read, but the WAL read lock costs a few microseconds, so it
  * asks once per turn, and again at once after any store of this process added keys) and,
- * if one did, adds the tags of keys created since then from the audit log. A key another
+ * if one did, adds the tags of keys created (or given a new secret) since then from the audit log. A key another
  * process commits is thus accepted from the next turn on (at once when idle, within
  * about a millisecond under load); a key this process commits, at once (for an import
  * batch, which the store's writer thread commits, once the batch's promise resolves).
@@ -73,7 +73,7 @@ export class KeyFilter {
     this.#latest = db.prepare('SELECT seq FROM keyward_audit ORDER BY seq DESC LIMIT 1').pluck();
     this.#created = db
       .prepare(`SELECT a.seq, k.tag FROM keyward_audit a JOIN keyward_keys k ON k.id = a.key_id
-        WHERE a.seq > ? AND a.action IN ('create', 'import') ORDER BY a.seq LIMIT ?`)
+        WHERE a.seq > ? AND a.action IN ('create', 'import', 'rotate') ORDER BY a.seq LIMIT ?`)
       .raw();
   }
 
@@ -171,8 +171,9 @@ export class KeyFilter {
       // One row and one string per chunk: a million row objects would grow the JS heap
       // (and so the process) by tens of megabytes for good.
       chunk = db
-        .prepare(`SELECT max(rowid), count(*), count(tag), group_concat(tag) FROM
-          (SELECT rowid, tag FROM keyward_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)`)
+        .prepare(`SELECT max(rowid), count(*), count(tag),
+            group_concat(tag) || coalesce(',' || group_concat(prev_tag), '') FROM
+          (SELECT rowid, tag, prev_tag FROM keyward_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)`)
         .raw();
     } catch {
       // No second connection (descriptors exhausted, say): "maybe" from now on, as without a filter.

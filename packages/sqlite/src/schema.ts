@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
+import { OWNERS_MIGRATION } from './owners.js';
 
 interface Migration {
   readonly version: number;
@@ -59,6 +60,7 @@ const MIGRATIONS: readonly Migration[] = [
     // Null for keys stored before: the filter then stays off (it cannot know their tags).
     sql: 'ALTER TABLE keyward_keys ADD COLUMN tag INTEGER;',
   },
+  { version: 3, name: 'owners, previous secrets', sql: OWNERS_MIGRATION },
   {
     version: 6,
     name: 'idempotency keys of the admin API',

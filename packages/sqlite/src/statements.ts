@@ -38,12 +38,12 @@ export const USAGE_UPDATE = `UPDATE keyward_keys SET use_count = use_count + ?,
   last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`;
 
 /**
- * Takes one use of a key with uses left: last use (ms), id; returns the uses left. Also
+ * Takes uses (credits) of a key with enough left: cost, last use (ms), id, cost; returns the uses left. Also
  * run by the writer worker.
  */
-export const CONSUME = `UPDATE keyward_keys SET remaining_uses = remaining_uses - 1,
+export const CONSUME = `UPDATE keyward_keys SET remaining_uses = remaining_uses - ?,
   use_count = use_count + 1, last_used_at = max(coalesce(last_used_at, 0), ?)
-  WHERE id = ? AND remaining_uses > 0 RETURNING remaining_uses`;
+  WHERE id = ? AND remaining_uses > 0 AND remaining_uses >= ? RETURNING remaining_uses`;
 
 /** The store's prepared statements, by name. */
 export type Statements = Record<(typeof NAMES)[number], Statement>;
@@ -57,7 +57,12 @@ export function statements(db: Database.Database): Statements {
     ),
     auditMany: db.prepare(AUDIT_MANY),
     get: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id = ?`),
-    byHash: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE hash = ?`).raw(),
+    // A key by its secret, else by its previous secret (rotated in place), with until when:
+    // the hash twice.
+    byHash: db
+      .prepare(`SELECT ${KEY_COLUMNS}, NULL FROM keyward_keys WHERE hash = ?
+        UNION ALL SELECT ${KEY_COLUMNS}, prev_until FROM keyward_keys WHERE prev_hash = ? LIMIT 1`)
+      .raw(),
     list: db.prepare(`SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE id > ? ORDER BY id LIMIT ?`),
     listOwner: db.prepare(
       `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE owner = ? AND id > ? ORDER BY id LIMIT ?`,

@@ -13,32 +13,46 @@ import type {
   ListFilter,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   UsageDelta,
 } from '@keyward/keys/store';
 import {
   type AuditWrite,
   auditFilter,
   CreationChanges,
+  checkOwnerDeletion,
   creationChanges,
   DuplicateKeyError,
   decodeCursor,
+  decodeOwnerCursor,
   deletionWrites,
   encodeCursor,
+  encodeOwnerCursor,
   filePermissionProblem,
   IDEMPOTENCY_PENDING_MS,
   InsecureStoreFileError,
   KeyNotFoundError,
+  KeyStateError,
   KeyStoreError,
   listFilter,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
   PepperMismatchError,
   pageLimit,
+  previousSecretRecord,
   rotationWrites,
   StoreUnavailableError,
+  secretReplacementWrites,
   updateWrites,
 } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
 import { translateSqliteError } from './errors.js';
 import { KeyFilter } from './filter.js';
+import { type OwnerRow, type OwnerStatements, ownerFromRow, ownerParams, ownerStatements } from './owners.js';
 import {
   type AuditRow,
   auditFromRow,
@@ -185,6 +199,7 @@ function checkStoreLocation(path: string): string {
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
   readonly #s: Statements;
+  readonly #o: OwnerStatements;
   readonly #busy: number;
   readonly #full: boolean;
   readonly #switch: Switches;
@@ -209,6 +224,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#busy = busy;
     this.#full = full;
     this.#s = statements(db);
+    this.#o = ownerStatements(db);
     this.#switch = new Switches(db, busy, full);
     this.#writes = new WriteLine(this.#switch, busy, (error) => this.#fail(error));
     this.#filter = new KeyFilter(db, openReader);
@@ -488,10 +504,47 @@ export class SqliteKeyStore implements KeyStore {
 
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     return this.#run(() => {
-      const values = this.#s.byHash.get(Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength)) as
-        | unknown[]
-        | undefined;
-      return values && fromValues(values);
+      const bytes = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
+      const values = this.#s.byHash.get(bytes, bytes) as unknown[] | undefined;
+      if (values === undefined) return undefined;
+      const record = fromValues(values);
+      const until = values[values.length - 1] as number | null;
+      return until === null ? record : previousSecretRecord(record, new Date(until));
+    });
+  }
+
+  replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const writes = secretReplacementWrites(this.#row(id), secret.display, previousUntil);
+          const hash = Buffer.from(secret.hash.buffer, secret.hash.byteOffset, secret.hash.byteLength);
+          const params = {
+            id,
+            hash,
+            tag: secret.tag ?? null,
+            display: secret.display,
+            until: previousUntil?.getTime() ?? null,
+          };
+          try {
+            this.#o.secret.run(params);
+          } catch (error) {
+            if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
+              throw new DuplicateKeyError();
+            throw error;
+          }
+          this.#audited(context, writes.audit);
+          return writes.record;
+        })
+        .immediate(),
+    ).then((record) => {
+      this.#filter.added(secret.tag);
+      return record;
     });
   }
 
@@ -518,18 +571,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   update(id: string, patch: KeyPatch, context: AuditContext): Promise<KeyRecord> {
-    return this.#write(() =>
-      this.#db
-        .transaction(() => {
-          const before = this.#row(id);
-          const writes = updateWrites(before, patch, context.action);
-          if (writes === undefined) return before;
-          this.#s.update.run(toParams(writes.record));
-          this.#audited(context, writes.audit);
-          return writes.record;
-        })
-        .immediate(),
-    );
+    return this.#write(() => this.#db.transaction(() => this.#apply(id, patch, context)).immediate());
   }
 
   rotate(
@@ -574,10 +616,22 @@ export class SqliteKeyStore implements KeyStore {
    * lock: while another connection holds it, the writer thread waits instead, and requests
    * go on. The statement either took the use or did nothing, so handing it over is safe.
    */
-  consumeUse(id: string, at: Date): Promise<number | null> {
+  consumeUse(id: string, at: Date, cost = 1): Promise<number | null> {
     // `.all()`, not `.get()`: the statement commits when it is reset, and better-sqlite3's
     // get() would not report an error there.
-    const take = () => (this.#s.consume.all(at.getTime(), id)[0] as number | undefined) ?? null;
+    const take = () => (this.#s.consume.all(cost, at.getTime(), id, cost)[0] as number | undefined) ?? null;
+    return this.#perRequest(take, (writer) => writer.consume(id, at.getTime(), cost));
+  }
+
+  /**
+   * A per-request write that either happens whole or not at all: on this connection, or,
+   * while another connection holds the write lock, in the writer thread (which waits for
+   * the lock instead of the event loop).
+   */
+  #perRequest(
+    take: () => number | null,
+    inWorker: (writer: SqliteWriter) => Promise<number | null>,
+  ): Promise<number | null> {
     const writer = this.#writer;
     if (writer === undefined || this.#closed) return this.#run(() => this.#relaxed(take));
     let left: number | null | typeof LOCKED;
@@ -587,7 +641,7 @@ export class SqliteKeyStore implements KeyStore {
       return Promise.reject(this.#fail(error));
     }
     if (left !== LOCKED) return Promise.resolve(left);
-    return writer.consume(id, at.getTime()).catch((error: unknown) => {
+    return inWorker(writer).catch((error: unknown) => {
       throw this.#fail(error);
     });
   }
@@ -600,6 +654,101 @@ export class SqliteKeyStore implements KeyStore {
       for (const u of batch) this.#s.usage.run(u.count, u.lastUsedAt.getTime(), u.id);
     });
     return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  #ownerRow(name: string): OwnerRecord {
+    const row = this.#o.get.get(name) as OwnerRow | undefined;
+    if (!row) throw new OwnerNotFoundError(name);
+    return ownerFromRow(row);
+  }
+
+  insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          if (this.#o.insert.run(ownerParams(owner)).changes === 0) {
+            throw new KeyStateError(`an owner named ${JSON.stringify(owner.name)} exists`);
+          }
+          this.#log(context, null, ownerCreationChanges(owner));
+        })
+        .immediate(),
+    );
+  }
+
+  getOwner(name: string): Promise<OwnerRecord | undefined> {
+    return this.#run(() => {
+      const row = this.#o.get.get(name) as OwnerRow | undefined;
+      return row && ownerFromRow(row);
+    });
+  }
+
+  listOwners(query: OwnerQuery): Promise<OwnerPage> {
+    return this.#run(() => {
+      const limit = pageLimit(query.limit);
+      const rows = this.#o.list.all(decodeOwnerCursor(query.cursor) ?? '', limit + 1) as OwnerRow[];
+      const items = rows.slice(0, limit).map(ownerFromRow);
+      return { items, nextCursor: rows.length > limit ? encodeOwnerCursor(items[limit - 1]!.name) : null };
+    });
+  }
+
+  updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const before = this.#ownerRow(name);
+          const writes = ownerUpdateWrites(before, patch, context.at);
+          if (writes === undefined) return before;
+          this.#o.update.run(ownerParams(writes.record));
+          this.#log(context, null, writes.changes);
+          return writes.record;
+        })
+        .immediate(),
+    );
+  }
+
+  deleteOwner(name: string, context: AuditContext, force: boolean): Promise<OwnerRecord> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const owner = this.#ownerRow(name);
+          const live = this.#o.liveKeys.all(name) as string[];
+          checkOwnerDeletion(name, live.length, force);
+          for (const id of live)
+            this.#apply(id, { revokedAt: new Date(context.at) }, { ...context, action: 'revoke' });
+          this.#o.delete.run(name);
+          this.#log(context, null, { owner: name });
+          return owner;
+        })
+        .immediate(),
+    );
+  }
+
+  /** Inside a transaction: an update of one key as `updateWrites` decides, audited. */
+  #apply(id: string, patch: KeyPatch, context: AuditContext): KeyRecord {
+    const before = this.#row(id);
+    const writes = updateWrites(before, patch, context.action);
+    if (writes === undefined) return before;
+    this.#s.update.run(toParams(writes.record));
+    this.#audited(context, writes.audit);
+    return writes.record;
+  }
+
+  /** As `consumeUse`: on this connection, or in the writer thread while another connection holds the lock. */
+  spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {
+    const params = { name, cost, period: period?.getTime() ?? null };
+    const take = () => (this.#o.spend.all(params)[0] as number | undefined) ?? null;
+    return this.#perRequest(take, (writer) => writer.spend(name, cost, params.period));
+  }
+
+  disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const ids = this.#o.stale.all(cutoff.getTime()) as string[];
+          return ids.map((id) => this.#apply(id, { enabled: false }, context));
+        })
+        .immediate(),
+    );
   }
 
   audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

@@ -4,6 +4,7 @@ import { isKeyId } from './ids.js';
 export type KeyErrorCode =
   | 'invalid_input'
   | 'key_not_found'
+  | 'owner_not_found'
   | 'key_state'
   | 'duplicate_key'
   | 'pepper_mismatch'

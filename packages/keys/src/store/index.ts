@@ -23,6 +23,16 @@ export {
   listFilter,
   listMatches,
 } from '../domain/listing.js';
+export {
+  checkOwnerDeletion,
+  decodeOwnerCursor,
+  encodeOwnerCursor,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
+  refillDue,
+} from '../domain/owners.js';
+
 export { PEPPER_FINGERPRINT } from '../domain/pepper.js';
 export { filePermissionProblem } from '../domain/private-file.js';
 export {
@@ -34,6 +44,7 @@ export {
   pageLimit,
   patchChanges,
 } from '../domain/records.js';
+export { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 export { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {
@@ -51,6 +62,11 @@ export type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   RateLimit,
+  Refill,
   UsageDelta,
 } from './types.js';

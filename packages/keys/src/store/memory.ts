@@ -1,6 +1,17 @@
-import { DuplicateKeyError, KeyNotFoundError, PepperMismatchError } from '../domain/errors.js';
+import { DuplicateKeyError, KeyNotFoundError, KeyStateError, PepperMismatchError } from '../domain/errors.js';
 import { auditFilter, IDEMPOTENCY_PENDING_MS, listFilter, listMatches } from '../domain/listing.js';
+import {
+  checkOwnerDeletion,
+  decodeOwnerCursor,
+  encodeOwnerCursor,
+  isStale,
+  OwnerNotFoundError,
+  ownerCreationChanges,
+  ownerUpdateWrites,
+  refillDue,
+} from '../domain/owners.js';
 import { creationChanges, decodeCursor, encodeCursor, pageLimit, recordOf } from '../domain/records.js';
+import { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 import { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
 import type {
   AuditContext,
@@ -15,6 +26,10 @@ import type {
   KeyStore,
   ListQuery,
   NewKeyRow,
+  OwnerPage,
+  OwnerPatch,
+  OwnerQuery,
+  OwnerRecord,
   UsageDelta,
 } from './types.js';
 
@@ -38,6 +53,9 @@ export class MemoryKeyStore implements KeyStore {
     string,
     { fingerprint: string; at: number; response: IdempotentResponse | undefined }
   >();
+  readonly #owners = new Map<string, OwnerRecord>();
+  /** Previous secrets of keys rotated in place: hash (hex) to key id and until when. */
+  readonly #previous = new Map<string, { id: string; until: number }>();
 
   async bindPepper(fingerprint: string): Promise<void> {
     this.#fingerprint ??= fingerprint;
@@ -97,7 +115,28 @@ export class MemoryKeyStore implements KeyStore {
 
   async findByHash(hash: Uint8Array): Promise<KeyRecord | undefined> {
     const id = this.#byHash.get(hex(hash));
-    return id === undefined ? undefined : copy(this.#rows.get(id)!);
+    if (id !== undefined) return copy(this.#rows.get(id)!);
+    const previous = this.#previous.get(hex(hash));
+    const row = previous && this.#rows.get(previous.id);
+    return row && previousSecretRecord(copy(row), new Date(previous!.until));
+  }
+
+  async replaceSecret(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord> {
+    const before = this.#row(id);
+    const writes = secretReplacementWrites(before, secret.display, previousUntil);
+    if (this.#byHash.has(hex(secret.hash))) throw new DuplicateKeyError();
+    for (const [h, p] of this.#previous) if (p.id === id) this.#previous.delete(h);
+    this.#byHash.delete(hex(before.hash));
+    if (previousUntil !== null) this.#previous.set(hex(before.hash), { id, until: previousUntil.getTime() });
+    this.#rows.set(id, { ...writes.record, hash: Uint8Array.from(secret.hash), tag: secret.tag });
+    this.#byHash.set(hex(secret.hash), id);
+    this.#audited(context, writes.audit);
+    return copy(this.#rows.get(id)!);
   }
 
   async list(query: ListQuery): Promise<KeyPage> {
@@ -150,14 +189,15 @@ export class MemoryKeyStore implements KeyStore {
     const row = this.#row(id);
     this.#rows.delete(id);
     this.#byHash.delete(hex(row.hash));
+    for (const [h, p] of this.#previous) if (p.id === id) this.#previous.delete(h);
     this.#audited(context, deletionWrites(row));
     return copy(row);
   }
 
-  async consumeUse(id: string, at: Date): Promise<number | null> {
+  async consumeUse(id: string, at: Date, cost = 1): Promise<number | null> {
     const row = this.#rows.get(id);
-    if (!row || row.remainingUses === null || row.remainingUses <= 0) return null;
-    const remainingUses = row.remainingUses - 1;
+    if (!row || row.remainingUses === null || row.remainingUses < cost || row.remainingUses <= 0) return null;
+    const remainingUses = row.remainingUses - cost;
     this.#rows.set(id, { ...row, remainingUses, useCount: row.useCount + 1, lastUsedAt: new Date(at) });
     return remainingUses;
   }
@@ -219,6 +259,80 @@ export class MemoryKeyStore implements KeyStore {
     if (held === undefined || held.response !== undefined) return;
     if (response === null) this.#idempotency.delete(key);
     else held.response = { fingerprint: held.fingerprint, status: response.status, body: response.body };
+  }
+
+  async insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
+    if (this.#owners.has(owner.name))
+      throw new KeyStateError(`an owner named ${JSON.stringify(owner.name)} exists`);
+    this.#owners.set(owner.name, structuredClone(owner));
+    this.#log(context, null, ownerCreationChanges(owner));
+  }
+
+  async getOwner(name: string): Promise<OwnerRecord | undefined> {
+    const owner = this.#owners.get(name);
+    return owner && structuredClone(owner);
+  }
+
+  async listOwners(query: OwnerQuery): Promise<OwnerPage> {
+    const limit = pageLimit(query.limit);
+    const after = decodeOwnerCursor(query.cursor);
+    const names = [...this.#owners.keys()].filter((n) => after === undefined || n > after).sort();
+    const items = names.slice(0, limit).map((n) => structuredClone(this.#owners.get(n)!));
+    const more = names.length > limit;
+    return { items, nextCursor: more ? encodeOwnerCursor(items[items.length - 1]!.name) : null };
+  }
+
+  async updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
+    const before = this.#owners.get(name);
+    if (!before) throw new OwnerNotFoundError(name);
+    const writes = ownerUpdateWrites(before, structuredClone(patch), context.at);
+    if (writes === undefined) return structuredClone(before);
+    this.#owners.set(name, writes.record);
+    this.#log(context, null, writes.changes);
+    return structuredClone(writes.record);
+  }
+
+  async deleteOwner(name: string, context: AuditContext, force: boolean): Promise<OwnerRecord> {
+    const owner = this.#owners.get(name);
+    if (!owner) throw new OwnerNotFoundError(name);
+    const live = [...this.#rows.values()].filter((r) => r.owner === name && r.revokedAt === null);
+    checkOwnerDeletion(name, live.length, force);
+    for (const row of live) {
+      const writes = updateWrites(row, { revokedAt: new Date(context.at) }, 'revoke')!;
+      this.#rows.set(row.id, { ...writes.record, hash: row.hash, tag: row.tag });
+      this.#audited({ ...context, action: 'revoke' }, writes.audit);
+    }
+    this.#owners.delete(name);
+    this.#log(context, null, { owner: name });
+    return structuredClone(owner);
+  }
+
+  async spendCredits(name: string, cost: number, period: Date | null): Promise<number | null> {
+    const owner = this.#owners.get(name);
+    if (!owner || owner.credits === null) return null;
+    const due = refillDue(owner, period);
+    const balance = due ? owner.refill!.amount : owner.credits;
+    // As the SQL stores do: a refill due is applied with the first spend it pays for.
+    if (balance < cost) return null;
+    this.#owners.set(name, {
+      ...owner,
+      credits: balance - cost,
+      refilledAt: due ? period : owner.refilledAt,
+    });
+    return balance - cost;
+  }
+
+  async disableStale(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]> {
+    const disabled: KeyRecord[] = [];
+    for (const id of [...this.#rows.keys()].sort()) {
+      const row = this.#rows.get(id)!;
+      if (!isStale(row, cutoff)) continue;
+      const writes = updateWrites(row, { enabled: false }, 'disable')!;
+      this.#rows.set(id, { ...writes.record, hash: row.hash, tag: row.tag });
+      this.#audited(context, writes.audit);
+      disabled.push(copy(this.#rows.get(id)!));
+    }
+    return disabled;
   }
 
   async close(): Promise<void> {}

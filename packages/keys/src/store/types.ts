@@ -60,7 +60,10 @@ export type AuditAction =
   | 'revoke'
   | 'rotate'
   | 'delete'
-  | 'import';
+  | 'import'
+  | 'owner_create'
+  | 'owner_update'
+  | 'owner_delete';
 
 /** Who makes a change, when, and as what; the store writes the audit entry with the change. */
 export interface AuditContext {
@@ -107,6 +110,61 @@ export interface ListQuery {
   limit?: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
+}
+
+/** How an owner's credits refill: set back to `amount` once per `period`, in `timeZone`. */
+export interface Refill {
+  readonly amount: number;
+  readonly period: 'day' | 'month';
+  /** For `month`: the day of the month it refills (1-31; past a month's end, its last day). `null` for `day`. */
+  readonly day: number | null;
+  /** An IANA time zone, e.g. `Europe/Berlin` (default `UTC`): days start at its midnight. */
+  readonly timeZone: string;
+}
+
+/** A client keys belong to (`keys create --owner NAME`). */
+export interface OwnerRecord {
+  /** Unique; what `KeyRecord.owner` holds. */
+  readonly name: string;
+  /** One budget shared by every key of the owner (and each key's own limit still applies). */
+  readonly rateLimit: RateLimit | null;
+  /**
+   * Credits left, shared by every key of the owner that has no credits of its own; `null`
+   * for unlimited. As stored: a refill due is applied when credits are next spent (see
+   * `KeyManager.getOwner` for the balance as of now).
+   */
+  readonly credits: number | null;
+  readonly refill: Refill | null;
+  /** The start of the refill period last applied (the marker that makes a refill happen once). */
+  readonly refilledAt: Date | null;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Keys of this owner cannot be created or extended to live longer than this (ms). */
+  readonly maxLifetimeMs: number | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** Fields an owner update may set (all written as given). */
+export interface OwnerPatch {
+  rateLimit?: RateLimit | null;
+  credits?: number | null;
+  refill?: Refill | null;
+  refilledAt?: Date | null;
+  metadata?: Readonly<Record<string, unknown>>;
+  maxLifetimeMs?: number | null;
+}
+
+export interface OwnerQuery {
+  /** 1-1000, default 100. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface OwnerPage {
+  /** In name order. */
+  readonly items: readonly OwnerRecord[];
+  readonly nextCursor: string | null;
 }
 
 export interface KeyPage {
@@ -195,6 +253,11 @@ export interface KeyStore {
    */
   insertMany(rows: readonly NewKeyRow[], context: AuditContext): Promise<readonly string[]>;
   get(id: string): Promise<KeyRecord | undefined>;
+  /**
+   * The key whose secret has this hash; for a store with `replaceSecret`, also the key
+   * whose previous secret has it, as `previousSecretRecord` makes it (expiring when that
+   * secret stops).
+   */
   findByHash(hash: Uint8Array): Promise<KeyRecord | undefined>;
   /**
    * Optional, synchronous and without I/O in the common case: `false` only when no stored
@@ -232,11 +295,12 @@ export interface KeyStore {
   /** Removes a key (its audit entries stay). Rejects with `KeyNotFoundError`. */
   delete(id: string, context: AuditContext): Promise<KeyRecord>;
   /**
-   * Atomically takes one use of a key with limited uses, counting it as used.
-   * Resolves with the uses left after this one, or `null` when none was left (or the
-   * key is gone). Exactly N calls succeed for N uses, whatever the concurrency.
+   * Atomically takes `cost` uses (credits, default 1) of a key with limited uses, counting
+   * one request. Resolves with the uses left after this, or `null` when fewer than `cost`
+   * were left (nothing is taken) or the key is gone. Whatever the concurrency, the uses
+   * never go below zero and a request is refused only when it cannot be paid.
    */
-  consumeUse(id: string, at: Date): Promise<number | null>;
+  consumeUse(id: string, at: Date, cost?: number): Promise<number | null>;
   /** Adds counts and advances last-used times; unknown ids are ignored. */
   recordUsage(batch: readonly UsageDelta[]): Promise<void>;
   /** Audit entries, newest first. */
@@ -262,4 +326,49 @@ export interface KeyStore {
    */
   watch?(onChange: () => void): Promise<() => void>;
   close(): Promise<void>;
+
+  // Owners (optional for third-party stores; the three stores of keyward keep them). Owner
+  // changes are audited with `keyId: null` and the owner's name in `changes.owner`.
+
+  /** Adds an owner. Rejects with `KeyStateError` when the name is taken. */
+  insertOwner?(owner: OwnerRecord, context: AuditContext): Promise<void>;
+  getOwner?(name: string): Promise<OwnerRecord | undefined>;
+  listOwners?(query: OwnerQuery): Promise<OwnerPage>;
+  /**
+   * Applies `ownerUpdateWrites` to the owner as read in the transaction. Rejects with
+   * `OwnerNotFoundError`.
+   */
+  updateOwner?(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord>;
+  /**
+   * Removes an owner. Its keys that are not revoked make it refuse (`checkOwnerDeletion`)
+   * unless `force`, which revokes them in the same transaction (one `revoke` entry each).
+   * Rejects with `OwnerNotFoundError`.
+   */
+  deleteOwner?(name: string, context: AuditContext, force: boolean): Promise<OwnerRecord>;
+  /**
+   * Atomically: applies a refill due (credits set to the refill amount when the stored
+   * marker `refilledAt` is before `period`, the start of the current period, which then
+   * becomes the marker: once per period, whatever the number of processes), then takes
+   * `cost` credits if the balance covers them. Resolves with the balance after, or `null`
+   * when it does not cover them (nothing taken), the owner has unlimited credits, or is gone.
+   */
+  spendCredits?(name: string, cost: number, period: Date | null): Promise<number | null>;
+  /**
+   * Optional: rotation in place. Atomically, as `secretReplacementWrites` decides on the key
+   * as read in the transaction: gives the key a new secret (`hash`, `tag`, `display`), keeps
+   * the current one as its previous secret until `previousUntil` (`null`: it stops now;
+   * only one previous secret is kept), and audits `rotate` on the key. Rejects with
+   * `KeyNotFoundError`, `KeyStateError` or `DuplicateKeyError`.
+   */
+  replaceSecret?(
+    id: string,
+    secret: { hash: Uint8Array; tag?: number; display: string },
+    previousUntil: Date | null,
+    context: AuditContext,
+  ): Promise<KeyRecord>;
+  /**
+   * Disables, in one transaction, every enabled key that is not revoked and was last used
+   * (or, never used, created) before `cutoff`; one `disable` entry each. Resolves with them.
+   */
+  disableStale?(cutoff: Date, context: AuditContext): Promise<readonly KeyRecord[]>;
 }

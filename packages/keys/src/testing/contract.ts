@@ -10,6 +10,7 @@ import {
   PepperMismatchError,
 } from '../domain/errors.js';
 import { newKeyId } from '../domain/ids.js';
+import { newOwner, OwnerNotFoundError, periodStart } from '../domain/owners.js';
 import { creationChanges } from '../domain/records.js';
 import type { AuditContext, KeyRecord, KeyStore, NewKeyRow } from '../store/types.js';
 
@@ -595,5 +596,223 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       const audit = await store.audit({ limit: 1000 });
       expect(audit.filter((e) => e.action === 'import')).toHaveLength(50);
     });
+
+    describeOwnerContract(() => store);
+  });
+}
+
+/** Owners, credits and lifecycle steps (optional store methods): skipped for a store without them. */
+function describeOwnerContract(current: () => KeyStore): void {
+  const owners = (t: { skip: () => void }) => {
+    const store = current();
+    if (!store.insertOwner || !store.spendCredits || !store.disableStale) t.skip();
+    return store as Required<KeyStore>;
+  };
+  const at = () => new Date(clock);
+
+  it('keeps owners: unique names, every field round-trips, paged in name order, audited', async (t) => {
+    const store = owners(t);
+    const acme = newOwner(
+      {
+        name: 'acme',
+        rateLimit: '10/1m',
+        credits: 50,
+        refill: '100/month',
+        refillDay: 31,
+        timeZone: 'Europe/Berlin',
+        metadata: { plan: 'pro' },
+        maxLifetime: '90d',
+      },
+      clock,
+    );
+    await store.insertOwner(acme, ctx('owner_create'));
+    expect(await store.getOwner('acme')).toEqual(acme);
+    const error = await store
+      .insertOwner(newOwner({ name: 'acme' }, clock), ctx('owner_create'))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(KeyStateError);
+    for (const name of ['zeta', 'beta', 'Émile'])
+      await store.insertOwner(newOwner({ name }, clock), ctx('owner_create'));
+    const first = await store.listOwners({ limit: 2 });
+    const second = await store.listOwners({ limit: 2, cursor: first.nextCursor! });
+    const names = [...first.items, ...second.items].map((o) => o.name);
+    expect(names).toEqual(['acme', 'beta', 'zeta', 'Émile']);
+    expect(second.nextCursor).toBeNull();
+    const [entry] = await store.audit({ limit: 1 });
+    expect(entry).toMatchObject({ action: 'owner_create', keyId: null, changes: { owner: 'Émile' } });
+    expect(await store.getOwner('nobody')).toBeUndefined();
+  });
+
+  it('updates an owner atomically with an audit entry of what changed; none when nothing did', async (t) => {
+    const store = owners(t);
+    await store.insertOwner(newOwner({ name: 'acme', credits: 5 }, clock), ctx('owner_create'));
+    const updated = await store.updateOwner(
+      'acme',
+      { credits: 7, rateLimit: { limit: 3, windowSeconds: 1 } },
+      ctx('owner_update', new Date(clock + 5)),
+    );
+    expect(updated).toMatchObject({ credits: 7, rateLimit: { limit: 3, windowSeconds: 1 } });
+    expect(updated.updatedAt).toEqual(new Date(clock + 5));
+    expect(await store.getOwner('acme')).toEqual(updated);
+    const [entry] = await store.audit({ limit: 1 });
+    expect(entry).toMatchObject({
+      action: 'owner_update',
+      keyId: null,
+      changes: {
+        owner: 'acme',
+        credits: { from: 5, to: 7 },
+        rateLimit: { from: null, to: { limit: 3, windowSeconds: 1 } },
+      },
+    });
+    const audited = (await store.audit({})).length;
+    await store.updateOwner('acme', { credits: 7 }, ctx('owner_update'));
+    expect(await store.audit({})).toHaveLength(audited);
+    await expect(store.updateOwner('nobody', { credits: 1 }, ctx('owner_update'))).rejects.toBeInstanceOf(
+      OwnerNotFoundError,
+    );
+  });
+
+  it('refuses to delete an owner with live keys unless forced, which revokes them in the same step', async (t) => {
+    const store = owners(t);
+    await store.insertOwner(newOwner({ name: 'acme' }, clock), ctx('owner_create'));
+    const live = makeRow({ owner: 'acme' });
+    const revoked = makeRow({ owner: 'acme', revokedAt: new Date(clock) });
+    const other = makeRow({ owner: 'other' });
+    for (const row of [live, revoked, other]) await store.insert(row, ctx('create'));
+    const refused = await store.deleteOwner('acme', ctx('owner_delete'), false).catch((e) => e);
+    expect(refused).toBeInstanceOf(KeyStateError);
+    expect(await store.getOwner('acme')).toBeDefined();
+    const deleted = await store.deleteOwner('acme', ctx('owner_delete', new Date(clock + 9)), true);
+    expect(deleted.name).toBe('acme');
+    expect(await store.getOwner('acme')).toBeUndefined();
+    expect((await store.get(live.id))?.revokedAt).toEqual(new Date(clock + 9));
+    expect((await store.get(other.id))?.revokedAt).toBeNull();
+    const [gone, revoke] = await store.audit({ limit: 2 });
+    expect(gone).toMatchObject({ action: 'owner_delete', keyId: null, changes: { owner: 'acme' } });
+    expect(revoke).toMatchObject({ action: 'revoke', keyId: live.id });
+    await expect(store.deleteOwner('acme', ctx('owner_delete'), true)).rejects.toBeInstanceOf(
+      OwnerNotFoundError,
+    );
+  });
+
+  it('spends shared credits atomically: never below zero, never refusing what it can pay', async (t) => {
+    const store = owners(t);
+    await store.insertOwner(newOwner({ name: 'acme', credits: 100 }, clock), ctx('owner_create'));
+    const costs = Array.from({ length: 200 }, (_, i) => 1 + (i % 5));
+    const results = await Promise.all(costs.map((cost) => store.spendCredits('acme', cost, null)));
+    const paid = costs.filter((_, i) => results[i] !== null);
+    const spent = paid.reduce((a, b) => a + b, 0);
+    const left = (await store.getOwner('acme'))!.credits!;
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(spent + left).toBe(100);
+    // Refused only when what was left then could not pay: at the end, nothing refused could be paid now.
+    const refused = costs.filter((_, i) => results[i] === null);
+    expect(refused.every((cost) => cost > left)).toBe(true);
+    expect(await store.spendCredits('nobody', 1, null)).toBeNull();
+    await store.insertOwner(newOwner({ name: 'free' }, clock), ctx('owner_create'));
+    expect(await store.spendCredits('free', 1, null)).toBeNull();
+  });
+
+  it('refills once per period, however many spend at once, and after missed periods', async (t) => {
+    const store = owners(t);
+    const start = Date.UTC(2030, 0, 10, 12);
+    const owner = newOwner({ name: 'acme', refill: '10/day' }, start);
+    await store.insertOwner(owner, ctx('owner_create'));
+    const today = new Date(periodStart(owner.refill!, start));
+    expect(await store.spendCredits('acme', 10, today)).toBe(0);
+    expect(await store.spendCredits('acme', 1, today)).toBeNull();
+    // Three days later (two refills missed): one refill, to the amount, whatever the concurrency.
+    const later = new Date(periodStart(owner.refill!, start + 3 * 86_400_000));
+    const results = await Promise.all(Array.from({ length: 30 }, () => store.spendCredits('acme', 1, later)));
+    expect(results.filter((r) => r !== null)).toHaveLength(10);
+    expect((await store.getOwner('acme'))!.refilledAt).toEqual(later);
+    expect(await store.spendCredits('acme', 1, later)).toBeNull();
+  });
+
+  it('takes several uses of a key at once, only when enough are left', async (t) => {
+    const store = owners(t);
+    const row = makeRow({ remainingUses: 10 });
+    await store.insert(row, ctx('create'));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.consumeUse(row.id, at(), 1 + (i % 3))),
+    );
+    const left = (await store.get(row.id))!.remainingUses!;
+    const costs = results.map((_, i) => 1 + (i % 3));
+    const paid = costs.filter((_, i) => results[i] !== null).reduce((a, b) => a + b, 0);
+    expect(paid + left).toBe(10);
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(await store.consumeUse(row.id, at(), left + 1)).toBeNull();
+    expect((await store.get(row.id))!.remainingUses).toBe(left);
+  });
+
+  it('disables keys unused since a cutoff in one step, one audit entry each', async (t) => {
+    const store = owners(t);
+    const base = clock;
+    const old = makeRow({ createdAt: new Date(base - 100_000), lastUsedAt: null });
+    const usedLong = makeRow({ createdAt: new Date(base - 100_000), lastUsedAt: new Date(base - 90_000) });
+    const recent = makeRow({ createdAt: new Date(base - 100_000), lastUsedAt: new Date(base - 10) });
+    const revoked = makeRow({ createdAt: new Date(base - 100_000), revokedAt: new Date(base - 100_000) });
+    for (const row of [old, usedLong, recent, revoked]) await store.insert(row, ctx('create'));
+    const disabled = await store.disableStale(new Date(base - 50_000), ctx('disable'));
+    expect(disabled.map((r) => r.id).sort()).toEqual([old.id, usedLong.id].sort());
+    expect(disabled.every((r) => !r.enabled)).toBe(true);
+    expect((await store.get(recent.id))!.enabled).toBe(true);
+    const entries = (await store.audit({ limit: 2 })).map((e) => [e.action, e.keyId]);
+    expect(entries.sort()).toEqual(
+      [
+        ['disable', old.id],
+        ['disable', usedLong.id],
+      ].sort(),
+    );
+    expect(await store.disableStale(new Date(base - 50_000), ctx('disable'))).toEqual([]);
+  });
+
+  it('replaces a secret in place: same key, the old secret until its grace ends, both stopped by a revoke', async (t) => {
+    const store = current();
+    if (!store.replaceSecret) return t.skip();
+    const row = makeRow({ remainingUses: 5, owner: 'acme' });
+    await store.insert(row, ctx('create'));
+    const fresh = { hash: randomBytes(32), tag: randomBytes(4).readInt32BE(), display: 'kw_New…' };
+    const until = new Date(clock + 60_000);
+    const replaced = await store.replaceSecret(row.id, fresh, until, ctx('rotate'));
+    expect(replaced).toEqual({ ...publicPart(row), display: 'kw_New…' });
+    expect(await store.findByHash(fresh.hash)).toEqual(replaced);
+    expect(await store.findByHash(row.hash)).toEqual({ ...replaced, expiresAt: until });
+    if (store.mayContain) {
+      await untilFilterAnswers(store);
+      expect(store.mayContain(fresh.tag)).toBe(true);
+      expect(store.mayContain(row.tag!)).toBe(true);
+    }
+    const [entry] = await store.audit({ keyId: row.id, limit: 1 });
+    expect(entry).toMatchObject({
+      action: 'rotate',
+      changes: { inPlace: true, previousSecretUntil: until.toISOString() },
+    });
+    expect(JSON.stringify(entry)).not.toContain(Buffer.from(fresh.hash).toString('hex'));
+    // Uses and history are the key's: shared by both secrets.
+    expect(await store.consumeUse(row.id, new Date(clock))).toBe(4);
+    // Revoking the key stops both secrets.
+    await store.update(row.id, { revokedAt: new Date(clock) }, ctx('revoke'));
+    expect((await store.findByHash(row.hash))?.revokedAt).toEqual(new Date(clock));
+    expect(
+      await store
+        .replaceSecret(row.id, { ...fresh, hash: randomBytes(32) }, null, ctx('rotate'))
+        .catch((e) => e),
+    ).toBeInstanceOf(KeyStateError);
+    // A new rotation with no grace drops the previous secret at once; a taken hash is refused.
+    const other = makeRow();
+    await store.insert(other, ctx('create'));
+    const next = { hash: randomBytes(32), tag: 1, display: 'kw_Nxt…' };
+    await expect(
+      store
+        .replaceSecret(other.id, { ...next, hash: fresh.hash.slice() }, null, ctx('rotate'))
+        .catch((e) => e),
+    ).resolves.toBeInstanceOf(DuplicateKeyError);
+    await store.replaceSecret(other.id, next, null, ctx('rotate'));
+    expect(await store.findByHash(other.hash)).toBeUndefined();
+    expect((await store.findByHash(next.hash))?.id).toBe(other.id);
+    await expect(store.replaceSecret(newKeyId(), next, null, ctx('rotate'))).rejects.toBeInstanceOf(
+      KeyNotFoundError,
+    );
   });
 }

@@ -1,8 +1,9 @@
-import { AuthFailure, deny, type FailureReason, type Spendable, spendable } from 'keyward';
+import { AuthFailure, deny, type FailureReason, type Receipt, type Spendable, spendable } from 'keyward';
 import { LRUCache } from 'lru-cache';
 import type { KeyFormat } from '../domain/format.js';
+import { nextRefill, periodStart } from '../domain/owners.js';
 import type { KeyHasher } from '../domain/pepper.js';
-import type { KeyRecord, KeyStore, RateLimit } from '../store/types.js';
+import type { KeyRecord, KeyStore, OwnerRecord, RateLimit, Refill } from '../store/types.js';
 import type { UsageRecorder } from '../store/usage.js';
 import { tagOf } from './key-tag.js';
 
@@ -26,6 +27,8 @@ export interface KeyPrincipal {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** The key's own rate limit, which a guard's `limits` (`rateLimits()`) enforce. */
   readonly rateLimit: RateLimit | null;
+  /** The rate limit the owner's keys share (`null` without an owner or limit), also enforced by `rateLimits()`. */
+  readonly ownerRateLimit: RateLimit | null;
 }
 
 export interface KeyCheck {
@@ -34,6 +37,13 @@ export interface KeyCheck {
   readonly principal?: KeyPrincipal;
   /** The key's id once it was found (never for `malformed` or `not_found`). */
   readonly keyId?: string;
+  /**
+   * Set when a `valid` check took its use from a balance: the credits left (the key's own
+   * uses, or its owner's shared credits). Absent when nothing limits the key's uses.
+   */
+  readonly credits?: number;
+  /** For `usage_exceeded` of an owner whose credits refill: seconds until the next refill. */
+  readonly retryAfter?: number;
 }
 
 export interface CacheOptions {
@@ -60,6 +70,10 @@ interface Snapshot {
   readonly refusal: KeyCheck;
   readonly scopes: ReadonlySet<string>;
   readonly limited: boolean;
+  /** The owner whose shared credits pay, when the key has none of its own and its owner has. */
+  readonly payer: string | null;
+  /** That owner's refill, for the period marker and `Retry-After`. */
+  readonly refill: Refill | null;
   /** No use left: set when the store says so, so the next attempt needs no I/O. */
   exhausted: boolean;
   readonly valid: KeyCheck;
@@ -75,8 +89,12 @@ const ABSENT = Symbol('absent');
 
 function snapshotOf(
   record: KeyRecord,
+  owner: OwnerRecord | undefined,
   cacheKey: string,
-  spend: (s: Snapshot, cost: number) => AuthFailure | undefined | Promise<AuthFailure | undefined>,
+  spend: (
+    s: Snapshot,
+    cost: number,
+  ) => AuthFailure | Receipt | undefined | Promise<AuthFailure | Receipt | undefined>,
 ): Snapshot {
   // Frozen but for `exhausted`, which the store's answer to a use taken may set.
   const principal: KeyPrincipal = Object.freeze({
@@ -87,7 +105,10 @@ function snapshotOf(
     // Stores hand out fresh copies, so freezing this one in place is enough.
     metadata: deepFreeze(record.metadata),
     rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
+    ownerRateLimit: owner?.rateLimit ? Object.freeze({ ...owner.rateLimit }) : null,
   });
+  const payer =
+    record.remainingUses === null && owner !== undefined && owner.credits !== null ? owner.name : null;
   const blocked = record.revokedAt ? 'revoked' : record.enabled ? undefined : 'disabled';
   const expiresAt = record.expiresAt ? record.expiresAt.getTime() : Number.POSITIVE_INFINITY;
   const snapshot: Snapshot = {
@@ -98,6 +119,8 @@ function snapshotOf(
     failure: new AuthFailure('invalid', undefined, undefined, blocked ?? 'expired', record.id),
     scopes: new Set(record.scopes),
     limited: record.remainingUses !== null,
+    payer,
+    refill: payer === null ? null : (owner?.refill ?? null),
     exhausted: record.remainingUses === 0,
     valid: Object.freeze({ outcome: 'valid', principal, keyId: record.id }),
     // Built once per snapshot: a cache hit answers this same object, allocating nothing.
@@ -132,7 +155,7 @@ const REFUSED: Readonly<Record<Exclude<FailureReason, 'address'>, AuthFailure>> 
 function failureOf(refusal: KeyCheck): AuthFailure {
   switch (refusal.outcome) {
     case 'usage_exceeded':
-      return USAGE_EXCEEDED;
+      return refusal.retryAfter === undefined ? USAGE_EXCEEDED : deny('usage_exceeded', refusal.retryAfter);
     case 'expired':
     case 'revoked':
     case 'disabled':
@@ -144,6 +167,39 @@ function failureOf(refusal: KeyCheck): AuthFailure {
 }
 
 const fail = (outcome: KeyOutcome, s: Snapshot): KeyCheck => Object.freeze({ outcome, keyId: s.id });
+
+// The refill period of each owner's refill settings, computed again only once it is over:
+// the calendar arithmetic (Intl) runs once per period, not once per request.
+const windows = new WeakMap<Refill, { start: number; next: number }>();
+
+function refillWindow(refill: Refill, now: number): { start: number; next: number } {
+  const cached = windows.get(refill);
+  if (cached !== undefined && now >= cached.start && now < cached.next) return cached;
+  const window = { start: periodStart(refill, now), next: nextRefill(refill, now) };
+  windows.set(refill, window);
+  return window;
+}
+
+/** What paying answers: `undefined` (paid, no balance), the balance left (paid), or the refusal. */
+type Paid = KeyCheck | number | undefined;
+type Spent = AuthFailure | Receipt | undefined;
+
+/** A check's answer once paid: valid (with the credits left when paid from a balance), or the refusal. */
+function checked(s: Snapshot, paid: Paid): KeyCheck {
+  if (paid === undefined) return s.valid;
+  if (typeof paid === 'number') return { ...s.valid, credits: paid };
+  return paid;
+}
+
+/**
+ * The guard's answer for a payment: a receipt with the balance left (`X-Credits-Remaining`),
+ * the failure, or nothing. Only requests paid from a balance allocate one.
+ */
+function spentOf(paid: Paid): Spent {
+  if (paid === undefined) return undefined;
+  if (typeof paid === 'number') return { headers: { 'x-credits-remaining': String(paid) } };
+  return failureOf(paid);
+}
 
 /**
  * A second 32-bit value from a key's digest, independent of its tag (`tagOf`, bytes 0-3):
@@ -196,7 +252,9 @@ export class Verification {
   readonly #d: VerificationDeps;
   readonly #known: LRUCache<string, Snapshot>;
   readonly #unknown: LRUCache<string, true>;
-  readonly #byId = new Map<string, string>();
+  // The cache keys of each key's snapshots: one, or (a key rotated in place, its previous
+  // secret still in its grace period) several. Invalidating a key drops them all.
+  readonly #byId = new Map<string, string | string[]>();
   readonly #inflight = new Map<string, Promise<Snapshot | typeof ABSENT>>();
   // Bumped by every invalidation: a lookup that started before one must not cache its
   // answer, and no request arriving after one may join it (see #forget).
@@ -220,7 +278,7 @@ export class Verification {
       ttl: deps.cache.ttlMs,
       ttlResolution: 0,
       dispose: (s, k) => {
-        if (this.#byId.get(s.id) === k) this.#byId.delete(s.id);
+        this.#unlink(s.id, k);
       },
     });
     this.#unknown = new LRUCache<string, true>({
@@ -265,9 +323,8 @@ export class Verification {
     if (s.exhausted) return fail('usage_exceeded', s);
     if (!consume) return s.valid;
     const paid = this.#pay(s, 1);
-    if (paid === undefined) return s.valid;
-    if (!(paid instanceof Promise)) return paid;
-    return paid.then((refusal) => refusal ?? s.valid);
+    if (!(paid instanceof Promise)) return checked(s, paid);
+    return paid.then((p) => checked(s, p));
   }
 
   /**
@@ -330,8 +387,8 @@ export class Verification {
     const epoch = this.#epoch;
     const lookup = this.#d.store
       .findByHash(this.#d.hasher.hash(key))
-      .then((record) => {
-        const result = record ? this.#snapshot(record, cacheKey) : ABSENT;
+      .then(async (record) => {
+        const result = record ? this.#snapshot(record, await this.#ownerOf(record), cacheKey) : ABSENT;
         if (epoch === this.#epoch) {
           if (result === ABSENT) this.#unknown.set(cacheKey, true);
           else this.#remember(result);
@@ -346,32 +403,46 @@ export class Verification {
     return lookup;
   }
 
-  #snapshot(record: KeyRecord, cacheKey: string): Snapshot {
-    return snapshotOf(record, cacheKey, (s, cost) => this.#spend(s, cost));
+  #snapshot(record: KeyRecord, owner: OwnerRecord | undefined, cacheKey: string): Snapshot {
+    return snapshotOf(record, owner, cacheKey, (s, cost) => this.#spend(s, cost));
   }
 
   #remember(s: Snapshot): void {
     this.#known.set(s.cacheKey, s);
-    this.#byId.set(s.id, s.cacheKey);
+    const current = this.#byId.get(s.id);
+    if (current === undefined || current === s.cacheKey) this.#byId.set(s.id, s.cacheKey);
+    else if (typeof current === 'string') this.#byId.set(s.id, [current, s.cacheKey]);
+    else if (!current.includes(s.cacheKey)) current.push(s.cacheKey);
+  }
+
+  #unlink(id: string, cacheKey: string): void {
+    const current = this.#byId.get(id);
+    if (current === cacheKey) this.#byId.delete(id);
+    else if (Array.isArray(current)) {
+      const rest = current.filter((k) => k !== cacheKey);
+      if (rest.length === 0) this.#byId.delete(id);
+      else this.#byId.set(id, rest.length === 1 ? rest[0]! : rest);
+    }
   }
 
   /**
    * The second phase, for the guard's `spend`: what a request it let through costs the
    * key, as the failure to answer when it cannot pay.
    */
-  #spend(s: Snapshot, cost: number): AuthFailure | undefined | Promise<AuthFailure | undefined> {
+  #spend(s: Snapshot, cost: number): Spent | Promise<Spent> {
     const paid = this.#pay(s, cost);
     if (paid === undefined) return undefined;
-    if (!(paid instanceof Promise)) return failureOf(paid);
-    return paid.then((refusal) => refusal && failureOf(refusal));
+    if (!(paid instanceof Promise)) return spentOf(paid);
+    return paid.then(spentOf);
   }
 
   /**
-   * Takes what a request costs the key: nothing when paid, else the refusal. A use of a key
-   * with limited uses is taken in the store, atomically (exactly N successes across
-   * processes); other keys count in memory, flushed in batches.
+   * Takes what a request costs the key: nothing when paid from no balance (`undefined`),
+   * the balance left when paid from one, else the refusal. The key's own uses (credits), or
+   * else its owner's shared credits, are taken in the store, atomically (never below zero,
+   * across processes); other keys count in memory, flushed in batches.
    */
-  #pay(s: Snapshot, cost: number): KeyCheck | undefined | Promise<KeyCheck | undefined> {
+  #pay(s: Snapshot, cost: number): Paid | Promise<Paid> {
     // The guard may have waited (a rate limiter's round trip) since the verdict: a snapshot
     // no longer cached was changed or revoked meanwhile, so decide again on a fresh read.
     if (this.#known.peek(s.cacheKey, { allowStale: true }) !== s) return this.#payFresh(s, cost);
@@ -379,29 +450,52 @@ export class Verification {
   }
 
   /** Pays on a snapshot known to be current. */
-  #payOn(s: Snapshot, cost: number): KeyCheck | undefined | Promise<KeyCheck | undefined> {
+  #payOn(s: Snapshot, cost: number): Paid | Promise<Paid> {
     if (s.exhausted) return fail('usage_exceeded', s);
     const now = this.#d.now();
+    if (s.payer !== null) return this.#payOwner(s, s.payer, cost, now);
     if (!s.limited) {
       this.#d.usage.record(s.id, now);
       return undefined;
     }
-    if (cost !== 1) throw new RangeError('a key with limited uses pays one use per request');
-    return this.#d.store.consumeUse(s.id, new Date(now)).then((left) => {
-      // No use left after this one, or none at all: the next attempt needs no I/O.
-      if (left === null || left === 0) s.exhausted = true;
-      return left === null ? fail('usage_exceeded', s) : undefined;
+    return this.#d.store.consumeUse(s.id, new Date(now), cost).then((left) => {
+      // No use left after this one, or none at all: the next attempt needs no I/O. A
+      // request that costs more than is left is refused without marking the key spent.
+      if (left === 0 || (left === null && cost === 1)) s.exhausted = true;
+      return left === null ? fail('usage_exceeded', s) : left;
+    });
+  }
+
+  /** Pays from the owner's shared credits, applying a refill due first (in the store, once per period). */
+  #payOwner(s: Snapshot, owner: string, cost: number, now: number): Promise<Paid> {
+    const store = this.#d.store;
+    const window = s.refill === null ? undefined : refillWindow(s.refill, now);
+    const period = window === undefined ? null : new Date(window.start);
+    return store.spendCredits!(owner, cost, period).then((left) => {
+      if (left === null) {
+        if (s.refill === null) return fail('usage_exceeded', s);
+        const retryAfter = Math.max(1, Math.ceil((window!.next - now) / 1000));
+        return Object.freeze({ outcome: 'usage_exceeded', keyId: s.id, retryAfter }) as KeyCheck;
+      }
+      this.#d.usage.record(s.id, now);
+      return left;
     });
   }
 
   /** Pays on the key as stored now: refused if it was deleted, revoked, disabled or expired since. */
-  async #payFresh(s: Snapshot, cost: number): Promise<KeyCheck | undefined> {
+  async #payFresh(s: Snapshot, cost: number): Promise<Paid> {
     const record = await this.#d.store.get(s.id);
     if (record === undefined) return NOT_FOUND;
-    const fresh = this.#snapshot(record, s.cacheKey);
+    const fresh = this.#snapshot(record, await this.#ownerOf(record), s.cacheKey);
     if (this.#d.now() >= fresh.usableUntil) return fresh.refusal;
     // Current by construction: it was just read (it may not be cached, if a change raced it).
     return this.#payOn(fresh, cost);
+  }
+
+  /** The key's owner as stored, when the store keeps owners (a key whose owner is gone has none). */
+  #ownerOf(record: KeyRecord): Promise<OwnerRecord | undefined> | undefined {
+    if (record.owner === null || this.#d.store.getOwner === undefined) return undefined;
+    return this.#d.store.getOwner(record.owner);
   }
 
   /**
@@ -426,8 +520,11 @@ export class Verification {
   /** Drops what is cached about one key (changed, revoked, deleted). */
   invalidate(id: string): void {
     this.#forget();
-    const cacheKey = this.#byId.get(id);
-    if (cacheKey !== undefined) this.#known.delete(cacheKey);
+    const cached = this.#byId.get(id);
+    if (cached === undefined) return;
+    this.#byId.delete(id);
+    if (typeof cached === 'string') this.#known.delete(cached);
+    else for (const cacheKey of cached) this.#known.delete(cacheKey);
   }
 
   /** Keys were added: unknown keys may exist now. */

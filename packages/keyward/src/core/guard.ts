@@ -104,6 +104,13 @@ export interface GuardOptions<P> {
    * Failures always carry `no-store`; anonymous requests under optional auth get nothing.
    */
   cacheControl?: string | false;
+  /**
+   * What a request through this guard costs a key with limited uses or credits (default 1):
+   * taken last, after authentication, scopes and rate limits passed, and only if the key
+   * (or its owner) can pay it all. `guard.require('scope', { cost: 5 })` derives a guard
+   * with another cost.
+   */
+  cost?: number;
   /** Per-key and per-address rate limits (`rateLimits({...})`); none unless configured. */
   limits?: GuardLimits<NoInfer<P>>;
   /**
@@ -128,8 +135,30 @@ export interface Guard<P = unknown> {
   authorize(result: AuthResult<P>): AuthResult<P>;
   /** The HTTP response for a failure. */
   respond(failure: AuthFailure): FailureResponse;
-  /** A guard with the same schemes and verifier that also requires these scopes. */
+  /** What a request through this guard costs a key with credits (see {@link GuardOptions.cost}). */
+  readonly cost: number;
+  /**
+   * A guard with the same schemes and verifier that also requires these scopes; a last
+   * argument `{ cost }` sets what a request through it costs instead. A request already let
+   * through by a guard of the same family (adapters reuse it) only has its scopes checked:
+   * give a route that costs more its own guard rather than one app-wide.
+   */
   require(...scopes: string[]): Guard<P>;
+  require(...args: [...scopes: string[], options: RouteOptions]): Guard<P>;
+}
+
+/** Options of a guard derived with {@link Guard.require}. */
+export interface RouteOptions {
+  /** What a request costs a key with credits (a whole number from 1). */
+  readonly cost?: number;
+}
+
+function checkCost(cost: unknown): number {
+  if (cost === undefined) return 1;
+  if (!Number.isSafeInteger(cost) || (cost as number) < 1) {
+    throw new KeywardConfigError('cost must be a whole number from 1');
+  }
+  return cost as number;
 }
 
 const SCOPE = /^[\x21-\x7e]{1,128}$/;
@@ -241,6 +270,7 @@ export function createGuard<P>(options: GuardOptions<P>): Guard<P> {
     options.limits,
     {},
     options.scopes ?? [],
+    checkCost(options.cost),
   );
 }
 
@@ -251,6 +281,7 @@ function build<P>(
   limits: GuardLimits<P> | undefined,
   family: object,
   requiredScopes: readonly string[],
+  cost: number,
 ): Guard<P> {
   for (const s of requiredScopes) {
     if (typeof s !== 'string' || !SCOPE.test(s))
@@ -333,7 +364,7 @@ function build<P>(
   function pay(result: AuthResult<P>, verdict: Spendable<unknown>): AuthResult<P> | Promise<AuthResult<P>> {
     let spent: Spent | PromiseLike<Spent>;
     try {
-      spent = verdict.spend(1);
+      spent = verdict.spend(cost);
     } catch (error) {
       return verifierError(error);
     }
@@ -348,7 +379,14 @@ function build<P>(
   function paid(result: AuthResult<P>, spent: unknown): AuthResult<P> {
     if (spent === undefined) return result;
     if (isAuthFailure(spent)) return { ok: false, failure: spent };
-    return verifierError(new TypeError('spend must answer undefined or an AuthFailure'));
+    const headers = (spent as { headers?: unknown } | null)?.headers;
+    if (result.ok && typeof headers === 'object' && headers !== null) {
+      return {
+        ...result,
+        headers: { ...result.headers, ...(headers as Record<string, string>) },
+      } as AuthResult<P>;
+    }
+    return verifierError(new TypeError('spend must answer undefined, a receipt or an AuthFailure'));
   }
 
   function authenticate(source: KeySource): AuthResult<P> | Promise<AuthResult<P>> {
@@ -384,7 +422,8 @@ function build<P>(
     let admission: Promise<Record<string, string> | AuthFailure> | undefined;
     try {
       const rule = limits.ruleFor(result.principal);
-      admission = rule ? limits.admit(result.principal, rule) : undefined;
+      admission =
+        rule || limits.ownerRuleFor?.(result.principal) ? limits.admit(result.principal, rule) : undefined;
     } catch (error) {
       return verifierError(error);
     }
@@ -476,7 +515,12 @@ function build<P>(
     authenticate: observed,
     authorize,
     respond,
-    require: (...more: string[]) =>
-      build(options, schemes, maxKeyLength, limits, family, [...scopes, ...more]),
-  });
+    cost,
+    require: (...more: (string | RouteOptions)[]) => {
+      const last = more[more.length - 1];
+      const route = typeof last === 'object' && last !== null ? (more.pop() as RouteOptions) : undefined;
+      const next = route?.cost === undefined ? cost : checkCost(route.cost);
+      return build(options, schemes, maxKeyLength, limits, family, [...scopes, ...(more as string[])], next);
+    },
+  }) as Guard<P>;
 }

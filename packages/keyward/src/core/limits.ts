@@ -30,6 +30,11 @@ export interface GuardLimits<P> {
   /** Counts a failed attempt; resolves with the failure to answer. */
   failed(address: string | undefined, failure: AuthFailure): Promise<AuthFailure>;
   ruleFor(principal: P): LimitRule | undefined;
-  /** Consumes one request of a key's budget: headers when allowed, a failure when not. */
-  admit(principal: P, rule: LimitRule): Promise<Record<string, string> | AuthFailure>;
+  /** Optional: the budget the principal's owner shares with its other keys, if any. */
+  ownerRuleFor?(principal: P): LimitRule | undefined;
+  /**
+   * Consumes one request of a key's budget (`rule`, when it has one) and of its owner's
+   * (when `ownerRuleFor` gives one): headers when allowed, a failure when not.
+   */
+  admit(principal: P, rule: LimitRule | undefined): Promise<Record<string, string> | AuthFailure>;
 }

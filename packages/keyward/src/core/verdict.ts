@@ -3,8 +3,19 @@ import type { AuthFailure } from './failures.js';
 // A registry symbol, like AuthFailure's brand: verdicts from another copy of keyward count.
 const SPENDABLE = Symbol.for('keyward.spendable');
 
-/** What paying for a request answers: nothing (paid), or the refusal (e.g. `usage_exceeded`). */
-export type Spent = AuthFailure | undefined;
+/**
+ * A paid request's receipt: headers for the response, e.g. the balance left
+ * (`X-Credits-Remaining`). Build it only when there is something to say.
+ */
+export interface Receipt {
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * What paying for a request answers: nothing (paid), a {@link Receipt} (paid, with
+ * response headers), or the refusal (e.g. `usage_exceeded`).
+ */
+export type Spent = AuthFailure | Receipt | undefined;
 
 /**
  * A verifier's answer for a key that spends something per request (a use, credits): the

@@ -24,6 +24,15 @@ export interface LimitOptions<P> {
     idOf?: (principal: P) => string;
   };
   /**
+   * Limits an owner's keys share (one budget for all of them, across instances with a
+   * shared limiter), on top of each key's own. Default: the principal's `ownerRateLimit`
+   * under the name in its `owner` property (as `@keyward/keys` sets them).
+   */
+  perOwner?: {
+    ruleOf?: (principal: P) => RateLimitRule | null | undefined;
+    idOf?: (principal: P) => string | null | undefined;
+  };
+  /**
    * Failed authentications per client address (IPv6: per /64). Over the limit, the
    * address gets 429 without its keys being checked, except keys this instance verified
    * as good from that address within the window (and keys the verifier `knows`).
@@ -66,6 +75,8 @@ export class AuthLimits<P> implements GuardLimits<P> {
   readonly #default: RateLimitRule | undefined;
   readonly #ruleOf: (p: P) => RateLimitRule | null | undefined;
   readonly #idOf: (p: P) => string;
+  readonly #ownerRuleOf: (p: P) => RateLimitRule | null | undefined;
+  readonly #ownerOf: (p: P) => string | null | undefined;
   readonly #address: (source: KeySource) => string | undefined;
   readonly #noAddress: string;
   #reportedNoAddress = false;
@@ -91,6 +102,9 @@ export class AuthLimits<P> implements GuardLimits<P> {
     this.#default = options.perKey?.default;
     this.#ruleOf = options.perKey?.ruleOf ?? ((p) => (p as { rateLimit?: RateLimitRule | null }).rateLimit);
     this.#idOf = options.perKey?.idOf ?? ((p) => String((p as { id?: unknown }).id));
+    this.#ownerRuleOf =
+      options.perOwner?.ruleOf ?? ((p) => (p as { ownerRateLimit?: RateLimitRule | null }).ownerRateLimit);
+    this.#ownerOf = options.perOwner?.idOf ?? ((p) => (p as { owner?: string | null }).owner);
     this.#address = clientAddressOf(options.clientAddress);
     const header = options.clientAddress?.header;
     this.#noAddress =
@@ -208,17 +222,44 @@ export class AuthLimits<P> implements GuardLimits<P> {
     return this.#ruleOf(principal) ?? this.#default;
   }
 
-  /** Consumes one request of the key's budget: response headers when allowed, a failure when not. */
-  async admit(principal: P, rule: RateLimitRule): Promise<Record<string, string> | AuthFailure> {
+  /** The rule an owner's keys share, when the principal has an owner with one. */
+  ownerRuleFor(principal: P): RateLimitRule | undefined {
+    const owner = this.#ownerOf(principal);
+    if (typeof owner !== 'string' || owner === '') return undefined;
+    return this.#ownerRuleOf(principal) ?? undefined;
+  }
+
+  /**
+   * Consumes one request of the key's budget, then of its owner's: response headers when
+   * both allow it, a failure when one does not. The owner's budget is not touched by a
+   * request the key's own limit refuses; the key's is by one its owner's refuses.
+   */
+  async admit(principal: P, rule: RateLimitRule | undefined): Promise<Record<string, string> | AuthFailure> {
     try {
-      const d = await this.#limiter.consume(`key:${this.#idOf(principal)}`, rule);
-      const headers = rateLimitHeaders('key', d);
-      return d.allowed ? headers : rateLimited(d.resetSeconds, headers);
+      let headers: Record<string, string> | undefined;
+      if (rule !== undefined) {
+        const d = await this.#limiter.consume(`key:${this.#idOf(principal)}`, rule);
+        headers = rateLimitHeaders('key', d);
+        if (!d.allowed) return rateLimited(d.resetSeconds, headers);
+      }
+      const ownerRule = this.ownerRuleFor(principal);
+      if (ownerRule === undefined) return headers ?? {};
+      const o = await this.#limiter.consume(`owner:${this.#ownerOf(principal)}`, ownerRule);
+      const ownerHeaders = rateLimitHeaders('owner', o);
+      const all = headers === undefined ? ownerHeaders : joinRateLimitHeaders(headers, ownerHeaders);
+      return o.allowed ? all : rateLimited(o.resetSeconds, all);
     } catch (error) {
       if (error instanceof LimiterUnavailableError) return unavailable;
       throw error;
     }
   }
+}
+
+/** Two policies' fields as one list each (structured-field lists join with a comma). */
+function joinRateLimitHeaders(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...a };
+  for (const [name, value] of Object.entries(b)) out[name] = out[name] ? `${out[name]}, ${value}` : value;
+  return out;
 }
 
 /** Rate limits for `createGuard({ limits: rateLimits({...}) })`. Options are checked here, once. */

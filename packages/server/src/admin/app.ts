@@ -7,8 +7,9 @@ import { AdminAuth } from './auth.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDocument } from './openapi.js';
+import { ownerRoutes } from './owners.js';
 import { problem, problemFor } from './problem.js';
-import { keyRoutes } from './routes.js';
+import { adminRoute, keyRoutes } from './routes.js';
 import { type SessionOptions, SessionStore } from './sessions.js';
 
 export interface AdminAppOptions {
@@ -36,7 +37,9 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   });
   // No body beyond the limit is ever read: a declared or streamed excess is refused as it comes.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problem('payload_too_large') }));
-  keyRoutes(app, auth, manager);
+  const route = adminRoute(auth, manager);
+  keyRoutes(app, route, manager);
+  ownerRoutes(app, route, manager);
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;

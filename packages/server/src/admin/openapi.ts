@@ -35,7 +35,47 @@ const query = (name: string, description: string, schema: Record<string, unknown
   schema,
 });
 
+const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+
 const SCHEMAS = {
+  Owner: {
+    type: 'object',
+    description: 'A client whose keys share one rate limit and one credit balance.',
+    properties: {
+      name: { type: 'string' },
+      rateLimit: { oneOf: [{ $ref: '#/components/schemas/RateLimit' }, { type: 'null' }] },
+      credits: { type: ['integer', 'null'], description: 'as of now; null for unlimited' },
+      refill: { type: ['object', 'null'] },
+      refilledAt: { type: ['string', 'null'], format: 'date-time' },
+      metadata: { type: 'object' },
+      maxLifetimeMs: { type: ['integer', 'null'] },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  OwnerSettings: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', description: 'on create only' },
+      rateLimit: {
+        oneOf: [{ $ref: '#/components/schemas/RateLimit' }, { type: 'string' }, { type: 'null' }],
+      },
+      credits: { type: ['integer', 'null'] },
+      refill: { type: ['string', 'object', 'null'], examples: ['1000/day', '50000/month'] },
+      refillDay: { type: ['integer', 'null'] },
+      timeZone: { type: 'string' },
+      metadata: { type: 'object' },
+      maxLifetime: { type: ['string', 'integer', 'null'], examples: ['90d'] },
+    },
+  },
+  OwnerPage: {
+    type: 'object',
+    properties: {
+      items: { type: 'array', items: { $ref: '#/components/schemas/Owner' } },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  },
   Problem: {
     type: 'object',
     description: 'RFC 9457 problem details; `code` is stable.',
@@ -145,8 +185,12 @@ const SCHEMAS = {
           keyId: { type: 'string' },
           owner: { type: ['string', 'null'] },
           scopes: { type: 'array', items: { type: 'string' } },
+          credits: {
+            type: ['integer', 'null'],
+            description: 'credits left after this use (the key’s, else its owner’s); null when unlimited',
+          },
         },
-        required: ['valid', 'keyId', 'owner', 'scopes'],
+        required: ['valid', 'keyId', 'owner', 'scopes', 'credits'],
       },
       {
         type: 'object',
@@ -270,6 +314,50 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/v1/owners',
+    scope: 'keyward:keys:read',
+    summary: 'List owners, in name order',
+    parameters: [
+      query('limit', '1 to 1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
+      query('cursor', '`nextCursor` of the previous page'),
+    ],
+    ok: ['200', jsonResponse('A page of owners', 'OwnerPage')],
+  },
+  {
+    method: 'post',
+    path: '/v1/owners',
+    scope: 'keyward:keys:write',
+    summary: 'Create an owner',
+    requestBody: jsonBody('OwnerSettings'),
+    ok: ['201', jsonResponse('The owner', 'Owner')],
+  },
+  {
+    method: 'get',
+    path: '/v1/owners/{name}',
+    scope: 'keyward:keys:read',
+    summary: 'An owner, with its credits as of now',
+    parameters: [nameParameter],
+    ok: ['200', jsonResponse('The owner', 'Owner')],
+  },
+  {
+    method: 'patch',
+    path: '/v1/owners/{name}',
+    scope: 'keyward:keys:write',
+    summary: 'Change an owner’s limits, credits, refill, metadata or maximum key lifetime',
+    parameters: [nameParameter],
+    requestBody: jsonBody('OwnerSettings'),
+    ok: ['200', jsonResponse('The owner as changed', 'Owner')],
+  },
+  {
+    method: 'delete',
+    path: '/v1/owners/{name}',
+    scope: 'keyward:keys:write',
+    summary: 'Delete an owner (refused while it has live keys, unless force=true revokes them)',
+    parameters: [nameParameter, query('force', 'revoke its live keys too', { type: 'boolean' })],
+    ok: ['200', jsonResponse('The deleted owner', 'Owner')],
+  },
+  {
+    method: 'get',
     path: '/v1/audit',
     scope: 'keyward:audit:read',
     summary: 'The audit log, newest first',
@@ -307,6 +395,9 @@ export function adminDocument(auth: AdminAuth, version: string): OpenApiDocument
           'The root key lacks the scope (`insufficient_scope`), or a missing CSRF token',
         ),
         ...(op.path.includes('{id}') ? { '404': problemResponse('No such key (`key_not_found`)') } : {}),
+        ...(op.path.includes('{name}')
+          ? { '404': problemResponse('No such owner (`owner_not_found`)') }
+          : {}),
         ...(op.method === 'post'
           ? {
               '409': problemResponse(

@@ -8,6 +8,7 @@ export type AdminErrorCode =
   | 'unsupported_media_type'
   | 'not_found'
   | 'key_not_found'
+  | 'owner_not_found'
   | 'key_state'
   | 'duplicate_key'
   | 'csrf'
@@ -25,6 +26,7 @@ const TITLES: Record<string, string> = {
   unsupported_media_type: 'The body must be application/json',
   not_found: 'Not found',
   key_not_found: 'No such key',
+  owner_not_found: 'No such owner',
   key_state: 'The key cannot change that way',
   duplicate_key: 'The key exists already',
   csrf: 'Missing or wrong CSRF token',
@@ -43,6 +45,7 @@ const STATUS: Record<string, number> = {
   unsupported_media_type: 415,
   not_found: 404,
   key_not_found: 404,
+  owner_not_found: 404,
   key_state: 409,
   duplicate_key: 409,
   csrf: 403,

@@ -59,9 +59,12 @@ function sinceParam(text: string | undefined): Date | undefined {
 
 type Handler = (c: Context, caller: AdminCaller) => Promise<Response>;
 
-/** Declares the keys, verify and audit routes of the admin API on `app`. */
-export function keyRoutes(app: Hono, auth: AdminAuth, manager: KeyManager): void {
-  const route = (scope: RootScope, handler: Handler) => async (c: Context) => {
+/** Wraps a handler: the root scope it needs, Idempotency-Key on POST, problem details for errors. */
+export type AdminRoute = (scope: RootScope, handler: Handler) => (c: Context) => Promise<Response>;
+
+/** The route wrapper every admin route shares. */
+export function adminRoute(auth: AdminAuth, manager: KeyManager): AdminRoute {
+  return (scope, handler) => async (c) => {
     try {
       const caller = await auth.check(c, scope);
       if (caller instanceof Response) return caller;
@@ -79,6 +82,10 @@ export function keyRoutes(app: Hono, auth: AdminAuth, manager: KeyManager): void
       return problemFor(error);
     }
   };
+}
+
+/** Declares the keys, verify and audit routes of the admin API on `app`. */
+export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): void {
   const actor = (caller: AdminCaller) => ({ actor: caller.keyId });
 
   app.post(
@@ -94,7 +101,14 @@ export function keyRoutes(app: Hono, auth: AdminAuth, manager: KeyManager): void
       const checked = await manager.check(body.key, { scopes: scopes as string[] | undefined });
       if (checked.outcome === 'valid' && checked.principal) {
         const p = checked.principal;
-        return json({ valid: true, keyId: p.id, owner: p.owner, scopes: p.scopes });
+        // credits: what is left after this use (the key's or its owner's); null when unlimited.
+        return json({
+          valid: true,
+          keyId: p.id,
+          owner: p.owner,
+          scopes: p.scopes,
+          credits: checked.credits ?? null,
+        });
       }
       const code =
         checked.outcome === 'not_found' || checked.outcome === 'malformed' ? 'invalid' : checked.outcome;

@@ -10,7 +10,7 @@ export const exitCodes = {
   error: 1,
   /** Bad command line or input: unknown option, bad duration, scope, limit, JSON, import lines. */
   usage: 2,
-  /** No key with that id. */
+  /** No key with that id (or no owner with that name). */
   notFound: 3,
   /** The database is locked, unreadable, not a keyward database, or too new. */
   unavailable: 4,
@@ -31,7 +31,7 @@ Exit codes:
   0  success
   1  unexpected error
   2  bad command line or input (options, durations, scopes, limits, JSON, import lines)
-  3  no key with that id
+  3  no key with that id (or no owner with that name)
   4  database locked, unreadable, not a keyward database, or newer than this keyward
   5  wrong pepper (KEYWARD_PEPPER or the pepper file is not the database's)
   6  the key's state forbids the change (e.g. rotating a revoked key), or a duplicate key
@@ -58,6 +58,7 @@ export function exitCodeOf(error: unknown): number {
       case 'invalid_input':
         return exitCodes.usage;
       case 'key_not_found':
+      case 'owner_not_found':
         return exitCodes.notFound;
       case 'store_unavailable':
         return exitCodes.unavailable;

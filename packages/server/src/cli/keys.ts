@@ -1,5 +1,5 @@
 import type { KeyManager, KeyRecord, KeySettings, RateLimit } from '@keyward/keys';
-import { isKeyId, KeyInputError, KeyNotFoundError } from '@keyward/keys';
+import { isKeyId, isStale, KeyInputError, KeyNotFoundError } from '@keyward/keys';
 import type { Command } from 'commander';
 import { registerImport } from './import.js';
 import type { CliIO } from './io.js';
@@ -21,6 +21,7 @@ interface SettingsFlags {
   scopes?: readonly string[];
   expires?: number | false;
   uses?: number | false;
+  credits?: number | false;
   rateLimit?: RateLimit | false;
   metadata?: Record<string, unknown>;
   db?: string;
@@ -34,13 +35,33 @@ function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
   if (flags.scopes !== undefined) s.scopes = flags.scopes;
   if (flags.expires === false) s.expiresAt = null;
   else if (flags.expires !== undefined) s.expiresIn = flags.expires;
-  if (flags.uses !== undefined) s.uses = flags.uses === false ? null : flags.uses;
+  const uses = flags.credits ?? flags.uses;
+  if (flags.credits !== undefined && flags.uses !== undefined) {
+    throw new KeyInputError('give --credits or --uses (the same thing), not both');
+  }
+  if (uses !== undefined) s.uses = uses === false ? null : uses;
   if (flags.rateLimit !== undefined) s.rateLimit = flags.rateLimit === false ? null : flags.rateLimit;
   if (flags.metadata !== undefined) s.metadata = flags.metadata;
   return s;
 }
 
 const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
+
+/** Keys `disableStale` would disable now: enabled, not revoked, unused (or created, never used) before the cutoff. */
+async function staleKeys(m: KeyManager, unusedForMs: number): Promise<KeyRecord[]> {
+  await m.flush();
+  const cutoff = new Date(Date.now() - unusedForMs);
+  const found: KeyRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await m.list({ limit: 1000, cursor });
+    for (const r of page.items) {
+      if (isStale(r, cutoff)) found.push(r);
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return found;
+}
 
 /**
  * Checks an id argument before anything is opened: a key pasted in its place is refused
@@ -67,10 +88,11 @@ export function registerKeys(program: Command, io: CliIO): void {
     .command('create')
     .description('issue a key; it is printed once (stdout) and only its keyed hash is stored')
     .requiredOption('--name <name>', 'what the key is for')
-    .option('--owner <id>', 'the client it belongs to')
+    .option('--owner <name>', 'the owner it belongs to (must exist: keyward owners create)')
     .option('--scopes <list>', 'comma-separated scopes, e.g. read,admin', parseScopesArg)
     .option('--expires <duration>', 'lifetime: 30s, 15m, 24h, 30d', parseDurationArg)
     .option('--uses <n>', 'number of requests it may serve', USES)
+    .option('--credits <n>', 'credits it may spend (routes may cost more than 1; same as --uses)', USES)
     .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
     .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg)
     .addOption(dbOption())
@@ -127,6 +149,8 @@ export function registerKeys(program: Command, io: CliIO): void {
     .option('--no-expires', 'never expire')
     .option('--uses <n>', 'set the remaining uses', USES)
     .option('--no-uses', 'unlimited uses')
+    .option('--credits <n>', 'set the credits left (same as --uses)', USES)
+    .option('--no-credits', 'unlimited credits (same as --no-uses)')
     .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
     .option('--no-rate-limit', 'remove the rate limit')
     .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg)
@@ -142,8 +166,47 @@ export function registerKeys(program: Command, io: CliIO): void {
       }),
     );
 
+  keys
+    .command('disable')
+    .description(
+      'stop a key from working until it is enabled again; or, with --stale, every key unused that long',
+    )
+    .argument('[id]', 'key id')
+    .option(
+      '--stale <duration>',
+      'disable every key unused (or, never used, created) this long ago, e.g. 90d',
+      parseDurationArg,
+    )
+    .option('--yes', 'with --stale: do it (without, the keys are only listed)')
+    .addOption(dbOption())
+    .addOption(jsonOption())
+    .action(
+      (id: string | undefined, flags: { stale?: number; yes?: boolean; db?: string; json?: boolean }) => {
+        if (flags.stale === undefined) {
+          if (id === undefined) throw new KeyInputError('give a key id, or --stale DURATION');
+          return withKey(io, id, flags.db, async (m) => {
+            done(await m.disable(id), 'disabled', flags.json);
+          });
+        }
+        if (id !== undefined) throw new KeyInputError('give a key id or --stale, not both');
+        const stale = flags.stale;
+        return withManager(io, flags.db, async (m) => {
+          if (!flags.yes) {
+            const found = await staleKeys(m, stale);
+            if (flags.json) return void out({ disabled: false, keys: found.map((r) => recordJson(r)) });
+            io.stdout.write(found.length ? `${listTable(found)}\n` : 'no stale keys\n');
+            if (found.length)
+              io.stderr.write(`${found.length} key(s) would be disabled: add --yes to disable them\n`);
+            return;
+          }
+          const disabled = await m.disableStale(stale);
+          if (flags.json) return void out({ disabled: true, keys: disabled.map((r) => recordJson(r)) });
+          io.stdout.write(`disabled ${disabled.length} stale key(s)\n`);
+        });
+      },
+    );
+
   for (const [verb, past, what] of [
-    ['disable', 'disabled', 'stop a key from working until it is enabled again'],
     ['enable', 'enabled', 'let a disabled key work again (a revoked key stays revoked)'],
     ['revoke', 'revoked', 'revoke a key for good, effective at once'],
     ['delete', 'deleted', 'remove a key (its audit history stays; prefer revoke)'],
@@ -163,13 +226,26 @@ export function registerKeys(program: Command, io: CliIO): void {
 
   keys
     .command('rotate')
-    .description('issue a successor with the same settings; the old key works for the grace period')
+    .description(
+      'issue a successor with the same settings (or, --in-place, a new secret for the same key); the old key works for the grace period',
+    )
     .argument('<id>', 'key id')
     .option('--grace <duration>', 'how long the old key keeps working (0: revoke it now)', parseDurationArg)
+    .option('--in-place', 'keep the key (id, settings, limits, history); replace only its secret')
     .addOption(dbOption())
     .addOption(jsonOption())
-    .action((id: string, flags: { grace?: number; db?: string; json?: boolean }) =>
+    .action((id: string, flags: { grace?: number; inPlace?: boolean; db?: string; json?: boolean }) =>
       withKey(io, id, flags.db, async (m) => {
+        if (flags.inPlace) {
+          const { key, record } = await m.rotateInPlace(id, { grace: flags.grace ?? '24h' });
+          if (flags.json) return void out({ key, ...recordJson(record) });
+          const grace = flags.grace ?? 86_400_000;
+          const until =
+            grace === 0
+              ? 'The old secret is refused from now on.'
+              : `The old secret works for ${grace / 1000}s more.`;
+          return showKeyOnce(io, key, `Rotated ${id} in place (same id and settings). ${until}`);
+        }
         const { key, record, previous } = await m.rotate(id, { grace: flags.grace ?? '24h' });
         if (flags.json) return void out({ key, ...recordJson(record), previous: recordJson(previous) });
         const until = previous.revokedAt

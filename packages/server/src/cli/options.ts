@@ -5,7 +5,7 @@ import { openKeyManager } from '../open.js';
 import { type CliIO, cliActor } from './io.js';
 
 /** Wraps a validator so commander reports its message as a usage error (exit 2). */
-function parser<T>(check: (value: string) => T): (value: string) => T {
+export function parser<T>(check: (value: string) => T): (value: string) => T {
   return (value) => {
     try {
       return check(value);

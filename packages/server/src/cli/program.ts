@@ -5,6 +5,7 @@ import { registerAudit } from './audit.js';
 import { exitCodes, exitCodesHelp, fail } from './exit.js';
 import { type CliIO, processIO } from './io.js';
 import { registerKeys } from './keys.js';
+import { registerOwners } from './owners.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
     .addHelpText('after', exitCodesHelp);
   registerServe(program, io);
   registerKeys(program, io);
+  registerOwners(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
   return program;

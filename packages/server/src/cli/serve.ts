@@ -141,7 +141,7 @@ export function registerServe(program: Command, io: CliIO): void {
   program
     .command('serve')
     .description(
-      'run the protected demo API (GET /secure-data, /admin-data (scope admin), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set. Several instances share keys through KEYWARD_DATABASE_URL=postgres://... and rate limits through KEYWARD_REDIS_URL=redis://...',
+      'run the protected demo API (GET /secure-data, /admin-data (scope admin), /expensive-data (costs 5 credits), /health, /openapi.json, /docs); keys come from the key store, or from KEYWARD_API_KEYS when set. Several instances share keys through KEYWARD_DATABASE_URL=postgres://... and rate limits through KEYWARD_REDIS_URL=redis://...',
     )
     .addOption(
       new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8000).argParser(parsePort),

@@ -70,6 +70,9 @@ function guarded<P>(
   return recorded;
 }
 
+/** What a request to the demo's `/expensive-data` costs a key with credits. */
+export const EXPENSIVE_COST = 5;
+
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
   const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
@@ -89,6 +92,15 @@ export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
     '/admin-data',
     guarded(guard.require('admin'), '/admin-data', note, (c) =>
       c.json({ message: 'You have access to admin data' }),
+    ),
+  );
+
+  // A route that costs 5 credits: taken from the key's credits (or its owner's) only once
+  // authentication, scopes and rate limits passed.
+  app.get(
+    '/expensive-data',
+    guarded(guard.require({ cost: EXPENSIVE_COST }), '/expensive-data', note, (c) =>
+      c.json({ message: `You have access to expensive data (${EXPENSIVE_COST} credits)` }),
     ),
   );
 

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { SPEND } from '../owners.js';
 import { AUDIT_MANY, CONSUME, INSERT_IGNORE, USAGE_UPDATE } from '../statements.js';
 import { type BatchContext, writeKeyBatch } from './batch.js';
 
@@ -20,7 +21,20 @@ export type WriterRequest =
       readonly context: BatchContext;
     }
   /** One use of a key with limited uses, taken at `at` (ms). */
-  | { readonly id: number; readonly op: 'consume'; readonly keyId: string; readonly at: number }
+  | {
+      readonly id: number;
+      readonly op: 'consume';
+      readonly keyId: string;
+      readonly at: number;
+      readonly cost: number;
+    }
+  | {
+      readonly id: number;
+      readonly op: 'spend';
+      readonly owner: string;
+      readonly cost: number;
+      readonly period: number | null;
+    }
   | { readonly op: 'close' };
 
 /** The answer to a write. */
@@ -41,7 +55,8 @@ const { path, busyMs } = workerData as { path: string; busyMs: number };
 interface Connection {
   readonly db: Database.Database;
   usage(ids: readonly string[], numbers: Float64Array): void;
-  consume(keyId: string, at: number): number | null;
+  consume(keyId: string, at: number, cost: number): number | null;
+  spend(owner: string, cost: number, period: number | null): number | null;
   keys(
     values: unknown[][],
     changes: readonly string[],
@@ -57,6 +72,7 @@ function open(): Connection {
   // rewrites index pages all over the file.
   let update: Database.Statement;
   let consume: Database.Statement;
+  let spend: Database.Statement;
   let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
   let cache: ImportCache;
   try {
@@ -64,6 +80,7 @@ function open(): Connection {
     db.pragma('wal_autocheckpoint = 10000');
     update = db.prepare(USAGE_UPDATE);
     consume = db.prepare(CONSUME).pluck();
+    spend = db.prepare(SPEND).pluck();
     statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
     cache = importCache(db);
   } catch (error) {
@@ -80,7 +97,9 @@ function open(): Connection {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
     // all(), not get(): the statement commits when it is reset, where get() hides errors.
-    consume: (keyId, at) => (consume.all(at, keyId)[0] as number | undefined) ?? null,
+    spend: (owner, cost, period) =>
+      (spend.all({ name: owner, cost, period })[0] as number | undefined) ?? null,
+    consume: (keyId, at, cost) => (consume.all(cost, at, keyId, cost)[0] as number | undefined) ?? null,
     keys: (values, changes, context) => {
       // Structured cloning turns Buffers into plain Uint8Arrays, which SQLite will not bind.
       for (const v of values) {
@@ -137,8 +156,10 @@ port.on('message', (request: WriterRequest) => {
     if (request.op === 'usage') {
       connection.usage(JSON.parse(request.ids) as string[], request.numbers);
       reply = { id: request.id };
+    } else if (request.op === 'spend') {
+      reply = { id: request.id, left: connection.spend(request.owner, request.cost, request.period) };
     } else if (request.op === 'consume') {
-      reply = { id: request.id, left: connection.consume(request.keyId, request.at) };
+      reply = { id: request.id, left: connection.consume(request.keyId, request.at, request.cost) };
     } else {
       reply = { id: request.id, ...connection.keys(request.values, request.changes, request.context) };
     }

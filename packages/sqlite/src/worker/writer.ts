@@ -53,8 +53,14 @@ export class SqliteWriter {
    * was. The store sends it here when its own connection found the write lock held: this
    * thread waits for the lock, not the event loop.
    */
-  async consume(keyId: string, at: number): Promise<number | null> {
-    const reply = await this.#send((id) => ({ id, op: 'consume', keyId, at }));
+  async consume(keyId: string, at: number, cost = 1): Promise<number | null> {
+    const reply = await this.#send((id) => ({ id, op: 'consume', keyId, at, cost }));
+    return reply.left ?? null;
+  }
+
+  /** Spends an owner's credits (`SPEND`), when the store's connection found the write lock held. */
+  async spend(owner: string, cost: number, period: number | null): Promise<number | null> {
+    const reply = await this.#send((id) => ({ id, op: 'spend', owner, cost, period }));
     return reply.left ?? null;
   }
 
