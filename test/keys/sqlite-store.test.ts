@@ -115,10 +115,10 @@ describe('SqliteKeyStore', () => {
     await (await SqliteKeyStore.open(path)).close();
     await (await SqliteKeyStore.open(path)).close();
     const raw = new Database(path);
-    // Each version once (the runner tolerates gaps in the numbers): owners came with 3, idempotency with 6.
+    // Each version once (the runner tolerates gaps in the numbers): owners 3, usage 4, idempotency 6.
     const versions = raw.prepare('SELECT version FROM keyward_migrations ORDER BY version').pluck().all();
     expect(new Set(versions).size).toBe(versions.length);
-    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 6]));
+    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 6]));
     raw.prepare('INSERT INTO keyward_migrations VALUES (99, ?, 0)').run('future');
     raw.close();
     const error = await SqliteKeyStore.open(path).catch((e) => e);

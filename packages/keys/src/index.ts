@@ -50,6 +50,32 @@ export type {
 } from './verify/verification.js';
 export { MemoryKeyStore } from './store/memory.js';
 
+// Usage analytics
+export {
+  GRANULARITIES,
+  KEY_OUTCOMES,
+  type KeyUsageOutcome,
+  USAGE_OUTCOMES,
+  type UsageBucket,
+  type UsageGranularity,
+  type UsageGroup,
+  type UsageOutcome,
+  type UsageQuery,
+  type UsageReport,
+  type UsageScope,
+  type UsageSeriesSet,
+  type UsageTop,
+  type UsageTopItem,
+  type UsageTopQuery,
+} from './usage/model.js';
+export {
+  ownerOf,
+  UsageAnalytics,
+  type UsageAnalyticsOptions,
+  type UsageAnalyticsStats,
+  type UsageRetention,
+} from './usage/recorder.js';
+
 // The key format and the pepper
 export { KEY_FORMAT_VERSION, type KeyFormat, type KeyShape, keyFormat } from './domain/format.js';
 export {

@@ -39,6 +39,25 @@ import type {
   OwnerRecord,
 } from './store/types.js';
 import { UsageRecorder } from './store/usage.js';
+import {
+  keyScope,
+  type UsageQuery,
+  type UsageReport,
+  type UsageSeriesSet,
+  type UsageTop,
+  type UsageTopQuery,
+} from './usage/model.js';
+import {
+  checkKeyIds,
+  rankOf,
+  readOf,
+  reportOf,
+  scopeOf,
+  seriesSetOf,
+  topOf,
+  usageRange,
+} from './usage/query.js';
+import { UsageAnalytics, type UsageAnalyticsOptions } from './usage/recorder.js';
 import { tagOf } from './verify/key-tag.js';
 import {
   type CacheOptions,
@@ -64,6 +83,12 @@ export interface KeyManagerOptions {
   pollIntervalMs?: number;
   /** Usage batch flush interval, at most 1 hour; 0 flushes only on `flush()`/`close()` (default 5000 ms). */
   flushIntervalMs?: number;
+  /**
+   * Usage analytics: verification outcomes counted per key, owner and deployment, flushed
+   * with the usage (`flushIntervalMs`). Count them by passing `manager.analytics.observe`
+   * to `createGuard({ observe })`.
+   */
+  analytics?: UsageAnalyticsOptions;
   /** Clock (ms since epoch), for tests. */
   now?: () => number;
   /** Background failures (feed, usage flush). Default: a process warning. */
@@ -113,6 +138,11 @@ export class KeyManager {
   readonly #usage: UsageRecorder;
   readonly #verification: Verification;
   readonly #feed: ChangeFeed;
+  /**
+   * Usage analytics: `observe` for `createGuard({ observe })` counts each request's outcome
+   * in memory; `usage`, `usageMany` and `usageTop` read what was flushed.
+   */
+  readonly analytics: UsageAnalytics;
   #closed: Promise<void> | undefined;
 
   private constructor(options: KeyManagerOptions, hasher: KeyHasher, cache: Required<CacheOptions>) {
@@ -131,6 +161,13 @@ export class KeyManager {
       legacyKeys: options.legacyKeys ?? true,
       cache,
     });
+    const verification = this.#verification;
+    this.analytics = new UsageAnalytics(
+      this.store,
+      this.#now,
+      (id) => verification.principalOf(id),
+      options.analytics,
+    );
     this.#feed = new ChangeFeed(
       this.store,
       (c) => this.#apply(c),
@@ -173,6 +210,7 @@ export class KeyManager {
     }
     await manager.#feed.start(pollMs);
     manager.#usage.start(flushMs, options.onError ?? warn);
+    manager.analytics.start(flushMs, options.onError ?? warn);
     return manager;
   }
 
@@ -544,9 +582,51 @@ export class KeyManager {
     return this.#feed.poll();
   }
 
-  /** Writes the usage recorded in memory to the store. */
-  flush(): Promise<void> {
-    return this.#usage.flush();
+  /** Writes the usage (use counts, last use, analytics) recorded in memory to the store. */
+  async flush(): Promise<void> {
+    const [uses, analytics] = await Promise.allSettled([this.#usage.flush(), this.analytics.flush()]);
+    if (uses.status === 'rejected') throw uses.reason;
+    if (analytics.status === 'rejected') throw analytics.reason;
+  }
+
+  #analyticsStore(): Required<Pick<KeyStore, 'readUsageCounts' | 'rankUsageCounts'>> {
+    const { readUsageCounts, rankUsageCounts } = this.store;
+    if (readUsageCounts === undefined || rankUsageCounts === undefined) {
+      throw new KeywardConfigError(`store ${this.store.location} keeps no usage analytics`);
+    }
+    return {
+      readUsageCounts: readUsageCounts.bind(this.store),
+      rankUsageCounts: rankUsageCounts.bind(this.store),
+    };
+  }
+
+  /**
+   * One series: a key's (`{ key }`), an owner's (`{ owner }`) or the deployment's (the
+   * default), counted per outcome in each minute, hour or day of `[since, until)`. What
+   * was flushed (every `flushIntervalMs`, and on close) by every process using the store.
+   * An owner's series holds what its keys did while they belonged to it.
+   */
+  async usage(query: UsageQuery = {}): Promise<UsageReport> {
+    const { scope, key, isKey } = scopeOf(query);
+    const range = usageRange(query, this.#now(), 86_400_000);
+    const rows = await this.#analyticsStore().readUsageCounts(readOf(range, [key]));
+    return reportOf(scope, isKey, range, rows);
+  }
+
+  /** Up to 1000 keys' series in one call, in columns (see `UsageSeriesSet`). */
+  async usageMany(
+    query: Omit<UsageQuery, 'key' | 'owner' | 'deployment'> & { keys: readonly string[] },
+  ): Promise<UsageSeriesSet> {
+    const keys = checkKeyIds(query?.keys);
+    const range = usageRange(query, this.#now(), 30 * 86_400_000);
+    const rows = await this.#analyticsStore().readUsageCounts(readOf(range, keys.map(keyScope)));
+    return seriesSetOf(keys, range, rows);
+  }
+
+  /** The busiest keys or owners over a period (default: by valid requests over 7 days, 20 of them). */
+  async usageTop(query: UsageTopQuery = {}): Promise<UsageTop> {
+    const rank = rankOf(query, this.#now());
+    return topOf(rank, await this.#analyticsStore().rankUsageCounts(rank));
   }
 
   /** Stops the background tasks, flushes usage and closes the store. Safe to call twice. */
@@ -554,8 +634,9 @@ export class KeyManager {
     this.#closed ??= (async () => {
       this.#feed.stop();
       this.#usage.stop();
+      this.analytics.stop();
       try {
-        await this.#usage.flush();
+        await this.flush();
       } finally {
         await this.store.close();
       }

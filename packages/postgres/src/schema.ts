@@ -2,6 +2,7 @@ import { StoreUnavailableError } from '@keyward/keys/store';
 import type { ClientBase } from 'pg';
 import { lockKey, quoteIdent } from './names.js';
 import { ownersMigration } from './owners.js';
+import { USAGE_MIGRATION } from './usage.js';
 
 interface Migration {
   readonly version: number;
@@ -58,6 +59,11 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 2, name: 'owners, previous secrets', sql: ownersMigration },
+  {
+    version: 3,
+    name: 'usage analytics',
+    sql: USAGE_MIGRATION,
+  },
   {
     version: 5,
     name: 'idempotency keys of the admin API',

@@ -15,7 +15,12 @@ import type {
   OwnerPatch,
   OwnerQuery,
   OwnerRecord,
+  UsageCounts,
   UsageDelta,
+  UsageGranularity,
+  UsageRank,
+  UsageRanked,
+  UsageRead,
 } from '@keyward/keys/store';
 import {
   ASCII_LOWER,
@@ -75,6 +80,7 @@ import {
   updateValues,
 } from './rows.js';
 import { migrate } from './schema.js';
+import { PgUsage, USAGE_CHUNK } from './usage.js';
 
 type Pg = typeof import('pg').default;
 
@@ -103,6 +109,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #t: { keys: string; audit: string; meta: string; owners: string; idempotency: string };
   readonly #watchers = new Set<() => void>();
   #listener: ChangeListener | undefined;
+  readonly #usage: PgUsage;
   #closed = false;
 
   readonly #prepared: boolean;
@@ -130,6 +137,7 @@ export class PostgresKeyStore implements KeyStore {
       idempotency: `${s}keyward_idempotency`,
       owners: `${s}keyward_owners`,
     };
+    this.#usage = new PgUsage(`${s}keyward_usage`);
   }
 
   /** Connects to `url` (see `postgresTarget`) and brings the schema up to date. */
@@ -548,6 +556,35 @@ export class PostgresKeyStore implements KeyStore {
       for (const { id } of ids) disabled.push(await this.#apply(tx, id, { enabled: false }, context));
       return disabled;
     });
+  }
+
+  /**
+   * One statement, or one transaction of several for a large flush: all rows or none, so a
+   * failed flush is retried whole and counts nothing twice.
+   */
+  async addUsageCounts(rows: readonly UsageCounts[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (rows.length <= USAGE_CHUNK) {
+      await this.#usage.add((text, values) => this.#query(text, values), rows);
+      return;
+    }
+    await this.#change(async (tx) => {
+      for (let i = 0; i < rows.length; i += USAGE_CHUNK) {
+        await this.#usage.add(tx.query, rows.slice(i, i + USAGE_CHUNK));
+      }
+    });
+  }
+
+  readUsageCounts(read: UsageRead): Promise<readonly UsageCounts[]> {
+    return this.#usage.read((text, values) => this.#query(text, values), read);
+  }
+
+  rankUsageCounts(rank: UsageRank): Promise<readonly UsageRanked[]> {
+    return this.#usage.rank((text, values) => this.#query(text, values), rank);
+  }
+
+  pruneUsageCounts(granularity: UsageGranularity, before: Date, limit: number): Promise<number> {
+    return this.#usage.prune((text, values) => this.#query(text, values), granularity, before, limit);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

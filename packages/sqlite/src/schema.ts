@@ -62,6 +62,34 @@ const MIGRATIONS: readonly Migration[] = [
   },
   { version: 3, name: 'owners, previous secrets', sql: OWNERS_MIGRATION },
   {
+    version: 4,
+    name: 'usage analytics',
+    // Clustered by scope: a series is one contiguous range, and ranking reads a tier in
+    // scope order (grouping without a sort). Indexed by period for retention.
+    // tier: 0 minute, 1 hour, 2 day; bucket: the period's start in seconds since 1970.
+    sql: `
+      CREATE TABLE keyward_usage (
+        tier INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        valid INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        insufficient_scope INTEGER NOT NULL DEFAULT 0,
+        rate_limited INTEGER NOT NULL DEFAULT 0,
+        usage_exceeded INTEGER NOT NULL DEFAULT 0,
+        restricted INTEGER NOT NULL DEFAULT 0,
+        missing INTEGER NOT NULL DEFAULT 0,
+        duplicate INTEGER NOT NULL DEFAULT 0,
+        invalid INTEGER NOT NULL DEFAULT 0,
+        unavailable INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tier, scope, bucket)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX keyward_usage_period ON keyward_usage (tier, bucket);
+    `,
+  },
+  {
     version: 6,
     name: 'idempotency keys of the admin API',
     // status NULL: claimed, the request still running. body never holds a plaintext key.

@@ -17,7 +17,12 @@ import type {
   OwnerPatch,
   OwnerQuery,
   OwnerRecord,
+  UsageCounts,
   UsageDelta,
+  UsageGranularity,
+  UsageRank,
+  UsageRanked,
+  UsageRead,
 } from '@keyward/keys/store';
 import {
   type AuditWrite,
@@ -66,6 +71,7 @@ import {
 import { migrate } from './schema.js';
 import { type Statements, statements } from './statements.js';
 import { LOCKED, Switches } from './switches.js';
+import { encodeUsage, SqliteUsage } from './usage.js';
 import { type BatchContext, writeKeyBatch } from './worker/batch.js';
 import { SqliteWriter } from './worker/writer.js';
 import { WriteLine } from './write-line.js';
@@ -207,6 +213,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #shapes = new Map<string, Database.Statement>();
   readonly #filter: KeyFilter;
   readonly #writer: SqliteWriter | undefined;
+  readonly #usage: SqliteUsage;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -229,6 +236,7 @@ export class SqliteKeyStore implements KeyStore {
     this.#writes = new WriteLine(this.#switch, busy, (error) => this.#fail(error));
     this.#filter = new KeyFilter(db, openReader);
     this.#writer = writer;
+    this.#usage = new SqliteUsage(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path` (`:memory:` works too). */
@@ -749,6 +757,31 @@ export class SqliteKeyStore implements KeyStore {
         })
         .immediate(),
     );
+  }
+
+  /** On the writer thread for a file (one transaction), like use counts: never holds requests. */
+  addUsageCounts(rows: readonly UsageCounts[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const writer = this.#writer;
+    if (writer !== undefined) {
+      const { scopes, numbers } = encodeUsage(rows);
+      return this.#bulk(() => writer.analytics(scopes, numbers));
+    }
+    const write = this.#db.transaction(() => this.#usage.add(rows));
+    return this.#run(() => this.#relaxed(() => write.immediate()));
+  }
+
+  readUsageCounts(read: UsageRead): Promise<readonly UsageCounts[]> {
+    return this.#run(() => this.#usage.read(read));
+  }
+
+  rankUsageCounts(rank: UsageRank): Promise<readonly UsageRanked[]> {
+    return this.#run(() => this.#usage.rank(rank));
+  }
+
+  /** A short administrative-style write (one indexed DELETE of at most `limit` rows), never waiting for the lock here. */
+  pruneUsageCounts(granularity: UsageGranularity, before: Date, limit: number): Promise<number> {
+    return this.#write(() => this.#relaxed(() => this.#usage.prune(granularity, before, limit)));
   }
 
   audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

@@ -46,6 +46,25 @@ export {
 } from '../domain/records.js';
 export { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 export { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
+export { refusedOf } from '../usage/memory.js';
+export {
+  DEPLOYMENT_SCOPE,
+  keyScope,
+  OUTCOME_COUNT,
+  ownerScope,
+  periodStart,
+  REFUSED_OUTCOMES,
+  scopePrefix,
+  scopeRange,
+  USAGE_OUTCOMES,
+  USAGE_TIER,
+  type UsageCounts,
+  type UsageGranularity,
+  type UsageRank,
+  type UsageRanked,
+  type UsageRead,
+  type UsageScopeKey,
+} from '../usage/model.js';
 export { TagBloom, tagOf } from '../verify/key-tag.js';
 export type {
   AuditAction,

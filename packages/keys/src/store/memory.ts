@@ -13,6 +13,8 @@ import {
 import { creationChanges, decodeCursor, encodeCursor, pageLimit, recordOf } from '../domain/records.js';
 import { previousSecretRecord, secretReplacementWrites } from '../domain/secrets.js';
 import { type AuditWrite, deletionWrites, rotationWrites, updateWrites } from '../domain/writes.js';
+import { MemoryUsageCounts } from '../usage/memory.js';
+import type { UsageCounts, UsageGranularity, UsageRank, UsageRanked, UsageRead } from '../usage/model.js';
 import type {
   AuditContext,
   AuditEntry,
@@ -56,6 +58,7 @@ export class MemoryKeyStore implements KeyStore {
   readonly #owners = new Map<string, OwnerRecord>();
   /** Previous secrets of keys rotated in place: hash (hex) to key id and until when. */
   readonly #previous = new Map<string, { id: string; until: number }>();
+  readonly #usage = new MemoryUsageCounts();
 
   async bindPepper(fingerprint: string): Promise<void> {
     this.#fingerprint ??= fingerprint;
@@ -209,6 +212,22 @@ export class MemoryKeyStore implements KeyStore {
       const last = row.lastUsedAt && row.lastUsedAt > lastUsedAt ? row.lastUsedAt : new Date(lastUsedAt);
       this.#rows.set(id, { ...row, useCount: row.useCount + count, lastUsedAt: last });
     }
+  }
+
+  async addUsageCounts(rows: readonly UsageCounts[]): Promise<void> {
+    this.#usage.add(rows);
+  }
+
+  async readUsageCounts(read: UsageRead): Promise<readonly UsageCounts[]> {
+    return this.#usage.read(read);
+  }
+
+  async rankUsageCounts(rank: UsageRank): Promise<readonly UsageRanked[]> {
+    return this.#usage.rank(rank);
+  }
+
+  async pruneUsageCounts(granularity: UsageGranularity, before: Date, limit: number): Promise<number> {
+    return this.#usage.prune(granularity, before, limit);
   }
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {

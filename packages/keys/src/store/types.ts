@@ -1,3 +1,5 @@
+import type { UsageCounts, UsageGranularity, UsageRank, UsageRanked, UsageRead } from '../usage/model.js';
+
 /** A per-key rate limit: at most `limit` requests per `windowSeconds`. */
 export interface RateLimit {
   readonly limit: number;
@@ -303,6 +305,22 @@ export interface KeyStore {
   consumeUse(id: string, at: Date, cost?: number): Promise<number | null>;
   /** Adds counts and advances last-used times; unknown ids are ignored. */
   recordUsage(batch: readonly UsageDelta[]): Promise<void>;
+  /**
+   * Optional (usage analytics, `KeyManager.usage`): adds each row's counts to the stored
+   * row of the same granularity, start and scope (`n = n + delta`, created at zero), all
+   * rows in one transaction. Several processes add to the same rows; totals stay exact.
+   */
+  addUsageCounts?(rows: readonly UsageCounts[]): Promise<void>;
+  /** Optional (usage analytics): the rows of these scopes with `since <= start < until`, in any order. */
+  readUsageCounts?(read: UsageRead): Promise<readonly UsageCounts[]>;
+  /**
+   * Optional (usage analytics): the scopes of a group (`k:` or `o:` prefix) with their sums
+   * over `[since, until)`, busiest first by `by` (ties by scope), at most `limit`, leaving
+   * out scopes whose `by` sum is zero.
+   */
+  rankUsageCounts?(rank: UsageRank): Promise<readonly UsageRanked[]>;
+  /** Optional (usage analytics): deletes at most `limit` rows of a granularity that start before `before`; resolves with how many. */
+  pruneUsageCounts?(granularity: UsageGranularity, before: Date, limit: number): Promise<number>;
   /** Audit entries, newest first. */
   audit(query: AuditQuery): Promise<readonly AuditEntry[]>;
   /**

@@ -13,6 +13,7 @@ import { newKeyId } from '../domain/ids.js';
 import { newOwner, OwnerNotFoundError, periodStart } from '../domain/owners.js';
 import { creationChanges } from '../domain/records.js';
 import type { AuditContext, KeyRecord, KeyStore, NewKeyRow } from '../store/types.js';
+import { describeUsageContract } from './usage-contract.js';
 
 export interface StoreUnderTest {
   store: KeyStore;
@@ -82,6 +83,7 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
     afterEach(async () => {
       await subject.dispose?.();
     });
+    describeUsageContract(() => store);
 
     it('binds the pepper fingerprint once and refuses another one', async () => {
       await store.bindPepper('fingerprint-a');

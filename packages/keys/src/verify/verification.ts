@@ -351,9 +351,10 @@ export class Verification {
     const mayContain = this.#d.store.mayContain;
     // With no filter a made-up key seen before is answered from the negative cache above;
     // an unusable cached key is answered the same way.
+    // The snapshot itself, not its refusal: its failure names the key id (usage analytics).
     if (hit !== undefined && mayContain === undefined) {
       stats.cacheHits++;
-      return hit.refusal;
+      return hit;
     }
     const shape = this.#d.format.classify(key);
     if (shape === 'malformed' || (shape === 'foreign' && !this.#d.legacyKeys)) {
@@ -369,7 +370,7 @@ export class Verification {
       }
     } else if (mayContain!.call(this.#d.store, decoyTagOf(cacheKey)) === false) {
       stats.cacheHits++;
-      return hit.refusal;
+      return hit;
     }
     stats.lookups++;
     return this.#lookup(cacheKey, key).then(
@@ -506,6 +507,19 @@ export class Verification {
     if (this.#d.format.classify(key) === 'malformed') return false;
     const s = this.#known.get(this.#d.hasher.digest(key));
     return s !== undefined && !s.exhausted && this.#d.now() < s.usableUntil;
+  }
+
+  /**
+   * Sync, no I/O: the principal of a key this process has cached by its id (usable or
+   * not), for observers that hear of a refusal by key id only (usage analytics' owners).
+   */
+  principalOf(id: string): KeyPrincipal | undefined {
+    // A key rotated in place may be cached under its old and new secret: either names it.
+    const cached = this.#byId.get(id);
+    const cacheKey = Array.isArray(cached) ? cached[cached.length - 1] : cached;
+    return cacheKey === undefined
+      ? undefined
+      : this.#known.peek(cacheKey, { allowStale: true })?.valid.principal;
   }
 
   /**

@@ -8,6 +8,7 @@ import { registerKeys } from './keys.js';
 import { registerOwners } from './owners.js';
 import { registerPepper } from './pepper.js';
 import { registerServe } from './serve.js';
+import { registerUsage } from './usage.js';
 
 // The package's own version, from src/ or dist/ alike (both sit two levels below it).
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -52,6 +53,8 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
       outputError: (s, write) => write(hideArguments(s, args)),
     })
     .showHelpAfterError('(add --help for usage)')
+    // Options after a subcommand are its own (`usage top --json`), never its parent's.
+    .enablePositionalOptions()
     .exitOverride()
     .addHelpText('after', exitCodesHelp);
   registerServe(program, io);
@@ -59,6 +62,7 @@ export function buildProgram(io: CliIO, args: readonly string[] = []): Command {
   registerOwners(program, io);
   registerAudit(program, io);
   registerPepper(program, io);
+  registerUsage(program, io);
   return program;
 }
 

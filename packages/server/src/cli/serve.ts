@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { KeyManager, RateLimit } from '@keyward/keys';
+import type { KeyManager, RateLimit, UsageRetention } from '@keyward/keys';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
@@ -21,6 +21,7 @@ import {
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
 import { dbOption, parseCount, parseIntervalArg, parseRateLimitArg } from './options.js';
+import { analyticsOption, retentionOption } from './usage.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -44,6 +45,8 @@ function parseProxies(value: string): string[] {
 }
 
 interface ServeFlags {
+  analytics: boolean;
+  analyticsRetention?: UsageRetention;
   port: number;
   host: string;
   db?: string;
@@ -156,6 +159,8 @@ export function registerServe(program: Command, io: CliIO): void {
         .default(5000, '5s')
         .argParser(parseIntervalArg),
     )
+    .addOption(analyticsOption())
+    .addOption(retentionOption())
     .addOption(
       new Option(
         '--cache-ttl <duration>',
@@ -275,6 +280,7 @@ export function registerServe(program: Command, io: CliIO): void {
             actor: 'serve',
             flushIntervalMs: flags.usageFlush,
             cache: { ttlMs: flags.cacheTtl },
+            analytics: { enabled: flags.analytics, retention: flags.analyticsRetention },
           });
           verify = manager.verifier();
         }
@@ -291,7 +297,13 @@ export function registerServe(program: Command, io: CliIO): void {
         // the routes stay on Hono's fast path and the log costs no system call per request.
         const logging = flags.logLevel !== 'silent';
         writer = logging ? new LineWriter(io.stdout === process.stdout ? 1 : io.stdout) : undefined;
-        const app = createDemoApp({ verify, limits: limits.limits, noteRequests: logging });
+        const app = createDemoApp({
+          verify,
+          limits: limits.limits,
+          noteRequests: logging,
+          // Usage analytics: every outcome counted in memory, flushed with --usage-flush.
+          observe: manager?.analytics.enabled ? manager.analytics.observe : undefined,
+        });
         const wrap = writer && accessLogWrap(writer, flags.logLevel, limits.limits, flags.trustProxy ?? []);
         server = await listen(app, flags.port, flags.host, connections, wrap).catch((error: unknown) => {
           throw listenError(error, flags.host, flags.port);

@@ -24,6 +24,8 @@ export interface DemoAppOptions<P> {
    * which keeps every route on Hono's fast path.
    */
   logger?: Logger;
+  /** Told every authentication's result (`createGuard({ observe })`): usage analytics. */
+  observe?: (result: AuthResult<P>, elapsedMs: number) => void;
   /** Records each route's auth result on the Node request, for `accessLogged`. */
   noteRequests?: boolean;
   title?: string;
@@ -75,7 +77,12 @@ export const EXPENSIVE_COST = 5;
 
 /** The protected demo API that `keyward serve` runs. */
 export function createDemoApp<P>(options: DemoAppOptions<P>): Hono {
-  const guard = createGuard({ schemes: demoSchemes, verify: options.verify, limits: options.limits });
+  const guard = createGuard({
+    schemes: demoSchemes,
+    verify: options.verify,
+    limits: options.limits,
+    observe: options.observe,
+  });
   const note = options.noteRequests ?? false;
   const app = new Hono();
   // First, so that rejected requests are timed and logged too.

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SPEND } from '../owners.js';
 import { AUDIT_MANY, CONSUME, INSERT_IGNORE, USAGE_UPDATE } from '../statements.js';
+import { USAGE_UPSERT, writeUsage } from '../usage.js';
 import { type BatchContext, writeKeyBatch } from './batch.js';
 
 export type WriterRequest =
@@ -20,6 +21,8 @@ export type WriterRequest =
       readonly changes: readonly string[];
       readonly context: BatchContext;
     }
+  /** Usage analytics rows (`encodeUsage`): the scopes as one JSON text, tiers, starts and counts as numbers. */
+  | { readonly id: number; readonly op: 'analytics'; readonly scopes: string; readonly numbers: Float64Array }
   /** One use of a key with limited uses, taken at `at` (ms). */
   | {
       readonly id: number;
@@ -55,6 +58,7 @@ const { path, busyMs } = workerData as { path: string; busyMs: number };
 interface Connection {
   readonly db: Database.Database;
   usage(ids: readonly string[], numbers: Float64Array): void;
+  analytics(scopes: readonly string[], numbers: Float64Array): void;
   consume(keyId: string, at: number, cost: number): number | null;
   spend(owner: string, cost: number, period: number | null): number | null;
   keys(
@@ -71,6 +75,7 @@ function open(): Connection {
   // or its checkpoint on close, makes them durable), and fewer checkpoints, since a batch
   // rewrites index pages all over the file.
   let update: Database.Statement;
+  let upsert: Database.Statement;
   let consume: Database.Statement;
   let spend: Database.Statement;
   let statements: { insertIgnore: Database.Statement; auditMany: Database.Statement };
@@ -79,6 +84,7 @@ function open(): Connection {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 10000');
     update = db.prepare(USAGE_UPDATE);
+    upsert = db.prepare(USAGE_UPSERT);
     consume = db.prepare(CONSUME).pluck();
     spend = db.prepare(SPEND).pluck();
     statements = { insertIgnore: db.prepare(INSERT_IGNORE), auditMany: db.prepare(AUDIT_MANY) };
@@ -90,12 +96,16 @@ function open(): Connection {
   const usage = db.transaction((ids: readonly string[], numbers: Float64Array) => {
     for (let i = 0; i < ids.length; i++) update.run(numbers[2 * i], numbers[2 * i + 1], ids[i]);
   });
+  const analytics = db.transaction((scopes: readonly string[], numbers: Float64Array) =>
+    writeUsage(upsert, scopes, numbers),
+  );
   const keys = db.transaction((values: unknown[][], changes: readonly string[], context: BatchContext) =>
     writeKeyBatch(statements, values, changes, context),
   );
   return {
     db,
     usage: (ids, numbers) => usage.immediate(ids, numbers),
+    analytics: (scopes, numbers) => analytics.immediate(scopes, numbers),
     // all(), not get(): the statement commits when it is reset, where get() hides errors.
     spend: (owner, cost, period) =>
       (spend.all({ name: owner, cost, period })[0] as number | undefined) ?? null,
@@ -158,6 +168,9 @@ port.on('message', (request: WriterRequest) => {
       reply = { id: request.id };
     } else if (request.op === 'spend') {
       reply = { id: request.id, left: connection.spend(request.owner, request.cost, request.period) };
+    } else if (request.op === 'analytics') {
+      connection.analytics(JSON.parse(request.scopes) as string[], request.numbers);
+      reply = { id: request.id };
     } else if (request.op === 'consume') {
       reply = { id: request.id, left: connection.consume(request.keyId, request.at, request.cost) };
     } else {

@@ -48,6 +48,11 @@ export class SqliteWriter {
     await this.#send((id) => ({ id, op: 'usage', ids: JSON.stringify(ids), numbers }), [numbers.buffer]);
   }
 
+  /** Adds usage analytics rows (`encodeUsage`) in one transaction. */
+  async analytics(scopes: string, numbers: Float64Array): Promise<void> {
+    await this.#send((id) => ({ id, op: 'analytics', scopes, numbers }), [numbers.buffer as ArrayBuffer]);
+  }
+
   /**
    * Takes one use of a key (limited uses) at `at` (ms): the uses left, or null when none
    * was. The store sends it here when its own connection found the write lock held: this
