@@ -24,6 +24,9 @@ const ROUTES: { method: string; path: string; scope: string; body?: unknown }[] 
   { method: 'POST', path: `/v1/keys/${ANY_ID}/rotate`, scope: 'keyward:keys:write', body: {} },
   { method: 'GET', path: '/v1/audit', scope: 'keyward:audit:read' },
   { method: 'GET', path: '/v1/owners', scope: 'keyward:keys:read' },
+  { method: 'GET', path: '/v1/usage', scope: 'keyward:usage:read' },
+  { method: 'GET', path: '/v1/usage/top', scope: 'keyward:usage:read' },
+  { method: 'GET', path: `/v1/keys/${ANY_ID}/usage`, scope: 'keyward:usage:read' },
   { method: 'POST', path: '/v1/owners', scope: 'keyward:keys:write', body: { name: 'matrix-owner' } },
   { method: 'GET', path: '/v1/owners/acme', scope: 'keyward:keys:read' },
   {
@@ -382,6 +385,42 @@ describe.each(kinds)('admin API on %s', (kind) => {
     });
   });
 
+  describe('usage', () => {
+    it('answers the usage of a key, an owner and the deployment, as keyward usage --json does', async () => {
+      const created = await admin.call('POST', '/v1/keys', { body: { name: 'used', owner: 'acme' } });
+      issued.push({ key: created.json.key, path: '/v1/keys' });
+      for (let i = 0; i < 3; i++)
+        await admin.call('POST', '/v1/keys/verify', { body: { key: created.json.key } });
+      await admin.call('POST', '/v1/keys/verify', { body: { key: created.json.key, scopes: ['nope'] } });
+      await admin.manager.flush();
+      const own = await admin.call('GET', `/v1/keys/${created.json.id}/usage?since=1h`);
+      expect(own.status).toBe(200);
+      expect(own.json).toMatchObject({ scope: { key: created.json.id }, granularity: 'minute' });
+      expect(own.json.totals).toMatchObject({ valid: 3, insufficient_scope: 1 });
+      expect(own.json).toEqual(
+        await admin.manager.usage({
+          key: created.json.id,
+          since: Date.parse(own.json.since),
+          until: Date.parse(own.json.until),
+        }),
+      );
+      const viaQuery = await admin.call('GET', `/v1/usage?key=${created.json.id}&since=1h&granularity=hour`);
+      expect(viaQuery.json).toMatchObject({ granularity: 'hour', totals: { valid: 3 } });
+      const owner = await admin.call('GET', '/v1/usage?owner=acme&since=1h');
+      expect(owner.json.totals.valid).toBeGreaterThanOrEqual(3);
+      const top = await admin.call('GET', '/v1/usage/top?since=1h&limit=5');
+      expect(top.json.items[0]).toHaveProperty('valid');
+      expectProblem(await admin.call('GET', '/v1/usage?since=yesterday'), 400, 'invalid_input');
+      expectProblem(await admin.call('GET', '/v1/usage?granularity=week'), 400, 'invalid_input');
+      expectProblem(
+        await admin.call('GET', `/v1/usage?key=${created.json.id}&owner=acme`),
+        400,
+        'invalid_input',
+      );
+      expectProblem(await admin.call('GET', `/v1/keys/${ANY_ID}/usage`), 404, 'key_not_found');
+    });
+  });
+
   describe('owners', () => {
     it('creates, reads, lists, changes and deletes owners, audited; credits show in verify', async () => {
       const created = await admin.call('POST', '/v1/owners', {
@@ -475,6 +514,7 @@ describe.each(kinds)('admin API on %s', (kind) => {
       ]);
       for (const route of ROUTES) {
         const path = route.path.replace(ANY_ID, '{id}').replace(/\/v1\/owners\/[\w-]+$/, '/v1/owners/{name}');
+        if (route.path.startsWith('/v1/usage')) expect(doc.json.paths[route.path]).toBeDefined();
         expect(doc.json.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
       }
       const page = await admin.call('GET', '/v1/docs', { key: null });

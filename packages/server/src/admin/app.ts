@@ -11,6 +11,7 @@ import { ownerRoutes } from './owners.js';
 import { problem, problemFor } from './problem.js';
 import { adminRoute, keyRoutes } from './routes.js';
 import { type SessionOptions, SessionStore } from './sessions.js';
+import { usageRoutes } from './usage.js';
 
 export interface AdminAppOptions {
   manager: KeyManager;
@@ -40,6 +41,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   const route = adminRoute(auth, manager);
   keyRoutes(app, route, manager);
   ownerRoutes(app, route, manager);
+  usageRoutes(app, route, manager);
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;

@@ -356,6 +356,51 @@ const OPERATIONS: Operation[] = [
     parameters: [nameParameter, query('force', 'revoke its live keys too', { type: 'boolean' })],
     ok: ['200', jsonResponse('The deleted owner', 'Owner')],
   },
+  ...(
+    [
+      [
+        '/v1/usage',
+        'Usage of the deployment, a key (`key`) or an owner (`owner`), as `keyward usage --json`',
+      ],
+      ['/v1/keys/{id}/usage', 'Usage of one key, as `keyward usage --key ID --json`'],
+    ] as const
+  ).map(
+    ([path, summary]): Operation => ({
+      method: 'get',
+      path,
+      scope: 'keyward:usage:read',
+      summary,
+      parameters: [
+        ...(path === '/v1/usage' ? [query('key', 'a key id'), query('owner', 'an owner')] : [idParameter]),
+        query('since', 'a duration back from now (24h, 7d) or an ISO 8601 time; default 24h'),
+        query('until', 'the same; default now'),
+        query('granularity', 'default: minute up to 2 h, hour up to 7 d, day beyond', {
+          enum: ['minute', 'hour', 'day'],
+        }),
+      ],
+      ok: [
+        '200',
+        {
+          description:
+            'Counts per outcome in each period: `scope`, `granularity`, `since`, `until`, `totals`, `buckets`',
+        },
+      ],
+    }),
+  ),
+  {
+    method: 'get',
+    path: '/v1/usage/top',
+    scope: 'keyward:usage:read',
+    summary: 'The busiest keys or owners, as `keyward usage top --json`',
+    parameters: [
+      query('since', 'default 7d'),
+      query('until', 'default now'),
+      query('by', 'rank by', { enum: ['valid', 'refused'] }),
+      query('group', 'keys or owners', { enum: ['key', 'owner'] }),
+      query('limit', '1 to 1000, default 20', { type: 'integer', minimum: 1, maximum: 1000 }),
+    ],
+    ok: ['200', { description: '`group`, `by`, `since`, `until`, `granularity`, `items` busiest first' }],
+  },
   {
     method: 'get',
     path: '/v1/audit',

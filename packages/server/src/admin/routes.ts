@@ -97,8 +97,11 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
       if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) {
         throw new AdminError('invalid_input', 'scopes must be an array of strings');
       }
-      // Counted like a request: a use taken, usage recorded.
+      // Counted like a request: a use taken, use count and analytics recorded.
       const checked = await manager.check(body.key, { scopes: scopes as string[] | undefined });
+      const counted =
+        checked.outcome === 'not_found' || checked.outcome === 'malformed' ? 'invalid' : checked.outcome;
+      manager.analytics.record(counted, checked.keyId, checked.principal?.owner ?? undefined);
       if (checked.outcome === 'valid' && checked.principal) {
         const p = checked.principal;
         // credits: what is left after this use (the key's or its owner's); null when unlimited.
@@ -110,9 +113,7 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
           credits: checked.credits ?? null,
         });
       }
-      const code =
-        checked.outcome === 'not_found' || checked.outcome === 'malformed' ? 'invalid' : checked.outcome;
-      return json({ valid: false, code });
+      return json({ valid: false, code: counted });
     }),
   );
 
