@@ -37,7 +37,11 @@ describe.skipIf(!available)('the admin dashboard in a real browser', () => {
     });
     rootKey = (await manager.create({ name: 'ops', scopes: ['keyward:*'] })).key;
     for (const name of ['acme', 'globex']) await manager.createOwner({ name });
-    publicApi = await listen(createDemoApp({ verify: manager.verifier() }), 0, '127.0.0.1');
+    publicApi = await listen(
+      createDemoApp({ verify: manager.verifier(), observe: manager.analytics.observe }),
+      0,
+      '127.0.0.1',
+    );
     admin = await listen(createAdminApp({ manager }), 0, '127.0.0.1');
     shortAdmin = await listen(createAdminApp({ manager, sessions: { ttlMs: 1500 } }), 0, '127.0.0.1');
     browser = await launchChromium();
@@ -110,7 +114,18 @@ describe.skipIf(!available)('the admin dashboard in a real browser', () => {
     const details = page.locator('dl.details');
     await expect.poll(() => details.textContent()).toContain('acme');
     expect(await details.textContent()).not.toMatch(/Last used\s*—/);
-    await page.screenshot({ path: join(SHOTS, 'key.png') });
+    // The usage chart shows the call made to the public API.
+    const chart = page.getByRole('img', { name: /^Usage/ });
+    await expect
+      .poll(() => chart.getAttribute('aria-label'))
+      .toBe('Usage over the last 24 hours: 1 valid, 0 refused');
+    await page.getByRole('button', { name: '7 days' }).click();
+    await expect
+      .poll(() => chart.getAttribute('aria-label'))
+      .toBe('Usage over the last 7 days: 1 valid, 0 refused');
+    await page.getByRole('button', { name: '24 hours' }).click();
+    await expect.poll(() => chart.getAttribute('aria-label')).toContain('24 hours');
+    await page.screenshot({ path: join(SHOTS, 'key.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Revoke' }).click();
     const confirm = page.getByRole('dialog', { name: 'Revoke this key?' });

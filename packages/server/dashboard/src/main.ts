@@ -272,6 +272,91 @@ function Timeline(props: { entries: AuditEntry[] }) {
   )}</ol>`;
 }
 
+interface UsageReport {
+  granularity: string;
+  since: string;
+  until: string;
+  totals: Record<string, number>;
+  buckets: ({ start: string } & Record<string, number>)[];
+}
+
+/** A key's outcomes, stacked in this order from the bottom, and their colours. */
+const OUTCOMES: [string, string, string][] = [
+  ['valid', 'Valid', '#2da44e'],
+  ['expired', 'Expired', '#bf8700'],
+  ['revoked', 'Revoked', '#cf222e'],
+  ['disabled', 'Disabled', '#8c959f'],
+  ['insufficient_scope', 'Insufficient scope', '#8250df'],
+  ['rate_limited', 'Rate limited', '#fb8500'],
+  ['usage_exceeded', 'Usage exceeded', '#0969da'],
+  ['restricted', 'Restricted', '#57606a'],
+];
+
+const RANGES: [string, string][] = [
+  ['24h', '24 hours'],
+  ['7d', '7 days'],
+  ['30d', '30 days'],
+];
+
+/** Outcomes stacked per period, as SVG drawn here (no chart library: a few rectangles). */
+function UsageChart(props: { id: string }) {
+  const [range, setRange] = useState('24h');
+  const [load, setLoad] = useState<Load<UsageReport>>({ state: 'loading' });
+  const fetchUsage = useCallback(async () => {
+    setLoad({ state: 'loading' });
+    try {
+      setLoad({
+        state: 'done',
+        value: await api<UsageReport>('GET', `/v1/keys/${props.id}/usage?since=${range}`),
+      });
+    } catch (e) {
+      setLoad({ state: 'error', message: errorText(e) });
+    }
+  }, [props.id, range]);
+  useEffect(() => {
+    fetchUsage();
+  }, [fetchUsage]);
+  const label = RANGES.find(([r]) => r === range)![1];
+  const report = load.state === 'done' ? load.value : undefined;
+  const W = 600;
+  const H = 160;
+  let chart: unknown = null;
+  if (report) {
+    const valid = report.totals.valid ?? 0;
+    const refused = OUTCOMES.slice(1).reduce((n, [o]) => n + (report.totals[o] ?? 0), 0);
+    const sums = report.buckets.map((b) => OUTCOMES.reduce((n, [o]) => n + (b[o] ?? 0), 0));
+    const top = Math.max(1, ...sums);
+    const w = W / Math.max(1, report.buckets.length);
+    const bars = report.buckets.flatMap((b, i) => {
+      let y = H;
+      return OUTCOMES.filter(([o]) => (b[o] ?? 0) > 0).map(([o, , color]) => {
+        const h = ((b[o] ?? 0) / top) * (H - 4);
+        y -= h;
+        return html`<rect x=${i * w + w * 0.1} y=${y} width=${w * 0.8} height=${h} fill=${color} />`;
+      });
+    });
+    chart = html`<svg class="chart" role="img" aria-label=${`Usage over the last ${label}: ${valid} valid, ${refused} refused`} viewBox=${`0 0 ${W} ${H}`} preserveAspectRatio="none">
+        <line x1="0" y1=${H - 0.5} x2=${W} y2=${H - 0.5} stroke="#d1d9e0" />
+        ${bars}
+      </svg>
+      <p class="muted">${when(report.since)} – ${when(report.until)}, per ${report.granularity}; highest: ${Math.max(0, ...sums)}</p>
+      <ul class="legend">${OUTCOMES.filter(([o]) => o === 'valid' || (report.totals[o] ?? 0) > 0).map(
+        ([o, name, color]) =>
+          html`<li><span class="swatch" data-color=${color}><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill=${color} /></svg></span>${name}: ${report.totals[o] ?? 0}</li>`,
+      )}</ul>`;
+  }
+  return html`<section class="card usage">
+    <div class="title-row">
+      <h2>Usage</h2>
+      <div role="group" aria-label="Period" class="row">${RANGES.map(
+        ([r, name]) =>
+          html`<button type="button" class="secondary" aria-pressed=${r === range} onClick=${() => setRange(r)}>${name}</button>`,
+      )}</div>
+    </div>
+    <${Status} load=${load} retry=${fetchUsage}>${chart}<//>
+  </section>`;
+}
+
 function KeyPage(props: { id: string }) {
   const [load, setLoad] = useState<Load<{ key: KeyRecord; audit: AuditEntry[] }>>({ state: 'loading' });
   const [action, setAction] = useState<Action | undefined>();
@@ -328,6 +413,7 @@ function KeyPage(props: { id: string }) {
           ${k.replaces && html`<dt>Replaces</dt><dd><a class="mono" href=${`#/keys/${k.replaces}`}>${k.replaces}</a></dd>`}
           ${k.replacedBy && html`<dt>Replaced by</dt><dd><a class="mono" href=${`#/keys/${k.replacedBy}`}>${k.replacedBy}</a></dd>`}
         </dl>
+        <${UsageChart} id=${k.id} />
         <h2>History</h2>
         <${Timeline} entries=${load.state === 'done' ? load.value.audit : []} />`
       }
