@@ -151,6 +151,24 @@ describe.skipIf(!available)('the admin dashboard in a real browser', () => {
     await context.close();
   });
 
+  it('shows owners, with their keys and shared usage', async () => {
+    const { context, page, problems } = await open(admin.url);
+    await signIn(page, admin.url);
+    await page.getByRole('table').waitFor();
+    await page.getByRole('link', { name: 'Owners' }).click();
+    await page.getByRole('heading', { name: 'Owners' }).waitFor();
+    await page.getByRole('link', { name: 'acme' }).click();
+    await page.getByRole('heading', { name: 'acme' }).waitFor();
+    const chart = page.getByRole('img', { name: /^Usage/ });
+    await expect
+      .poll(() => chart.getAttribute('aria-label'))
+      .toMatch(/^Usage over the last 24 hours: \d+ valid/);
+    await page.getByRole('link', { name: 'browser client' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'owner.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('works from the keyboard and at phone width', async () => {
     const { context, page, problems } = await open(admin.url, { width: 390, height: 844 });
     await signIn(page, admin.url);

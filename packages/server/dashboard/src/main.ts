@@ -299,20 +299,18 @@ const RANGES: [string, string][] = [
 ];
 
 /** Outcomes stacked per period, as SVG drawn here (no chart library: a few rectangles). */
-function UsageChart(props: { id: string }) {
+function UsageChart(props: { path: string }) {
   const [range, setRange] = useState('24h');
   const [load, setLoad] = useState<Load<UsageReport>>({ state: 'loading' });
   const fetchUsage = useCallback(async () => {
     setLoad({ state: 'loading' });
     try {
-      setLoad({
-        state: 'done',
-        value: await api<UsageReport>('GET', `/v1/keys/${props.id}/usage?since=${range}`),
-      });
+      const join = props.path.includes('?') ? '&' : '?';
+      setLoad({ state: 'done', value: await api<UsageReport>('GET', `${props.path}${join}since=${range}`) });
     } catch (e) {
       setLoad({ state: 'error', message: errorText(e) });
     }
-  }, [props.id, range]);
+  }, [props.path, range]);
   useEffect(() => {
     fetchUsage();
   }, [fetchUsage]);
@@ -402,7 +400,7 @@ function KeyPage(props: { id: string }) {
         <dl class="details card">
           <dt>ID</dt><dd class="mono">${k.id}</dd>
           <dt>Key</dt><dd class="mono">${k.display}</dd>
-          <dt>Owner</dt><dd>${k.owner ?? '—'}</dd>
+          <dt>Owner</dt><dd>${k.owner ? html`<a href=${`#/owners/${encodeURIComponent(k.owner)}`}>${k.owner}</a>` : '—'}</dd>
           <dt>Scopes</dt><dd>${k.scopes.join(', ') || '—'}</dd>
           <dt>Created</dt><dd>${when(k.createdAt)}</dd>
           <dt>Expires</dt><dd>${when(k.expiresAt)}</dd>
@@ -413,7 +411,7 @@ function KeyPage(props: { id: string }) {
           ${k.replaces && html`<dt>Replaces</dt><dd><a class="mono" href=${`#/keys/${k.replaces}`}>${k.replaces}</a></dd>`}
           ${k.replacedBy && html`<dt>Replaced by</dt><dd><a class="mono" href=${`#/keys/${k.replacedBy}`}>${k.replacedBy}</a></dd>`}
         </dl>
-        <${UsageChart} id=${k.id} />
+        <${UsageChart} path=${`/v1/keys/${k.id}/usage`} />
         <h2>History</h2>
         <${Timeline} entries=${load.state === 'done' ? load.value.audit : []} />`
       }
@@ -453,6 +451,102 @@ function AuditPage() {
   </section>`;
 }
 
+interface Owner {
+  name: string;
+  rateLimit: { limit: number; windowSeconds: number } | null;
+  credits: number | null;
+  refill: { amount: number; period: string } | null;
+  metadata: Record<string, unknown>;
+  maxLifetimeMs: number | null;
+  createdAt: string;
+}
+
+const rate = (r: { limit: number; windowSeconds: number } | null) =>
+  r ? `${r.limit} per ${r.windowSeconds} s` : '—';
+
+function OwnersPage() {
+  const { load, fetchPage, page, pager } = usePaged<Owner>('/v1/owners', 20, []);
+  return html`<section>
+    <h1>Owners</h1>
+    <${Status} load=${load} retry=${fetchPage}>
+      ${
+        page && page.items.length === 0
+          ? html`<p class="empty">No owners yet (keyward owners create, or POST /v1/owners).</p>`
+          : page &&
+            html`<table>
+            <caption class="sr-only">Owners</caption>
+            <thead><tr><th scope="col">Name</th><th scope="col">Credits</th><th scope="col">Refill</th><th scope="col">Rate limit</th><th scope="col">Created</th></tr></thead>
+            <tbody>${page.items.map(
+              (o) => html`<tr key=${o.name}>
+                <td data-label="Name"><a href=${`#/owners/${encodeURIComponent(o.name)}`}>${o.name}</a></td>
+                <td data-label="Credits">${o.credits ?? 'unlimited'}</td>
+                <td data-label="Refill">${o.refill ? `${o.refill.amount} per ${o.refill.period}` : '—'}</td>
+                <td data-label="Rate limit">${rate(o.rateLimit)}</td>
+                <td data-label="Created">${when(o.createdAt)}</td>
+              </tr>`,
+            )}</tbody>
+          </table>`
+      }
+      ${pager('Previous page', 'Next page')}
+    <//>
+  </section>`;
+}
+
+function OwnerPage(props: { name: string }) {
+  const [load, setLoad] = useState<Load<{ owner: Owner; keys: Page<KeyRecord> }>>({ state: 'loading' });
+  const fetchOwner = useCallback(async () => {
+    setLoad({ state: 'loading' });
+    try {
+      const name = encodeURIComponent(props.name);
+      const [owner, keys] = await Promise.all([
+        api<Owner>('GET', `/v1/owners/${name}`),
+        api<Page<KeyRecord>>('GET', `/v1/keys?owner=${name}&limit=50`),
+      ]);
+      setLoad({ state: 'done', value: { owner, keys } });
+    } catch (e) {
+      setLoad({ state: 'error', message: errorText(e) });
+    }
+  }, [props.name]);
+  useEffect(() => {
+    fetchOwner();
+  }, [fetchOwner]);
+  const v = load.state === 'done' ? load.value : undefined;
+  return html`<section>
+    <p><a href="#/owners">← Owners</a></p>
+    <${Status} load=${load} retry=${fetchOwner}>
+      ${
+        v &&
+        html`<h1>${v.owner.name}</h1>
+        <dl class="details card">
+          <dt>Credits</dt><dd>${v.owner.credits ?? 'unlimited'}</dd>
+          <dt>Refill</dt><dd>${v.owner.refill ? `${v.owner.refill.amount} per ${v.owner.refill.period}` : '—'}</dd>
+          <dt>Shared rate limit</dt><dd>${rate(v.owner.rateLimit)}</dd>
+          <dt>Created</dt><dd>${when(v.owner.createdAt)}</dd>
+        </dl>
+        <${UsageChart} path=${`/v1/usage?owner=${encodeURIComponent(v.owner.name)}`} />
+        <h2>Keys</h2>
+        ${
+          v.keys.items.length === 0
+            ? html`<p class="empty">This owner has no keys.</p>`
+            : html`<ul class="timeline">${v.keys.items.map(
+                (k) =>
+                  html`<li key=${k.id}><a href=${`#/keys/${k.id}`}>${k.name}</a><span class=${`badge ${k.status}`}>${k.status}</span><span class="muted mono">${k.display}</span></li>`,
+              )}</ul>`
+        }`
+      }
+    <//>
+  </section>`;
+}
+
+/** A hash segment decoded; a malformed escape is kept as typed. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 function App() {
   const hash = useHash();
   const [ready, setReady] = useState<Load<true>>({ state: 'loading' });
@@ -467,15 +561,18 @@ function App() {
     start();
   }, [start]);
   const keyMatch = /^#\/keys\/(key_[A-Za-z0-9]+)$/.exec(hash);
-  const view = keyMatch
-    ? html`<${KeyPage} id=${keyMatch[1]} />`
-    : hash === '#/audit'
-      ? html`<${AuditPage} />`
-      : html`<${KeysPage} />`;
-  const current = (name: string) => ((name === 'audit') === (hash === '#/audit') ? 'page' : undefined);
+  const ownerMatch = /^#\/owners\/(.+)$/.exec(hash);
+  const section = hash.startsWith('#/owners') ? 'owners' : hash === '#/audit' ? 'audit' : 'keys';
+  let view: unknown;
+  if (keyMatch) view = html`<${KeyPage} id=${keyMatch[1]} />`;
+  else if (ownerMatch) view = html`<${OwnerPage} name=${decoded(ownerMatch[1]!)} />`;
+  else if (section === 'owners') view = html`<${OwnersPage} />`;
+  else if (section === 'audit') view = html`<${AuditPage} />`;
+  else view = html`<${KeysPage} />`;
+  const current = (name: string) => (name === section ? 'page' : undefined);
   return html`<header class="top">
       <strong class="brand">keyward</strong>
-      <nav aria-label="Main"><a href="#/keys" aria-current=${current('keys')}>Keys</a><a href="#/audit" aria-current=${current('audit')}>Audit</a></nav>
+      <nav aria-label="Main"><a href="#/keys" aria-current=${current('keys')}>Keys</a><a href="#/owners" aria-current=${current('owners')}>Owners</a><a href="#/audit" aria-current=${current('audit')}>Audit</a></nav>
       <button type="button" class="secondary" onClick=${signOut}>Sign out</button>
     </header>
     <main><${Status} load=${ready} retry=${start}>${ready.state === 'done' && view}<//></main>`;
