@@ -27,7 +27,7 @@ function loadAssets(): Map<string, Uint8Array> | undefined {
   }
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
   return `<!doctype html>
@@ -35,7 +35,7 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)}</title>
+<title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/app.css">
 </head>
@@ -54,7 +54,7 @@ function signInPage(error?: string): string {
 <form method="post" action="/dashboard/sign-in" class="card">
 <h2>Sign in</h2>
 <p class="muted">Use a root key: a keyward key with <code>keyward:*</code> scopes (<code>keyward keys create --name ops --scopes 'keyward:*'</code>).</p>
-${error ? `<p class="error" role="alert">${escape(error)}</p>` : ''}
+${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <label for="key">Root key</label>
 <input id="key" name="key" type="password" autocomplete="off" spellcheck="false" required autofocus>
 <button type="submit">Sign in</button>
