@@ -1,15 +1,13 @@
 // A person's view of /docs: Debian's chromium (driven by playwright-core) opens the docs
 // page of the running demo, authorizes with a key through the Authorize button, calls
 // /secure-data from the page and sees 200; without a key, 401.
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { startServe } from '../helpers/spawn.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'browser-test-key-0123456789abcdefghij';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs it`);
+const available = chromiumAvailable();
 
 describe.skipIf(!available)('the /docs page in a real browser', () => {
   let browser: Browser;
@@ -17,19 +15,7 @@ describe.skipIf(!available)('the /docs page in a real browser', () => {
 
   beforeAll(async () => {
     server = await startServe([], { KEYWARD_API_KEYS: KEY });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -397,3 +397,78 @@ describe.each(conformanceApps)('conformance with other verifiers: $name', (app) 
     });
   });
 });
+
+// FastAPI's `HTTPBearer`, first among the alternatives: `Authorization: Bearer <key>`.
+describe.each(conformanceApps)('conformance with a bearer scheme: $name', (app) => {
+  let server: ConformanceServer;
+  beforeAll(async () => {
+    server = await app.start({ bearer: true });
+  });
+  afterAll(() => server.close());
+  const get = (target: string, lines: readonly string[] = []) => send(server.url, 'GET', target, lines);
+
+  function expectBearerFailure(res: WireResponse, detail: string): void {
+    expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: JSON.stringify({ detail }) });
+    expect(one(res, 'cache-control')).toBe('no-store');
+    expect(one(res, 'www-authenticate')).toBe('Bearer, APIKey');
+  }
+
+  it.each(['Bearer', 'bearer', 'BEARER'])('accepts the key after the auth-scheme %s', async (word) => {
+    expectJson(await get('/secure-data', [`Authorization: ${word} ${KEYS.good}`]), 200, SECURE);
+  });
+
+  it('still accepts the key in the other places', async () => {
+    expectJson(await get('/secure-data', [`X-API-Key: ${KEYS.good}`]), 200, SECURE);
+  });
+
+  it('answers no key, an empty bearer or another auth-scheme as missing, challenging Bearer', async () => {
+    for (const lines of [
+      [],
+      ['Authorization: Bearer'],
+      ['Authorization: Bearer   '],
+      [`Authorization: Basic ${KEYS.good}`],
+      [`Authorization: ${KEYS.good}`],
+    ]) {
+      expectBearerFailure(await get('/secure-data', lines), 'Not authenticated');
+    }
+  });
+
+  it('answers a wrong bearer key with 401 Invalid API Key, never echoing it, and no rescue from elsewhere', async () => {
+    const res = await get('/secure-data', [`Authorization: Bearer ${WRONG}`, `X-API-Key: ${KEYS.good}`]);
+    expectBearerFailure(res, 'Invalid API Key');
+    expectNoEcho(res, WRONG);
+  });
+
+  it('moves on to the next place after another auth-scheme', async () => {
+    expectJson(
+      await get('/secure-data', ['Authorization: Basic dXNlcjpwYXNz', `X-API-Key: ${KEYS.good}`]),
+      200,
+      SECURE,
+    );
+  });
+
+  it('refuses two bearer keys and a key with spaces', async () => {
+    const twice = await get('/secure-data', [
+      `Authorization: Bearer ${KEYS.good}`,
+      `Authorization: Bearer ${KEYS.admin}`,
+    ]);
+    expect(twice.status).toBe(400);
+    expectBearerFailure(
+      await get('/secure-data', [`Authorization: Bearer ${KEYS.good} x`]),
+      'Invalid API Key',
+    );
+  });
+
+  it('answers 403 without a challenge for a key without the scope', async () => {
+    const res = await get('/admin-data', [`Authorization: Bearer ${KEYS.good}`]);
+    expectFailure(res, 403, 'Insufficient scope');
+    expectJson(await get('/admin-data', [`Authorization: Bearer ${KEYS.admin}`]), 200, {
+      message: 'You have access to admin data',
+    });
+  });
+
+  it('lets optional auth through without a key, and identifies a bearer key', async () => {
+    expectJson(await get('/optional'), 200, { principal: null });
+    expectJson(await get('/optional', [`Authorization: Bearer ${KEYS.admin}`]), 200, { principal: 'admin' });
+  });
+});

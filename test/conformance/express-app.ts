@@ -23,8 +23,12 @@ export const expressApp: ConformanceApp = {
   async start(options) {
     const verify = options.verify ?? defaultVerify();
     const { cacheControl } = options;
-    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
-    const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
+    const guard = createGuard({ schemes: schemes(options.header, options.bearer), verify, cacheControl });
+    const optional = createGuard({
+      schemes: optionalSchemes(options.header, options.bearer),
+      verify,
+      cacheControl,
+    });
     let bodyReads = 0;
     const app = express();
     app.disable('x-powered-by');

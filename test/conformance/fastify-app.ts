@@ -21,8 +21,12 @@ export const fastifyApp: ConformanceApp = {
   async start(options) {
     const verify = options.verify ?? defaultVerify();
     const { cacheControl } = options;
-    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
-    const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
+    const guard = createGuard({ schemes: schemes(options.header, options.bearer), verify, cacheControl });
+    const optional = createGuard({
+      schemes: optionalSchemes(options.header, options.bearer),
+      verify,
+      cacheControl,
+    });
     let bodyReads = 0;
     const app = Fastify();
     // Counts bodies actually read: the parser runs only after onRequest let the request through.

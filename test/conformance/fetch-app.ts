@@ -20,9 +20,13 @@ export const fetchApp: ConformanceApp = {
   async start(options) {
     const verify = options.verify ?? defaultVerify();
     const { cacheControl } = options;
-    const guard = createGuard<TestPrincipal>({ schemes: schemes(options.header), verify, cacheControl });
+    const guard = createGuard<TestPrincipal>({
+      schemes: schemes(options.header, options.bearer),
+      verify,
+      cacheControl,
+    });
     const optional = createGuard<TestPrincipal>({
-      schemes: optionalSchemes(options.header),
+      schemes: optionalSchemes(options.header, options.bearer),
       verify,
       cacheControl,
     });

@@ -1,4 +1,12 @@
-import { apiKeyCookie, apiKeyHeader, apiKeyQuery, type GuardOptions, staticKeys } from 'keyward';
+import {
+  type ApiKeyScheme,
+  apiKeyCookie,
+  apiKeyHeader,
+  apiKeyQuery,
+  type GuardOptions,
+  httpBearer,
+  staticKeys,
+} from 'keyward';
 
 /**
  * The contract every adapter's conformance app implements. The same suites
@@ -34,6 +42,8 @@ export interface ConformanceOptions {
   header?: string;
   /** The guards' `cacheControl` option (default: keyward's). */
   cacheControl?: GuardOptions<TestPrincipal>['cacheControl'];
+  /** Accept `Authorization: Bearer <key>` first, before the three places (FastAPI's `HTTPBearer`). */
+  bearer?: boolean;
 }
 
 /** The `Cache-Control` that `GET /cached-data` sets itself. */
@@ -57,13 +67,15 @@ export function defaultVerify(): GuardOptions<TestPrincipal>['verify'] {
   ]);
 }
 
-export const schemes = (header = 'X-API-Key') => [
+export const schemes = (header = 'X-API-Key', bearer = false): ApiKeyScheme[] => [
+  ...(bearer ? [httpBearer()] : []),
   apiKeyHeader({ name: header }),
   apiKeyCookie({ name: 'X-API-KEY' }),
   apiKeyQuery({ name: 'x-api-key' }),
 ];
 
-export const optionalSchemes = (header = 'X-API-Key') => [
+export const optionalSchemes = (header = 'X-API-Key', bearer = false): ApiKeyScheme[] => [
+  ...(bearer ? [httpBearer({ autoError: false })] : []),
   apiKeyHeader({ name: header, autoError: false }),
   apiKeyCookie({ name: 'X-API-KEY', autoError: false }),
   apiKeyQuery({ name: 'x-api-key', autoError: false }),

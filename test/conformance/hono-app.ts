@@ -23,8 +23,12 @@ function honoVariant(name: string, guarded: Guarded): ConformanceApp {
     async start(options) {
       const verify = options.verify ?? defaultVerify();
       const { cacheControl } = options;
-      const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
-      const optional = createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl });
+      const guard = createGuard({ schemes: schemes(options.header, options.bearer), verify, cacheControl });
+      const optional = createGuard({
+        schemes: optionalSchemes(options.header, options.bearer),
+        verify,
+        cacheControl,
+      });
       let bodyReads = 0;
       const app = new Hono<KeywardEnv<TestPrincipal>>();
       app.get('/health', publicRoute(), (c) => c.json({ status: 'ok' }));

@@ -41,11 +41,11 @@ export const nodeApp: ConformanceApp = {
   async start(options) {
     const verify = options.verify ?? defaultVerify();
     const { cacheControl } = options;
-    const guard = createGuard({ schemes: schemes(options.header), verify, cacheControl });
+    const guard = createGuard({ schemes: schemes(options.header, options.bearer), verify, cacheControl });
     const admin = guard.require('admin');
     const requireKey = apiKeyAuth(guard);
     const optional = apiKeyAuth(
-      createGuard({ schemes: optionalSchemes(options.header), verify, cacheControl }),
+      createGuard({ schemes: optionalSchemes(options.header, options.bearer), verify, cacheControl }),
     );
     let bodyReads = 0;
 

@@ -115,10 +115,10 @@ describe('SqliteKeyStore', () => {
     await (await SqliteKeyStore.open(path)).close();
     await (await SqliteKeyStore.open(path)).close();
     const raw = new Database(path);
-    // Each version once (the runner tolerates gaps in the numbers): owners came with 3, usage with 4, audit detail with 5, restrictions with 7.
+    // Each version once (the runner tolerates gaps in the numbers): owners came with 3, usage with 4, audit detail with 5, idempotency with 6, restrictions with 7.
     const versions = raw.prepare('SELECT version FROM keyward_migrations ORDER BY version').pluck().all();
     expect(new Set(versions).size).toBe(versions.length);
-    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 7]));
+    expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 6, 7]));
     expect(versions.at(-1)).toBe(SCHEMA_VERSION);
     raw.prepare('INSERT INTO keyward_migrations VALUES (99, ?, 0)').run('future');
     raw.close();

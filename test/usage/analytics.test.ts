@@ -63,6 +63,8 @@ describe('usage analytics on a driven clock', () => {
   it('counts per minute, rolls up to hours and days, and answers the documented shape', async () => {
     const m = await manager();
     const g = guardOf(m);
+    // Keys name owners that exist (owners18).
+    await m.createOwner({ name: 'acme' });
     const { key, record } = await m.create({ name: 'a', owner: 'acme' });
     // 23:58 and 23:59 on day 1, 00:00 and 01:30 on day 2.
     for (const [at, n] of [
@@ -213,6 +215,7 @@ describe('usage analytics on a driven clock', () => {
   it("keeps an owner's history with the owner the key had when used", async () => {
     const m = await manager();
     const g = guardOf(m);
+    for (const name of ['acme', 'globex']) await m.createOwner({ name });
     const { key, record } = await m.create({ name: 'a', owner: 'acme' });
     await send(g, key);
     await send(g, key);
@@ -285,6 +288,7 @@ describe('three managers on one PostgreSQL schema', () => {
           manager(await openPostgresStore(url.toString()), { flushIntervalMs: 20, pollIntervalMs: 50 }),
         ),
       );
+      for (const name of ['acme', 'beta']) await managers[0]!.createOwner({ name });
       const keys = await Promise.all(
         ['acme', 'acme', 'beta', null].map((owner, i) =>
           managers[0]!.create({ name: `k${i}`, owner, scopes: ['read'] }),

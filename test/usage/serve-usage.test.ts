@@ -29,6 +29,8 @@ async function issueKeys(database: string, env: NodeJS.ProcessEnv): Promise<Keys
       const { key, record } = await m.create({ name, ...settings });
       return { id: record.id, key };
     };
+    // Keys name owners that exist (owners18).
+    for (const name of ['acme', 'beta']) await m.createOwner({ name });
     const keys: Keys = {
       reader: await make('reader', { owner: 'acme', scopes: ['read'] }),
       admin: await make('admin', { owner: 'acme', scopes: ['admin'] }),

@@ -16,6 +16,9 @@ export {
   apiKeyCookie,
   apiKeyHeader,
   apiKeyQuery,
+  type HttpBearerOptions,
+  type HttpBearerScheme,
+  httpBearer,
 } from './core/schemes.js';
 
 // Checking it

@@ -71,6 +71,21 @@ const MIGRATIONS: readonly Migration[] = [
     sql: (s) => `ALTER TABLE ${s}keyward_audit ADD COLUMN detail jsonb;`,
   },
   {
+    version: 5,
+    name: 'idempotency keys of the admin API',
+    // status NULL: claimed, the request still running. body never holds a plaintext key.
+    sql: (s) => `
+      CREATE TABLE ${s}keyward_idempotency (
+        key text COLLATE "C" PRIMARY KEY,
+        fingerprint text NOT NULL,
+        created_at timestamptz NOT NULL,
+        status integer,
+        body text
+      );
+      CREATE INDEX keyward_idempotency_created ON ${s}keyward_idempotency (created_at);
+    `,
+  },
+  {
     version: 6,
     name: 'key restrictions',
     // The canonical restrictions (ipAllow, originAllow, routes); null for none.

@@ -3,11 +3,13 @@ import type {
   AuditEntry,
   AuditQuery,
   ChangeBatch,
+  IdempotencyClaim,
   KeyPage,
   KeyPatch,
   KeyRecord,
   KeyStore,
   KeyUpdate,
+  ListFilter,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -22,7 +24,10 @@ import type {
   UsageRead,
 } from '@keyward/keys/store';
 import {
+  ASCII_LOWER,
+  ASCII_UPPER,
   type AuditWrite,
+  auditFilter,
   checkOwnerDeletion,
   creationChanges,
   DuplicateKeyError,
@@ -31,8 +36,10 @@ import {
   deletionWrites,
   encodeCursor,
   encodeOwnerCursor,
+  IDEMPOTENCY_PENDING_MS,
   KeyNotFoundError,
   KeyStateError,
+  listFilter,
   OwnerNotFoundError,
   ownerCreationChanges,
   ownerUpdateWrites,
@@ -103,7 +110,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #pool: Pool;
   readonly #target: PostgresTarget;
   readonly #auditLock: string;
-  readonly #t: { keys: string; audit: string; meta: string; owners: string };
+  readonly #t: { keys: string; audit: string; meta: string; owners: string; idempotency: string };
   readonly #watchers = new Set<() => void>();
   #listener: ChangeListener | undefined;
   readonly #usage: PgUsage;
@@ -131,6 +138,7 @@ export class PostgresKeyStore implements KeyStore {
       keys: `${s}keyward_keys`,
       audit: `${s}keyward_audit`,
       meta: `${s}keyward_meta`,
+      idempotency: `${s}keyward_idempotency`,
       owners: `${s}keyward_owners`,
     };
     this.#usage = new PgUsage(`${s}keyward_usage`);
@@ -388,6 +396,13 @@ export class PostgresKeyStore implements KeyStore {
   async list(query: ListQuery): Promise<KeyPage> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor) ?? '';
+    const filter = listFilter(query);
+    if (filter.status !== undefined || filter.scope !== undefined || filter.q !== undefined) {
+      const [sql, values] = listSql(this.#t.keys, filter, after, limit + 1);
+      const rows = await this.#query<KeyRow>(sql, values);
+      const items = rows.slice(0, limit).map(fromRow);
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items[limit - 1]!.id) : null };
+    }
     const rows =
       query.owner === undefined
         ? await this.#query<KeyRow>(
@@ -666,7 +681,22 @@ export class PostgresKeyStore implements KeyStore {
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
     const limit = pageLimit(query.limit);
+    auditFilter(query);
     const before = query.before ?? Number.MAX_SAFE_INTEGER;
+    if (query.owner !== undefined || query.since !== undefined) {
+      const values: unknown[] = [before];
+      const where = ['seq < $1'];
+      if (query.keyId !== undefined) where.push(`key_id = $${values.push(query.keyId)}`);
+      if (query.since !== undefined) where.push(`at >= $${values.push(query.since)}`);
+      if (query.owner !== undefined) {
+        where.push(`key_id IN (SELECT id FROM ${this.#t.keys} WHERE owner = $${values.push(query.owner)})`);
+      }
+      const rows = await this.#query<AuditRow>(
+        `SELECT * FROM ${this.#t.audit} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.push(limit)}`,
+        values,
+      );
+      return rows.map(auditFromRow);
+    }
     const rows =
       query.keyId === undefined
         ? await this.#query<AuditRow>(
@@ -678,6 +708,51 @@ export class PostgresKeyStore implements KeyStore {
             [query.keyId, before, limit],
           );
     return rows.map(auditFromRow);
+  }
+
+  async claimIdempotency(
+    key: string,
+    fingerprint: string,
+    at: Date,
+    ttlMs: number,
+  ): Promise<IdempotencyClaim> {
+    const t = this.#t.idempotency;
+    const expired = new Date(at.getTime() - ttlMs);
+    await this.#query(`DELETE FROM ${t} WHERE created_at <= $1`, [expired]);
+    // A free key is inserted, an expired one or a dead request's claim taken over; the
+    // primary key makes concurrent claims of one key take turns.
+    const claimed = await this.#query(
+      `INSERT INTO ${t} AS i (key, fingerprint, created_at) VALUES ($1, $2, $3)
+        ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+          created_at = EXCLUDED.created_at, status = NULL, body = NULL
+        WHERE i.created_at <= $4 OR (i.status IS NULL AND i.created_at <= $5)
+        RETURNING 1`,
+      [key, fingerprint, at, expired, new Date(at.getTime() - IDEMPOTENCY_PENDING_MS)],
+    );
+    if (claimed.length === 1) return { state: 'claimed' };
+    const [row] = await this.#query<{ fingerprint: string; status: number | null; body: string | null }>(
+      `SELECT fingerprint, status, body FROM ${t} WHERE key = $1`,
+      [key],
+    );
+    // Released by its request in between: claim again.
+    if (row === undefined) return this.claimIdempotency(key, fingerprint, at, ttlMs);
+    if (row.status === null) return { state: 'pending' };
+    return {
+      state: 'done',
+      response: { fingerprint: row.fingerprint, status: row.status, body: row.body ?? '' },
+    };
+  }
+
+  async finishIdempotency(key: string, response: { status: number; body: string } | null): Promise<void> {
+    const t = this.#t.idempotency;
+    if (response === null) await this.#query(`DELETE FROM ${t} WHERE key = $1 AND status IS NULL`, [key]);
+    else {
+      await this.#query(`UPDATE ${t} SET status = $2, body = $3 WHERE key = $1 AND status IS NULL`, [
+        key,
+        response.status,
+        response.body,
+      ]);
+    }
   }
 
   async changesSince(seq: number, limit: number): Promise<ChangeBatch> {
@@ -752,4 +827,31 @@ async function currentSchema(client: PoolClient, location: string): Promise<stri
 /** Opens the PostgreSQL store at `url`; see {@link PostgresKeyStore.open}. */
 export function openPostgresStore(url: string, options?: PostgresStoreOptions): Promise<PostgresKeyStore> {
   return PostgresKeyStore.open(url, options);
+}
+
+/** The keys query for a filter (`listFilter`'s rule), with its values. */
+function listSql(table: string, filter: ListFilter, after: string, limit: number): [string, unknown[]] {
+  const values: unknown[] = [after];
+  const where = ['id > $1'];
+  if (filter.owner !== undefined) where.push(`owner = $${values.push(filter.owner)}`);
+  if (filter.scope !== undefined) where.push(`$${values.push(filter.scope)}::text = ANY (scopes)`);
+  if (filter.q !== undefined) {
+    const q = values.push(filter.q);
+    const id = values.push(filter.id);
+    // translate() folds ASCII letters only, as listFilter does: lower() would fold more.
+    const fold = (column: string) => `translate(${column}, '${ASCII_UPPER}', '${ASCII_LOWER}')`;
+    where.push(
+      `(id = $${id} OR strpos(${fold('name')}, $${q}) > 0 OR strpos(${fold("coalesce(owner, '')")}, $${q}) > 0)`,
+    );
+  }
+  const live = 'revoked_at IS NULL AND enabled';
+  const now = () => `$${values.push(new Date())}::timestamptz`;
+  if (filter.status === 'active') where.push(`${live} AND (expires_at IS NULL OR expires_at > ${now()})`);
+  else if (filter.status === 'expired') where.push(`${live} AND expires_at <= ${now()}`);
+  else if (filter.status === 'revoked') where.push('revoked_at IS NOT NULL');
+  else if (filter.status === 'disabled') where.push('revoked_at IS NULL AND NOT enabled');
+  return [
+    `SELECT ${KEY_COLUMNS} FROM ${table} WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${values.push(limit)}`,
+    values,
+  ];
 }

@@ -4,6 +4,9 @@
  * Request logging lives at `@keyward/server/log`.
  * @module
  */
+
+export { type AdminAppOptions, createAdminApp } from './admin/app.js';
+export { ROOT_SCOPES, type RootScope } from './admin/scopes.js';
 export { runCli } from './cli/program.js';
 export {
   type DatabaseTarget,

@@ -96,6 +96,21 @@ const MIGRATIONS: readonly Migration[] = [
     sql: 'ALTER TABLE keyward_audit ADD COLUMN detail TEXT;',
   },
   {
+    version: 6,
+    name: 'idempotency keys of the admin API',
+    // status NULL: claimed, the request still running. body never holds a plaintext key.
+    sql: `
+      CREATE TABLE keyward_idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status INTEGER,
+        body TEXT
+      ) STRICT;
+      CREATE INDEX keyward_idempotency_created ON keyward_idempotency (created_at);
+    `,
+  },
+  {
     version: 7,
     name: 'key restrictions',
     // JSON of the canonical restrictions (ipAllow, originAllow, routes); null for none.

@@ -14,11 +14,13 @@ import type {
   AuditEntry,
   AuditQuery,
   ChangeBatch,
+  IdempotencyClaim,
   KeyPage,
   KeyPatch,
   KeyRecord,
   KeyStore,
   KeyUpdate,
+  ListFilter,
   ListQuery,
   NewKeyRow,
   OwnerPage,
@@ -34,6 +36,7 @@ import type {
 } from '@keyward/keys/store';
 import {
   type AuditWrite,
+  auditFilter,
   CreationChanges,
   checkOwnerDeletion,
   creationChanges,
@@ -44,10 +47,12 @@ import {
   encodeCursor,
   encodeOwnerCursor,
   filePermissionProblem,
+  IDEMPOTENCY_PENDING_MS,
   InsecureStoreFileError,
   KeyNotFoundError,
   KeyStateError,
   KeyStoreError,
+  listFilter,
   OwnerNotFoundError,
   ownerCreationChanges,
   ownerUpdateWrites,
@@ -70,6 +75,7 @@ import {
   fromRow,
   fromValues,
   insertValues,
+  KEY_COLUMNS,
   type KeyRow,
   toParams,
 } from './rows.js';
@@ -221,6 +227,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly #full: boolean;
   readonly #switch: Switches;
   readonly #writes: WriteLine;
+  readonly #shapes = new Map<string, Database.Statement>();
   readonly #filter: KeyFilter;
   readonly #writer: SqliteWriter | undefined;
   readonly #usage: SqliteUsage;
@@ -384,6 +391,55 @@ export class SqliteKeyStore implements KeyStore {
     return fromRow(row);
   }
 
+  /** A statement for a filtered query, prepared once per shape (a handful of shapes at most). */
+  #query(sql: string): Database.Statement {
+    let statement = this.#shapes.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#shapes.set(sql, statement);
+    }
+    return statement;
+  }
+
+  claimIdempotency(key: string, fingerprint: string, at: Date, ttlMs: number): Promise<IdempotencyClaim> {
+    const now = at.getTime();
+    return this.#write(() =>
+      this.#db
+        .transaction((): IdempotencyClaim => {
+          // Expired keys go, and a claim whose request died with its process.
+          this.#query(
+            `DELETE FROM keyward_idempotency WHERE created_at <= ? OR (status IS NULL AND created_at <= ? AND key = ?)`,
+          ).run(now - ttlMs, now - IDEMPOTENCY_PENDING_MS, key);
+          const inserted = this.#query(
+            `INSERT INTO keyward_idempotency (key, fingerprint, created_at) VALUES (?, ?, ?)
+              ON CONFLICT (key) DO NOTHING`,
+          ).run(key, fingerprint, now);
+          if (inserted.changes === 1) return { state: 'claimed' };
+          const row = this.#query(
+            'SELECT fingerprint, status, body FROM keyward_idempotency WHERE key = ?',
+          ).get(key) as { fingerprint: string; status: number | null; body: string | null };
+          if (row.status === null) return { state: 'pending' };
+          return {
+            state: 'done',
+            response: { fingerprint: row.fingerprint, status: row.status, body: row.body ?? '' },
+          };
+        })
+        .immediate(),
+    );
+  }
+
+  finishIdempotency(key: string, response: { status: number; body: string } | null): Promise<void> {
+    return this.#write(() => {
+      if (response === null) {
+        this.#query('DELETE FROM keyward_idempotency WHERE key = ? AND status IS NULL').run(key);
+      } else {
+        this.#query(
+          'UPDATE keyward_idempotency SET status = ?, body = ? WHERE key = ? AND status IS NULL',
+        ).run(response.status, response.body, key);
+      }
+    });
+  }
+
   bindPepper(fingerprint: string): Promise<void> {
     return this.#write(() =>
       this.#db
@@ -545,10 +601,18 @@ export class SqliteKeyStore implements KeyStore {
     return this.#run(() => {
       const limit = pageLimit(query.limit);
       const after = decodeCursor(query.cursor) ?? '';
+      const filter = listFilter(query);
       const rows = (
-        query.owner === undefined
-          ? this.#s.list.all(after, limit + 1)
-          : this.#s.listOwner.all(query.owner, after, limit + 1)
+        filter.status === undefined && filter.scope === undefined && filter.q === undefined
+          ? filter.owner === undefined
+            ? this.#s.list.all(after, limit + 1)
+            : this.#s.listOwner.all(filter.owner, after, limit + 1)
+          : this.#query(listSql(filter)).all({
+              ...filter,
+              after,
+              limit: limit + 1,
+              now: Date.now(),
+            })
       ) as KeyRow[];
       const items = rows.slice(0, limit).map(fromRow);
       return { items, nextCursor: rows.length > limit ? encodeCursor(items[limit - 1]!.id) : null };
@@ -782,11 +846,20 @@ export class SqliteKeyStore implements KeyStore {
   audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
     return this.#run(() => {
       const limit = pageLimit(query.limit);
+      auditFilter(query);
       const before = query.before ?? Number.MAX_SAFE_INTEGER;
       const rows = (
-        query.keyId === undefined
-          ? this.#s.auditAll.all(before, limit)
-          : this.#s.auditKey.all(query.keyId, before, limit)
+        query.owner === undefined && query.since === undefined
+          ? query.keyId === undefined
+            ? this.#s.auditAll.all(before, limit)
+            : this.#s.auditKey.all(query.keyId, before, limit)
+          : this.#query(auditSql(query)).all({
+              keyId: query.keyId,
+              owner: query.owner,
+              since: query.since?.getTime(),
+              before,
+              limit,
+            })
       ) as AuditRow[];
       return rows.map(auditFromRow);
     });
@@ -839,4 +912,41 @@ export class SqliteKeyStore implements KeyStore {
     }
     this.#db.close();
   }
+}
+
+/** The keys query for a filter, by shape: the values are named parameters (`listFilter`'s rule). */
+function listSql(filter: ListFilter): string {
+  const where = ['id > @after'];
+  if (filter.owner !== undefined) where.push('owner = @owner');
+  if (filter.scope !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(scopes) WHERE value = @scope)');
+  }
+  if (filter.q !== undefined) {
+    where.push("(id = @id OR instr(lower(name), @q) > 0 OR instr(lower(coalesce(owner, '')), @q) > 0)");
+  }
+  const live = 'revoked_at IS NULL AND enabled = 1';
+  switch (filter.status) {
+    case 'active':
+      where.push(`${live} AND (expires_at IS NULL OR expires_at > @now)`);
+      break;
+    case 'expired':
+      where.push(`${live} AND expires_at <= @now`);
+      break;
+    case 'revoked':
+      where.push('revoked_at IS NOT NULL');
+      break;
+    case 'disabled':
+      where.push('revoked_at IS NULL AND enabled = 0');
+      break;
+  }
+  return `SELECT ${KEY_COLUMNS} FROM keyward_keys WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
+}
+
+/** The audit query for a filter with an owner or a start time. */
+function auditSql(query: AuditQuery): string {
+  const where = ['seq < @before'];
+  if (query.keyId !== undefined) where.push('key_id = @keyId');
+  if (query.since !== undefined) where.push('at >= @since');
+  if (query.owner !== undefined) where.push('key_id IN (SELECT id FROM keyward_keys WHERE owner = @owner)');
+  return `SELECT * FROM keyward_audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`;
 }

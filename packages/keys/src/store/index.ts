@@ -15,6 +15,16 @@ export {
   StoreUnavailableError,
 } from '../domain/errors.js';
 export {
+  ASCII_LOWER,
+  ASCII_UPPER,
+  asciiLower,
+  auditFilter,
+  IDEMPOTENCY_PENDING_MS,
+  type ListFilter,
+  listFilter,
+  listMatches,
+} from '../domain/listing.js';
+export {
   checkOwnerDeletion,
   decodeOwnerCursor,
   encodeOwnerCursor,
@@ -23,6 +33,7 @@ export {
   ownerUpdateWrites,
   refillDue,
 } from '../domain/owners.js';
+
 export { PEPPER_FINGERPRINT } from '../domain/pepper.js';
 export { filePermissionProblem } from '../domain/private-file.js';
 export {
@@ -62,6 +73,8 @@ export type {
   AuditEntry,
   AuditQuery,
   ChangeBatch,
+  IdempotencyClaim,
+  IdempotentResponse,
   KeyChange,
   KeyPage,
   KeyPatch,

@@ -1,4 +1,5 @@
 import { DuplicateKeyError, KeyNotFoundError, KeyStateError, PepperMismatchError } from '../domain/errors.js';
+import { auditFilter, IDEMPOTENCY_PENDING_MS, listFilter, listMatches } from '../domain/listing.js';
 import {
   checkOwnerDeletion,
   decodeOwnerCursor,
@@ -19,6 +20,8 @@ import type {
   AuditEntry,
   AuditQuery,
   ChangeBatch,
+  IdempotencyClaim,
+  IdempotentResponse,
   KeyPage,
   KeyPatch,
   KeyRecord,
@@ -49,6 +52,10 @@ export class MemoryKeyStore implements KeyStore {
   readonly #rows = new Map<string, Row>();
   readonly #byHash = new Map<string, string>();
   readonly #audit: AuditEntry[] = [];
+  readonly #idempotency = new Map<
+    string,
+    { fingerprint: string; at: number; response: IdempotentResponse | undefined }
+  >();
   readonly #owners = new Map<string, OwnerRecord>();
   /** Previous secrets of keys rotated in place: hash (hex) to key id and until when. */
   readonly #previous = new Map<string, { id: string; until: number }>();
@@ -144,13 +151,15 @@ export class MemoryKeyStore implements KeyStore {
   async list(query: ListQuery): Promise<KeyPage> {
     const limit = pageLimit(query.limit);
     const after = decodeCursor(query.cursor);
+    const filter = listFilter(query);
+    const now = Date.now();
     const ids = [...this.#rows.keys()].sort();
     const items: KeyRecord[] = [];
     let more = false;
     for (const id of ids) {
       if (after !== undefined && id <= after) continue;
       const row = this.#rows.get(id)!;
-      if (query.owner !== undefined && row.owner !== query.owner) continue;
+      if (!listMatches(row, filter, now)) continue;
       if (items.length === limit) {
         more = true;
         break;
@@ -241,11 +250,17 @@ export class MemoryKeyStore implements KeyStore {
 
   async audit(query: AuditQuery): Promise<readonly AuditEntry[]> {
     const limit = pageLimit(query.limit);
+    auditFilter(query);
     const out: AuditEntry[] = [];
     for (let i = this.#audit.length - 1; i >= 0 && out.length < limit; i--) {
       const entry = this.#audit[i]!;
+      if (query.since !== undefined && entry.at < query.since) continue;
       if (query.before !== undefined && entry.seq >= query.before) continue;
       if (query.keyId !== undefined && entry.keyId !== query.keyId) continue;
+      if (query.owner !== undefined) {
+        const row = entry.keyId === null ? undefined : this.#rows.get(entry.keyId);
+        if (row?.owner !== query.owner) continue;
+      }
       out.push(structuredClone(entry));
     }
     return out;
@@ -256,6 +271,31 @@ export class MemoryKeyStore implements KeyStore {
       .slice(Math.max(0, seq), Math.max(0, seq) + limit)
       .map(({ seq, action, keyId }) => ({ seq, action, keyId }));
     return { changes, latest: this.#audit.length };
+  }
+
+  async claimIdempotency(
+    key: string,
+    fingerprint: string,
+    at: Date,
+    ttlMs: number,
+  ): Promise<IdempotencyClaim> {
+    const now = at.getTime();
+    const held = this.#idempotency.get(key);
+    const stale =
+      held === undefined ||
+      held.at <= now - ttlMs ||
+      (held.response === undefined && held.at <= now - IDEMPOTENCY_PENDING_MS);
+    if (!stale)
+      return held.response ? { state: 'done', response: { ...held.response } } : { state: 'pending' };
+    this.#idempotency.set(key, { fingerprint, at: now, response: undefined });
+    return { state: 'claimed' };
+  }
+
+  async finishIdempotency(key: string, response: { status: number; body: string } | null): Promise<void> {
+    const held = this.#idempotency.get(key);
+    if (held === undefined || held.response !== undefined) return;
+    if (response === null) this.#idempotency.delete(key);
+    else held.response = { fingerprint: held.fingerprint, status: response.status, body: response.body };
   }
 
   async insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {

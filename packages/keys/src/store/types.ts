@@ -116,6 +116,10 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   keyId?: string;
+  /** Only entries of keys that belong to this owner now (entries of deleted keys are not found). */
+  owner?: string;
+  /** Only entries at or after this time. */
+  since?: Date;
   /** 1-1000, default 100. */
   limit?: number;
   /** Only entries with a smaller `seq` (paging backwards). */
@@ -124,6 +128,15 @@ export interface AuditQuery {
 
 export interface ListQuery {
   owner?: string;
+  /** Only keys in this state now (`keyState`). */
+  status?: 'active' | 'expired' | 'revoked' | 'disabled';
+  /** Only keys that hold this scope. */
+  scope?: string;
+  /**
+   * Search: keys whose id is exactly this, or whose name or owner contains it (ASCII
+   * letters case-insensitively). At most 200 characters.
+   */
+  q?: string;
   /** 1-1000, default 100. */
   limit?: number;
   /** `nextCursor` of the previous page. */
@@ -190,6 +203,24 @@ export interface KeyPage {
   readonly items: readonly KeyRecord[];
   readonly nextCursor: string | null;
 }
+
+/** A response stored for a POST repeated with the same `Idempotency-Key` (the admin API). */
+export interface IdempotentResponse {
+  /** What identifies the request (method, path, body digest): a reuse for another request is refused. */
+  readonly fingerprint: string;
+  readonly status: number;
+  /** The response body as sent, minus any plaintext key (never stored). */
+  readonly body: string;
+}
+
+/**
+ * What claiming an idempotency key found: nobody had it (`claimed`: go ahead, then
+ * `finishIdempotency`), a request with it still running (`pending`), or its stored response.
+ */
+export type IdempotencyClaim =
+  | { readonly state: 'claimed' }
+  | { readonly state: 'pending' }
+  | { readonly state: 'done'; readonly response: IdempotentResponse };
 
 /** One change-feed item: which key an administrative change touched. */
 export interface KeyChange {
@@ -332,6 +363,18 @@ export interface KeyStore {
   pruneUsageCounts?(granularity: UsageGranularity, before: Date, limit: number): Promise<number>;
   /** Audit entries, newest first. */
   audit(query: AuditQuery): Promise<readonly AuditEntry[]>;
+  /**
+   * Optional (the admin API's `Idempotency-Key` needs it): claims `key` for a request with
+   * this fingerprint at `at`, atomically across processes. A key claimed or finished more
+   * than `ttlMs` before `at`, or claimed and never finished for more than a minute (a
+   * crashed request), counts as free and is taken over.
+   */
+  claimIdempotency?(key: string, fingerprint: string, at: Date, ttlMs: number): Promise<IdempotencyClaim>;
+  /**
+   * Stores the response of a claimed key (`null`: releases the claim, for a request that
+   * failed in a way worth retrying).
+   */
+  finishIdempotency?(key: string, response: { status: number; body: string } | null): Promise<void>;
   /** The change feed: what changed after `seq`, oldest first, at most `limit` items. */
   changesSince(seq: number, limit: number): Promise<ChangeBatch>;
   /**

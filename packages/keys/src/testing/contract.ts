@@ -188,6 +188,117 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect((await store.list({ owner: 'nobody' })).items).toEqual([]);
     });
 
+    it('filters the list by status, scope and search text, with owner and cursors', async () => {
+      const past = new Date(Date.now() - 60_000);
+      const future = new Date(Date.now() + 86_400_000);
+      const rows = [
+        makeRow({ name: 'Billing Service', owner: 'acme', scopes: ['read', 'write'] }),
+        makeRow({ name: 'old export', owner: 'acme', expiresAt: past }),
+        makeRow({ name: 'gone', owner: 'Initech', revokedAt: past, enabled: false }),
+        makeRow({ name: 'paused billing', owner: 'acme', enabled: false, scopes: ['write'] }),
+        makeRow({ name: 'later', owner: null, expiresAt: future, scopes: ['keyward:*'] }),
+      ];
+      for (const row of rows) await store.insert(row, ctx('create'));
+      const ids = async (query: Parameters<KeyStore['list']>[0]) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.list({ ...query, limit: 1, cursor });
+          seen.push(...page.items.map((r) => r.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return seen;
+      };
+      const [billing, old, gone, paused, later] = rows.map((r) => r.id);
+      expect(await ids({ status: 'active' })).toEqual([billing, later]);
+      expect(await ids({ status: 'expired' })).toEqual([old]);
+      expect(await ids({ status: 'revoked' })).toEqual([gone]);
+      expect(await ids({ status: 'disabled' })).toEqual([paused]);
+      expect(await ids({ scope: 'write' })).toEqual([billing, paused]);
+      expect(await ids({ scope: 'keyward:*' })).toEqual([later]);
+      expect(await ids({ scope: 'wri' })).toEqual([]);
+      // Name or owner, ASCII letters case-insensitively; an id only exactly.
+      expect(await ids({ q: 'BILLING' })).toEqual([billing, paused]);
+      expect(await ids({ q: 'initech' })).toEqual([gone]);
+      expect(await ids({ q: later! })).toEqual([later]);
+      expect(await ids({ q: later!.slice(0, -1) })).toEqual([]);
+      expect(await ids({ q: '%' })).toEqual([]);
+      expect(await ids({ q: '' })).toEqual(rows.map((r) => r.id));
+      expect(await ids({ owner: 'acme', status: 'active', scope: 'read', q: 'service' })).toEqual([billing]);
+      expect(await ids({ owner: 'acme', status: 'disabled' })).toEqual([paused]);
+    });
+
+    it('validates list filters', async () => {
+      for (const query of [
+        { status: 'asleep' as 'active' },
+        { scope: 'has space' },
+        { q: 'x'.repeat(201) },
+        { q: 'a\u0000b' },
+        { q: '\ud800' },
+      ]) {
+        await expect(store.list(query)).rejects.toBeInstanceOf(KeyInputError);
+      }
+    });
+
+    it('filters the audit log by owner and start time', async () => {
+      const a = makeRow({ owner: 'acme' });
+      const b = makeRow({ owner: 'other' });
+      await store.insert(a, ctx('create', new Date(Date.UTC(2031, 0, 1))));
+      await store.insert(b, ctx('create', new Date(Date.UTC(2031, 0, 2))));
+      await store.update(a.id, { enabled: false }, ctx('disable', new Date(Date.UTC(2031, 0, 3))));
+      expect((await store.audit({ owner: 'acme' })).map((e) => [e.action, e.keyId])).toEqual([
+        ['disable', a.id],
+        ['create', a.id],
+      ]);
+      const since = await store.audit({ since: new Date(Date.UTC(2031, 0, 2)) });
+      expect(since.map((e) => [e.action, e.keyId])).toEqual([
+        ['disable', a.id],
+        ['create', b.id],
+      ]);
+      const page = await store.audit({ owner: 'acme', limit: 1 });
+      expect(await store.audit({ owner: 'acme', before: page[0]!.seq })).toHaveLength(1);
+      expect(await store.audit({ owner: 'acme', keyId: b.id })).toEqual([]);
+      await expect(store.audit({ since: new Date(Number.NaN) })).rejects.toBeInstanceOf(KeyInputError);
+    });
+
+    it('claims an idempotency key once, replays its stored response, takes over stale ones (optional)', async (t) => {
+      if (!store.claimIdempotency || !store.finishIdempotency) return t.skip();
+      const at = new Date(Date.UTC(2031, 0, 1));
+      const later = (ms: number) => new Date(at.getTime() + ms);
+      const ttl = 86_400_000;
+      // Concurrent claims: exactly one wins, the others see it pending.
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, () => store.claimIdempotency!('root:abc', 'fp1', at, ttl)),
+      );
+      expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
+      expect(claims.filter((c) => c.state === 'pending')).toHaveLength(4);
+      await store.finishIdempotency('root:abc', { status: 201, body: '{"id":"x"}' });
+      expect(await store.claimIdempotency('root:abc', 'fp2', later(1000), ttl)).toEqual({
+        state: 'done',
+        response: { fingerprint: 'fp1', status: 201, body: '{"id":"x"}' },
+      });
+      // A second finish changes nothing.
+      await store.finishIdempotency('root:abc', { status: 500, body: '' });
+      expect((await store.claimIdempotency('root:abc', 'fp1', later(2000), ttl)).state).toBe('done');
+      // Expired: free again.
+      expect(await store.claimIdempotency('root:abc', 'fp3', later(ttl + 1), ttl)).toEqual({
+        state: 'claimed',
+      });
+      // Released: free again; claimed and never finished: taken over after a minute.
+      await store.finishIdempotency('root:abc', null);
+      expect((await store.claimIdempotency('root:abc', 'fp4', later(ttl + 2), ttl)).state).toBe('claimed');
+      expect((await store.claimIdempotency('root:abc', 'fp4', later(ttl + 30_000), ttl)).state).toBe(
+        'pending',
+      );
+      expect((await store.claimIdempotency('root:abc', 'fp5', later(ttl + 70_000), ttl)).state).toBe(
+        'claimed',
+      );
+      // Keys are independent.
+      expect((await store.claimIdempotency('root:other', 'fp1', later(ttl + 70_000), ttl)).state).toBe(
+        'claimed',
+      );
+    });
+
     it('validates list limits and cursors', async () => {
       await expect(store.list({ limit: 0 })).rejects.toBeInstanceOf(KeyInputError);
       await expect(store.list({ limit: 1001 })).rejects.toBeInstanceOf(KeyInputError);

@@ -54,6 +54,11 @@ export interface KeyCheck {
   readonly principal?: KeyPrincipal;
   /** The key's id once it was found (never for `malformed` or `not_found`). */
   readonly keyId?: string;
+  /**
+   * Set when a `valid` check took its use from a balance: the credits left (the key's own
+   * uses, or its owner's shared credits). Absent when nothing limits the key's uses.
+   */
+  readonly credits?: number;
   /** For `usage_exceeded` of an owner whose credits refill: seconds until the next refill. */
   readonly retryAfter?: number;
 }
@@ -217,6 +222,13 @@ function refillWindow(refill: Refill, now: number): { start: number; next: numbe
 type Paid = KeyCheck | number | undefined;
 type Spent = AuthFailure | Receipt | undefined;
 
+/** A check's answer once paid: valid (with the credits left when paid from a balance), or the refusal. */
+function checked(s: Snapshot, paid: Paid): KeyCheck {
+  if (paid === undefined) return s.valid;
+  if (typeof paid === 'number') return { ...s.valid, credits: paid };
+  return paid;
+}
+
 /**
  * The guard's answer for a payment: a receipt with the balance left (`X-Credits-Remaining`),
  * the failure, or nothing. Only requests paid from a balance allocate one.
@@ -349,9 +361,8 @@ export class Verification {
     if (s.exhausted) return fail('usage_exceeded', s);
     if (!consume) return s.valid;
     const paid = this.#pay(s, 1);
-    if (paid === undefined || typeof paid === 'number') return s.valid;
-    if (!(paid instanceof Promise)) return paid;
-    return paid.then((p) => (p === undefined || typeof p === 'number' ? s.valid : p));
+    if (!(paid instanceof Promise)) return checked(s, paid);
+    return paid.then((p) => checked(s, p));
   }
 
   /**
@@ -541,9 +552,9 @@ export class Verification {
    * not), for observers that hear of a refusal by key id only (usage analytics' owners).
    */
   principalOf(id: string): KeyPrincipal | undefined {
+    // A key rotated in place may be cached under its old and new secret: either names it.
     const cached = this.#byId.get(id);
-    // A key rotated in place is cached under its current and previous secrets: any names it.
-    const cacheKey = typeof cached === 'string' ? cached : cached?.[0];
+    const cacheKey = Array.isArray(cached) ? cached[cached.length - 1] : cached;
     return cacheKey === undefined
       ? undefined
       : this.#known.peek(cacheKey, { allowStale: true })?.valid.principal;

@@ -124,8 +124,24 @@ export function queryValue(query: string, name: string): Extracted {
   return found === '' ? undefined : found;
 }
 
+/**
+ * The credentials of an `Authorization: Bearer <token>` value. Another auth-scheme, or
+ * none, is no key (FastAPI's `HTTPBearer` answers both as not authenticated).
+ */
+function fromBearer(value: string | readonly string[] | undefined): Extracted {
+  const header = fromHeader(value);
+  if (typeof header !== 'string') return header;
+  // RFC 9110 §11.4: auth-scheme, then one or more SP; the scheme is case-insensitive.
+  if (header.length < 7 || header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== 'bearer') {
+    return undefined;
+  }
+  const token = trimOws(header.slice(7));
+  return token === '' ? undefined : token;
+}
+
 /** Reads the key for one scheme from a request. */
 export function extractKey(scheme: ApiKeyScheme, source: KeySource): Extracted {
+  if (scheme.kind === 'bearer') return fromBearer(source.header(scheme.lookupName));
   switch (scheme.in) {
     case 'header':
       return fromHeader(source.header(scheme.lookupName));

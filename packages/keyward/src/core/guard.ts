@@ -237,6 +237,25 @@ function defaultRestrictionsOf(principal: unknown): RequestRestriction | undefin
 // Without rate limits, the client is the connection's peer.
 const peerAddress: ClientAddressReader = (source) => source.peer?.();
 
+/**
+ * With a bearer scheme among the guard's, every 401 challenges `Bearer` (RFC 6750 §3), in
+ * the schemes' order beside `APIKey` when keys may also travel elsewhere. Only the default
+ * `APIKey` challenge is replaced: a responder's own challenge stays as it is.
+ */
+function challengeFor(schemes: readonly ApiKeyScheme[]): (response: FailureResponse) => FailureResponse {
+  if (!schemes.some((s) => s.kind === 'bearer')) return (r) => r;
+  const challenge = [...new Set(schemes.map((s) => (s.kind === 'bearer' ? 'Bearer' : 'APIKey')))].join(', ');
+  return (response) => {
+    if (response.status !== 401) return response;
+    for (const name in response.headers) {
+      if (name.toLowerCase() === 'www-authenticate' && response.headers[name] === 'APIKey') {
+        return { ...response, headers: { ...response.headers, [name]: challenge } };
+      }
+    }
+    return response;
+  };
+}
+
 function defaultScopesOf(principal: unknown): Iterable<string> | undefined {
   const scopes = (principal as { scopes?: unknown } | null | undefined)?.scopes;
   return Array.isArray(scopes) || scopes instanceof Set ? (scopes as Iterable<string>) : undefined;
@@ -314,6 +333,7 @@ function build<P>(
   const cacheControl = options.cacheControl === false ? undefined : (options.cacheControl ?? 'no-store');
   // A custom responder may forget it; failures are never for a cache to keep.
   const uncacheable = options.onFailure ? withNoStore : (r: FailureResponse) => r;
+  const challenged = challengeFor(schemes);
   const anonymous: AuthResult<P> = Object.freeze({ ok: true, principal: undefined, scheme: undefined });
   // Static failures are answered with prebuilt objects: no allocation on the reject path.
   const rejections = new Map<FailureCode, AuthResult<P>>();
@@ -521,7 +541,7 @@ function build<P>(
     if (f.retryAfter === undefined && f.headers === undefined) f = failure(f.code);
     const cached = responses.get(f);
     if (cached) return cached;
-    const response = uncacheable(onFailure(f));
+    const response = challenged(uncacheable(onFailure(f)));
     if (f === FAILURES[f.code]) responses.set(f, response);
     return response;
   }

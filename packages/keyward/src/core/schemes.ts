@@ -24,6 +24,12 @@ export interface ApiKeySchemeOptions {
 
 /** A declared place to read the key from. Immutable; create with {@link apiKeyHeader} and friends. */
 export interface ApiKeyScheme {
+  /**
+   * `apiKey`: the whole value of a header, cookie or query parameter is the key (FastAPI's
+   * `APIKeyHeader` and friends). `bearer`: the key is the credentials of an
+   * `Authorization: Bearer <key>` header (FastAPI's `HTTPBearer`); `in` is then `header`.
+   */
+  readonly kind: 'apiKey' | 'bearer';
   readonly in: ApiKeyLocation;
   readonly name: string;
   readonly schemeName: string;
@@ -70,6 +76,7 @@ function createScheme(location: ApiKeyLocation, options: ApiKeySchemeOptions): A
     throw new KeywardConfigError('deprecated must be a valid Date');
   }
   return Object.freeze({
+    kind: 'apiKey' as const,
     in: location,
     name,
     schemeName,
@@ -96,9 +103,62 @@ export function apiKeyQuery(options: ApiKeySchemeOptions): ApiKeyScheme {
   return createScheme('query', options);
 }
 
+/** Options of {@link httpBearer} (FastAPI's `HTTPBearer`). */
+export interface HttpBearerOptions {
+  /** OpenAPI security scheme name; defaults to `HTTPBearer`. */
+  schemeName?: string;
+  /** OpenAPI `bearerFormat` hint (e.g. `opaque`), emitted only when set. */
+  bearerFormat?: string;
+  /** OpenAPI description, emitted only when set. */
+  description?: string;
+  /** When false a missing key is not an error: the route runs without a principal. Default true. */
+  autoError?: boolean;
+}
+
+/** A bearer scheme as {@link httpBearer} makes it: an {@link ApiKeyScheme} of kind `bearer`. */
+export interface HttpBearerScheme extends ApiKeyScheme {
+  readonly kind: 'bearer';
+  readonly bearerFormat: string | undefined;
+}
+
+/**
+ * The key travels as `Authorization: Bearer <key>` (RFC 6750), as with FastAPI's
+ * `HTTPBearer`. The auth-scheme matches case-insensitively; no header, an empty one, or
+ * another auth-scheme (`Basic ...`) counts as a missing key: 401 `Not authenticated` with
+ * `WWW-Authenticate: Bearer`, or the next scheme of the guard is tried. Every 401 of a
+ * guard with a bearer scheme carries the `Bearer` challenge. Documented in OpenAPI as
+ * `{"type": "http", "scheme": "bearer"}`.
+ */
+export function httpBearer(options: HttpBearerOptions = {}): HttpBearerScheme {
+  if (options === null || typeof options !== 'object') {
+    throw new KeywardConfigError('HTTPBearer: options must be an object');
+  }
+  const { bearerFormat } = options;
+  if (bearerFormat !== undefined && (typeof bearerFormat !== 'string' || bearerFormat === '')) {
+    throw new KeywardConfigError('bearerFormat must be a non-empty string');
+  }
+  const base = createScheme('header', {
+    name: 'Authorization',
+    schemeName: options.schemeName ?? 'HTTPBearer',
+    ...(options.description === undefined ? {} : { description: options.description }),
+    ...(options.autoError === undefined ? {} : { autoError: options.autoError }),
+  });
+  return Object.freeze({ ...base, kind: 'bearer' as const, bearerFormat });
+}
+
+/** The `bearerFormat` of a scheme, when it is a bearer scheme that has one. */
+export function bearerFormatOf(scheme: ApiKeyScheme): string | undefined {
+  return scheme.kind === 'bearer' ? (scheme as HttpBearerScheme).bearerFormat : undefined;
+}
+
 /** True when two schemes describe the same OpenAPI security scheme. */
 export function sameScheme(a: ApiKeyScheme, b: ApiKeyScheme): boolean {
   return (
-    a.in === b.in && a.name === b.name && a.schemeName === b.schemeName && a.description === b.description
+    a.kind === b.kind &&
+    bearerFormatOf(a) === bearerFormatOf(b) &&
+    a.in === b.in &&
+    a.name === b.name &&
+    a.schemeName === b.schemeName &&
+    a.description === b.description
   );
 }

@@ -2,9 +2,9 @@ import type { RouteOptions } from 'fastify';
 import type { Guard } from '../core/guard.js';
 import { authDescription, authResponses } from '../openapi/responses.js';
 import {
-  type ApiKeySecurityScheme,
   combineGuards,
   type SecurityRequirement,
+  type SecuritySchemeObject,
   SecuritySchemeRegistry,
   securityRequirements,
 } from '../openapi/security.js';
@@ -15,7 +15,7 @@ export const MARK = 'x-keyward';
 /** What a guarded route contributes to the document: its `security` and the schemes it names. */
 export interface SecurityMark {
   security: SecurityRequirement[];
-  securitySchemes: Record<string, ApiKeySecurityScheme>;
+  securitySchemes: Record<string, SecuritySchemeObject>;
   /** How to send the key and the scopes needed, for the operation's description. */
   description: string;
   /** 401, 403 (with scopes), 429 and 503 with their JSON bodies (OpenAPI 3 only). */
@@ -88,6 +88,18 @@ interface SwaggerDocument {
   securityDefinitions?: Record<string, unknown>;
 }
 
+function isCookieScheme(scheme: SecuritySchemeObject | undefined): boolean {
+  return scheme?.type === 'apiKey' && scheme.in === 'cookie';
+}
+
+/** Swagger 2.0 has no `http` bearer type: a bearer key is described as the `Authorization` header. */
+function swagger2Scheme(scheme: SecuritySchemeObject): SecuritySchemeObject {
+  if (scheme.type === 'apiKey') return scheme;
+  const header: SecuritySchemeObject = { type: 'apiKey', name: 'Authorization', in: 'header' };
+  if (scheme.description !== undefined) header.description = scheme.description;
+  return header;
+}
+
 /**
  * Turns the marks @fastify/swagger copied into operations into `security`, and adds the
  * schemes to `components.securitySchemes` (OpenAPI 3) or `securityDefinitions` (Swagger
@@ -95,7 +107,7 @@ interface SwaggerDocument {
  */
 export function applyMarks<D>(document: D): D {
   const doc = document as SwaggerDocument;
-  const schemes: Record<string, ApiKeySecurityScheme> = {};
+  const schemes: Record<string, SecuritySchemeObject> = {};
   const swagger2 = typeof doc.swagger === 'string';
   for (const item of Object.values(doc.paths ?? {})) {
     if (item === undefined) continue;
@@ -107,7 +119,7 @@ export function applyMarks<D>(document: D): D {
       Object.assign(schemes, mark.securitySchemes);
       operation.security = swagger2
         ? mark.security.filter((r) =>
-            Object.keys(r).every((name) => mark.securitySchemes[name]?.in !== 'cookie'),
+            Object.keys(r).every((name) => !isCookieScheme(mark.securitySchemes[name])),
           )
         : mark.security;
       if (!swagger2) describeMarked(operation, mark);
@@ -116,7 +128,9 @@ export function applyMarks<D>(document: D): D {
   }
   if (Object.keys(schemes).length === 0) return document;
   if (swagger2) {
-    const kept = Object.entries(schemes).filter(([, s]) => s.in !== 'cookie');
+    const kept = Object.entries(schemes)
+      .filter(([, s]) => !isCookieScheme(s))
+      .map(([name, s]) => [name, swagger2Scheme(s)] as const);
     doc.securityDefinitions = { ...doc.securityDefinitions, ...Object.fromEntries(kept) };
   } else {
     doc.components = {

@@ -1,8 +1,8 @@
 import type { Guard } from '../core/guard.js';
 import { authDescription, authResponses } from './responses.js';
 import {
-  type ApiKeySecurityScheme,
   type SecurityRequirement,
+  type SecuritySchemeObject,
   SecuritySchemeRegistry,
   securityRequirements,
 } from './security.js';
@@ -12,7 +12,7 @@ export interface OpenApiSecurity {
   /** The operation's `security` (alternatives; `{}` last when auth is optional). */
   security: SecurityRequirement[];
   /** Entries for `components.securitySchemes`. */
-  securitySchemes: Record<string, ApiKeySecurityScheme>;
+  securitySchemes: Record<string, SecuritySchemeObject>;
   /** The operation's `description`: how to send the key and which scopes it needs. */
   description: string;
   /** The operation's refusals with their JSON bodies: 401, 403 (with scopes), 429, 503. */

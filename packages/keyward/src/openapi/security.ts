@@ -1,6 +1,6 @@
 import { KeywardConfigError } from '../core/failures.js';
 import type { Guard } from '../core/guard.js';
-import { type ApiKeyScheme, sameScheme } from '../core/schemes.js';
+import { type ApiKeyScheme, bearerFormatOf, sameScheme } from '../core/schemes.js';
 
 /** OpenAPI 3.1 `apiKey` security scheme object, in FastAPI's exact shape. */
 export interface ApiKeySecurityScheme {
@@ -10,11 +10,29 @@ export interface ApiKeySecurityScheme {
   description?: string;
 }
 
+/** OpenAPI 3.1 `http` bearer security scheme object, in FastAPI's `HTTPBearer` shape. */
+export interface HttpBearerSecurityScheme {
+  type: 'http';
+  scheme: 'bearer';
+  bearerFormat?: string;
+  description?: string;
+}
+
+/** A security scheme object keyward emits. */
+export type SecuritySchemeObject = ApiKeySecurityScheme | HttpBearerSecurityScheme;
+
 /** One OpenAPI security requirement: scheme name to required scopes (roles). */
 export type SecurityRequirement = Record<string, string[]>;
 
 /** The component for one scheme: `description` only when one was given. */
-export function securitySchemeObject(scheme: ApiKeyScheme): ApiKeySecurityScheme {
+export function securitySchemeObject(scheme: ApiKeyScheme): SecuritySchemeObject {
+  if (scheme.kind === 'bearer') {
+    const bearer: HttpBearerSecurityScheme = { type: 'http', scheme: 'bearer' };
+    const format = bearerFormatOf(scheme);
+    if (format !== undefined) bearer.bearerFormat = format;
+    if (scheme.description !== undefined) bearer.description = scheme.description;
+    return bearer;
+  }
   const object: ApiKeySecurityScheme = { type: 'apiKey', name: scheme.name, in: scheme.in };
   if (scheme.description !== undefined) object.description = scheme.description;
   return object;
@@ -64,8 +82,8 @@ export class SecuritySchemeRegistry {
     return this.#schemes.size;
   }
 
-  toJSON(): Record<string, ApiKeySecurityScheme> {
-    const out: Record<string, ApiKeySecurityScheme> = {};
+  toJSON(): Record<string, SecuritySchemeObject> {
+    const out: Record<string, SecuritySchemeObject> = {};
     for (const [name, scheme] of this.#schemes) out[name] = securitySchemeObject(scheme);
     return out;
   }

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
 import { KeywardConfigError, rateLimits, staticKeys } from 'keyward';
+import { createAdminApp } from '../admin/app.js';
 import { LineWriter } from '../log/lines.js';
 import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { accessLogged, type LogLevel } from '../serve/access-log.js';
@@ -92,6 +93,9 @@ interface ServeFlags {
   allowPrivateWebhooks?: boolean;
   expiringNotice: number;
   leakAction: LeakResponse;
+  admin: boolean;
+  adminPort?: number;
+  adminHost: string;
 }
 
 /** The server's timeouts and connection cap; a head allowed longer than the whole request is refused. */
@@ -337,6 +341,22 @@ export function registerServe(program: Command, io: CliIO): void {
         .default('revoke'),
     )
     .addOption(
+      new Option(
+        '--admin-port <port>',
+        'port of the admin API and dashboard (default 8001; 0 with --port 0: any free port)',
+      )
+        .env('KEYWARD_ADMIN_PORT')
+        .argParser(parsePort),
+    )
+    .addOption(
+      new Option('--admin-host <host>', 'address the admin listener binds (keep it private)')
+        .env('KEYWARD_ADMIN_HOST')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option('--no-admin', 'no admin listener (KEYWARD_NO_ADMIN set: the same)').env('KEYWARD_NO_ADMIN'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'JSON request log on stdout (keys redacted; only key ids are logged)')
         .env('KEYWARD_LOG_LEVEL')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
@@ -407,6 +427,7 @@ export function registerServe(program: Command, io: CliIO): void {
       const say = (text: string) => io.stderr.write(`${text}\n`);
       let server: Awaited<ReturnType<typeof listen>> | undefined;
       let ops: OpsListener | undefined;
+      let admin: Awaited<ReturnType<typeof listen>> | undefined;
       let writer: LineWriter | undefined;
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
@@ -503,6 +524,17 @@ export function registerServe(program: Command, io: CliIO): void {
           });
           dispatcher.start();
         }
+        // The admin API listens apart: the public port never serves its routes. With
+        // --port 0 (tests, several instances) it takes any free port too unless told one.
+        if (manager && flags.admin) {
+          const adminPort = flags.adminPort ?? (flags.port === 0 ? 0 : 8001);
+          const adminApp = createAdminApp({ manager, limits: limits.limits as GuardLimits<never> });
+          admin = await listen(adminApp, adminPort, flags.adminHost, connections, wrap).catch(
+            (error: unknown) => {
+              throw listenError(error, flags.adminHost, adminPort);
+            },
+          );
+        }
         // Only once listening: a key issued by a start that then fails would be shown to nobody.
         first = manager && (await bootstrapDemoKey(manager));
         empty = !first && manager !== undefined && (await manager.list({ limit: 1 })).items.length === 0;
@@ -511,6 +543,7 @@ export function registerServe(program: Command, io: CliIO): void {
         await ops?.close().catch(() => {});
         await server?.close().catch(() => {});
         await dispatcher?.stop().catch(() => {});
+        await admin?.close().catch(() => {});
         await manager?.close().catch(() => {});
         await limits?.close().catch(() => {});
         process.off('SIGINT', onSignal);
@@ -520,6 +553,13 @@ export function registerServe(program: Command, io: CliIO): void {
       const url = server.url;
       say(`keyward demo API listening on ${url}  (docs: ${url}/docs)`);
       if (ops) say(`Metrics on ${ops.url}/metrics (readiness: ${ops.url}/ready)`);
+      if (admin) {
+        say(
+          `keyward admin API listening on ${admin.url}  (docs: ${admin.url}/v1/docs; root keys: keyward keys create --name ops --scopes 'keyward:*')`,
+        );
+      } else if (configured && flags.admin)
+        say('No admin API: keys come from KEYWARD_API_KEYS, not a key store.');
+      const adminServer = admin;
       say(
         configured
           ? 'Verifying static keys from KEYWARD_API_KEYS.'
@@ -553,7 +593,7 @@ export function registerServe(program: Command, io: CliIO): void {
           `keyward: ${signal}: not accepting connections; in-flight requests have ${seconds(flags.shutdownTimeout)} to finish`,
         );
         const cut = await running.shutdown(flags.shutdownTimeout);
-        await ops?.close();
+        await Promise.all([ops?.close(), adminServer?.close()]);
         try {
           await dispatcher?.stop();
           // Flushes the usage counts gathered in memory: none is lost on a clean stop.

@@ -1,0 +1,104 @@
+import { KeyStoreError } from '@keyward/keys';
+
+/** Stable `code`s of admin API errors, besides the key store's own (`KeyErrorCode`). */
+export type AdminErrorCode =
+  | 'invalid_input'
+  | 'invalid_json'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'key_not_found'
+  | 'owner_not_found'
+  | 'key_state'
+  | 'duplicate_key'
+  | 'csrf'
+  | 'unauthenticated'
+  | 'dashboard_not_built'
+  | 'idempotency_in_progress'
+  | 'idempotency_key_reused'
+  | 'store_unavailable'
+  | 'internal';
+
+const TITLES: Record<string, string> = {
+  invalid_input: 'Invalid input',
+  invalid_json: 'The body is not a JSON object',
+  payload_too_large: 'The body is too large',
+  unsupported_media_type: 'The body must be application/json',
+  not_found: 'Not found',
+  key_not_found: 'No such key',
+  owner_not_found: 'No such owner',
+  key_state: 'The key cannot change that way',
+  duplicate_key: 'The key exists already',
+  csrf: 'Missing or wrong CSRF token',
+  unauthenticated: 'Not signed in',
+  dashboard_not_built: 'The dashboard is not built: run npm run build',
+  idempotency_in_progress: 'A request with this Idempotency-Key is still running',
+  idempotency_key_reused: 'This Idempotency-Key was used for another request',
+  store_unavailable: 'The key store is unavailable',
+  internal: 'Internal error',
+};
+
+const STATUS: Record<string, number> = {
+  invalid_input: 400,
+  invalid_json: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_found: 404,
+  key_not_found: 404,
+  owner_not_found: 404,
+  key_state: 409,
+  duplicate_key: 409,
+  csrf: 403,
+  unauthenticated: 401,
+  dashboard_not_built: 503,
+  idempotency_in_progress: 409,
+  idempotency_key_reused: 422,
+  store_unavailable: 503,
+  internal: 500,
+};
+
+/** An admin API refusal: thrown by handlers, answered as RFC 9457 problem details. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(
+    readonly code: AdminErrorCode,
+    /** Human detail; never a key. */
+    readonly detail?: string,
+  ) {
+    super(detail ?? TITLES[code]);
+  }
+}
+
+/** An `application/problem+json` response with the stable code. */
+export function problem(code: string, detail?: string, headers?: Record<string, string>): Response {
+  const status = STATUS[code] ?? 500;
+  const body: Record<string, unknown> = {
+    type: `https://keyward.dev/problems/${code}`,
+    title: TITLES[code] ?? 'Error',
+    status,
+    code,
+  };
+  if (detail !== undefined) body.detail = detail;
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/**
+ * The response for anything a handler threw: its own code for admin and key-store errors
+ * (their messages never hold a key), `internal` with no detail for anything else.
+ */
+export function problemFor(error: unknown): Response {
+  if (error instanceof AdminError) return problem(error.code, error.detail);
+  if (error instanceof KeyStoreError) {
+    if (error.code === 'store_unavailable')
+      return problem('store_unavailable', undefined, { 'retry-after': '5' });
+    if (error.code in STATUS) return problem(error.code, error.message);
+  }
+  process.emitWarning(
+    `admin API: unhandled ${error instanceof Error ? error.name : typeof error}`,
+    'KeywardWarning',
+  );
+  return problem('internal');
+}
