@@ -30,6 +30,8 @@ async function verify(db: string, key: string) {
 describe('keyward keys create/list/show', () => {
   it('prints the new key alone on stdout, once, and stores only its hash', async () => {
     const { db, run } = fresh();
+    // Only init, keys create and keys import create a store: owners create needs one.
+    expect((await run('init')).code).toBe(0);
     expect((await run('owners', 'create', 'acme')).code).toBe(0);
     const created = await run(
       'keys',
@@ -89,9 +91,10 @@ describe('keyward keys create/list/show', () => {
 
   it('pages with --limit/--cursor and filters with --owner', async () => {
     const { run } = fresh();
-    for (const owner of ['a', 'b']) await run('owners', 'create', owner);
+    expect((await run('init')).code).toBe(0);
+    for (const owner of ['a', 'b']) expect((await run('owners', 'create', owner)).code).toBe(0);
     for (const owner of ['a', 'b', 'a', 'a'])
-      await run('keys', 'create', '--name', `k-${owner}`, '--owner', owner);
+      expect((await run('keys', 'create', '--name', `k-${owner}`, '--owner', owner)).code).toBe(0);
     const first = json((await run('keys', 'list', '--owner', 'a', '--limit', '2', '--json')).stdout);
     expect(first.keys).toHaveLength(2);
     expect(first.nextCursor).toEqual(expect.any(String));

@@ -445,7 +445,12 @@ describe('keys list filters', () => {
 
 describe('keys export', () => {
   it('writes every record as one JSON document or as JSON lines, never a key', async () => {
-    const { run, made } = await seeded(['--name', 'a'], ['--name', 'b', '--owner', 'acme']);
+    const { run, made } = await seeded(['--name', 'a']);
+    // A key's owner must exist before the key names it.
+    expect((await run('owners', 'create', 'acme')).code).toBe(0);
+    const owned = await run('keys', 'create', '--name', 'b', '--owner', 'acme', '--json');
+    expect(owned.code).toBe(0);
+    made.push({ key: json(owned.stdout).key, id: json(owned.stdout).id });
     const all = await run('keys', 'export');
     expect(all.code).toBe(0);
     expect(json(all.stdout).keys.map((k: { name: string }) => k.name)).toEqual(['a', 'b']);
