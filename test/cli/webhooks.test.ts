@@ -63,10 +63,12 @@ function verifies(secret: string, r: Received): boolean {
   return r.signature.split(' ').includes(`v1,${mac}`);
 }
 
-function fresh() {
+/** A new, empty key store: `webhooks add` needs one (only init, keys create and keys import make it). */
+async function fresh() {
   const db = join(dir, `hooks-${++n}.db`);
   const env = { KEYWARD_PEPPER: PEPPER };
   const run = (...args: string[]) => cli([...args, '--db', db], env);
+  expect((await run('init')).code).toBe(0);
   return { db, run };
 }
 
@@ -93,7 +95,7 @@ const adding = (url: string, events: string) => [
 
 /** A fresh store with one receiver for `events` answering `status()`, and a dispatcher on a clock the test moves. */
 async function withReceiver(events: string, status?: () => number) {
-  const { db, run } = fresh();
+  const { db, run } = await fresh();
   const hook = await receiver(status);
   const added = await run(...adding(hook.url, events), '--json');
   const { secret } = JSON.parse(added.stdout) as { secret: string };
@@ -112,7 +114,7 @@ async function withReceiver(events: string, status?: () => number) {
 
 describe('keyward webhooks', () => {
   it('adds a receiver (refusing a private one unless allowed), lists, tests and removes it', async () => {
-    const { run } = fresh();
+    const { run } = await fresh();
     const hook = await receiver();
     const refused = await run('webhooks', 'add', '--url', hook.url, '--events', 'key.created');
     expect(refused.code).toBe(2);

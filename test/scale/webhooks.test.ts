@@ -42,6 +42,8 @@ describe.skipIf(!run)('webhooks from two instances on PostgreSQL', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    // Only init, keys create and keys import create a store; webhooks add needs one.
+    expect((await cli(['init'], env)).code).toBe(0);
     const added = await cli(
       ['webhooks', 'add', '--url', url, '--events', 'key.created', '--allow-private-webhooks'],
       env,
