@@ -71,6 +71,8 @@ function describeLog(name: string, where: () => Promise<Where>) {
       const { key, record } = await manager.create({ name, ...more });
       keys[name] = { key, id: record.id };
     };
+    // A key names an owner that exists.
+    await manager.createOwner({ name: 'acme' });
     await make('owned', { owner: 'acme' });
     await make('revoked');
     await manager.revoke(keys.revoked!.id);
