@@ -68,8 +68,10 @@ async function fresh() {
   const db = join(dir, `hooks-${++n}.db`);
   const env = { KEYWARD_PEPPER: PEPPER };
   const run = (...args: string[]) => cli([...args, '--db', db], env);
+  const runWith = (more: NodeJS.ProcessEnv, ...args: string[]) =>
+    cli([...args, '--db', db], { ...env, ...more });
   expect((await run('init')).code).toBe(0);
-  return { db, run };
+  return { db, run, runWith };
 }
 
 const managers: KeyManager[] = [];
@@ -114,11 +116,20 @@ async function withReceiver(events: string, status?: () => number) {
 
 describe('keyward webhooks', () => {
   it('adds a receiver (refusing a private one unless allowed), lists, tests and removes it', async () => {
-    const { run } = await fresh();
+    const { run, runWith } = await fresh();
     const hook = await receiver();
     const refused = await run('webhooks', 'add', '--url', hook.url, '--events', 'key.created');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/loopback or private address/);
+    // The variable allows it only when true: =0 keeps the refusal.
+    const add = ['webhooks', 'add', '--url', hook.url, '--events', 'key.created', '--json'];
+    const off = await runWith({ KEYWARD_ALLOW_PRIVATE_WEBHOOKS: '0' }, ...add);
+    expect(off.code).toBe(2);
+    expect(off.stderr).toMatch(/loopback or private address/);
+    const on = await runWith({ KEYWARD_ALLOW_PRIVATE_WEBHOOKS: '1' }, ...add);
+    expect(on.code).toBe(0);
+    const { id: viaEnv } = JSON.parse(on.stdout) as { id: string };
+    expect((await run('webhooks', 'remove', viaEnv)).code).toBe(0);
     expect((await run(...adding(hook.url, 'key.nope'))).stderr).toMatch(/unknown event "key.nope"/);
     const added = await run(...adding(hook.url, 'key.created,key.revoked'));
     expect(added.code).toBe(0);

@@ -69,15 +69,22 @@ export const dbOption = () =>
 const FLAG_ENV = new WeakMap<Option, string>();
 
 export const keyPrefixOption = () =>
-  new Option(
-    '--key-prefix <prefix>',
-    "this deployment's key prefix, e.g. acme (default: $KEYWARD_KEY_PREFIX or kw)",
+  new Option('--key-prefix <prefix>', "this deployment's key prefix, e.g. acme (default: kw)").env(
+    'KEYWARD_KEY_PREFIX',
   );
 
-/** The key prefix: the flag, else `KEYWARD_KEY_PREFIX`, else undefined (the format's default, `kw`). */
+/**
+ * The key prefix: the flag, else `KEYWARD_KEY_PREFIX` (read from the command's environment,
+ * so in-process runs see theirs), else undefined (the format's default, `kw`). An empty or
+ * blank value means the default.
+ */
 export function keyPrefixOf(io: CliIO, flag?: string): string | undefined {
-  return flag ?? (io.env.KEYWARD_KEY_PREFIX?.trim() || undefined);
+  return (flag ?? io.env.KEYWARD_KEY_PREFIX)?.trim() || undefined;
 }
+
+/** `--allow-private-webhooks` (also `KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1`; `=0` keeps it off). */
+export const allowPrivateWebhooksOption = (description: string) =>
+  envFlag('--allow-private-webhooks', description, 'KEYWARD_ALLOW_PRIVATE_WEBHOOKS');
 
 /**
  * A flag without a value that an environment variable can also turn on: set to `1`,
@@ -86,20 +93,28 @@ export function keyPrefixOf(io: CliIO, flag?: string): string | undefined {
  * read from the command's environment by {@link applyEnvFlags} instead.
  */
 export function envFlag(flags: string, description: string, env: string): Option {
-  const option = new Option(flags, `${description} (env: ${env}=1)`);
+  // Declared as the option's variable (so help and checks see it); the value commander
+  // derives from it is replaced by applyEnvFlags before the action runs.
+  const option = new Option(flags, `${description} (${env}=1 turns it on, =0 off)`).env(env);
   FLAG_ENV.set(option, env);
   return option;
 }
 
-/** Before each action: the flags of {@link envFlag} not given on the command line, from `env`. */
+/**
+ * Before each action: the flags of {@link envFlag} not given on the command line, from
+ * `env` (the command's environment): on for a true value, and off otherwise, undoing
+ * commander's own reading of the variable (which is on whenever it is defined).
+ */
 export function applyEnvFlags(program: Command, env: NodeJS.ProcessEnv): void {
   program.hook('preAction', (_program, action) => {
     for (const option of action.options) {
       const name = FLAG_ENV.get(option);
       if (name === undefined) continue;
       const key = option.attributeName();
-      if (action.getOptionValueSource(key) === 'cli') continue;
+      const source = action.getOptionValueSource(key);
+      if (source === 'cli') continue;
       if (truthy(env[name])) action.setOptionValueWithSource(key, true, 'env');
+      else if (source === 'env') action.setOptionValueWithSource(key, undefined, 'default');
     }
   });
 }

@@ -34,6 +34,7 @@ import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { fail } from './exit.js';
 import type { CliIO } from './io.js';
 import {
+  allowPrivateWebhooksOption,
   dbOption,
   keyPrefixOf,
   keyPrefixOption,
@@ -320,9 +321,8 @@ export function registerServe(program: Command, io: CliIO): void {
         .argParser(parseRateLimitArg),
     )
     .addOption(
-      new Option(
-        '--allow-private-webhooks',
-        'deliver webhooks (keyward webhooks add) to loopback and private addresses too (also KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1)',
+      allowPrivateWebhooksOption(
+        'deliver webhooks (keyward webhooks add) to loopback and private addresses too',
       ),
     )
     .addOption(
@@ -517,8 +517,7 @@ export function registerServe(program: Command, io: CliIO): void {
         if (manager?.store.readMeta && manager.store.swapMeta) {
           dispatcher = new WebhookDispatcher({
             manager,
-            allowPrivate:
-              flags.allowPrivateWebhooks === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1',
+            allowPrivate: flags.allowPrivateWebhooks === true,
             expiringNoticeMs: flags.expiringNotice,
             log: say,
           });

@@ -14,7 +14,7 @@ import {
 } from '../webhooks/registry.js';
 import { checkWebhookUrl, deliver, isPrivateAddress } from '../webhooks/send.js';
 import type { CliIO } from './io.js';
-import { dbOption, jsonOption, withManager } from './options.js';
+import { allowPrivateWebhooksOption, dbOption, jsonOption, withManager } from './options.js';
 import { jsonLine, printable, table } from './render.js';
 
 /** Refuses a receiver on a loopback or private address (as it resolves now) unless allowed. */
@@ -37,11 +37,7 @@ async function checkReceiver(text: string, allowPrivate: boolean): Promise<strin
 }
 
 const allowOption = (c: Command) =>
-  c.option(
-    '--allow-private-webhooks',
-    'allow a receiver on a loopback or private address (also KEYWARD_ALLOW_PRIVATE_WEBHOOKS=1)',
-  );
-const allowed = (io: CliIO, flag?: boolean) => flag === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1';
+  c.addOption(allowPrivateWebhooksOption('allow a receiver on a loopback or private address'));
 
 /** `keyward webhooks ...`. */
 export function registerWebhooks(program: Command, io: CliIO): void {
@@ -72,7 +68,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
         json?: boolean;
       }) => {
         const events = parseEvents(flags.events);
-        const url = await checkReceiver(flags.url, allowed(io, flags.allowPrivateWebhooks));
+        const url = await checkReceiver(flags.url, flags.allowPrivateWebhooks === true);
         await withManager(io, flags.db, async (m) => {
           const endpoint = await addEndpoint(metaStore(m.store), url, events);
           if (flags.json) return void io.stdout.write(jsonLine(endpoint));
@@ -165,7 +161,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
           endpoint.url,
           endpoint.secret,
           message,
-          allowed(io, flags.allowPrivateWebhooks),
+          flags.allowPrivateWebhooks === true,
         );
         if (flags.json) io.stdout.write(jsonLine({ id, ...result }));
         else
