@@ -1,6 +1,6 @@
 // Every command's --json output against the JSON Schema shipped in @keyward/server/schemas
 // (validated with Ajv), and every command with --json has a schema.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Ajv } from 'ajv';
@@ -33,6 +33,21 @@ const SCHEMA_OF: Record<string, string> = {
   init: 'init.json',
   doctor: 'doctor.json',
   completion: 'completion.json',
+  'keys pattern': 'keys-pattern.json',
+  'owners create': 'owner.json',
+  'owners list': 'owners-list.json',
+  'owners show': 'owner.json',
+  'owners update': 'owner.json',
+  'owners delete': 'owner.json',
+  'policy show': 'policy.json',
+  'policy set': 'policy.json',
+  usage: 'usage.json',
+  'usage top': 'usage-top.json',
+  scan: 'scan.json',
+  'webhooks add': 'webhooks-add.json',
+  'webhooks list': 'webhooks-list.json',
+  'webhooks remove': 'webhooks-remove.json',
+  'webhooks test': 'webhooks-test.json',
 };
 
 function validator() {
@@ -102,6 +117,7 @@ describe('the JSON Schemas of --json output', () => {
       return value;
     };
     await run('init', ['--db', db]);
+    await run('owners create', ['acme', '--credits', '100', '--refill', '100/month', '--db', db]);
     const created = await run('keys create', ['--name', 'a', '--scopes', 'read', '--uses', '5', '--db', db]);
     const other = await run('keys create', [
       '--name',
@@ -112,9 +128,12 @@ describe('the JSON Schemas of --json output', () => {
       '10/1m',
       '--expires',
       '30d',
+      '--ip-allow',
+      '10.0.0.0/8',
       '--db',
       db,
     ]);
+    expect(other.restrictions).toEqual({ ipAllow: ['10.0.0.0/8'] });
     const id = created.id as string;
     await run('keys list', ['--db', db]);
     await run('keys show', [id, '--db', db]);
@@ -138,6 +157,38 @@ describe('the JSON Schemas of --json output', () => {
     await run('doctor', ['--db', db]);
     await run('doctor', ['--db', join(dir, 'missing.db')], { code: 1 });
     await run('completion', ['bash']);
+    await run('keys pattern', []);
+    await run('keys pattern', ['--gitleaks', '--key-prefix', 'acme']);
+    await run('owners list', ['--db', db]);
+    await run('owners show', ['acme', '--db', db]);
+    await run('owners update', ['acme', '--rate-limit', '100/1m', '--max-lifetime', '90d', '--db', db]);
+    await run('policy set', ['--max-lifetime', '365d', '--db', db]);
+    await run('policy show', ['--db', db]);
+    await run('usage', ['--db', db]);
+    await run('usage', ['--owner', 'acme', '--since', '1h', '--db', db]);
+    await run('usage top', ['--owners', '--db', db]);
+    const tree = join(dir, 'scanned');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'config.env'), `TOKEN=${rotated.key as string}\n`);
+    const scanned = await run('scan', [tree, '--check', '--db', db]);
+    expect(scanned).toMatchObject({ findings: [{ file: expect.any(String), line: 1, state: 'revoked' }] });
+    const hook = await run('webhooks add', [
+      '--url',
+      'http://127.0.0.1:9/hook',
+      '--events',
+      '*',
+      '--allow-private-webhooks',
+      '--db',
+      db,
+    ]);
+    await run('webhooks list', ['--db', db]);
+    // Nothing listens on port 9: the test event is not delivered (exit 1), and says so.
+    const tested = await run('webhooks test', [hook.id as string, '--allow-private-webhooks', '--db', db], {
+      code: 1,
+    });
+    expect(tested).toMatchObject({ ok: false, status: 0 });
+    await run('webhooks remove', [hook.id as string, '--db', db]);
+    await run('owners delete', ['acme', '--force', '--db', db]);
     expect([...seen].sort()).toEqual(Object.keys(SCHEMA_OF).sort());
   });
 
