@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileBench, compiled } from '../../bench/lib/build.js';
 import { registry } from '../../bench/lib/registry.js';
 import { makeRow } from '../../packages/keys/src/testing/contract.js';
+import type { WriterRequest } from '../../packages/sqlite/src/worker/writer-worker.js';
 
 // The harness runs its servers as tsc output (bench/lib/build.ts). This checks that every
 // server it knows compiles, and that a compiled store server answers as the harness expects.
@@ -52,12 +53,20 @@ describe('the compiled benchmark', () => {
     const row = makeRow({ remainingUses: 2 });
     await store.insert(row, { actor: 't', at: new Date(), action: 'create' });
     await store.close();
+    // As the built package runs it: plain Node, without vitest's `@keyward/source` condition
+    // (under it the worker's imports resolve to TypeScript sources Node cannot load).
     const worker = new Worker(`${root}packages/sqlite/dist/worker/writer-worker.js`, {
       workerData: { path: database, busyMs: 1000 },
+      execArgv: [],
     });
     try {
-      const reply = new Promise((resolve) => worker.once('message', resolve));
-      worker.postMessage({ id: 7, op: 'consume', keyId: row.id, at: 1234 });
+      // A worker that fails to load posts nothing: fail with its error instead of waiting.
+      const reply = new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      const request: WriterRequest = { id: 7, op: 'consume', keyId: row.id, at: 1234, cost: 1 };
+      worker.postMessage(request);
       expect(await reply).toEqual({ id: 7, left: 1 });
     } finally {
       await worker.terminate();
