@@ -12,6 +12,7 @@ export type AdminErrorCode =
   | 'key_state'
   | 'duplicate_key'
   | 'csrf'
+  | 'root_scope_not_held'
   | 'unauthenticated'
   | 'dashboard_not_built'
   | 'idempotency_in_progress'
@@ -30,6 +31,7 @@ const TITLES: Record<string, string> = {
   key_state: 'The key cannot change that way',
   duplicate_key: 'The key exists already',
   csrf: 'Missing or wrong CSRF token',
+  root_scope_not_held: 'A root key may only grant or manage root scopes it holds itself',
   unauthenticated: 'Not signed in',
   dashboard_not_built: 'The dashboard is not built: run npm run build',
   idempotency_in_progress: 'A request with this Idempotency-Key is still running',
@@ -49,6 +51,7 @@ const STATUS: Record<string, number> = {
   key_state: 409,
   duplicate_key: 409,
   csrf: 403,
+  root_scope_not_held: 403,
   unauthenticated: 401,
   dashboard_not_built: 503,
   idempotency_in_progress: 409,
