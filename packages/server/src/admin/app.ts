@@ -12,6 +12,7 @@ import { problem, problemFor } from './problem.js';
 import { adminRoute, keyRoutes } from './routes.js';
 import { type SessionOptions, SessionStore } from './sessions.js';
 import { usageRoutes } from './usage.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface AdminAppOptions {
   manager: KeyManager;
@@ -20,6 +21,8 @@ export interface AdminAppOptions {
   /** Dashboard sessions (default: 8 hours each, at most 10,000). */
   sessions?: SessionOptions;
   version?: string;
+  /** Webhook receivers on loopback or private addresses are allowed (serve's `--allow-private-webhooks`). */
+  allowPrivateWebhooks?: boolean;
 }
 
 /**
@@ -42,6 +45,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   keyRoutes(app, route, manager);
   ownerRoutes(app, route, manager);
   usageRoutes(app, route, manager);
+  webhookRoutes(app, route, manager, { allowPrivate: options.allowPrivateWebhooks === true });
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;

@@ -513,12 +513,13 @@ export function registerServe(program: Command, io: CliIO): void {
             },
           );
         }
+        const allowPrivateWebhooks =
+          flags.allowPrivateWebhooks === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1';
         // Webhooks need the store's settings table (SQLite, PostgreSQL).
         if (manager?.store.readMeta && manager.store.swapMeta) {
           dispatcher = new WebhookDispatcher({
             manager,
-            allowPrivate:
-              flags.allowPrivateWebhooks === true || io.env.KEYWARD_ALLOW_PRIVATE_WEBHOOKS === '1',
+            allowPrivate: allowPrivateWebhooks,
             expiringNoticeMs: flags.expiringNotice,
             log: say,
           });
@@ -528,7 +529,11 @@ export function registerServe(program: Command, io: CliIO): void {
         // --port 0 (tests, several instances) it takes any free port too unless told one.
         if (manager && flags.admin) {
           const adminPort = flags.adminPort ?? (flags.port === 0 ? 0 : 8001);
-          const adminApp = createAdminApp({ manager, limits: limits.limits as GuardLimits<never> });
+          const adminApp = createAdminApp({
+            manager,
+            limits: limits.limits as GuardLimits<never>,
+            allowPrivateWebhooks: allowPrivateWebhooks,
+          });
           admin = await listen(adminApp, adminPort, flags.adminHost, connections, wrap).catch(
             (error: unknown) => {
               throw listenError(error, flags.adminHost, adminPort);
