@@ -23,6 +23,11 @@ export interface AdminAppOptions {
   version?: string;
   /** Webhook receivers on loopback or private addresses are allowed (serve's `--allow-private-webhooks`). */
   allowPrivateWebhooks?: boolean;
+  /**
+   * `GET /metrics`: the Prometheus text (`createServeMetrics().render`), for a root key
+   * with `keyward:usage:read`. Not served unless given.
+   */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /**
@@ -46,6 +51,17 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   ownerRoutes(app, route, manager);
   usageRoutes(app, route, manager);
   webhookRoutes(app, route, manager, { allowPrivate: options.allowPrivateWebhooks === true });
+  const metrics = options.metrics;
+  if (metrics) {
+    // Prometheus sends the root key as a bearer token (`authorization` in its scrape config).
+    app.get(
+      '/metrics',
+      route('keyward:usage:read', async () => {
+        const { contentType, body } = await metrics();
+        return new Response(body, { headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
+      }),
+    );
+  }
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;

@@ -365,7 +365,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .addOption(
       new Option(
         '--metrics-port <port>',
-        'serve GET /metrics (Prometheus), /ready and /health on this port, apart from the public one (default: off)',
+        'serve GET /metrics (Prometheus), /ready and /health without authentication on this port, apart from the public one (default: off; the admin listener serves /metrics to root keys)',
       )
         .env('KEYWARD_METRICS_PORT')
         .argParser(parsePort),
@@ -431,8 +431,13 @@ export function registerServe(program: Command, io: CliIO): void {
       let writer: LineWriter | undefined;
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
+      // Metrics are kept whenever something serves them: the metrics port, or the admin
+      // listener (which needs the key store, so not with static keys).
+      const adminListener = flags.admin && !configured;
       const metrics: ServeMetrics | undefined =
-        flags.metricsPort === undefined ? undefined : createServeMetrics({ dependencies: () => ready() });
+        flags.metricsPort === undefined && !adminListener
+          ? undefined
+          : createServeMetrics({ dependencies: () => ready() });
       const probes: ReadinessProbe[] = [];
       const ready = createReadiness(probes, { timeoutMs: flags.readyTimeout });
       let github: GithubKeys | undefined;
@@ -532,7 +537,8 @@ export function registerServe(program: Command, io: CliIO): void {
           const adminApp = createAdminApp({
             manager,
             limits: limits.limits as GuardLimits<never>,
-            allowPrivateWebhooks: allowPrivateWebhooks,
+            allowPrivateWebhooks,
+            ...(metrics ? { metrics: metrics.render } : {}),
           });
           admin = await listen(adminApp, adminPort, flags.adminHost, connections, wrap).catch(
             (error: unknown) => {
@@ -562,6 +568,7 @@ export function registerServe(program: Command, io: CliIO): void {
         say(
           `keyward admin API listening on ${admin.url}  (docs: ${admin.url}/v1/docs; root keys: keyward keys create --name ops --scopes 'keyward:*')`,
         );
+        if (metrics) say(`Prometheus metrics at ${admin.url}/metrics (a root key with keyward:usage:read)`);
       } else if (configured && flags.admin)
         say('No admin API: keys come from KEYWARD_API_KEYS, not a key store.');
       const adminServer = admin;
