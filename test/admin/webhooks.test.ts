@@ -242,6 +242,21 @@ describe.each(kinds)('admin API webhooks on %s', (kind) => {
     expect((await admin.call('GET', '/v1/webhooks')).json.items).toHaveLength(count + 1);
   });
 
+  it('documents the webhook routes in the OpenAPI document, under keyward:webhooks:write', async () => {
+    const doc = (await admin.call('GET', '/v1/openapi.json', { key: null })).json;
+    for (const route of ROUTES()) {
+      const path = route.path.replace(ANY_ID, '{id}');
+      const op = doc.paths[path]?.[route.method.toLowerCase()];
+      expect(op, `${route.method} ${path}`).toBeDefined();
+      expect(op.security).toEqual([{ HTTPBearer: [SCOPE] }, { APIKeyHeader: [SCOPE] }]);
+    }
+    expect(doc.components.schemas.Webhook.properties.secret).toBeDefined();
+    expect(doc.components.schemas.WebhookState.properties).not.toHaveProperty('secret');
+    // This app serves no metrics: none documented, none served.
+    expect(doc.paths['/metrics']).toBeUndefined();
+    expectProblem(await admin.call('GET', '/metrics'), 404, 'not_found');
+  });
+
   it('shows each signing secret in its create response and nowhere else', async () => {
     expect(secrets.length).toBeGreaterThanOrEqual(7);
     for (const secret of secrets) {

@@ -204,6 +204,16 @@ describe('metrics on the admin listener', () => {
     expect((await fetch(`${adminUrl}/metrics`, { headers: { 'x-api-key': roots.usage! } })).status).toBe(200);
   });
 
+  it('is in the admin OpenAPI document under keyward:usage:read', async () => {
+    const doc = (await (await fetch(`${adminUrl}/v1/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { security?: unknown } }>;
+    };
+    expect(doc.paths['/metrics']?.get?.security).toEqual([
+      { HTTPBearer: ['keyward:usage:read'] },
+      { APIKeyHeader: ['keyward:usage:read'] },
+    ]);
+  });
+
   it('is never on the public port', async () => {
     const tries: Record<string, string>[] = [
       {},

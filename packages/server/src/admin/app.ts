@@ -70,7 +70,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     openapiPath: '/v1/openapi.json',
     docsPath: '/v1/docs',
     transform: () => {
-      document ??= adminDocument(auth, version);
+      document ??= adminDocument(auth, version, options.metrics !== undefined);
       return document;
     },
   });

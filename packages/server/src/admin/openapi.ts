@@ -532,11 +532,25 @@ const OPERATIONS: Operation[] = [
   },
 ];
 
-/** The admin API's OpenAPI 3.1 document. */
-export function adminDocument(auth: AdminAuth, version: string): OpenApiDocument {
+const METRICS_OPERATION: Operation = {
+  method: 'get',
+  path: '/metrics',
+  scope: 'keyward:usage:read',
+  summary: 'Prometheus metrics of this instance (the text exposition format)',
+  ok: [
+    '200',
+    {
+      description: 'Counters, gauges and histograms, never a label per key',
+      content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+    },
+  ],
+};
+
+/** The admin API's OpenAPI 3.1 document; `metrics` when the app serves `GET /metrics`. */
+export function adminDocument(auth: AdminAuth, version: string, metrics = false): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   let securitySchemes: Record<string, unknown> = {};
-  for (const op of OPERATIONS) {
+  for (const op of metrics ? [...OPERATIONS, METRICS_OPERATION] : OPERATIONS) {
     const security = openApiSecurity(auth.guardFor(op.scope));
     securitySchemes = { ...securitySchemes, ...security.securitySchemes };
     const parameters = [...(op.parameters ?? []), ...(op.method === 'post' ? [idempotencyParameter] : [])];
