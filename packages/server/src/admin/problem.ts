@@ -9,6 +9,7 @@ export type AdminErrorCode =
   | 'not_found'
   | 'key_not_found'
   | 'owner_not_found'
+  | 'webhook_not_found'
   | 'key_state'
   | 'duplicate_key'
   | 'csrf'
@@ -28,6 +29,7 @@ const TITLES: Record<string, string> = {
   not_found: 'Not found',
   key_not_found: 'No such key',
   owner_not_found: 'No such owner',
+  webhook_not_found: 'No such webhook',
   key_state: 'The key cannot change that way',
   duplicate_key: 'The key exists already',
   csrf: 'Missing or wrong CSRF token',
@@ -48,6 +50,7 @@ const STATUS: Record<string, number> = {
   not_found: 404,
   key_not_found: 404,
   owner_not_found: 404,
+  webhook_not_found: 404,
   key_state: 409,
   duplicate_key: 409,
   csrf: 403,
