@@ -251,6 +251,7 @@ describe('Express: OpenAPI from the router stack', () => {
     });
     expect(Object.keys((doc.paths['/items']?.get as { responses?: object })?.responses ?? {})).toEqual([
       '401',
+      '403',
       '429',
       '503',
     ]);

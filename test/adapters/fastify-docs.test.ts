@@ -39,7 +39,7 @@ describe('Fastify: /docs through @fastify/swagger-ui', () => {
     expect(op.description).toBe(
       'Authenticated with an API key in the header `X-API-Key`. No scope is required.',
     );
-    for (const status of ['401', '429', '503']) {
+    for (const status of ['401', '403', '429', '503']) {
       expect(op.responses[status].content['application/json'].schema).toEqual({
         type: 'object',
         properties: { detail: { type: 'string' } },

@@ -142,7 +142,19 @@ describe('node: OpenAPI parts', () => {
       description:
         'Optionally authenticated with an API key in the header `X-API-Key`. No scope is required.',
     });
-    expect(Object.keys(openApiSecurity(optional).responses)).toEqual(['401', '429', '503']);
+    expect(Object.keys(openApiSecurity(optional).responses)).toEqual(['401', '403', '429', '503']);
+    // Any key may be restricted: the 403 without scopes is the restricted one alone.
+    expect(openApiSecurity(optional).responses['403']).toMatchObject({
+      content: {
+        'application/json': { examples: { restricted: { value: { detail: 'API key not allowed here' } } } },
+      },
+    });
+    expect(
+      Object.keys(
+        (openApiSecurity(optional).responses['403'] as { content: Record<string, { examples: object }> })
+          .content['application/json']!.examples,
+      ),
+    ).toEqual(['restricted']);
     // Requiring a scope makes the key mandatory: no `{}` alternative.
     const scoped = openApiSecurity(optional.require('read'));
     expect(scoped).toMatchObject({

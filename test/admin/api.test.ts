@@ -3,7 +3,7 @@
 // create or a rotate ever carries a plaintext key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_URL, requireService } from '../helpers/services.js';
-import { type AdminFixture, SCOPES, type StoreKind, startAdmin } from './fixture.js';
+import { type AdminFixture, expectProblem, SCOPES, type StoreKind, startAdmin } from './fixture.js';
 
 const pgUp = await requireService('PostgreSQL', Number(new URL(PG_URL).port || 5432));
 const kinds: StoreKind[] = pgUp ? ['sqlite', 'postgres'] : ['sqlite'];
@@ -46,16 +46,6 @@ describe.each(kinds)('admin API on %s', (kind) => {
     admin = await startAdmin(kind);
   });
   afterAll(() => admin.close());
-
-  function expectProblem(
-    res: { status: number; headers: Headers; json: unknown },
-    status: number,
-    code: string,
-  ) {
-    expect(res.status).toBe(status);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect(res.json).toMatchObject({ status, code, type: `https://keyward.dev/problems/${code}` });
-  }
 
   describe('authorization', () => {
     it.each(ROUTES)(

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { KeyManager } from '@keyward/keys';
 import { createAdminApp, listen, openKeyManager, ROOT_SCOPES, type RunningServer } from '@keyward/server';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { PG_URL } from '../helpers/services.js';
 import { PEPPER } from '../keys/temp.js';
 
@@ -68,7 +69,11 @@ export async function freshManager(
   };
 }
 
-export async function startAdmin(kind: StoreKind, sessions?: { ttlMs?: number }): Promise<AdminFixture> {
+export async function startAdmin(
+  kind: StoreKind,
+  sessions?: { ttlMs?: number },
+  app: { allowPrivateWebhooks?: boolean } = {},
+): Promise<AdminFixture> {
   const { manager, drop } = await freshManager(kind);
   const roots: Record<string, { id: string; key: string }> = {};
   // Keys name owners that exist.
@@ -82,7 +87,7 @@ export async function startAdmin(kind: StoreKind, sessions?: { ttlMs?: number })
     roots[name] = { id: created.record.id, key: created.key };
   }
   const server: RunningServer = await listen(
-    createAdminApp({ manager, ...(sessions ? { sessions } : {}) }),
+    createAdminApp({ manager, ...app, ...(sessions ? { sessions } : {}) }),
     0,
     '127.0.0.1',
   );
@@ -121,4 +126,15 @@ export async function startAdmin(kind: StoreKind, sessions?: { ttlMs?: number })
       await drop();
     },
   };
+}
+
+/** Asserts an RFC 9457 problem response with this status and stable code. */
+export function expectProblem(
+  res: { status: number; headers: Headers; json: unknown },
+  status: number,
+  code: string,
+): void {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.json).toMatchObject({ status, code, type: `https://keyward.dev/problems/${code}` });
 }

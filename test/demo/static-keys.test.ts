@@ -84,7 +84,7 @@ describe('keyward serve (KEYWARD_API_KEYS)', () => {
       missing: { value: { detail: 'Not authenticated' } },
       invalid: { value: { detail: 'Invalid API Key' } },
     });
-    expect(Object.keys(doc.paths['/secure-data'].get.responses)).toEqual(['200', '401', '429', '503']);
+    expect(Object.keys(doc.paths['/secure-data'].get.responses)).toEqual(['200', '401', '403', '429', '503']);
     expect((await fetch(`${server.url}/redoc`)).status).toBe(200);
     expect((await fetch(`${server.url}/redoc/redoc.standalone.js`)).status).toBe(200);
     const docs = await fetch(`${server.url}/docs`);

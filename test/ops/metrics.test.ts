@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openKeyManager } from '@keyward/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PG_URL, REDIS_URL, requireService } from '../helpers/services.js';
+import { runCli } from '../helpers/spawn.js';
 import { tempDir } from '../keys/temp.js';
 import { isolatedDatabase } from '../scale/helpers.js';
 import {
@@ -110,5 +111,119 @@ describe.skipIf(!services)('with PostgreSQL and Redis', () => {
       KEYWARD_REDIS_PREFIX: `keyward:test:metrics:${process.pid}:${Date.now()}`,
     });
     return { serving, keys };
+  });
+});
+
+/** Metric samples of a Prometheus text body, by full name with labels. */
+function samplesOf(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    samples.set(line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return samples;
+}
+
+describe('metrics on the admin listener', () => {
+  let cli: ReturnType<typeof runCli>;
+  let url: string;
+  let adminUrl: string;
+  let keys: KeyKinds;
+  const roots: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const db = join(dir, 'admin-metrics.db');
+    const manager = await openKeyManager({ database: db, pepper: PEPPER, pollIntervalMs: 0 });
+    keys = await makeKeys(manager);
+    for (const [name, scopes] of [
+      ['usage', ['keyward:usage:read']],
+      ['all', ['keyward:*']],
+      ['keys', ['keyward:keys:read', 'keyward:keys:write', 'keyward:audit:read', 'keyward:webhooks:write']],
+      ['plain', ['read']],
+    ] as const) {
+      roots[name] = (await manager.create({ name: `root ${name}`, scopes: [...scopes] })).key;
+    }
+    await manager.close();
+    await new Promise((r) => setTimeout(r, 250)); // the expired key's 200 ms
+    // No --metrics-port: the admin listener is what serves the metrics.
+    cli = runCli(['serve', '--port', '0', '--db', db], { KEYWARD_PEPPER: PEPPER });
+    [, url] = (await cli.waitFor(/demo API listening on (http:\/\/\S+)/)) as [string, string];
+    [, adminUrl] = (await cli.waitFor(/admin API listening on (http:\/\/\S+)/)) as [string, string];
+    await cli.waitFor(/Prometheus metrics at http:\/\/\S+\/metrics/);
+  });
+  afterAll(async () => {
+    if (cli.child.exitCode === null) {
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited()).toBe(0);
+    }
+  });
+
+  const scrapeAdmin = async (key: string) => {
+    const res = await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return samplesOf(await res.text());
+  };
+
+  it('counts N requests of each kind exactly N, read with a keyward:usage:read root key', async () => {
+    const before = await scrapeAdmin(roots.usage!);
+    const kinds = requestsOf(url, keys);
+    for (const kind of Object.keys(kinds)) expect([kind, outcome(before, kind)]).toEqual([kind, 0]);
+    expect(await kinds.rate_limited.send()).toBe(200);
+    expect(await kinds.usage_exceeded.send()).toBe(200);
+    for (const [kind, { status, send }] of Object.entries(kinds)) {
+      for (let i = 0; i < N; i++) expect([kind, await send()]).toEqual([kind, status]);
+    }
+    // keyward:* reads them too; the scrapes' own root-key checks are not verifications of the API.
+    const after = await scrapeAdmin(roots.all!);
+    for (const kind of Object.keys(kinds)) {
+      expect([kind, outcome(after, kind)]).toEqual([kind, kind === 'valid' ? N + 2 : N]);
+    }
+    const total = Object.keys(kinds).reduce((n, k) => n + outcome(after, k)!, 0);
+    expect(after.get('keyward_verification_duration_seconds_count')).toBe(total);
+    expect(after.get('keyward_dependency_up{dependency="store"}')).toBe(1);
+  });
+
+  it('refuses a scrape without a root key (401) or without keyward:usage:read (403)', async () => {
+    const status = async (headers: Record<string, string>) => {
+      const res = await fetch(`${adminUrl}/metrics`, { headers });
+      const text = await res.text();
+      expect(text).not.toContain('keyward_verifications_total');
+      return [res.status, res.headers.get('www-authenticate')];
+    };
+    expect(await status({})).toEqual([401, 'Bearer, APIKey']);
+    expect(await status({ authorization: 'Bearer kw_madeUpKeyThatIsNotStoredAnywhere0123' })).toEqual([
+      401,
+      'Bearer, APIKey',
+    ]);
+    expect(await status({ authorization: `Basic ${roots.usage}` })).toEqual([401, 'Bearer, APIKey']);
+    expect(await status({ authorization: `Bearer ${roots.keys}` })).toEqual([403, null]);
+    expect(await status({ authorization: `Bearer ${roots.plain}` })).toEqual([403, null]);
+    expect(await status({ authorization: `Bearer ${keys.reader}` })).toEqual([403, null]);
+    // The X-API-Key header works as on every admin route.
+    expect((await fetch(`${adminUrl}/metrics`, { headers: { 'x-api-key': roots.usage! } })).status).toBe(200);
+  });
+
+  it('is in the admin OpenAPI document under keyward:usage:read', async () => {
+    const doc = (await (await fetch(`${adminUrl}/v1/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { security?: unknown } }>;
+    };
+    expect(doc.paths['/metrics']?.get?.security).toEqual([
+      { HTTPBearer: ['keyward:usage:read'] },
+      { APIKeyHeader: ['keyward:usage:read'] },
+    ]);
+  });
+
+  it('is never on the public port', async () => {
+    const tries: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${roots.all}` },
+      { 'x-api-key': keys.reader },
+    ];
+    for (const headers of tries) {
+      const res = await fetch(`${url}/metrics`, { headers });
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain('keyward_verifications_total');
+    }
   });
 });

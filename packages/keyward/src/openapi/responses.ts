@@ -28,7 +28,9 @@ const PLACES: Record<string, string> = { header: 'header', cookie: 'cookie', que
  * (Swagger UI shows an operation's description, not the scopes of an apiKey requirement).
  */
 export function authDescription(guard: DocumentedGuard): string {
-  const places = guard.schemes.map((s) => `${PLACES[s.in] ?? s.in} \`${s.name}\``);
+  const places = guard.schemes.map((s) =>
+    s.kind === 'bearer' ? '`Authorization: Bearer` header' : `${PLACES[s.in] ?? s.in} \`${s.name}\``,
+  );
   const how =
     places.length === 0
       ? 'an API key'

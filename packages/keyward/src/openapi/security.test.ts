@@ -9,13 +9,19 @@ describe('the bearer scheme in OpenAPI', () => {
 
   it('is an http bearer security scheme, as FastAPI documents HTTPBearer', () => {
     const guard = createGuard({ schemes: [httpBearer(), apiKeyHeader({ name: 'X-API-Key' })], verify });
-    expect(openApiSecurity(guard.require('keyward:keys:read'))).toEqual({
+    const parts = openApiSecurity(guard.require('keyward:keys:read'));
+    expect(parts).toMatchObject({
       security: [{ HTTPBearer: ['keyward:keys:read'] }, { APIKeyHeader: ['keyward:keys:read'] }],
       securitySchemes: {
         HTTPBearer: { type: 'http', scheme: 'bearer' },
         APIKeyHeader: { type: 'apiKey', name: 'X-API-Key', in: 'header' },
       },
     });
+    expect(parts.securitySchemes.HTTPBearer).toEqual({ type: 'http', scheme: 'bearer' });
+    // The operation's words name the bearer header as such, not as a header called Authorization.
+    expect(parts.description).toBe(
+      'Authenticated with an API key in the `Authorization: Bearer` header or header `X-API-Key`. Requires scope `keyward:keys:read`.',
+    );
   });
 
   it('carries bearerFormat and description only when given', () => {

@@ -12,6 +12,7 @@ import { problem, problemFor } from './problem.js';
 import { adminRoute, keyRoutes } from './routes.js';
 import { type SessionOptions, SessionStore } from './sessions.js';
 import { usageRoutes } from './usage.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface AdminAppOptions {
   manager: KeyManager;
@@ -20,6 +21,13 @@ export interface AdminAppOptions {
   /** Dashboard sessions (default: 8 hours each, at most 10,000). */
   sessions?: SessionOptions;
   version?: string;
+  /** Webhook receivers on loopback or private addresses are allowed (serve's `--allow-private-webhooks`). */
+  allowPrivateWebhooks?: boolean;
+  /**
+   * `GET /metrics`: the Prometheus text (`createServeMetrics().render`), for a root key
+   * with `keyward:usage:read`. Not served unless given.
+   */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /**
@@ -42,6 +50,18 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   keyRoutes(app, route, manager);
   ownerRoutes(app, route, manager);
   usageRoutes(app, route, manager);
+  webhookRoutes(app, route, manager, { allowPrivate: options.allowPrivateWebhooks === true });
+  const metrics = options.metrics;
+  if (metrics) {
+    // Prometheus sends the root key as a bearer token (`authorization` in its scrape config).
+    app.get(
+      '/metrics',
+      route('keyward:usage:read', async () => {
+        const { contentType, body } = await metrics();
+        return new Response(body, { headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
+      }),
+    );
+  }
   dashboardRoutes(app, auth);
   const version = options.version ?? '0.2.0';
   let document: ReturnType<typeof adminDocument> | undefined;
@@ -50,7 +70,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     openapiPath: '/v1/openapi.json',
     docsPath: '/v1/docs',
     transform: () => {
-      document ??= adminDocument(auth, version);
+      document ??= adminDocument(auth, version, options.metrics !== undefined);
       return document;
     },
   });

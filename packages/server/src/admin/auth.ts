@@ -76,8 +76,7 @@ export class AdminAuth {
       const source: KeySource = {
         header: (name) => headers.get(name) ?? undefined,
         query: () => '',
-        peer: () =>
-          (c.env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress,
+        peer: () => peerOf(c),
       };
       const result = await guard.authenticate(source);
       if (!result.ok) return failureResponse(guard, result.failure);
@@ -93,7 +92,9 @@ export class AdminAuth {
       if ((error as { code?: unknown }).code === 'key_not_found') return undefined;
       throw error;
     });
-    if (record === undefined || keyState(record) !== 'active') {
+    // A session carries no request the key's restrictions could be checked against as the
+    // guard checks a header's: a key restricted since it signed in ends its sessions.
+    if (record === undefined || keyState(record) !== 'active' || record.restrictions != null) {
       this.sessions.delete(sessionId);
       return failureResponse(guard, MISSING);
     }
@@ -102,13 +103,31 @@ export class AdminAuth {
     return { keyId: record.id, scopes, session };
   }
 
-  /** Exchanges a root key for a session (the dashboard's sign-in); `undefined` when it is no usable root key. */
-  async signIn(key: string): Promise<{ id: string; session: Session } | undefined> {
-    const checked = await this.manager.check(key, { dryRun: true });
-    if (checked.outcome !== 'valid' || !checked.principal) return undefined;
-    if (rootScopesOf(checked.principal.scopes).length === 0) return undefined;
-    return this.sessions.create(checked.principal.id);
+  /**
+   * Exchanges a root key for a session (the dashboard's sign-in); `undefined` when it is no
+   * usable root key. The key goes through the guard as if sent in `X-API-Key` with this
+   * request, so failure limits per address, its rate limit and its restrictions apply; and
+   * only an unrestricted key gets a session, which later requests could not hold to them.
+   */
+  async signIn(c: Context, key: string): Promise<{ id: string; session: Session } | undefined> {
+    const headers = c.req.raw.headers;
+    const source: KeySource = {
+      header: (name) =>
+        (name.toLowerCase() === 'x-api-key' ? key : undefined) ?? headers.get(name) ?? undefined,
+      query: () => '',
+      peer: () => peerOf(c),
+    };
+    const result = await this.guard.authenticate(source);
+    if (!result.ok || result.principal === undefined) return undefined;
+    const principal = result.principal as KeyPrincipal;
+    if (rootScopesOf(principal.scopes).length === 0 || principal.restrictions != null) return undefined;
+    return this.sessions.create(principal.id);
   }
+}
+
+/** The connection's peer address (@hono/node-server's request). */
+function peerOf(c: Context): string | undefined {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress;
 }
 
 function failureResponse(guard: Guard<KeyPrincipal>, failure: AuthFailure): Response {

@@ -126,7 +126,7 @@ export function dashboardRoutes(app: Hono, auth: AdminAuth): void {
     const raw = await c.req.arrayBuffer();
     if (raw.byteLength > 4096) return problem('payload_too_large');
     const key = new URLSearchParams(new TextDecoder().decode(raw)).get('key')?.trim() ?? '';
-    const signedIn = key === '' ? undefined : await auth.signIn(key);
+    const signedIn = key === '' ? undefined : await auth.signIn(c, key);
     if (!signedIn) return html(c, signInPage('That is not a usable root key.'), 401);
     setCookie(c, SESSION_COOKIE, signedIn.id, {
       httpOnly: true,

@@ -13,8 +13,8 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 /**
  * Runs a POST at most once per `Idempotency-Key` and root key: a repeat within 24 hours
  * gets the first response again, with `Idempotent-Replayed: true`. A response never
- * stores a plaintext key: a replayed create or rotate answers without its `key` field
- * (the key was shown once; lost, it must be rotated). A request still running answers
+ * stores a plaintext key or a webhook's signing secret: a replayed create or rotate answers
+ * without its `key` or `secret` field (shown once; lost, it must be rotated or re-registered). A request still running answers
  * 409, the same key on another request 422. Responses of 5xx are not kept (retry).
  */
 export async function idempotent(
@@ -69,12 +69,16 @@ function contentTypeOf(status: number): string {
   return status >= 400 ? 'application/problem+json' : 'application/json';
 }
 
-/** The body as stored: a top-level `key` (the plaintext of a create or rotate) removed. */
+/**
+ * The body as stored: a top-level `key` (the plaintext of a create or rotate) and `secret`
+ * (a webhook's signing secret) removed.
+ */
 function withoutKey(text: string): string {
   try {
     const value = JSON.parse(text) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'key' in value) {
-      const { key: _key, ...rest } = value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      if (!('key' in value) && !('secret' in value)) return text;
+      const { key: _key, secret: _secret, ...rest } = value as Record<string, unknown>;
       return JSON.stringify(rest);
     }
   } catch {

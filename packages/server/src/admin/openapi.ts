@@ -35,6 +35,25 @@ const query = (name: string, description: string, schema: Record<string, unknown
   schema,
 });
 
+const webhookIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^wh_[0-9a-f]{16}$' },
+};
+
+const WEBHOOK_EVENT_NAMES = [
+  'key.created',
+  'key.updated',
+  'key.revoked',
+  'key.rotated',
+  'key.disabled',
+  'key.enabled',
+  'key.deleted',
+  'key.leaked',
+  'key.expiring',
+];
+
 const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 
 const SCHEMAS = {
@@ -67,6 +86,71 @@ const SCHEMAS = {
       timeZone: { type: 'string' },
       metadata: { type: 'object' },
       maxLifetime: { type: ['string', 'integer', 'null'], examples: ['90d'] },
+    },
+  },
+  WebhookCreate: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url', 'events'],
+    properties: {
+      url: {
+        type: 'string',
+        format: 'uri',
+        description:
+          'http or https; loopback and private addresses are refused unless serve runs with --allow-private-webhooks',
+      },
+      events: {
+        type: 'array',
+        minItems: 1,
+        items: { enum: [...WEBHOOK_EVENT_NAMES, '*'] },
+        description: 'the events to send, or ["*"] for all',
+      },
+    },
+  },
+  Webhook: {
+    type: 'object',
+    description: 'A registered receiver, as created: the only response that holds `secret`.',
+    properties: {
+      id: { type: 'string', pattern: '^wh_[0-9a-f]{16}$' },
+      url: { type: 'string' },
+      events: { type: 'array', items: { type: 'string' } },
+      secret: {
+        type: 'string',
+        description:
+          '`whsec_` + base64 of 32 random bytes; signs every delivery (Standard Webhooks). Shown once.',
+      },
+      createdAt: { type: 'string', format: 'date-time' },
+      createdBy: { type: 'string', description: 'the root key id that registered it' },
+    },
+  },
+  WebhookState: {
+    type: 'object',
+    description: 'A receiver and its deliveries; never its secret.',
+    properties: {
+      id: { type: 'string' },
+      url: { type: 'string' },
+      events: { type: 'array', items: { type: 'string' } },
+      createdAt: { type: 'string', format: 'date-time' },
+      createdBy: { type: ['string', 'null'] },
+      delivered: { type: 'integer' },
+      failed: { type: 'integer', description: 'events given up on after 24 h of retries' },
+      retrying: { type: 'boolean' },
+      attempts: { type: 'integer', description: 'failed attempts at the next event' },
+      nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+      lastError: { type: ['string', 'null'] },
+    },
+  },
+  WebhookList: {
+    type: 'object',
+    properties: { items: { type: 'array', items: { $ref: '#/components/schemas/WebhookState' } } },
+  },
+  WebhookTest: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      ok: { type: 'boolean', description: 'true when the receiver answered 2xx' },
+      status: { type: 'integer', description: 'its HTTP status, 0 when none came' },
+      error: { type: 'string' },
     },
   },
   OwnerPage: {
@@ -415,13 +499,58 @@ const OPERATIONS: Operation[] = [
     ],
     ok: ['200', jsonResponse('A page of audit entries', 'AuditPage')],
   },
+  {
+    method: 'post',
+    path: '/v1/webhooks',
+    scope: 'keyward:webhooks:write',
+    summary: 'Register a webhook receiver; its signing secret is in this response only',
+    requestBody: jsonBody('WebhookCreate'),
+    ok: ['201', jsonResponse('The receiver, with `secret` (shown once)', 'Webhook')],
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks',
+    scope: 'keyward:webhooks:write',
+    summary: 'List receivers and their deliveries (never the secrets)',
+    ok: ['200', jsonResponse('Every receiver', 'WebhookList')],
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhooks/{id}',
+    scope: 'keyward:webhooks:write',
+    summary: 'Remove a receiver: nothing more is sent to it',
+    parameters: [webhookIdParameter],
+    ok: ['200', { description: '`{id, removed: true}`' }],
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/{id}/test',
+    scope: 'keyward:webhooks:write',
+    summary: 'Send a signed `webhook.test` event to a receiver now',
+    parameters: [webhookIdParameter],
+    ok: ['200', jsonResponse('Whether the receiver answered 2xx', 'WebhookTest')],
+  },
 ];
 
-/** The admin API's OpenAPI 3.1 document. */
-export function adminDocument(auth: AdminAuth, version: string): OpenApiDocument {
+const METRICS_OPERATION: Operation = {
+  method: 'get',
+  path: '/metrics',
+  scope: 'keyward:usage:read',
+  summary: 'Prometheus metrics of this instance (the text exposition format)',
+  ok: [
+    '200',
+    {
+      description: 'Counters, gauges and histograms, never a label per key',
+      content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+    },
+  ],
+};
+
+/** The admin API's OpenAPI 3.1 document; `metrics` when the app serves `GET /metrics`. */
+export function adminDocument(auth: AdminAuth, version: string, metrics = false): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   let securitySchemes: Record<string, unknown> = {};
-  for (const op of OPERATIONS) {
+  for (const op of metrics ? [...OPERATIONS, METRICS_OPERATION] : OPERATIONS) {
     const security = openApiSecurity(auth.guardFor(op.scope));
     securitySchemes = { ...securitySchemes, ...security.securitySchemes };
     const parameters = [...(op.parameters ?? []), ...(op.method === 'post' ? [idempotencyParameter] : [])];
@@ -439,7 +568,13 @@ export function adminDocument(auth: AdminAuth, version: string): OpenApiDocument
         '403': problemResponse(
           'The root key lacks the scope (`insufficient_scope`), or a missing CSRF token',
         ),
-        ...(op.path.includes('{id}') ? { '404': problemResponse('No such key (`key_not_found`)') } : {}),
+        ...(op.path.includes('{id}')
+          ? {
+              '404': op.path.startsWith('/v1/webhooks/')
+                ? problemResponse('No such webhook (`webhook_not_found`)')
+                : problemResponse('No such key (`key_not_found`)'),
+            }
+          : {}),
         ...(op.path.includes('{name}')
           ? { '404': problemResponse('No such owner (`owner_not_found`)') }
           : {}),

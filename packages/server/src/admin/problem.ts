@@ -9,9 +9,11 @@ export type AdminErrorCode =
   | 'not_found'
   | 'key_not_found'
   | 'owner_not_found'
+  | 'webhook_not_found'
   | 'key_state'
   | 'duplicate_key'
   | 'csrf'
+  | 'root_scope_not_held'
   | 'unauthenticated'
   | 'dashboard_not_built'
   | 'idempotency_in_progress'
@@ -27,9 +29,11 @@ const TITLES: Record<string, string> = {
   not_found: 'Not found',
   key_not_found: 'No such key',
   owner_not_found: 'No such owner',
+  webhook_not_found: 'No such webhook',
   key_state: 'The key cannot change that way',
   duplicate_key: 'The key exists already',
   csrf: 'Missing or wrong CSRF token',
+  root_scope_not_held: 'A root key may only grant or manage root scopes it holds itself',
   unauthenticated: 'Not signed in',
   dashboard_not_built: 'The dashboard is not built: run npm run build',
   idempotency_in_progress: 'A request with this Idempotency-Key is still running',
@@ -46,9 +50,11 @@ const STATUS: Record<string, number> = {
   not_found: 404,
   key_not_found: 404,
   owner_not_found: 404,
+  webhook_not_found: 404,
   key_state: 409,
   duplicate_key: 409,
   csrf: 403,
+  root_scope_not_held: 403,
   unauthenticated: 401,
   dashboard_not_built: 503,
   idempotency_in_progress: 409,

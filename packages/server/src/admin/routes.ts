@@ -4,7 +4,7 @@ import type { AdminAuth, AdminCaller } from './auth.js';
 import { limitParam, queryParam, readObject, SETTINGS_FIELDS, settingsOf } from './body.js';
 import { idempotent } from './idempotency.js';
 import { AdminError, problemFor } from './problem.js';
-import type { RootScope } from './scopes.js';
+import { type RootScope, rootScopesNotHeld } from './scopes.js';
 
 /** A key record as the admin API shows it: the record and its state now. Never the key. */
 export function keyJson(record: KeyRecord, now = Date.now()) {
@@ -59,6 +59,30 @@ function sinceParam(text: string | undefined): Date | undefined {
 
 type Handler = (c: Context, caller: AdminCaller) => Promise<Response>;
 
+/** Refuses (403) scopes to grant, or a key to manage, holding root scopes the caller does not. */
+function mustHold(caller: AdminCaller, scopes: unknown, what: string): void {
+  if (!Array.isArray(scopes)) return;
+  const missing = rootScopesNotHeld(
+    scopes.filter((s): s is string => typeof s === 'string'),
+    caller.scopes,
+  );
+  if (missing.length > 0) {
+    throw new AdminError(
+      'root_scope_not_held',
+      `${what} ${missing.join(', ')}, which the calling root key does not hold`,
+    );
+  }
+}
+
+/** The key at `id`, refused (403) when it holds root scopes the caller does not. */
+async function manageable(manager: KeyManager, caller: AdminCaller, id: string): Promise<string> {
+  mustHold(caller, (await manager.get(id)).scopes, 'the key holds');
+  return id;
+}
+
+/** POST routes that change nothing and must answer the state of now: never replayed. */
+const NOT_IDEMPOTENT = new Set(['/v1/keys/verify']);
+
 /** Wraps a handler: the root scope it needs, Idempotency-Key on POST, problem details for errors. */
 export type AdminRoute = (scope: RootScope, handler: Handler) => (c: Context) => Promise<Response>;
 
@@ -68,7 +92,9 @@ export function adminRoute(auth: AdminAuth, manager: KeyManager): AdminRoute {
     try {
       const caller = await auth.check(c, scope);
       if (caller instanceof Response) return caller;
-      if (c.req.method !== 'POST') return await handler(c, caller);
+      // Verify answers the key's state now: a replay could call a since revoked key valid,
+      // and its body (a plaintext key) must not be fingerprinted into the store.
+      if (c.req.method !== 'POST' || NOT_IDEMPOTENT.has(c.req.path)) return await handler(c, caller);
       // POSTs honour Idempotency-Key, per root key.
       const body = await c.req.arrayBuffer();
       return await idempotent(manager.store, c.req.raw, caller.keyId, body, async () => {
@@ -122,6 +148,7 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
     route('keyward:keys:write', async (c, caller) => {
       const body = await readObject(c, CREATE_FIELDS);
       if (body.name === undefined) throw new AdminError('invalid_input', 'a key needs a name');
+      mustHold(caller, body.scopes, 'the new key would hold');
       const created = await manager.create(
         settingsOf(body) as Parameters<KeyManager['create']>[0],
         actor(caller),
@@ -161,8 +188,9 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
   app.patch(
     '/v1/keys/:id',
     route('keyward:keys:write', async (c, caller) => {
-      const id = idParam(c);
+      const id = await manageable(manager, caller, idParam(c));
       const body = await readObject(c, UPDATE_FIELDS);
+      mustHold(caller, body.scopes, 'the key would hold');
       return json(keyJson(await manager.update(id, settingsOf(body), actor(caller))));
     }),
   );
@@ -170,7 +198,7 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
   app.delete(
     '/v1/keys/:id',
     route('keyward:keys:write', async (c, caller) =>
-      json(keyJson(await manager.delete(idParam(c), actor(caller)))),
+      json(keyJson(await manager.delete(await manageable(manager, caller, idParam(c)), actor(caller)))),
     ),
   );
 
@@ -178,7 +206,7 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
     app.post(
       `/v1/keys/:id/${action}`,
       route('keyward:keys:write', async (c, caller) => {
-        const id = idParam(c);
+        const id = await manageable(manager, caller, idParam(c));
         await readObject(c, new Set(), true);
         return json(keyJson(await manager[action](id, actor(caller))));
       }),
@@ -188,7 +216,7 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
   app.post(
     '/v1/keys/:id/rotate',
     route('keyward:keys:write', async (c, caller) => {
-      const id = idParam(c);
+      const id = await manageable(manager, caller, idParam(c));
       const body = await readObject(c, ROTATE_FIELDS, true);
       const grace = body.grace;
       if (grace !== undefined && typeof grace !== 'string' && typeof grace !== 'number') {

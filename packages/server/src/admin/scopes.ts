@@ -18,3 +18,13 @@ export function rootScopesOf(scopes: Iterable<string>): RootScope[] {
   if (held.has(ALL_SCOPES)) return [...ROOT_SCOPES];
   return ROOT_SCOPES.filter((s) => held.has(s));
 }
+
+/**
+ * The root scopes among `scopes` that a caller holding `held` does not: a root key may
+ * grant only root scopes it holds itself, and manage only keys whose root scopes it holds
+ * (else `keyward:keys:write` could mint, or take over by rotation, a `keyward:*` key).
+ */
+export function rootScopesNotHeld(scopes: Iterable<string>, held: readonly RootScope[]): RootScope[] {
+  const mine = new Set<string>(held);
+  return rootScopesOf(scopes).filter((s) => !mine.has(s));
+}

@@ -365,7 +365,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .addOption(
       new Option(
         '--metrics-port <port>',
-        'serve GET /metrics (Prometheus), /ready and /health on this port, apart from the public one (default: off)',
+        'serve GET /metrics (Prometheus), /ready and /health without authentication on this port, apart from the public one (default: off; the admin listener serves /metrics to root keys)',
       )
         .env('KEYWARD_METRICS_PORT')
         .argParser(parsePort),
@@ -431,8 +431,13 @@ export function registerServe(program: Command, io: CliIO): void {
       let writer: LineWriter | undefined;
       let first: Awaited<ReturnType<typeof bootstrapDemoKey>>;
       let empty = false;
+      // Metrics are kept whenever something serves them: the metrics port, or the admin
+      // listener (which needs the key store, so not with static keys).
+      const adminListener = flags.admin && !configured;
       const metrics: ServeMetrics | undefined =
-        flags.metricsPort === undefined ? undefined : createServeMetrics({ dependencies: () => ready() });
+        flags.metricsPort === undefined && !adminListener
+          ? undefined
+          : createServeMetrics({ dependencies: () => ready() });
       const probes: ReadinessProbe[] = [];
       const ready = createReadiness(probes, { timeoutMs: flags.readyTimeout });
       let github: GithubKeys | undefined;
@@ -513,11 +518,13 @@ export function registerServe(program: Command, io: CliIO): void {
             },
           );
         }
+        // Also from KEYWARD_ALLOW_PRIVATE_WEBHOOKS (=1 on, =0 off): see applyEnvFlags.
+        const allowPrivateWebhooks = flags.allowPrivateWebhooks === true;
         // Webhooks need the store's settings table (SQLite, PostgreSQL).
         if (manager?.store.readMeta && manager.store.swapMeta) {
           dispatcher = new WebhookDispatcher({
             manager,
-            allowPrivate: flags.allowPrivateWebhooks === true,
+            allowPrivate: allowPrivateWebhooks,
             expiringNoticeMs: flags.expiringNotice,
             log: say,
           });
@@ -527,7 +534,12 @@ export function registerServe(program: Command, io: CliIO): void {
         // --port 0 (tests, several instances) it takes any free port too unless told one.
         if (manager && flags.admin) {
           const adminPort = flags.adminPort ?? (flags.port === 0 ? 0 : 8001);
-          const adminApp = createAdminApp({ manager, limits: limits.limits as GuardLimits<never> });
+          const adminApp = createAdminApp({
+            manager,
+            limits: limits.limits as GuardLimits<never>,
+            allowPrivateWebhooks,
+            ...(metrics ? { metrics: metrics.render } : {}),
+          });
           admin = await listen(adminApp, adminPort, flags.adminHost, connections, wrap).catch(
             (error: unknown) => {
               throw listenError(error, flags.adminHost, adminPort);
@@ -556,6 +568,7 @@ export function registerServe(program: Command, io: CliIO): void {
         say(
           `keyward admin API listening on ${admin.url}  (docs: ${admin.url}/v1/docs; root keys: keyward keys create --name ops --scopes 'keyward:*')`,
         );
+        if (metrics) say(`Prometheus metrics at ${admin.url}/metrics (a root key with keyward:usage:read)`);
       } else if (configured && flags.admin)
         say('No admin API: keys come from KEYWARD_API_KEYS, not a key store.');
       const adminServer = admin;

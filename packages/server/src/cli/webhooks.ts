@@ -1,40 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { KeywardConfigError } from 'keyward';
+import { checkReceiver, listEndpointViews, sendTestEvent } from '../webhooks/manage.js';
 import {
   addEndpoint,
   listEndpoints,
   metaStore,
   parseEvents,
-  readState,
   removeEndpoint,
   webhookNotFound,
 } from '../webhooks/registry.js';
-import { checkWebhookUrl, deliver, isPrivateAddress } from '../webhooks/send.js';
 import type { CliIO } from './io.js';
 import { allowPrivateWebhooksOption, dbOption, jsonOption, withManager } from './options.js';
 import { jsonLine, printable, table } from './render.js';
-
-/** Refuses a receiver on a loopback or private address (as it resolves now) unless allowed. */
-async function checkReceiver(text: string, allowPrivate: boolean): Promise<string> {
-  const url = checkWebhookUrl(text);
-  if (allowPrivate) return url.toString();
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    throw new KeywardConfigError(`cannot resolve ${printable(host)}`);
-  }
-  if (addresses.some(isPrivateAddress)) {
-    throw new KeywardConfigError(
-      `${printable(host)} is a loopback or private address; webhooks go to public receivers unless --allow-private-webhooks`,
-    );
-  }
-  return url.toString();
-}
 
 const allowOption = (c: Command) =>
   c.addOption(allowPrivateWebhooksOption('allow a receiver on a loopback or private address'));
@@ -89,24 +65,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
     .addOption(jsonOption())
     .action((flags: { db?: string; json?: boolean }) =>
       withManager(io, flags.db, async (m) => {
-        const store = metaStore(m.store);
-        const rows = await Promise.all(
-          (await listEndpoints(store)).map(async (e) => {
-            const state = (await readState(store, e.id))?.state;
-            return {
-              id: e.id,
-              url: e.url,
-              events: e.events,
-              createdAt: e.createdAt,
-              delivered: state?.delivered ?? 0,
-              failed: state?.failed ?? 0,
-              retrying: (state?.attempts ?? 0) > 0,
-              attempts: state?.attempts ?? 0,
-              nextAttemptAt: state?.nextAt ? new Date(state.nextAt).toISOString() : null,
-              lastError: state?.lastError ?? null,
-            };
-          }),
-        );
+        const rows = await listEndpointViews(metaStore(m.store));
         if (flags.json) return void io.stdout.write(jsonLine({ webhooks: rows }));
         if (rows.length === 0) return void io.stdout.write('no webhooks\n');
         const body = rows.map((r) => [
@@ -147,22 +106,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
       withManager(io, flags.db, async (m) => {
         const endpoint = (await listEndpoints(metaStore(m.store))).find((e) => e.id === id);
         if (!endpoint) throw webhookNotFound(id);
-        const body = JSON.stringify({
-          type: 'webhook.test',
-          timestamp: new Date().toISOString(),
-          data: { webhook: endpoint.id },
-        });
-        const message = {
-          id: `msg_test_${randomBytes(8).toString('hex')}`,
-          timestamp: Math.floor(Date.now() / 1000),
-          body,
-        };
-        const result = await deliver(
-          endpoint.url,
-          endpoint.secret,
-          message,
-          flags.allowPrivateWebhooks === true,
-        );
+        const result = await sendTestEvent(endpoint, flags.allowPrivateWebhooks === true);
         if (flags.json) io.stdout.write(jsonLine({ id, ...result }));
         else
           io.stdout.write(

@@ -28,6 +28,8 @@ export interface WebhookEndpoint {
   /** `whsec_` + base64 of 32 random bytes. */
   readonly secret: string;
   readonly createdAt: string;
+  /** Who registered it: the admin API's root key id (absent when added from the CLI). */
+  readonly createdBy?: string;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function addEndpoint(
   url: string,
   events: readonly WebhookEvent[],
   now = Date.now(),
+  createdBy?: string,
 ): Promise<WebhookEndpoint> {
   const endpoint: WebhookEndpoint = {
     id: `wh_${randomBytes(8).toString('hex')}`,
@@ -124,6 +127,7 @@ export async function addEndpoint(
     events: [...events],
     secret: `whsec_${randomBytes(32).toString('base64')}`,
     createdAt: new Date(now).toISOString(),
+    ...(createdBy === undefined ? {} : { createdBy }),
   };
   const { latest } = await store.changesSince(Number.MAX_SAFE_INTEGER, 1);
   const state: DeliveryState = {
