@@ -185,6 +185,15 @@ function plain(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;
 }
 
+/**
+ * A field's value to compare and audit: dates as ISO text, restrictions with their kinds
+ * in one order (PostgreSQL's jsonb hands object keys back in its own order).
+ */
+function comparable(field: (typeof PATCH_FIELDS)[number], value: unknown): unknown {
+  if (field !== 'restrictions') return plain(value);
+  return mergeRestrictions((value ?? null) as OwnerRecord['restrictions'], {});
+}
+
 /** What an owner update writes: the owner after the patch and the fields that changed (from, to); `undefined` when none did. */
 export function ownerUpdateWrites(
   before: OwnerRecord,
@@ -201,8 +210,8 @@ export function ownerUpdateWrites(
   let changed = false;
   for (const field of PATCH_FIELDS) {
     if (field === 'refilledAt') continue;
-    const from = plain(before[field]);
-    const to = plain(next[field]);
+    const from = comparable(field, before[field]);
+    const to = comparable(field, next[field]);
     if (JSON.stringify(from) !== JSON.stringify(to)) {
       changes[field] = { from, to };
       changed = true;
