@@ -5,6 +5,7 @@ import type { AuditAction, KeyRecord, OwnerPatch, OwnerRecord, RateLimit, Refill
 import { KeyInputError, KeyStateError, KeyStoreError } from './errors.js';
 import { checkLabel, checkMetadata, checkRateLimit, durationMs } from './input.js';
 import {
+  canonicalRestrictions,
   checkRestrictions,
   mergeRestrictions,
   RESTRICTION_KINDS,
@@ -191,7 +192,7 @@ function plain(value: unknown): unknown {
  */
 function comparable(field: (typeof PATCH_FIELDS)[number], value: unknown): unknown {
   if (field !== 'restrictions') return plain(value);
-  return mergeRestrictions((value ?? null) as OwnerRecord['restrictions'], {});
+  return canonicalRestrictions(value as OwnerRecord['restrictions']);
 }
 
 /** What an owner update writes: the owner after the patch and the fields that changed (from, to); `undefined` when none did. */
