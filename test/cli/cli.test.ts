@@ -30,6 +30,8 @@ async function verify(db: string, key: string) {
 describe('keyward keys create/list/show', () => {
   it('prints the new key alone on stdout, once, and stores only its hash', async () => {
     const { db, run } = fresh();
+    // Only init, keys create, keys import and serve create a store; owners create needs one.
+    expect((await run('init')).code).toBe(0);
     expect((await run('owners', 'create', 'acme')).code).toBe(0);
     const created = await run(
       'keys',
@@ -89,7 +91,8 @@ describe('keyward keys create/list/show', () => {
 
   it('pages with --limit/--cursor and filters with --owner', async () => {
     const { run } = fresh();
-    for (const owner of ['a', 'b']) await run('owners', 'create', owner);
+    expect((await run('init')).code).toBe(0);
+    for (const owner of ['a', 'b']) expect((await run('owners', 'create', owner)).code).toBe(0);
     for (const owner of ['a', 'b', 'a', 'a'])
       await run('keys', 'create', '--name', `k-${owner}`, '--owner', owner);
     const first = json((await run('keys', 'list', '--owner', 'a', '--limit', '2', '--json')).stdout);
