@@ -3,7 +3,8 @@
  * (memory store, cached keys) authenticates the same request with an unrestricted key and
  * with a key restricted to 64 CIDR ranges, the client in the last one (every range is
  * tried); the difference per request is the cost (issue 18: at most 0.2 µs). Also the
- * refusal from outside every range, IPv4-mapped and IPv6 clients, and the check alone.
+ * refusal from outside every range, IPv4-mapped and IPv6 clients, keys whose owner is
+ * restricted too (both must pass, combined once per cached key), and the check alone.
  *
  * Standalone: `node --conditions=@keyward/source --import tsx bench/micro/restrictions.ts`.
  * Prints a table and one `BENCH_RESTRICTIONS {...}` line (nanoseconds per operation).
@@ -60,6 +61,10 @@ const all = await manager.create({
   originAllow: ['https://app.example.com'],
   routes: ['GET /reports/*', 'POST /jobs'],
 });
+// An owner restricted to the client's /24: its keys pass its restrictions and their own.
+await manager.createOwner({ name: 'acme', ipAllow: '203.0.113.0/24' });
+const ownerOnly = await manager.create({ name: 'owner only', owner: 'acme' });
+const both = await manager.create({ name: 'owner + key', owner: 'acme', ipAllow: ranges });
 const guard = createGuard({ schemes: apiKeyHeader({ name: 'X-API-Key' }), verify: manager.verifier() });
 
 function expectCode(source: KeySource, code: string): void {
@@ -85,6 +90,9 @@ const cases: Record<string, [KeySource, string]> = {
   'ipv4, 64 ranges, outside all (403)': [new Source(ip.key, '198.51.100.1'), 'restricted'],
   'ipv6, 64 ranges, in the last': [new Source(ip6.key, '2001:db8:ffff::9'), 'ok'],
   'ipv4 + route (origin refused, 403)': [new Source(all.key, '203.0.113.9'), 'restricted'],
+  'owner /24 only, key none': [new Source(ownerOnly.key, '203.0.113.9'), 'ok'],
+  'owner /24 + key 64 ranges, in both': [new Source(both.key, '203.0.113.9'), 'ok'],
+  'owner /24 + key 64 ranges, outside (403)': [new Source(both.key, '198.51.100.1'), 'restricted'],
 };
 for (const [source, code] of Object.values(cases)) expectCode(source, code);
 await new Promise((resolve) => setTimeout(resolve, 10));

@@ -444,6 +444,18 @@ describe.each(kinds)('admin API on %s', (kind) => {
       expect(names).toEqual(expect.arrayContaining(['acme', 'globex']));
       const patched = await admin.call('PATCH', '/v1/owners/globex', { body: { credits: 2 } });
       expect(patched.json).toMatchObject({ credits: 2, metadata: { plan: 'pro' } });
+      // Restrictions, as for keys: checked (400 naming the entry), merged kind by kind, lifted with null.
+      expectProblem(
+        await admin.call('PATCH', '/v1/owners/globex', { body: { ipAllow: '10.1.2.3/8' } }),
+        400,
+        'invalid_input',
+      );
+      const restricted = await admin.call('PATCH', '/v1/owners/globex', {
+        body: { ipAllow: ['10.0.0.0/8'], routes: 'get /secure-data' },
+      });
+      expect(restricted.json.restrictions).toEqual({ ipAllow: ['10.0.0.0/8'], routes: ['GET /secure-data'] });
+      const lifted = await admin.call('PATCH', '/v1/owners/globex', { body: { ipAllow: null, routes: [] } });
+      expect(lifted.json.restrictions).toBeNull();
 
       const key = await admin.call('POST', '/v1/keys', { body: { name: 'globex key', owner: 'globex' } });
       issued.push({ key: key.json.key, path: '/v1/keys' });

@@ -161,7 +161,18 @@ describe('the JSON Schemas of --json output', () => {
     await run('keys pattern', ['--gitleaks', '--key-prefix', 'acme']);
     await run('owners list', ['--db', db]);
     await run('owners show', ['acme', '--db', db]);
-    await run('owners update', ['acme', '--rate-limit', '100/1m', '--max-lifetime', '90d', '--db', db]);
+    const updated = await run('owners update', [
+      'acme',
+      '--rate-limit',
+      '100/1m',
+      '--max-lifetime',
+      '90d',
+      '--routes',
+      'GET /secure-data',
+      '--db',
+      db,
+    ]);
+    expect(updated.restrictions).toEqual({ routes: ['GET /secure-data'] });
     await run('policy set', ['--max-lifetime', '365d', '--db', db]);
     await run('policy show', ['--db', db]);
     await run('usage', ['--db', db]);

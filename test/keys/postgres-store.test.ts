@@ -99,11 +99,10 @@ describe.skipIf(!run)('PostgreSQL', () => {
         const { rows } = await admin.query(
           `SELECT version FROM "${schema}".keyward_migrations ORDER BY version`,
         );
-        // Each version once (the runner tolerates gaps in the numbers), the last the newest.
+        // Every version once, numbered without gaps up to the newest: a later version
+        // slipped in below an applied one would never run on an existing store.
         const versions = rows.map((r) => r.version as number);
-        expect(new Set(versions).size).toBe(versions.length);
-        expect(versions.at(-1)).toBe(SCHEMA_VERSION);
-        expect(versions).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 6]));
+        expect(versions).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
         const row = makeRow();
         await stores[0]!.insert(row, ctx);
         expect(await stores[3]!.findByHash(row.hash)).toMatchObject({ id: row.id });

@@ -117,4 +117,60 @@ describe('KeyManager restrictions', () => {
     await manager.update(record.id, { ipAllow: null });
     expect(await code(guard.authenticate(request(key, '198.51.100.1')))).toBe('ok');
   });
+
+  it('refuses malformed owner restrictions with a clear error, creating nothing', async () => {
+    const { manager } = await setup();
+    const bad = async (settings: Record<string, unknown>) =>
+      (await manager.createOwner({ name: 'acme', ...settings }).catch((e: unknown) => e)) as Error;
+    expect(await bad({ ipAllow: '10.1.2.3/8' })).toBeInstanceOf(KeyInputError);
+    expect((await bad({ ipAllow: '10.1.2.3/8' })).message).toMatch(/did you mean 10.0.0.0\/8/);
+    expect((await bad({ originAllow: 'app.example.com' })).message).toMatch(/is not an origin/);
+    expect((await bad({ routes: 'GET reports' })).message).toMatch(/must start with \//);
+    expect((await manager.listOwners({})).items).toEqual([]);
+    await manager.createOwner({ name: 'acme', ipAllow: '10.0.0.0/8' });
+    await expect(manager.updateOwner('acme', { routes: ['DELETE /x/../y'] })).rejects.toThrow(KeyInputError);
+    expect((await manager.getOwner('acme')).restrictions).toEqual({ ipAllow: ['10.0.0.0/8'] });
+  });
+
+  it("refuses a key outside its owner's restrictions, and outside its own, with the same 403", async () => {
+    const { manager } = await setup();
+    await manager.createOwner({ name: 'acme', ipAllow: '203.0.113.0/24' });
+    const { key, record } = await manager.create({ name: 'k', owner: 'acme', routes: 'GET /reports/*' });
+    const { key: free } = await manager.create({ name: 'free', owner: 'acme' });
+    const guard = createGuard({
+      schemes: apiKeyHeader({ name: 'X-API-Key' }),
+      verify: manager.verifier(),
+      limits: rateLimits(),
+    });
+    // The owner's range: refused from outside it, whatever the key allows.
+    const outside = await guard.authenticate(request(key, '192.0.2.1'));
+    expect(!outside.ok && outside.failure.code).toBe('restricted');
+    expect(!outside.ok && outside.failure.keyId).toBe(record.id);
+    expect(await code(guard.authenticate(request(free, '192.0.2.1')))).toBe('restricted');
+    // Inside the owner's range, the key's own routes still apply.
+    expect(await code(guard.authenticate(request(key, '203.0.113.7')))).toBe('ok');
+    expect(await code(guard.authenticate(request(key, '203.0.113.7', 'POST', '/jobs')))).toBe('restricted');
+    expect(await code(guard.authenticate(request(free, '203.0.113.7', 'POST', '/jobs')))).toBe('ok');
+    // The principal is the same object on every request: combined once per snapshot.
+    const a = await manager.check(key, { dryRun: true });
+    const b = await manager.check(key, { dryRun: true });
+    expect(a.principal!.restrictions).not.toBeNull();
+    expect(a.principal!.restrictions).toBe(b.principal!.restrictions);
+
+    // Changing the owner's restrictions applies at the next request; lifting them lets it through.
+    await manager.updateOwner('acme', { ipAllow: '192.0.2.0/24' });
+    expect(await code(guard.authenticate(request(key, '192.0.2.1')))).toBe('ok');
+    expect(await code(guard.authenticate(request(key, '203.0.113.7')))).toBe('restricted');
+    await manager.updateOwner('acme', { ipAllow: null });
+    expect(await code(guard.authenticate(request(free, '198.51.100.1', 'POST', '/jobs')))).toBe('ok');
+    expect(await code(guard.authenticate(request(key, '198.51.100.1')))).toBe('ok');
+    expect(await code(guard.authenticate(request(key, '198.51.100.1', 'POST', '/jobs')))).toBe('restricted');
+    // Only the owner restricting: its restrictions alone are the principal's.
+    await manager.updateOwner('acme', { originAllow: 'https://app.example.com' });
+    const onlyOwner = await manager.check(free, { dryRun: true });
+    expect(JSON.parse(JSON.stringify(onlyOwner.principal))).toMatchObject({
+      restrictions: { originAllow: ['https://app.example.com'] },
+    });
+    expect(await code(guard.authenticate(request(free, '198.51.100.1')))).toBe('restricted');
+  });
 });

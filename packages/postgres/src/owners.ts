@@ -1,4 +1,5 @@
 import type { OwnerRecord } from '@keyward/keys/store';
+import type { Restrictions } from 'keyward';
 
 /** A `keyward_owners` row as pg returns it. */
 export interface OwnerRow {
@@ -13,12 +14,14 @@ export interface OwnerRow {
   refilled_at: Date | null;
   metadata: Record<string, unknown>;
   max_lifetime: string | null;
+  /** Migration 7; null for none. */
+  restrictions: Restrictions | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export const OWNER_COLUMNS =
-  'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at';
+  'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at, restrictions';
 
 /** Migration 2: owners (see `OwnerRecord`), and the previous secret of a key rotated in place; `s` is the schema prefix. */
 export const ownersMigration = (s: string) => `
@@ -63,6 +66,7 @@ export function ownerFromRow(row: OwnerRow): OwnerRecord {
     refilledAt: row.refilled_at,
     metadata: row.metadata,
     maxLifetimeMs: num(row.max_lifetime),
+    restrictions: row.restrictions,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -84,6 +88,7 @@ export function ownerValues(o: OwnerRecord): unknown[] {
     o.maxLifetimeMs,
     o.createdAt,
     o.updatedAt,
+    o.restrictions === null ? null : JSON.stringify(o.restrictions),
   ];
 }
 

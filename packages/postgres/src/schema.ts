@@ -91,6 +91,12 @@ const MIGRATIONS: readonly Migration[] = [
     // The canonical restrictions (ipAllow, originAllow, routes); null for none.
     sql: (s) => `ALTER TABLE ${s}keyward_keys ADD COLUMN restrictions jsonb;`,
   },
+  {
+    version: 7,
+    name: 'owner restrictions',
+    // The owner's canonical restrictions, which all its keys must pass; null for none.
+    sql: (s) => `ALTER TABLE ${s}keyward_owners ADD COLUMN restrictions jsonb;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

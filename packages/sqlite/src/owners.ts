@@ -1,5 +1,6 @@
 import type { OwnerRecord } from '@keyward/keys/store';
 import type Database from 'better-sqlite3';
+import type { Restrictions } from 'keyward';
 
 /** A `keyward_owners` row as better-sqlite3 returns it. */
 export interface OwnerRow {
@@ -14,12 +15,14 @@ export interface OwnerRow {
   refilled_at: number | null;
   metadata: string;
   max_lifetime: number | null;
+  /** JSON of the canonical restrictions (migration 8); null for none. */
+  restrictions: string | null;
   created_at: number;
   updated_at: number;
 }
 
 const COLUMNS =
-  'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at';
+  'name, rate_limit, rate_window, credits, refill_amount, refill_period, refill_day, refill_tz, refilled_at, metadata, max_lifetime, created_at, updated_at, restrictions';
 
 /** Migration 3: owners (see `OwnerRecord`), and the previous secret of a key rotated in place. */
 export const OWNERS_MIGRATION = `
@@ -66,6 +69,7 @@ export function ownerFromRow(row: OwnerRow): OwnerRecord {
     refilledAt: date(row.refilled_at),
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     maxLifetimeMs: row.max_lifetime,
+    restrictions: row.restrictions === null ? null : (JSON.parse(row.restrictions) as Restrictions),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -84,6 +88,7 @@ export function ownerParams(o: OwnerRecord): Record<string, unknown> {
     refilled_at: o.refilledAt?.getTime() ?? null,
     metadata: JSON.stringify(o.metadata),
     max_lifetime: o.maxLifetimeMs,
+    restrictions: o.restrictions === null ? null : JSON.stringify(o.restrictions),
     created_at: o.createdAt.getTime(),
     updated_at: o.updatedAt.getTime(),
   };
@@ -124,7 +129,7 @@ export function ownerStatements(db: Database.Database): OwnerStatements {
     update: db.prepare(`UPDATE keyward_owners SET rate_limit = @rate_limit, rate_window = @rate_window,
       credits = @credits, refill_amount = @refill_amount, refill_period = @refill_period,
       refill_day = @refill_day, refill_tz = @refill_tz, refilled_at = @refilled_at, metadata = @metadata,
-      max_lifetime = @max_lifetime, updated_at = @updated_at WHERE name = @name`),
+      max_lifetime = @max_lifetime, restrictions = @restrictions, updated_at = @updated_at WHERE name = @name`),
     delete: db.prepare('DELETE FROM keyward_owners WHERE name = ?'),
     liveKeys: db
       .prepare('SELECT id FROM keyward_keys WHERE owner = ? AND revoked_at IS NULL ORDER BY id')

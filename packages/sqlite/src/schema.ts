@@ -116,6 +116,12 @@ const MIGRATIONS: readonly Migration[] = [
     // JSON of the canonical restrictions (ipAllow, originAllow, routes); null for none.
     sql: 'ALTER TABLE keyward_keys ADD COLUMN restrictions TEXT;',
   },
+  {
+    version: 8,
+    name: 'owner restrictions',
+    // JSON of the owner's canonical restrictions, which all its keys must pass; null for none.
+    sql: 'ALTER TABLE keyward_owners ADD COLUMN restrictions TEXT;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -128,6 +128,39 @@ describe('owner settings', () => {
     expect(ownerUpdateWrites(owner, { credits: owner.credits }, new Date(now))).toBeUndefined();
   });
 
+  it('takes restrictions as keys do: canonical, merged kind by kind, audited, lifted with null', () => {
+    const now = at('2026-03-01T00:00:00Z');
+    const owner = newOwner({ name: 'acme', ipAllow: '10.0.0.0/8, 10.0.0.0/8', routes: ['get /a/*'] }, now);
+    expect(owner.restrictions).toEqual({ ipAllow: ['10.0.0.0/8'], routes: ['GET /a/*'] });
+    expect(newOwner({ name: 'open' }, now).restrictions).toBeNull();
+    expect(newOwner({ name: 'open', ipAllow: [] }, now).restrictions).toBeNull();
+    expect(() => newOwner({ name: 'x', ipAllow: '10.0.0.1/8' }, now)).toThrow(/did you mean 10.0.0.0\/8/);
+    expect(() => newOwner({ name: 'x', originAllow: 42 as never }, now)).toThrow(KeyInputError);
+    // Only the kinds given are in the patch; null lifts one.
+    expect(ownerPatch({ credits: 1 }, null, now).restrictions).toBeUndefined();
+    const patch = ownerPatch({ ipAllow: null, originAllow: 'https://App.example' }, null, now);
+    expect(patch.restrictions).toEqual({ ipAllow: [], originAllow: ['https://app.example'] });
+    const writes = ownerUpdateWrites(owner, patch, new Date(now))!;
+    expect(writes.record.restrictions).toEqual({
+      originAllow: ['https://app.example'],
+      routes: ['GET /a/*'],
+    });
+    expect(writes.changes).toEqual({
+      owner: 'acme',
+      restrictions: { from: owner.restrictions, to: writes.record.restrictions },
+    });
+    // The same restrictions again change nothing; null lifts all.
+    expect(
+      ownerUpdateWrites(owner, { restrictions: { ipAllow: ['10.0.0.0/8'] } }, new Date(now)),
+    ).toBeUndefined();
+    expect(ownerUpdateWrites(owner, { restrictions: null }, new Date(now))!.record.restrictions).toBeNull();
+    // Kinds read back in another order (PostgreSQL's jsonb) are the same restrictions.
+    const reordered = { ...owner, restrictions: { routes: ['GET /a/*'], ipAllow: ['10.0.0.0/8'] } };
+    expect(
+      ownerUpdateWrites(reordered, { restrictions: { routes: ['GET /a/*'] } }, new Date(now)),
+    ).toBeUndefined();
+  });
+
   it('refuses keys that would outlive the maximum lifetime, or never expire under one', () => {
     const record = { ...blankRecord(0), expiresAt: new Date(90 * 86_400_000) };
     expect(() => checkLifetime(record, 90 * 86_400_000)).not.toThrow();

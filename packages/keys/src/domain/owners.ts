@@ -4,6 +4,13 @@
 import type { AuditAction, KeyRecord, OwnerPatch, OwnerRecord, RateLimit, Refill } from '../store/types.js';
 import { KeyInputError, KeyStateError, KeyStoreError } from './errors.js';
 import { checkLabel, checkMetadata, checkRateLimit, durationMs } from './input.js';
+import {
+  canonicalRestrictions,
+  checkRestrictions,
+  mergeRestrictions,
+  RESTRICTION_KINDS,
+  type RestrictionInput,
+} from './restrictions.js';
 
 /** An owner's settings, as given to `createOwner` (and, all optional but the name, to `updateOwner`). */
 export interface OwnerSettings {
@@ -21,6 +28,16 @@ export interface OwnerSettings {
   metadata?: Record<string, unknown>;
   /** Longest lifetime of this owner's keys: ms or text like `90d`; `null` for none. */
   maxLifetime?: number | string | null;
+  /**
+   * Client addresses (CIDR ranges or addresses) every key of this owner may be used from,
+   * a list or comma-separated; `null` or `[]` for any (on update: lifts the restriction).
+   * A key of the owner must pass these and its own restrictions.
+   */
+  ipAllow?: RestrictionInput;
+  /** Browser origins (`Origin`, else `Referer`) the owner's keys may be used from, as for keys. */
+  originAllow?: RestrictionInput;
+  /** Routes (`METHOD /path`, or operation ids) the owner's keys may call, as for keys. */
+  routes?: RestrictionInput;
 }
 
 /** No owner has this name. */
@@ -115,6 +132,7 @@ export function newOwner(input: OwnerSettings, now: number): OwnerRecord {
     refilledAt: refill === null ? null : new Date(periodStart(refill, now)),
     metadata: patch.metadata ?? {},
     maxLifetimeMs: patch.maxLifetimeMs ?? null,
+    restrictions: mergeRestrictions(null, patch.restrictions ?? null),
     createdAt: new Date(now),
     updatedAt: new Date(now),
   };
@@ -143,6 +161,9 @@ export function ownerPatch(input: Partial<OwnerSettings>, current: Refill | null
     if (ms === 0) throw new KeyInputError('a maximum lifetime must be longer than 0');
     patch.maxLifetimeMs = ms;
   }
+  if (RESTRICTION_KINDS.some((kind) => input[kind] !== undefined)) {
+    patch.restrictions = checkRestrictions(input);
+  }
   const refill = refillOf(input, current);
   if (refill !== undefined) {
     patch.refill = refill;
@@ -151,10 +172,27 @@ export function ownerPatch(input: Partial<OwnerSettings>, current: Refill | null
   return patch;
 }
 
-const PATCH_FIELDS = ['rateLimit', 'credits', 'refill', 'refilledAt', 'metadata', 'maxLifetimeMs'] as const;
+const PATCH_FIELDS = [
+  'rateLimit',
+  'credits',
+  'refill',
+  'refilledAt',
+  'metadata',
+  'maxLifetimeMs',
+  'restrictions',
+] as const;
 
 function plain(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;
+}
+
+/**
+ * A field's value to compare and audit: dates as ISO text, restrictions with their kinds
+ * in one order (PostgreSQL's jsonb hands object keys back in its own order).
+ */
+function comparable(field: (typeof PATCH_FIELDS)[number], value: unknown): unknown {
+  if (field !== 'restrictions') return plain(value);
+  return canonicalRestrictions(value as OwnerRecord['restrictions']);
 }
 
 /** What an owner update writes: the owner after the patch and the fields that changed (from, to); `undefined` when none did. */
@@ -165,12 +203,16 @@ export function ownerUpdateWrites(
 ): { record: OwnerRecord; changes: Record<string, unknown> } | undefined {
   const next = { ...before } as Record<string, unknown>;
   for (const field of PATCH_FIELDS) if (patch[field] !== undefined) next[field] = patch[field];
+  // A patch names the restriction kinds it changes; the others stay.
+  if (patch.restrictions !== undefined) {
+    next['restrictions'] = mergeRestrictions(before.restrictions ?? null, patch.restrictions);
+  }
   const changes: Record<string, unknown> = { owner: before.name };
   let changed = false;
   for (const field of PATCH_FIELDS) {
     if (field === 'refilledAt') continue;
-    const from = plain(before[field]);
-    const to = plain(next[field]);
+    const from = comparable(field, before[field]);
+    const to = comparable(field, next[field]);
     if (JSON.stringify(from) !== JSON.stringify(to)) {
       changes[field] = { from, to };
       changed = true;
@@ -188,6 +230,7 @@ export function ownerCreationChanges(owner: OwnerRecord): Record<string, unknown
     credits: owner.credits,
     refill: owner.refill,
     maxLifetimeMs: owner.maxLifetimeMs,
+    ...(owner.restrictions !== null ? { restrictions: owner.restrictions } : {}),
     ...(Object.keys(owner.metadata).length > 0 ? { metadata: owner.metadata } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import type { KeyPatch, KeyRecord, NewKeyRow } from '../store/types.js';
 import { KeyInputError } from './errors.js';
 import { isKeyId } from './ids.js';
-import { mergeRestrictions } from './restrictions.js';
+import { canonicalRestrictions, mergeRestrictions } from './restrictions.js';
 
 /** Where a key stands at a moment; `active` keys verify. */
 export type KeyState = 'active' | 'expired' | 'revoked' | 'disabled';
@@ -44,8 +44,9 @@ export function applyPatch<R extends KeyRecord>(record: R, patch: KeyPatch): R {
 export function patchChanges(before: KeyRecord, after: KeyRecord): Record<string, unknown> {
   const changes: Record<string, unknown> = {};
   for (const field of PATCH_FIELDS) {
-    const from = plain(before[field]);
-    const to = plain(after[field]);
+    // Restrictions with their kinds in one order: PostgreSQL's jsonb reorders them.
+    const from = field === 'restrictions' ? canonicalRestrictions(before[field]) : plain(before[field]);
+    const to = field === 'restrictions' ? canonicalRestrictions(after[field]) : plain(after[field]);
     if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from, to };
   }
   return changes;

@@ -67,3 +67,11 @@ export function mergeRestrictions(
   }
   return Object.keys(next).length === 0 ? null : next;
 }
+
+/**
+ * The same restrictions with their kinds in one order (`null` when none restricts), to
+ * compare and audit: PostgreSQL's jsonb hands object keys back in its own order.
+ */
+export function canonicalRestrictions(restrictions: Restrictions | null | undefined): Restrictions | null {
+  return mergeRestrictions(restrictions ?? null, {});
+}

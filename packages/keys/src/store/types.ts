@@ -171,11 +171,16 @@ export interface OwnerRecord {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** Keys of this owner cannot be created or extended to live longer than this (ms). */
   readonly maxLifetimeMs: number | null;
+  /**
+   * Where every key of this owner may be used (canonical, as `checkRestrictions` gives
+   * them; `null`: anywhere). A key of the owner must pass these and its own.
+   */
+  readonly restrictions: Restrictions | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
 
-/** Fields an owner update may set (all written as given). */
+/** Fields an owner update may set (written as given, but for `restrictions`, merged kind by kind). */
 export interface OwnerPatch {
   rateLimit?: RateLimit | null;
   credits?: number | null;
@@ -183,6 +188,11 @@ export interface OwnerPatch {
   refilledAt?: Date | null;
   metadata?: Readonly<Record<string, unknown>>;
   maxLifetimeMs?: number | null;
+  /**
+   * The restriction kinds to change, as for keys (`KeyPatch.restrictions`): each kind
+   * present replaces the owner's (`[]` lifts it), kinds left out stay; `null` lifts all.
+   */
+  restrictions?: Restrictions | null;
 }
 
 export interface OwnerQuery {

@@ -10,7 +10,7 @@ import {
   PepperMismatchError,
 } from '../domain/errors.js';
 import { newKeyId } from '../domain/ids.js';
-import { newOwner, OwnerNotFoundError, periodStart } from '../domain/owners.js';
+import { newOwner, OwnerNotFoundError, ownerPatch, periodStart } from '../domain/owners.js';
 import { creationChanges } from '../domain/records.js';
 import type { AuditContext, KeyRecord, KeyStore, NewKeyRow } from '../store/types.js';
 import { describeUsageContract } from './usage-contract.js';
@@ -796,6 +796,56 @@ function describeOwnerContract(current: () => KeyStore): void {
     await expect(store.updateOwner('nobody', { credits: 1 }, ctx('owner_update'))).rejects.toBeInstanceOf(
       OwnerNotFoundError,
     );
+  });
+
+  it('keeps owner restrictions, changes them kind by kind with an audit entry, and lifts them', async (t) => {
+    const store = owners(t);
+    const acme = newOwner({ name: 'acme', ipAllow: '10.0.0.0/8, 2001:DB8::/32' }, clock);
+    expect(acme.restrictions).toEqual({ ipAllow: ['10.0.0.0/8', '2001:db8::/32'] });
+    await store.insertOwner(acme, ctx('owner_create'));
+    expect(await store.getOwner('acme')).toEqual(acme);
+    const [created] = await store.audit({ limit: 1 });
+    expect(created!.changes).toMatchObject({ restrictions: { ipAllow: ['10.0.0.0/8', '2001:db8::/32'] } });
+    const both = await store.updateOwner(
+      'acme',
+      ownerPatch({ routes: 'get /reports/*' }, null, clock),
+      ctx('owner_update'),
+    );
+    expect(both.restrictions).toEqual({
+      ipAllow: ['10.0.0.0/8', '2001:db8::/32'],
+      routes: ['GET /reports/*'],
+    });
+    expect((await store.getOwner('acme'))!.restrictions).toEqual(both.restrictions);
+    const [entry] = await store.audit({ limit: 1 });
+    expect(entry!.changes).toEqual({
+      owner: 'acme',
+      restrictions: { from: acme.restrictions, to: both.restrictions },
+    });
+    const routesOnly = await store.updateOwner(
+      'acme',
+      { restrictions: { ipAllow: [] } },
+      ctx('owner_update'),
+    );
+    expect(routesOnly.restrictions).toEqual({ routes: ['GET /reports/*'] });
+    await store.updateOwner(
+      'acme',
+      { restrictions: { originAllow: ['https://a.example'] } },
+      ctx('owner_update'),
+    );
+    const none = await store.updateOwner('acme', { restrictions: null }, ctx('owner_update'));
+    expect(none.restrictions).toBeNull();
+    expect((await store.getOwner('acme'))!.restrictions).toBeNull();
+    // Other fields leave them as they are; an owner without any has none.
+    await store.updateOwner('acme', { restrictions: { routes: ['POST /jobs'] } }, ctx('owner_update'));
+    expect((await store.updateOwner('acme', { credits: 3 }, ctx('owner_update'))).restrictions).toEqual({
+      routes: ['POST /jobs'],
+    });
+    await store.insertOwner(newOwner({ name: 'open' }, clock), ctx('owner_create'));
+    expect((await store.getOwner('open'))!.restrictions).toBeNull();
+    expect((await store.listOwners({})).items.map((o) => o.restrictions)).toEqual([
+      { routes: ['POST /jobs'] },
+      null,
+    ]);
   });
 
   it('refuses to delete an owner with live keys unless forced, which revokes them in the same step', async (t) => {

@@ -1,6 +1,7 @@
 import {
   AuthFailure,
   type CompiledRestrictions,
+  combineRestrictions,
   compileRestrictions,
   deny,
   type FailureReason,
@@ -42,8 +43,10 @@ export interface KeyPrincipal {
   readonly ownerRateLimit: RateLimit | null;
   /**
    * Where the key may be used, parsed once per cached record (`null`: anywhere), which the
-   * guard checks before scopes and rate limits; its JSON is the key's `restrictions`.
-   * A record whose stored restrictions cannot be parsed refuses every request.
+   * guard checks before scopes and rate limits; its JSON is the key's `restrictions` (when
+   * only the key, or only its owner, restricts). A key with an owner must pass both its
+   * own and its owner's restrictions. Stored restrictions that cannot be parsed refuse
+   * every request.
    */
   readonly restrictions: CompiledRestrictions | RequestRestriction | null;
 }
@@ -123,7 +126,7 @@ function snapshotOf(
     metadata: deepFreeze(record.metadata),
     rateLimit: record.rateLimit && Object.freeze({ ...record.rateLimit }),
     ownerRateLimit: owner?.rateLimit ? Object.freeze({ ...owner.rateLimit }) : null,
-    restrictions: restrictionsOf(record),
+    restrictions: restrictionsOf(record, owner),
   });
   const payer =
     record.remainingUses === null && owner !== undefined && owner.credits !== null ? owner.name : null;
@@ -151,16 +154,32 @@ function snapshotOf(
 }
 
 /**
- * The key's restrictions, compiled once per snapshot: numeric address ranges, a set of
- * origins, route patterns. Stored restrictions that no longer parse (edited by hand, or
- * by a newer keyward) fail closed: every request is refused.
+ * The key's restrictions, and its owner's, compiled once per snapshot (numeric address
+ * ranges, a set of origins, route patterns) and combined so a request must pass both.
+ * Stored restrictions that no longer parse (edited by hand, or by a newer keyward) fail
+ * closed: every request is refused. Owner changes empty the cache, so a snapshot never
+ * outlives the owner restrictions it was built with.
  */
-function restrictionsOf(record: KeyRecord): CompiledRestrictions | RequestRestriction | null {
-  if (record.restrictions === null || record.restrictions === undefined) return null;
+function restrictionsOf(
+  record: KeyRecord,
+  owner: OwnerRecord | undefined,
+): CompiledRestrictions | RequestRestriction | null {
+  const own = compiled(record.restrictions, record.id);
+  const owners = compiled(owner?.restrictions, record.id);
+  if (owners === null) return own;
+  if (own === null) return owners;
+  return combineRestrictions(owners, own) ?? null;
+}
+
+function compiled(
+  restrictions: KeyRecord['restrictions'] | undefined,
+  keyId: string,
+): CompiledRestrictions | RequestRestriction | null {
+  if (restrictions === null || restrictions === undefined) return null;
   try {
-    return compileRestrictions(record.restrictions, { keyId: record.id }) ?? null;
+    return compileRestrictions(restrictions, { keyId }) ?? null;
   } catch {
-    const refused = new AuthFailure('restricted', undefined, undefined, undefined, record.id);
+    const refused = new AuthFailure('restricted', undefined, undefined, undefined, keyId);
     return restriction(() => refused);
   }
 }

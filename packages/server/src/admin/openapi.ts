@@ -68,6 +68,16 @@ const SCHEMAS = {
       refilledAt: { type: ['string', 'null'], format: 'date-time' },
       metadata: { type: 'object' },
       maxLifetimeMs: { type: ['integer', 'null'] },
+      restrictions: {
+        type: ['object', 'null'],
+        description:
+          'where every key of the owner may be used (ipAllow, originAllow, routes), on top of each key’s own; null for anywhere',
+        properties: {
+          ipAllow: { type: 'array', items: { type: 'string' } },
+          originAllow: { type: 'array', items: { type: 'string' } },
+          routes: { type: 'array', items: { type: 'string' } },
+        },
+      },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
     },
@@ -86,6 +96,22 @@ const SCHEMAS = {
       timeZone: { type: 'string' },
       metadata: { type: 'object' },
       maxLifetime: { type: ['string', 'integer', 'null'], examples: ['90d'] },
+      ipAllow: {
+        type: ['array', 'string', 'null'],
+        items: { type: 'string' },
+        description: 'client addresses or CIDR ranges its keys may be used from; null or [] lifts (update)',
+        examples: [['203.0.113.0/24', '2001:db8::/32']],
+      },
+      originAllow: {
+        type: ['array', 'string', 'null'],
+        items: { type: 'string' },
+        description: 'browser origins (Origin, else Referer) its keys may be used from',
+      },
+      routes: {
+        type: ['array', 'string', 'null'],
+        items: { type: 'string' },
+        description: "'METHOD /path' or operation ids its keys may call",
+      },
     },
   },
   WebhookCreate: {

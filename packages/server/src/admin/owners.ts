@@ -12,6 +12,9 @@ const OWNER_FIELDS = [
   'timeZone',
   'metadata',
   'maxLifetime',
+  'ipAllow',
+  'originAllow',
+  'routes',
 ] as const;
 const CREATE_FIELDS = new Set<string>(['name', ...OWNER_FIELDS]);
 const UPDATE_FIELDS = new Set<string>(OWNER_FIELDS);

@@ -8,7 +8,7 @@ import {
   KeyInputError,
   KeyNotFoundError,
 } from '@keyward/keys';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { registerExport } from './export.js';
 import { addFilterOptions, type FilterFlags, filterOf } from './filters.js';
 import { registerImport } from './import.js';
@@ -21,16 +21,16 @@ import {
   parseDurationArg,
   parseMetadataArg,
   parseRateLimitArg,
-  parseRestrictionArg,
   parseScopesArg,
   withManager,
 } from './options.js';
 import { registerPattern } from './pattern.js';
 import { describeRecord, jsonLine, listTable, printable, recordJson } from './render.js';
+import { addRestrictionOptions, type RestrictionFlags, restrictionSettings } from './restriction-options.js';
 import { styleFor } from './style.js';
 import { registerVerify } from './verify.js';
 
-interface SettingsFlags {
+interface SettingsFlags extends RestrictionFlags {
   name?: string;
   owner?: string | false;
   scopes?: readonly string[];
@@ -39,11 +39,6 @@ interface SettingsFlags {
   credits?: number | false;
   rateLimit?: RateLimit | false;
   metadata?: Record<string, unknown>;
-  ipAllow?: readonly string[] | false;
-  originAllow?: readonly string[] | false;
-  routes?: readonly string[] | false;
-  /** `--no-restrictions`: false. */
-  restrictions?: boolean;
   db?: string;
   json?: boolean;
 }
@@ -62,26 +57,10 @@ function settingsOf(flags: SettingsFlags): Partial<KeySettings> {
   if (uses !== undefined) s.uses = uses === false ? null : uses;
   if (flags.rateLimit !== undefined) s.rateLimit = flags.rateLimit === false ? null : flags.rateLimit;
   if (flags.metadata !== undefined) s.metadata = flags.metadata;
-  if (flags.restrictions === false) {
-    s.ipAllow = null;
-    s.originAllow = null;
-    s.routes = null;
-  }
-  for (const kind of ['ipAllow', 'originAllow', 'routes'] as const) {
-    const value = flags[kind];
-    if (value !== undefined) s[kind] = value === false ? null : value;
-  }
-  return s;
+  return Object.assign(s, restrictionSettings(flags));
 }
 
 const USES = parseCount(0, Number.MAX_SAFE_INTEGER);
-const IP_ALLOW =
-  'client addresses, comma-separated IPv4/IPv6 addresses or CIDR ranges (e.g. 203.0.113.0/24,2001:db8::/32); others get 403';
-const ORIGIN_ALLOW =
-  'browser origins, comma-separated (e.g. https://app.example.com,https://*.example.com): Origin, else Referer; others get 403';
-const ROUTES =
-  "operations, comma-separated 'METHOD /path' (* matches segments) or OpenAPI operation ids (e.g. 'GET /reports/*,POST /jobs'); others get 403";
-
 /** Keys `disableStale` would disable now: enabled, not revoked, unused (or created, never used) before the cutoff. */
 async function staleKeys(m: KeyManager, unusedForMs: number): Promise<KeyRecord[]> {
   await m.flush();
@@ -119,32 +98,20 @@ export function registerKeys(program: Command, io: CliIO): void {
   const done = (record: KeyRecord, verb: string, json?: boolean) =>
     json ? out(recordJson(record)) : io.stdout.write(`${verb} ${record.id} (${printable(record.name)})\n`);
 
-  keys
-    .command('create')
-    .description('issue a key; it is printed once (stdout) and only its keyed hash is stored')
-    .requiredOption('--name <name>', 'what the key is for')
-    .option('--owner <name>', 'the owner it belongs to (must exist: keyward owners create)')
-    .option('--scopes <list>', 'comma-separated scopes, e.g. read,admin', parseScopesArg)
-    .option('--expires <duration>', 'lifetime: 30s, 15m, 24h, 30d', parseDurationArg)
-    .option('--uses <n>', 'number of requests it may serve', USES)
-    .option('--credits <n>', 'credits it may spend (routes may cost more than 1; same as --uses)', USES)
-    .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
-    .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg)
-    // Env vars on create only: set for a script that issues many keys alike. On update
-    // one would silently change every key the script touches.
-    .addOption(
-      new Option('--ip-allow <list>', IP_ALLOW)
-        .env('KEYWARD_IP_ALLOW')
-        .argParser(parseRestrictionArg('ipAllow')),
-    )
-    .addOption(
-      new Option('--origin-allow <list>', ORIGIN_ALLOW)
-        .env('KEYWARD_ORIGIN_ALLOW')
-        .argParser(parseRestrictionArg('originAllow')),
-    )
-    .addOption(
-      new Option('--routes <list>', ROUTES).env('KEYWARD_ROUTES').argParser(parseRestrictionArg('routes')),
-    )
+  addRestrictionOptions(
+    keys
+      .command('create')
+      .description('issue a key; it is printed once (stdout) and only its keyed hash is stored')
+      .requiredOption('--name <name>', 'what the key is for')
+      .option('--owner <name>', 'the owner it belongs to (must exist: keyward owners create)')
+      .option('--scopes <list>', 'comma-separated scopes, e.g. read,admin', parseScopesArg)
+      .option('--expires <duration>', 'lifetime: 30s, 15m, 24h, 30d', parseDurationArg)
+      .option('--uses <n>', 'number of requests it may serve', USES)
+      .option('--credits <n>', 'credits it may spend (routes may cost more than 1; same as --uses)', USES)
+      .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
+      .option('--metadata <json>', 'a JSON object kept with the key', parseMetadataArg),
+    'create',
+  )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((flags: SettingsFlags & { name: string }) =>
@@ -201,34 +168,26 @@ export function registerKeys(program: Command, io: CliIO): void {
       }),
     );
 
-  keys
-    .command('update')
-    .description('change a key; takes effect at once, also in running servers')
-    .argument('<id>', 'key id')
-    .option('--name <name>', 'new name')
-    .option('--owner <id>', 'new owner')
-    .option('--no-owner', 'remove the owner')
-    .option('--scopes <list>', 'replace the scopes (comma-separated; "" for none)', parseScopesArg)
-    .option('--expires <duration>', 'expire this long from now', parseDurationArg)
-    .option('--no-expires', 'never expire')
-    .option('--uses <n>', 'set the remaining uses', USES)
-    .option('--no-uses', 'unlimited uses')
-    .option('--credits <n>', 'set the credits left (same as --uses)', USES)
-    .option('--no-credits', 'unlimited credits (same as --no-uses)')
-    .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
-    .option('--no-rate-limit', 'remove the rate limit')
-    .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg)
-    .option('--ip-allow <list>', `replace the allowed ${IP_ALLOW}`, parseRestrictionArg('ipAllow'))
-    .option('--no-ip-allow', 'any client address')
-    .option(
-      '--origin-allow <list>',
-      `replace the allowed ${ORIGIN_ALLOW}`,
-      parseRestrictionArg('originAllow'),
-    )
-    .option('--no-origin-allow', 'any origin')
-    .option('--routes <list>', `replace the allowed ${ROUTES}`, parseRestrictionArg('routes'))
-    .option('--no-routes', 'every route')
-    .option('--no-restrictions', 'lift every restriction (addresses, origins, routes)')
+  addRestrictionOptions(
+    keys
+      .command('update')
+      .description('change a key; takes effect at once, also in running servers')
+      .argument('<id>', 'key id')
+      .option('--name <name>', 'new name')
+      .option('--owner <id>', 'new owner')
+      .option('--no-owner', 'remove the owner')
+      .option('--scopes <list>', 'replace the scopes (comma-separated; "" for none)', parseScopesArg)
+      .option('--expires <duration>', 'expire this long from now', parseDurationArg)
+      .option('--no-expires', 'never expire')
+      .option('--uses <n>', 'set the remaining uses', USES)
+      .option('--no-uses', 'unlimited uses')
+      .option('--credits <n>', 'set the credits left (same as --uses)', USES)
+      .option('--no-credits', 'unlimited credits (same as --no-uses)')
+      .option('--rate-limit <rate>', 'requests per window, e.g. 100/1m', parseRateLimitArg)
+      .option('--no-rate-limit', 'remove the rate limit')
+      .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg),
+    'update',
+  )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((id: string, flags: SettingsFlags) =>

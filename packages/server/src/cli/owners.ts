@@ -13,9 +13,10 @@ import {
   parser,
   withManager,
 } from './options.js';
-import { jsonLine, printable, table } from './render.js';
+import { jsonLine, printable, restrictionLines, table } from './render.js';
+import { addRestrictionOptions, type RestrictionFlags, restrictionSettings } from './restriction-options.js';
 
-interface OwnerFlags {
+interface OwnerFlags extends RestrictionFlags {
   rateLimit?: RateLimit | false;
   credits?: number | false;
   refill?: { amount: number; period: 'day' | 'month' } | false;
@@ -38,7 +39,7 @@ function settingsOf(flags: OwnerFlags): Partial<OwnerSettings> {
   if (flags.timezone !== undefined) s.timeZone = flags.timezone;
   if (flags.metadata !== undefined) s.metadata = flags.metadata;
   if (flags.maxLifetime !== undefined) s.maxLifetime = flags.maxLifetime === false ? null : flags.maxLifetime;
-  return s;
+  return Object.assign(s, restrictionSettings(flags));
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -53,6 +54,7 @@ export function ownerJson(o: OwnerRecord, now = Date.now()): Record<string, unkn
     nextRefillAt: o.refill === null ? null : new Date(nextRefill(o.refill, now)).toISOString(),
     metadata: o.metadata,
     maxLifetimeMs: o.maxLifetimeMs,
+    restrictions: o.restrictions,
     createdAt: iso(o.createdAt),
     updatedAt: iso(o.updatedAt),
   };
@@ -74,6 +76,7 @@ function describeOwner(o: OwnerRecord, now = Date.now()): string {
     ['refill', refillText(o)],
     ['next refill', o.refill === null ? '-' : new Date(nextRefill(o.refill, now)).toISOString()],
     ['max lifetime', days(o.maxLifetimeMs)],
+    ...restrictionLines(o.restrictions),
     ['metadata', JSON.stringify(o.metadata)],
     ['created', o.createdAt.toISOString()],
     ['updated', o.updatedAt.toISOString()],
@@ -115,29 +118,33 @@ export function registerOwners(program: Command, io: CliIO): void {
     .description('manage owners: clients whose keys share one rate limit and one credit balance');
   const out = (value: unknown) => io.stdout.write(jsonLine(value));
 
-  owners
-    .command('create')
-    .description('create an owner (then: keyward keys create --owner NAME)')
-    .argument('<name>', 'unique name, e.g. acme')
-    .addOption(
-      new Option('--rate-limit <rate>', 'requests per window shared by all its keys, e.g. 100/1m')
-        .env('KEYWARD_OWNER_RATE_LIMIT')
-        .argParser(parseRateLimitArg),
-    )
-    .addOption(
-      new Option('--credits <n>', 'credits shared by its keys (default: unlimited, or the refill amount)')
-        .env('KEYWARD_OWNER_CREDITS')
-        .argParser(CREDITS),
-    )
-    .addOption(refillOption().env('KEYWARD_OWNER_REFILL'))
-    .addOption(refillDayOption().env('KEYWARD_OWNER_REFILL_DAY'))
-    .addOption(timezoneOption().env('KEYWARD_OWNER_TIMEZONE'))
-    .addOption(
-      new Option('--max-lifetime <duration>', 'its keys may live at most this long, e.g. 90d')
-        .env('KEYWARD_OWNER_MAX_LIFETIME')
-        .argParser(parseDurationArg),
-    )
-    .option('--metadata <json>', 'a JSON object kept with the owner', parseMetadataArg)
+  addRestrictionOptions(
+    owners
+      .command('create')
+      .description('create an owner (then: keyward keys create --owner NAME)')
+      .argument('<name>', 'unique name, e.g. acme')
+      .addOption(
+        new Option('--rate-limit <rate>', 'requests per window shared by all its keys, e.g. 100/1m')
+          .env('KEYWARD_OWNER_RATE_LIMIT')
+          .argParser(parseRateLimitArg),
+      )
+      .addOption(
+        new Option('--credits <n>', 'credits shared by its keys (default: unlimited, or the refill amount)')
+          .env('KEYWARD_OWNER_CREDITS')
+          .argParser(CREDITS),
+      )
+      .addOption(refillOption().env('KEYWARD_OWNER_REFILL'))
+      .addOption(refillDayOption().env('KEYWARD_OWNER_REFILL_DAY'))
+      .addOption(timezoneOption().env('KEYWARD_OWNER_TIMEZONE'))
+      .addOption(
+        new Option('--max-lifetime <duration>', 'its keys may live at most this long, e.g. 90d')
+          .env('KEYWARD_OWNER_MAX_LIFETIME')
+          .argParser(parseDurationArg),
+      )
+      .option('--metadata <json>', 'a JSON object kept with the owner', parseMetadataArg),
+    'create',
+    'KEYWARD_OWNER_',
+  )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((name: string, flags: OwnerFlags) =>
@@ -179,25 +186,28 @@ export function registerOwners(program: Command, io: CliIO): void {
       }),
     );
 
-  owners
-    .command('update')
-    .description('change an owner; takes effect at once, also in running servers')
-    .argument('<name>', 'owner name')
-    .option(
-      '--rate-limit <rate>',
-      'requests per window shared by all its keys, e.g. 100/1m',
-      parseRateLimitArg,
-    )
-    .option('--no-rate-limit', 'remove the shared rate limit')
-    .option('--credits <n>', 'set the credit balance', CREDITS)
-    .option('--no-credits', 'unlimited credits')
-    .addOption(refillOption())
-    .option('--no-refill', 'stop refilling')
-    .addOption(refillDayOption())
-    .addOption(timezoneOption())
-    .option('--max-lifetime <duration>', 'its keys may live at most this long, e.g. 90d', parseDurationArg)
-    .option('--no-max-lifetime', 'no maximum lifetime of its own')
-    .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg)
+  addRestrictionOptions(
+    owners
+      .command('update')
+      .description('change an owner; takes effect at once, also in running servers')
+      .argument('<name>', 'owner name')
+      .option(
+        '--rate-limit <rate>',
+        'requests per window shared by all its keys, e.g. 100/1m',
+        parseRateLimitArg,
+      )
+      .option('--no-rate-limit', 'remove the shared rate limit')
+      .option('--credits <n>', 'set the credit balance', CREDITS)
+      .option('--no-credits', 'unlimited credits')
+      .addOption(refillOption())
+      .option('--no-refill', 'stop refilling')
+      .addOption(refillDayOption())
+      .addOption(timezoneOption())
+      .option('--max-lifetime <duration>', 'its keys may live at most this long, e.g. 90d', parseDurationArg)
+      .option('--no-max-lifetime', 'no maximum lifetime of its own')
+      .option('--metadata <json>', 'replace the metadata (a JSON object)', parseMetadataArg),
+    'update',
+  )
     .addOption(dbOption())
     .addOption(jsonOption())
     .action((name: string, flags: OwnerFlags) =>

@@ -1,5 +1,6 @@
 import type { AuditEntry, KeyRecord } from '@keyward/keys';
 import { keyState } from '@keyward/keys';
+import type { Restrictions } from 'keyward';
 import { type Style, styledTable, styleFor, styleState } from './style.js';
 
 const PLAIN_STYLE = styleFor({ isTTY: false }, { NO_COLOR: '1' });
@@ -110,10 +111,7 @@ export function describeRecord(r: KeyRecord, now = Date.now()): string {
     ['rate limit', rate],
     ['metadata', JSON.stringify(r.metadata)],
   ];
-  const restricted = r.restrictions;
-  if (restricted?.ipAllow) lines.push(['ip allow', restricted.ipAllow.join(', ')]);
-  if (restricted?.originAllow) lines.push(['origin allow', restricted.originAllow.join(', ')]);
-  if (restricted?.routes) lines.push(['routes', restricted.routes.join(', ')]);
+  lines.push(...restrictionLines(r.restrictions));
   if (r.replaces) lines.push(['replaces', r.replaces]);
   if (r.replacedBy) lines.push(['replaced by', r.replacedBy]);
   return table(lines.map(([k, v]) => [`${k}:`, v]));
@@ -129,4 +127,13 @@ export function auditTable(entries: readonly AuditEntry[]): string {
     JSON.stringify(e.changes),
   ]);
   return table([['SEQ', 'AT', 'ACTOR', 'ACTION', 'KEY', 'CHANGES'], ...rows]);
+}
+
+/** `show` lines of a key's or an owner's restrictions: one per kind that restricts. */
+export function restrictionLines(restricted: Restrictions | null): [string, string][] {
+  const lines: [string, string][] = [];
+  if (restricted?.ipAllow?.length) lines.push(['ip allow', restricted.ipAllow.join(', ')]);
+  if (restricted?.originAllow?.length) lines.push(['origin allow', restricted.originAllow.join(', ')]);
+  if (restricted?.routes?.length) lines.push(['routes', restricted.routes.join(', ')]);
+  return lines;
 }
