@@ -75,7 +75,9 @@ export async function eventMessage(
  * commits its entry in the same transaction, so no change is missed, and each endpoint's
  * place in it (`DeliveryState.cursor`) moves only once an event is delivered or given up
  * on. One instance at a time delivers to an endpoint (a lease taken by compare-and-set in
- * the store), in order, so two instances never both send an event; an instance that dies
+ * the store), in order, so two instances never both send an event; different endpoints are
+ * delivered to concurrently, and each delivery has a hard deadline well under the lease,
+ * so a hung receiver holds up only its own endpoint. An instance that dies
  * mid-delivery leaves the lease to expire, and the next one may send that event again
  * under the same `webhook-id`, which receivers use to drop repeats.
  */
