@@ -118,4 +118,20 @@ describe('webhook delivery with a stalled receiver', () => {
       await Promise.all(dispatchers.map((d) => d.stop()));
     }
   }, 20_000);
+
+  it('refuses a delivery deadline that could outlive the lease', async () => {
+    const manager = await openKeyManager({
+      database: join(dir, 'deadline.db'),
+      pepper: PEPPER,
+      pollIntervalMs: 0,
+      flushIntervalMs: 0,
+    });
+    managers.push(manager);
+    for (const deliveryTimeoutMs of [0, -1, 15_001, 30_000, Number.NaN]) {
+      expect(() => new WebhookDispatcher({ manager, deliveryTimeoutMs }), String(deliveryTimeoutMs)).toThrow(
+        RangeError,
+      );
+    }
+    expect(() => new WebhookDispatcher({ manager, deliveryTimeoutMs: 15_000 })).not.toThrow();
+  });
 });
