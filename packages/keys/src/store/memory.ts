@@ -42,6 +42,9 @@ const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
 // Callers get copies: nothing they do to a record reaches the store.
 const copy = (row: Row): KeyRecord => structuredClone(recordOf(row));
 
+/** At most this many idempotency records are held; the oldest go first. */
+const MAX_IDEMPOTENCY_RECORDS = 100_000;
+
 /**
  * A key store in process memory, for tests and examples. Everything is lost when the
  * process ends; use the SQLite store for anything else.
@@ -280,6 +283,12 @@ export class MemoryKeyStore implements KeyStore {
     ttlMs: number,
   ): Promise<IdempotencyClaim> {
     const now = at.getTime();
+    // Like the SQL stores, every claim purges what has expired. Records are kept in claim
+    // order (a claim re-inserts), so expired ones sit at the front; the count is capped too.
+    for (const [k, record] of this.#idempotency) {
+      if (record.at > now - ttlMs && this.#idempotency.size <= MAX_IDEMPOTENCY_RECORDS) break;
+      this.#idempotency.delete(k);
+    }
     const held = this.#idempotency.get(key);
     const stale =
       held === undefined ||
@@ -287,6 +296,7 @@ export class MemoryKeyStore implements KeyStore {
       (held.response === undefined && held.at <= now - IDEMPOTENCY_PENDING_MS);
     if (!stale)
       return held.response ? { state: 'done', response: { ...held.response } } : { state: 'pending' };
+    this.#idempotency.delete(key);
     this.#idempotency.set(key, { fingerprint, at: now, response: undefined });
     return { state: 'claimed' };
   }

@@ -299,6 +299,19 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       );
     });
 
+    it('purges expired idempotency records on every claim (optional)', async (t) => {
+      if (!store.claimIdempotency || !store.finishIdempotency) return t.skip();
+      const at = new Date(Date.UTC(2032, 0, 1));
+      const ttl = 60_000 * 60;
+      expect((await store.claimIdempotency('root:old', 'fp1', at, ttl)).state).toBe('claimed');
+      await store.finishIdempotency('root:old', { status: 201, body: '{}' });
+      // Another key's claim after the TTL removes the expired record...
+      const after = new Date(at.getTime() + ttl + 1);
+      expect((await store.claimIdempotency('root:new', 'fp2', after, ttl)).state).toBe('claimed');
+      // ...so even a longer TTL finds it gone, where a kept record would be replayed.
+      expect((await store.claimIdempotency('root:old', 'fp1', after, ttl * 10)).state).toBe('claimed');
+    });
+
     it('validates list limits and cursors', async () => {
       await expect(store.list({ limit: 0 })).rejects.toBeInstanceOf(KeyInputError);
       await expect(store.list({ limit: 1001 })).rejects.toBeInstanceOf(KeyInputError);

@@ -13,7 +13,7 @@ import {
   type WebhookEndpoint,
   type WebhookEvent,
 } from './registry.js';
-import { type DeliveryResult, deliver } from './send.js';
+import { DELIVERY_TIMEOUT_MS, type DeliveryResult, deliver } from './send.js';
 
 /** How often each endpoint is looked at for new events. */
 export const POLL_MS = 250;
@@ -24,6 +24,8 @@ const RETRY_MAX_MS = 60 * 60 * 1000;
 export const GIVE_UP_MS = 24 * 60 * 60 * 1000;
 /** How long an instance holds an endpoint while delivering (renewed with each event). */
 const LEASE_MS = 30_000;
+/** At most this many endpoints are delivered to at once, each in its own order. */
+export const MAX_CONCURRENT_ENDPOINTS = 16;
 /** Events read per look. */
 const BATCH = 100;
 /** How often one instance looks for keys about to expire (for `key.expiring`). */
@@ -43,6 +45,11 @@ export interface DispatcherOptions {
   readonly send?: typeof deliver;
   /** How long before a key expires `key.expiring` is sent (default 7 days). */
   readonly expiringNoticeMs?: number;
+  /**
+   * The hard deadline of one delivery (default 10 s); it must stay well under the 30 s
+   * lease, so no delivery outlives the lease and gets sent again by another instance.
+   */
+  readonly deliveryTimeoutMs?: number;
 }
 
 /** The Standard Webhooks message of an event: `{type, timestamp, data}` with the key record, never the key. */
@@ -68,7 +75,9 @@ export async function eventMessage(
  * commits its entry in the same transaction, so no change is missed, and each endpoint's
  * place in it (`DeliveryState.cursor`) moves only once an event is delivered or given up
  * on. One instance at a time delivers to an endpoint (a lease taken by compare-and-set in
- * the store), in order, so two instances never both send an event; an instance that dies
+ * the store), in order, so two instances never both send an event; different endpoints are
+ * delivered to concurrently, and each delivery has a hard deadline well under the lease,
+ * so a hung receiver holds up only its own endpoint. An instance that dies
  * mid-delivery leaves the lease to expire, and the next one may send that event again
  * under the same `webhook-id`, which receivers use to drop repeats.
  */
@@ -81,6 +90,10 @@ export class WebhookDispatcher {
   readonly #log: (line: string) => void;
   readonly #send: typeof deliver;
   readonly #expiringMs: number;
+  readonly #deadlineMs: number;
+  /** Endpoints being delivered to by this instance, and those deliveries. */
+  readonly #busy = new Map<string, Promise<void>>();
+  #looks = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #paused = false;
@@ -93,26 +106,32 @@ export class WebhookDispatcher {
     this.#log = options.log ?? (() => {});
     this.#send = options.send ?? deliver;
     this.#expiringMs = options.expiringNoticeMs ?? DEFAULT_EXPIRING_NOTICE_MS;
+    this.#deadlineMs = options.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS;
+    if (!(this.#deadlineMs > 0 && this.#deadlineMs <= LEASE_MS / 2)) {
+      throw new RangeError(`the delivery deadline must be over 0 and at most ${LEASE_MS / 2000} s`);
+    }
   }
 
   start(): void {
+    const resumed = () => {
+      if (this.#paused) this.#log('keyward: webhook delivery resumed');
+      this.#paused = false;
+    };
+    const paused = (error: unknown) => {
+      // Once per outage, not every 250 ms.
+      if (!this.#paused) {
+        this.#log(`keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`);
+      }
+      this.#paused = true;
+    };
     this.#timer ??= setInterval(() => {
-      this.#running ??= this.tick()
-        .then(
-          () => {
-            if (this.#paused) this.#log('keyward: webhook delivery resumed');
-            this.#paused = false;
-          },
-          (error: unknown) => {
-            // Once per outage, not every 250 ms.
-            if (!this.#paused) {
-              this.#log(
-                `keyward: webhook delivery paused (${error instanceof Error ? error.message : 'error'})`,
-              );
-            }
-            this.#paused = true;
-          },
-        )
+      // One look at a time; the deliveries it starts run on without holding up the next
+      // look, so a slow receiver delays only its own endpoint.
+      this.#running ??= this.#look()
+        .then((started) => {
+          if (started.length === 0) resumed();
+          for (const delivery of started) delivery.then(resumed, paused);
+        }, paused)
         .finally(() => {
           this.#running = undefined;
         });
@@ -120,18 +139,38 @@ export class WebhookDispatcher {
     this.#timer.unref();
   }
 
-  /** Stops looking; resolves once a delivery in progress has ended. */
+  /** Stops looking; resolves once the deliveries in progress have ended. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#running;
+    await Promise.allSettled([...this.#busy.values()]);
   }
 
-  /** Looks at every endpoint once and delivers what is due. */
+  /** Looks at every endpoint once and delivers what is due; resolves once that is done. */
   async tick(): Promise<void> {
+    await Promise.all(await this.#look());
+  }
+
+  /**
+   * Starts delivering to each endpoint with something due that this instance is not
+   * already delivering to, at most {@link MAX_CONCURRENT_ENDPOINTS} at once; the
+   * deliveries started are returned, not awaited.
+   */
+  async #look(): Promise<Promise<void>[]> {
     const endpoints = await listEndpoints(this.#store);
     if (endpoints.some((e) => e.events.includes('key.expiring'))) await this.#scanExpiring();
-    for (const endpoint of endpoints) await this.#serve(endpoint);
+    const started: Promise<void>[] = [];
+    // Each look starts one further along, so endpoints past the limit get their turn.
+    const first = this.#looks++ % Math.max(1, endpoints.length);
+    for (const endpoint of [...endpoints.slice(first), ...endpoints.slice(0, first)]) {
+      if (this.#busy.size >= MAX_CONCURRENT_ENDPOINTS) break;
+      if (this.#busy.has(endpoint.id)) continue;
+      const delivery = this.#serve(endpoint).finally(() => this.#busy.delete(endpoint.id));
+      this.#busy.set(endpoint.id, delivery);
+      started.push(delivery);
+    }
+    return started;
   }
 
   /**
@@ -179,6 +218,7 @@ export class WebhookDispatcher {
         endpoint.secret,
         { ...message, timestamp: Math.floor(this.#now() / 1000) },
         this.#allowPrivate,
+        this.#deadlineMs,
       );
       const next = this.#after(state, result, change.seq, cursor);
       if (next.failed > state.failed) {
