@@ -189,6 +189,53 @@ describe('keyward webhooks', () => {
     expect(await state()).toMatchObject({ delivered: 3, failed: 0, retrying: false });
   });
 
+  it('delivers owner events (owner.* subscribes to all three) with the owner record, never a key', async () => {
+    const { run, hook, secret, manager, dispatcher, state } = await withReceiver('owner.*');
+    expect((await run('webhooks', 'list', '--json')).stdout).toContain(
+      '"events":["owner.created","owner.updated","owner.deleted"]',
+    );
+    await manager.createOwner({ name: 'acme', credits: 100 }, { actor: 'ops' });
+    await manager.updateOwner('acme', { credits: 500 });
+    const { key } = await manager.create({ name: 'of-acme', owner: 'acme' }); // key.* not asked for
+    await manager.deleteOwner('acme', { force: true });
+    await dispatcher.tick();
+    expect(hook.received.map((r) => r.event.type)).toEqual([
+      'owner.created',
+      'owner.updated',
+      'owner.deleted',
+    ]);
+    for (const r of hook.received) expect(verifies(secret, r)).toBe(true);
+    const [created, updated, deleted] = hook.received.map((r) => r.event.data);
+    expect(created).toMatchObject({ owner: { name: 'acme' }, actor: 'ops', changes: { credits: 100 } });
+    expect(updated).toMatchObject({ owner: { name: 'acme' }, changes: { owner: 'acme' } });
+    // Gone by delivery time: its name only.
+    expect(deleted).toEqual(expect.objectContaining({ owner: { name: 'acme' } }));
+    expect(JSON.stringify(hook.received)).not.toContain(key);
+    await dispatcher.tick();
+    expect(await state()).toMatchObject({ delivered: 3, failed: 0 });
+  });
+
+  it('takes key.* and owner.* groups, and names them on an unknown event', async () => {
+    const { run } = await fresh();
+    const hook = await receiver();
+    const added = await run(...adding(hook.url, 'key.*,owner.deleted'), '--json');
+    expect(JSON.parse(added.stdout).events).toEqual([
+      'key.created',
+      'key.updated',
+      'key.revoked',
+      'key.rotated',
+      'key.disabled',
+      'key.enabled',
+      'key.deleted',
+      'key.leaked',
+      'key.expiring',
+      'owner.deleted',
+    ]);
+    const bad = await run(...adding(hook.url, 'usage.*'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown event "usage\.\*".*key\.\*, owner\.\*, or \*/);
+  });
+
   it('retries a receiver that is down with growing backoff, then delivers once it is back', async () => {
     let up = false;
     const { hook, manager, dispatcher, clock, state } = await withReceiver('*', () => (up ? 200 : 503));

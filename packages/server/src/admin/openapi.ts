@@ -52,6 +52,9 @@ const WEBHOOK_EVENT_NAMES = [
   'key.deleted',
   'key.leaked',
   'key.expiring',
+  'owner.created',
+  'owner.updated',
+  'owner.deleted',
 ];
 
 const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
@@ -128,8 +131,8 @@ const SCHEMAS = {
       events: {
         type: 'array',
         minItems: 1,
-        items: { enum: [...WEBHOOK_EVENT_NAMES, '*'] },
-        description: 'the events to send, or ["*"] for all',
+        items: { enum: [...WEBHOOK_EVENT_NAMES, 'key.*', 'owner.*', '*'] },
+        description: 'the events to send, a group (`key.*`, `owner.*`), or ["*"] for all',
       },
     },
   },

@@ -20,7 +20,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
   const webhooks = program
     .command('webhooks')
     .description(
-      'send key events to your receivers, signed as Standard Webhooks specifies; keyward serve delivers them (see docs/operations/leaks.md)',
+      'send key and owner events to your receivers, signed as Standard Webhooks specifies; keyward serve delivers them (see docs/operations/leaks.md)',
     );
 
   allowOption(
@@ -30,7 +30,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
       .requiredOption('--url <url>', 'where events are POSTed (http or https; redirects are not followed)')
       .requiredOption(
         '--events <list>',
-        'comma-separated: key.created, key.updated, key.revoked, key.rotated, key.disabled, key.enabled, key.deleted, key.leaked, key.expiring, or *',
+        'comma-separated: key.created, key.updated, key.revoked, key.rotated, key.disabled, key.enabled, key.deleted, key.leaked, key.expiring, owner.created, owner.updated, owner.deleted, a group (key.*, owner.*), or *',
       ),
   )
     .addOption(dbOption())

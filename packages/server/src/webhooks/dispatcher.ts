@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyManager } from '@keyward/keys';
+import { type KeyManager, OwnerNotFoundError } from '@keyward/keys';
 import type { KeyChange } from '@keyward/keys/store';
+import { ownerJson } from '../cli/owners.js';
 import { recordJson } from '../cli/render.js';
 import {
   type DeliveryState,
@@ -52,18 +53,38 @@ export interface DispatcherOptions {
   readonly deliveryTimeoutMs?: number;
 }
 
-/** The Standard Webhooks message of an event: `{type, timestamp, data}` with the key record, never the key. */
+/** The owner an `owner.*` event is about, as `owners show --json` prints it; only its name once deleted. */
+async function ownerData(manager: KeyManager, name: unknown): Promise<Record<string, unknown>> {
+  if (typeof name !== 'string') return { name: null };
+  const owner = await manager.getOwner(name).catch((error: unknown) => {
+    if (error instanceof OwnerNotFoundError) return undefined;
+    throw error;
+  });
+  return owner ? ownerJson(owner) : { name };
+}
+
+/**
+ * The Standard Webhooks message of an event: `{type, timestamp, data}` with the key
+ * record (or, for `owner.*`, the owner record), never the key.
+ */
 export async function eventMessage(
   manager: KeyManager,
   change: KeyChange,
   type: WebhookEvent,
 ): Promise<{ id: string; body: string }> {
   const [entry] = await manager.store.audit({ before: change.seq + 1, limit: 1 });
-  const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
+  const changes = entry?.changes ?? {};
+  let subject: Record<string, unknown>;
+  if (type.startsWith('owner.')) {
+    subject = { owner: await ownerData(manager, changes.owner) };
+  } else {
+    const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
+    subject = { key: record ? recordJson(record) : { id: change.keyId } };
+  }
   const data = {
-    key: record ? recordJson(record) : { id: change.keyId },
+    ...subject,
     actor: entry?.actor ?? null,
-    changes: entry?.changes ?? {},
+    changes,
     ...(entry?.detail ? { detail: entry.detail } : {}),
   };
   const timestamp = (entry?.at ?? new Date()).toISOString();

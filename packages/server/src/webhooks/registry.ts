@@ -15,6 +15,9 @@ export const WEBHOOK_EVENTS = Object.freeze({
   delete: 'key.deleted',
   leak: 'key.leaked',
   expiring: 'key.expiring',
+  owner_create: 'owner.created',
+  owner_update: 'owner.updated',
+  owner_delete: 'owner.deleted',
 } as const);
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[keyof typeof WEBHOOK_EVENTS];
@@ -75,7 +78,13 @@ export function metaStore(store: KeyStore): MetaStore {
   return store as MetaStore;
 }
 
-/** Checks the `--events` list: known names, or `*` for all. */
+/** The event groups `key.*` and `owner.*` stand for. */
+const GROUPS: readonly string[] = [...new Set(EVENT_NAMES.map((n) => `${n.slice(0, n.indexOf('.'))}.*`))];
+
+/**
+ * Checks the `--events` list: known names, a group such as `key.*` or `owner.*` (the
+ * events of that group known now), or `*` for all.
+ */
 export function parseEvents(value: string): WebhookEvent[] {
   const names = value
     .split(',')
@@ -83,14 +92,19 @@ export function parseEvents(value: string): WebhookEvent[] {
     .filter(Boolean);
   if (names.length === 1 && names[0] === '*') return EVENT_NAMES as WebhookEvent[];
   if (names.length === 0) throw new KeywardConfigError('name at least one event');
+  const events: string[] = [];
   for (const n of names) {
-    if (!EVENT_NAMES.includes(n)) {
+    if (GROUPS.includes(n)) {
+      events.push(...EVENT_NAMES.filter((e) => e.startsWith(n.slice(0, -1))));
+    } else if (EVENT_NAMES.includes(n)) {
+      events.push(n);
+    } else {
       throw new KeywardConfigError(
-        `unknown event "${n.slice(0, 40)}" (known: ${EVENT_NAMES.join(', ')}, or *)`,
+        `unknown event "${n.slice(0, 40)}" (known: ${EVENT_NAMES.join(', ')}, ${GROUPS.join(', ')}, or *)`,
       );
     }
   }
-  return [...new Set(names)] as WebhookEvent[];
+  return [...new Set(events)] as WebhookEvent[];
 }
 
 async function readList(
