@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   EXPIRING_SCAN_MS,
   RETRY_BASE_MS,
+  THRESHOLD_SCAN_MS,
   WebhookDispatcher,
 } from '../../packages/server/src/webhooks/dispatcher.js';
 import { PEPPER, tempDir } from '../keys/temp.js';
@@ -231,9 +232,9 @@ describe('keyward webhooks', () => {
       'key.expiring',
       'owner.deleted',
     ]);
-    const bad = await run(...adding(hook.url, 'usage.*'));
+    const bad = await run(...adding(hook.url, 'nope.*'));
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/unknown event "usage\.\*".*key\.\*, owner\.\*, or \*/);
+    expect(bad.stderr).toMatch(/unknown event "nope\.\*".*key\.\*, owner\.\*, usage\.\*, or \*/);
   });
 
   it('retries a receiver that is down with growing backoff, then delivers once it is back', async () => {
@@ -316,6 +317,46 @@ describe('keyward webhooks', () => {
       key: { id: soon.record.id },
       detail: { expiresAt: soon.record.expiresAt!.toISOString() },
     });
+  });
+
+  it('sends usage.threshold at 80 and 100 % once per period, from one scan whichever instance runs it', async () => {
+    const { db, hook, secret, manager, dispatcher, clock } = await withReceiver('usage.threshold');
+    const b = new WebhookDispatcher({ manager: await open(db), allowPrivate: true, now: () => clock.now });
+    const both = async () => {
+      clock.now += THRESHOLD_SCAN_MS;
+      await Promise.all([dispatcher.tick(), b.tick()]);
+      await Promise.all([dispatcher.tick(), b.tick()]);
+    };
+    const { key, record } = await manager.create({ name: 'metered', uses: 10 });
+    await manager.create({ name: 'unlimited' });
+    const spend = async (n: number) => {
+      for (let i = 0; i < n; i++) expect((await manager.check(key)).outcome).toBe('valid');
+    };
+    await spend(7);
+    await both();
+    expect(hook.received).toHaveLength(0);
+    await spend(1); // 8 of 10: 80 %
+    await both();
+    await both();
+    expect(hook.received.map((r) => r.event.data.threshold)).toEqual([80]);
+    await spend(2); // all 10
+    await both();
+    await both();
+    // New uses start a new period: 80 % of 5 is sent again, at its own total.
+    await manager.update(record.id, { uses: 5 });
+    await spend(4);
+    await both();
+    await both();
+    const sent = hook.received.map((r) => r.event);
+    expect(sent.map((e) => [e.type, e.data.threshold, e.data.remaining, e.data.total])).toEqual([
+      ['usage.threshold', 80, 2, 10],
+      ['usage.threshold', 100, 0, 10],
+      ['usage.threshold', 80, 1, 5],
+    ]);
+    expect(sent[0]!.data).toMatchObject({ key: { id: record.id, name: 'metered' }, actor: 'webhooks' });
+    expect(new Set(hook.received.map((r) => r.id)).size).toBe(3);
+    for (const r of hook.received) expect(verifies(secret, r)).toBe(true);
+    expect(JSON.stringify(hook.received)).not.toContain(key);
   });
 
   it('two dispatchers on one store send each event exactly once', async () => {

@@ -21,6 +21,7 @@ import { bindPepper, KeyHasher, type Pepper, resolvePepper } from './domain/pepp
 import { applyPatch, blankRecord, newKeyRow, recordOf } from './domain/records.js';
 import { planRotation } from './domain/rotation.js';
 import { type KeySettings, settingsPatch } from './domain/settings.js';
+import { thresholdsReached, usesSet } from './domain/thresholds.js';
 import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { ChangeFeed } from './store/feed.js';
 import { MemoryKeyStore } from './store/memory.js';
@@ -677,6 +678,50 @@ export class KeyManager {
         if (entries.some((e) => e.action === 'expiring' && e.detail?.expiresAt === expiresAt)) continue;
         await this.store.update(r.id, {}, { ...this.#context('expiring', options), detail: { expiresAt } });
         written++;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return written;
+  }
+
+  /**
+   * Writes a `threshold` audit entry (detail `{threshold, remaining, total, period}`) for
+   * each threshold (80 and 100 % of its uses spent) that a key with
+   * limited uses has reached and has none for yet in its current period: the notice a
+   * `usage.threshold` webhook is sent from, once per threshold and period. The period and
+   * its total come from the audit entry that last set the key's uses, so setting new uses
+   * starts a new period. Reads every key, a page at a time, and the audit entries of those
+   * with limited uses; takes nothing from the request path (spends stay one atomic
+   * statement). Resolves with the notices written.
+   */
+  async noticeThresholds(options?: ChangeOptions): Promise<number> {
+    let written = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({ limit: 1000, cursor });
+      for (const r of page.items) {
+        if (r.remainingUses === null || r.revokedAt) continue;
+        const entries = await this.store.audit({ keyId: r.id, limit: LEAK_LOOKBACK });
+        const start = entries.find((e) => usesSet(e) !== undefined);
+        const total = start === undefined ? null : usesSet(start);
+        if (start === undefined || typeof total !== 'number') continue;
+        const period = String(start.seq);
+        const noticed = new Set(
+          entries
+            .filter((e) => e.seq > start.seq && e.action === 'threshold' && e.detail?.period === period)
+            .map((e) => e.detail?.threshold),
+        );
+        for (const threshold of thresholdsReached(total, r.remainingUses)) {
+          if (noticed.has(String(threshold))) continue;
+          const detail = {
+            threshold: String(threshold),
+            remaining: String(r.remainingUses),
+            total: String(total),
+            period,
+          };
+          await this.store.update(r.id, {}, { ...this.#context('threshold', options), detail });
+          written++;
+        }
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);

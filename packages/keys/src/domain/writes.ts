@@ -19,7 +19,7 @@ export interface AuditWrite {
  * Throws `KeyStateError` for a patch that would bring back a revoked or rotated-away key.
  * A `leak` is always audited, even when it changes nothing (a key already revoked, or a
  * report only noted), and never moves an earlier revocation time; so is an `expiring`
- * notice, which changes nothing.
+ * or `threshold` notice, which changes nothing.
  */
 export function updateWrites(
   before: KeyRecord,
@@ -31,7 +31,9 @@ export function updateWrites(
   const effective = leak && before.revokedAt ? { ...patch, revokedAt: before.revokedAt } : patch;
   const record = applyPatch(before, effective);
   const changes = patchChanges(before, record);
-  if (!leak && action !== 'expiring' && Object.keys(changes).length === 0) return undefined;
+  if (!leak && action !== 'expiring' && action !== 'threshold' && Object.keys(changes).length === 0) {
+    return undefined;
+  }
   return { record, audit: { keyId: before.id, action, changes } };
 }
 

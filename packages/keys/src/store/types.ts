@@ -80,7 +80,13 @@ export type AuditAction =
   /** A leak report (e.g. from GitHub secret scanning): what it changed, and `detail` where the key was found. */
   | 'leak'
   /** A notice that the key expires soon (`detail.expiresAt`), written once per expiry; changes nothing. */
-  | 'expiring';
+  | 'expiring'
+  /**
+   * A notice that a key's limited uses reached a threshold (`detail`: `threshold` 80 or
+   * 100, `remaining`, `total`, `period`: the seq of the entry that set the uses), written
+   * once per threshold and period; changes nothing.
+   */
+  | 'threshold';
 
 /** One change of {@link KeyStore.updateMany}. */
 export interface KeyUpdate {

@@ -1,5 +1,6 @@
 import type { OpenApiDocument } from 'keyward';
 import { openApiSecurity } from 'keyward/node';
+import { EVENT_GROUPS, EVENT_NAMES } from '../webhooks/registry.js';
 import type { AdminAuth } from './auth.js';
 import type { RootScope } from './scopes.js';
 
@@ -41,21 +42,6 @@ const webhookIdParameter = {
   required: true,
   schema: { type: 'string', pattern: '^wh_[0-9a-f]{16}$' },
 };
-
-const WEBHOOK_EVENT_NAMES = [
-  'key.created',
-  'key.updated',
-  'key.revoked',
-  'key.rotated',
-  'key.disabled',
-  'key.enabled',
-  'key.deleted',
-  'key.leaked',
-  'key.expiring',
-  'owner.created',
-  'owner.updated',
-  'owner.deleted',
-];
 
 const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -131,8 +117,8 @@ const SCHEMAS = {
       events: {
         type: 'array',
         minItems: 1,
-        items: { enum: [...WEBHOOK_EVENT_NAMES, 'key.*', 'owner.*', '*'] },
-        description: 'the events to send, a group (`key.*`, `owner.*`), or ["*"] for all',
+        items: { enum: [...EVENT_NAMES, ...EVENT_GROUPS, '*'] },
+        description: 'the events to send, a group (`key.*`, `owner.*`, `usage.*`), or ["*"] for all',
       },
     },
   },

@@ -30,7 +30,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
       .requiredOption('--url <url>', 'where events are POSTed (http or https; redirects are not followed)')
       .requiredOption(
         '--events <list>',
-        'comma-separated: key.created, key.updated, key.revoked, key.rotated, key.disabled, key.enabled, key.deleted, key.leaked, key.expiring, owner.created, owner.updated, owner.deleted, a group (key.*, owner.*), or *',
+        'comma-separated: key.created, key.updated, key.revoked, key.rotated, key.disabled, key.enabled, key.deleted, key.leaked, key.expiring, owner.created, owner.updated, owner.deleted, usage.threshold, a group (key.*, owner.*, usage.*), or *',
       ),
   )
     .addOption(dbOption())

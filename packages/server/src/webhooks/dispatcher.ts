@@ -34,6 +34,9 @@ export const EXPIRING_SCAN_MS = 60 * 60 * 1000;
 /** Default of {@link DispatcherOptions.expiringNoticeMs}: a week. */
 export const DEFAULT_EXPIRING_NOTICE_MS = 7 * 24 * 60 * 60 * 1000;
 const EXPIRING_SCAN = 'webhook_expiring_scan';
+/** How often one instance looks for keys whose uses reached 80 or 100 % (for `usage.threshold`). */
+export const THRESHOLD_SCAN_MS = 60 * 1000;
+const THRESHOLD_SCAN = 'webhook_threshold_scan';
 
 export interface DispatcherOptions {
   readonly manager: KeyManager;
@@ -77,6 +80,15 @@ export async function eventMessage(
   let subject: Record<string, unknown>;
   if (type.startsWith('owner.')) {
     subject = { owner: await ownerData(manager, changes.owner) };
+  } else if (type === 'usage.threshold') {
+    const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
+    const detail = entry?.detail ?? {};
+    subject = {
+      key: record ? recordJson(record) : { id: change.keyId },
+      threshold: Number(detail.threshold),
+      remaining: Number(detail.remaining),
+      total: Number(detail.total),
+    };
   } else {
     const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
     subject = { key: record ? recordJson(record) : { id: change.keyId } };
@@ -180,7 +192,17 @@ export class WebhookDispatcher {
    */
   async #look(): Promise<Promise<void>[]> {
     const endpoints = await listEndpoints(this.#store);
-    if (endpoints.some((e) => e.events.includes('key.expiring'))) await this.#scanExpiring();
+    const wanted = (event: WebhookEvent) => endpoints.some((e) => e.events.includes(event));
+    if (wanted('key.expiring')) {
+      await this.#scan(EXPIRING_SCAN, EXPIRING_SCAN_MS, () =>
+        this.#manager.noticeExpiring(this.#expiringMs, { actor: 'webhooks' }),
+      );
+    }
+    if (wanted('usage.threshold')) {
+      await this.#scan(THRESHOLD_SCAN, THRESHOLD_SCAN_MS, () =>
+        this.#manager.noticeThresholds({ actor: 'webhooks' }),
+      );
+    }
     const started: Promise<void>[] = [];
     // Each look starts one further along, so endpoints past the limit get their turn.
     const first = this.#looks++ % Math.max(1, endpoints.length);
@@ -195,16 +217,19 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Hourly, on whichever instance first moves the scan time forward by compare-and-set:
-   * an `expiring` audit entry for each key expiring within the notice, delivered like
-   * any other event.
+   * Runs `scan` at most every `intervalMs`, on whichever instance first moves the scan
+   * time `name` forward by compare-and-set. The scans write audit entries (notices),
+   * delivered like any other event:
+   * - hourly, `expiring` for each key expiring within the notice (`key.expiring`);
+   * - every minute, `threshold` for each key whose limited uses reached 80 or 100 %
+   *   spent in its current period, once per threshold and period (`usage.threshold`).
    */
-  async #scanExpiring(): Promise<void> {
-    const last = await this.#store.readMeta(EXPIRING_SCAN);
+  async #scan(name: string, intervalMs: number, scan: () => Promise<unknown>): Promise<void> {
+    const last = await this.#store.readMeta(name);
     const now = this.#now();
-    if (last !== undefined && now - Number(last) < EXPIRING_SCAN_MS) return;
-    if (!(await this.#store.swapMeta(EXPIRING_SCAN, last, String(now)))) return;
-    await this.#manager.noticeExpiring(this.#expiringMs, { actor: 'webhooks' });
+    if (last !== undefined && now - Number(last) < intervalMs) return;
+    if (!(await this.#store.swapMeta(name, last, String(now)))) return;
+    await scan();
   }
 
   async #serve(endpoint: WebhookEndpoint): Promise<void> {

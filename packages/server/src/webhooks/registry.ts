@@ -18,10 +18,12 @@ export const WEBHOOK_EVENTS = Object.freeze({
   owner_create: 'owner.created',
   owner_update: 'owner.updated',
   owner_delete: 'owner.deleted',
+  threshold: 'usage.threshold',
 } as const);
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[keyof typeof WEBHOOK_EVENTS];
-const EVENT_NAMES: readonly string[] = [...new Set(Object.values(WEBHOOK_EVENTS))];
+/** Every event name, in the order of {@link WEBHOOK_EVENTS}. */
+export const EVENT_NAMES: readonly string[] = [...new Set(Object.values(WEBHOOK_EVENTS))];
 
 /** A receiver and what it is sent. The secret signs every delivery (Standard Webhooks). */
 export interface WebhookEndpoint {
@@ -78,8 +80,10 @@ export function metaStore(store: KeyStore): MetaStore {
   return store as MetaStore;
 }
 
-/** The event groups `key.*` and `owner.*` stand for. */
-const GROUPS: readonly string[] = [...new Set(EVENT_NAMES.map((n) => `${n.slice(0, n.indexOf('.'))}.*`))];
+/** The event groups (`key.*`, `owner.*`, `usage.*`), each standing for its events. */
+export const EVENT_GROUPS: readonly string[] = [
+  ...new Set(EVENT_NAMES.map((n) => `${n.slice(0, n.indexOf('.'))}.*`)),
+];
 
 /**
  * Checks the `--events` list: known names, a group such as `key.*` or `owner.*` (the
@@ -94,13 +98,13 @@ export function parseEvents(value: string): WebhookEvent[] {
   if (names.length === 0) throw new KeywardConfigError('name at least one event');
   const events: string[] = [];
   for (const n of names) {
-    if (GROUPS.includes(n)) {
+    if (EVENT_GROUPS.includes(n)) {
       events.push(...EVENT_NAMES.filter((e) => e.startsWith(n.slice(0, -1))));
     } else if (EVENT_NAMES.includes(n)) {
       events.push(n);
     } else {
       throw new KeywardConfigError(
-        `unknown event "${n.slice(0, 40)}" (known: ${EVENT_NAMES.join(', ')}, ${GROUPS.join(', ')}, or *)`,
+        `unknown event "${n.slice(0, 40)}" (known: ${EVENT_NAMES.join(', ')}, ${EVENT_GROUPS.join(', ')}, or *)`,
       );
     }
   }
