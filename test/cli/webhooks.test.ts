@@ -105,14 +105,16 @@ async function withReceiver(events: string, status?: () => number) {
   const manager = await open(db);
   const clock = { now: Date.now() };
   const lines: string[] = [];
+  const outcomes: string[] = [];
   const dispatcher = new WebhookDispatcher({
     manager,
     allowPrivate: true,
     now: () => clock.now,
     log: (l) => lines.push(l),
+    onDelivery: (o) => outcomes.push(o),
   });
   const state = async () => JSON.parse((await run('webhooks', 'list', '--json')).stdout).webhooks[0];
-  return { db, run, hook, secret, manager, clock, lines, dispatcher, state };
+  return { db, run, hook, secret, manager, clock, lines, outcomes, dispatcher, state };
 }
 
 describe('keyward webhooks', () => {
@@ -239,7 +241,9 @@ describe('keyward webhooks', () => {
 
   it('retries a receiver that is down with growing backoff, then delivers once it is back', async () => {
     let up = false;
-    const { hook, manager, dispatcher, clock, state } = await withReceiver('*', () => (up ? 200 : 503));
+    const { hook, manager, dispatcher, clock, state, outcomes } = await withReceiver('*', () =>
+      up ? 200 : 503,
+    );
     const first = await manager.create({ name: 'a' });
     await dispatcher.tick();
     expect(await state()).toMatchObject({ retrying: true, attempts: 1, lastError: 'HTTP 503' });
@@ -263,12 +267,15 @@ describe('keyward webhooks', () => {
     ]);
     expect(await state()).toMatchObject({ retrying: false, delivered: 2, failed: 0 });
     expect((hook.received[0]!.event.data.key as { id: string }).id).toBe(first.record.id);
+    // What metrics count (keyward_webhook_deliveries_total): every attempt, by its end.
+    expect(outcomes).toEqual(['retried', 'retried', 'delivered', 'delivered']);
   });
 
   it('gives up on an event after 24 hours of failures, counts it, and goes on', async () => {
     let up = false;
-    const { hook, manager, dispatcher, clock, lines, state } = await withReceiver('key.created', () =>
-      up ? 200 : 500,
+    const { hook, manager, dispatcher, clock, lines, state, outcomes } = await withReceiver(
+      'key.created',
+      () => (up ? 200 : 500),
     );
     await manager.create({ name: 'lost' });
     await dispatcher.tick();
@@ -282,6 +289,7 @@ describe('keyward webhooks', () => {
     await dispatcher.tick();
     expect(hook.received.map((r) => (r.event.data.key as { name: string }).name)).toEqual(['kept']);
     expect(await state()).toMatchObject({ delivered: 1, failed: 1 });
+    expect(outcomes).toEqual(['retried', 'failed', 'retried', 'delivered']);
   });
 
   it('says once that delivery paused while the store fails, and once that it resumed', async () => {

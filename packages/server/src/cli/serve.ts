@@ -527,6 +527,7 @@ export function registerServe(program: Command, io: CliIO): void {
             allowPrivate: allowPrivateWebhooks,
             expiringNoticeMs: flags.expiringNotice,
             log: say,
+            ...(metrics ? { onDelivery: metrics.webhook } : {}),
           });
           dispatcher.start();
         }

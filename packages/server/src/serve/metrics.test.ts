@@ -80,6 +80,19 @@ describe('createServeMetrics', () => {
     expect(s.get('keyward_verifications_total{outcome="valid"}')).toBe(1);
   });
 
+  it('counts webhook delivery attempts by how they ended, every outcome from zero', async () => {
+    const m = createServeMetrics({ processMetrics: false });
+    const at = (outcome: string) => `keyward_webhook_deliveries_total{outcome="${outcome}"}`;
+    let s = await samples(m.render);
+    expect([s.get(at('delivered')), s.get(at('retried')), s.get(at('failed'))]).toEqual([0, 0, 0]);
+    m.webhook('retried');
+    m.webhook('delivered');
+    m.webhook('delivered');
+    m.webhook('failed');
+    s = await samples(m.render);
+    expect([s.get(at('delivered')), s.get(at('retried')), s.get(at('failed'))]).toEqual([2, 1, 1]);
+  });
+
   it('adds the process metrics by default, and renders the Prometheus text type', async () => {
     const m = createServeMetrics();
     const { contentType, body } = await m.render();

@@ -39,6 +39,8 @@ export interface ServeMetrics {
   redisError(): void;
   /** The rate limiter's circuit: `unavailable` opens it (Redis is not asked), `available` closes it. */
   redisState(state: 'unavailable' | 'available'): void;
+  /** Counts a webhook delivery attempt by how it ended (`WebhookDispatcher`'s `onDelivery`). */
+  webhook(outcome: 'delivered' | 'retried' | 'failed'): void;
   /** The Prometheus text exposition of every metric, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -162,9 +164,21 @@ export function createServeMetrics(options: ServeMetricsOptions = {}): ServeMetr
     });
   }
 
+  // Webhook deliveries are seconds apart at most: prom-client's own labelled counter will do.
+  const deliveries = new Counter({
+    name: 'keyward_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by how they ended: delivered, retried (failed, tried again later) or failed (given up on after 24 h).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'retried', 'failed']) deliveries.labels(outcome).inc(0);
+
   return {
     registry,
     observe,
+    webhook(outcome) {
+      deliveries.labels(outcome).inc();
+    },
     track(source) {
       sources.push(source);
     },

@@ -54,7 +54,12 @@ export interface DispatcherOptions {
    * lease, so no delivery outlives the lease and gets sent again by another instance.
    */
   readonly deliveryTimeoutMs?: number;
+  /** Told each attempt's end: delivered, to be retried, or given up on (metrics). */
+  readonly onDelivery?: (outcome: WebhookDeliveryOutcome) => void;
 }
+
+/** How one delivery attempt ended. */
+export type WebhookDeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
 /** The owner an `owner.*` event is about, as `owners show --json` prints it; only its name once deleted. */
 async function ownerData(manager: KeyManager, name: unknown): Promise<Record<string, unknown>> {
@@ -124,6 +129,7 @@ export class WebhookDispatcher {
   readonly #send: typeof deliver;
   readonly #expiringMs: number;
   readonly #deadlineMs: number;
+  readonly #onDelivery: ((outcome: WebhookDeliveryOutcome) => void) | undefined;
   /** Endpoints being delivered to by this instance, and those deliveries. */
   readonly #busy = new Map<string, Promise<void>>();
   #looks = 0;
@@ -140,6 +146,7 @@ export class WebhookDispatcher {
     this.#send = options.send ?? deliver;
     this.#expiringMs = options.expiringNoticeMs ?? DEFAULT_EXPIRING_NOTICE_MS;
     this.#deadlineMs = options.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS;
+    this.#onDelivery = options.onDelivery;
     if (!(this.#deadlineMs > 0 && this.#deadlineMs <= LEASE_MS / 2)) {
       throw new RangeError(`the delivery deadline must be over 0 and at most ${LEASE_MS / 2000} s`);
     }
@@ -267,6 +274,7 @@ export class WebhookDispatcher {
         this.#deadlineMs,
       );
       const next = this.#after(state, result, change.seq, cursor);
+      this.#onDelivery?.(result.ok ? 'delivered' : next.failed > state.failed ? 'failed' : 'retried');
       if (next.failed > state.failed) {
         this.#log(
           `keyward: webhook ${endpoint.id} gave up on event ${message.id} (${type}) after 24 h of failures (${result.error})`,
