@@ -153,17 +153,32 @@ function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
   });
 }
 
+// Answers share header objects (verify's JSON headers, the guard's refusals): each gets
+// the security headers once, not once per request.
+const secured = new WeakMap<object, OutgoingHttpHeaders>();
+
+function securedHeaders(headers: Readonly<Record<string, string>>): OutgoingHttpHeaders {
+  let out = secured.get(headers);
+  if (!out) {
+    const copy: OutgoingHttpHeaders = { ...headers };
+    const names = Object.keys(copy).map((name) => name.toLowerCase());
+    secureHeaders(
+      (name) => names.includes(name),
+      (name, value) => {
+        copy[name] = value;
+      },
+    );
+    out = copy;
+    secured.set(headers, out);
+  }
+  return out;
+}
+
 function write(res: ServerResponse, answer: Answer): void {
-  const headers: OutgoingHttpHeaders = { ...answer.headers };
-  const names = Object.keys(headers).map((name) => name.toLowerCase());
-  secureHeaders(
-    (name) => names.includes(name),
-    (name, value) => {
-      headers[name] = value;
-    },
-  );
-  const body = Buffer.from(answer.body, 'utf8');
-  headers['content-length'] = body.length;
-  res.writeHead(answer.status, headers);
-  res.end(body);
+  res.writeHead(answer.status, {
+    ...securedHeaders(answer.headers),
+    'content-length': Buffer.byteLength(answer.body, 'utf8'),
+  });
+  // A string body goes out in one write with the head (a Buffer takes a writev of two).
+  res.end(answer.body, 'utf8');
 }
