@@ -1,6 +1,7 @@
 // `keyward serve` answers POST /v1/keys/verify on node:http, before the Hono app: every
 // answer must be the Hono route's, byte for byte (status, headers, body).
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createAdminApp, listen, openKeyManager, type RunningServer } from '@keyward/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -327,5 +328,26 @@ describe('keyward serve: POST /v1/keys/verify on node:http', () => {
     expect([type.status, JSON.parse(type.body).code]).toEqual([415, 'unsupported_media_type']);
     const bad = await send(servedUrl, '/v1/keys/verify', [['x-api-key', keys.root], ...json('{')], '{');
     expect([bad.status, JSON.parse(bad.body).code]).toEqual([400, 'invalid_json']);
+  });
+
+  it('drops a request whose client leaves mid-body, quietly, and answers the next', async () => {
+    const url = new URL(servedUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((done) => socket.once('connect', done));
+    socket.write(
+      `POST /v1/keys/verify HTTP/1.1\r\nhost: ${url.host}\r\nx-api-key: ${keys.root}\r\n` +
+        'content-type: application/json\r\ncontent-length: 100\r\n\r\n{"key":',
+    );
+    await new Promise((done) => setTimeout(done, 100));
+    socket.destroy();
+    await new Promise((done) => setTimeout(done, 200));
+    const after = await send(
+      servedUrl,
+      '/v1/keys/verify',
+      [['x-api-key', keys.root], ...json(body(keys.valid))],
+      body(keys.valid),
+    );
+    expect(after.status).toBe(200);
+    expect(serve.output().stderr).not.toMatch(/unhandled|Warning/);
   });
 });

@@ -90,7 +90,11 @@ export function nodeVerifyRoute(auth: AdminAuth, manager: KeyManager): NodeRoute
       return false;
     answer(auth, manager, req).then(
       (a) => write(res, a),
-      (error: unknown) => write(res, problemPartsFor(error)),
+      (error: unknown) => {
+        // A client gone mid-body is no error of the server's: nobody to answer.
+        if (error === GONE || res.destroyed) return;
+        write(res, problemPartsFor(error));
+      },
     );
     return true;
   };
@@ -130,6 +134,9 @@ async function answer(auth: AdminAuth, manager: KeyManager, req: IncomingMessage
   return verifyAnswer(manager, source.header('content-type'), length, async () => raw);
 }
 
+/** A request whose client left before its body ended. */
+const GONE = Symbol('client gone');
+
 /** The body, or `undefined` once it passes {@link MAX_BODY_BYTES} (the rest is left unread). */
 function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
@@ -140,7 +147,6 @@ function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
       if (size > MAX_BODY_BYTES) {
         req.off('data', onData);
         req.off('end', onEnd);
-        req.off('error', reject);
         resolve(undefined);
         return;
       }
@@ -149,7 +155,9 @@ function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
     const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    req.on('error', () => reject(GONE));
+    // Closed before its end (the client left): settled, so nothing waits on it.
+    req.on('close', () => reject(GONE));
   });
 }
 
