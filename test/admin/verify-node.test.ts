@@ -264,6 +264,28 @@ describe('keyward serve: POST /v1/keys/verify on node:http', () => {
     ],
   ];
 
+  cases.push(
+    // The dashboard's way in: Hono's, on both listeners.
+    [
+      'session cookie, no key header',
+      '/v1/keys/verify',
+      () => [['cookie', 'keyward_admin=unknown'], ...json(body(keys.valid))],
+      () => body(keys.valid),
+    ],
+    [
+      'session cookie and a key header',
+      '/v1/keys/verify',
+      () => [['cookie', 'keyward_admin=unknown'], ['x-api-key', keys.root], ...json(body(keys.valid))],
+      () => body(keys.valid),
+    ],
+    [
+      'another path',
+      '/v1/keys/verify/',
+      () => [['x-api-key', keys.root], ...json(body(keys.valid))],
+      () => body(keys.valid),
+    ],
+  );
+
   it.each(cases)('%s: the same answer as the Hono route', async (_name, path, lines, payload) => {
     const fromHono = await send(hono.url, path, lines(), payload());
     const fromServe = await send(servedUrl, path, lines(), payload());
