@@ -5,8 +5,9 @@
  * @module
  */
 
-export { type AdminAppOptions, createAdminApp } from './admin/app.js';
+export { type AdminAppOptions, adminNodeRoute, createAdminApp } from './admin/app.js';
 export { ROOT_SCOPES, type RootScope } from './admin/scopes.js';
+export type { NodeRoute } from './admin/verify.js';
 export { runCli } from './cli/program.js';
 export {
   type DatabaseTarget,

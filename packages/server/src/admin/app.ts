@@ -12,6 +12,7 @@ import { problem, problemFor } from './problem.js';
 import { adminRoute, keyRoutes } from './routes.js';
 import { type SessionOptions, SessionStore } from './sessions.js';
 import { usageRoutes } from './usage.js';
+import { type NodeRoute, nodeVerifyRoute, secureHeaders } from './verify.js';
 import { webhookRoutes } from './webhooks.js';
 
 export interface AdminAppOptions {
@@ -30,6 +31,17 @@ export interface AdminAppOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
+const nodeRoutes = new WeakMap<Hono, NodeRoute>();
+
+/**
+ * The node:http route to place before an admin app's listener (`listen`'s `first`):
+ * `POST /v1/keys/verify` without the Fetch layer, answering as the app does, through the
+ * app's own guard and limits. `undefined` for an app not made by {@link createAdminApp}.
+ */
+export function adminNodeRoute(app: Hono): NodeRoute | undefined {
+  return nodeRoutes.get(app);
+}
+
 /**
  * The admin listener's app: the JSON API under `/v1` (OpenAPI at `/v1/openapi.json`,
  * Swagger UI at `/v1/docs`). Serve it on its own port, never beside the public API.
@@ -40,9 +52,11 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   const app = new Hono();
   app.use(async (c, next) => {
     await next();
-    c.res.headers.set('x-content-type-options', 'nosniff');
-    if (!c.res.headers.has('referrer-policy')) c.res.headers.set('referrer-policy', 'no-referrer');
-    c.res.headers.set('x-frame-options', 'DENY');
+    const headers = c.res.headers;
+    secureHeaders(
+      (name) => headers.has(name),
+      (name, value) => headers.set(name, value),
+    );
   });
   // No body beyond the limit is ever read: a declared or streamed excess is refused as it comes.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => problem('payload_too_large') }));
@@ -75,6 +89,7 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     },
   });
   app.notFound(() => problem('not_found'));
+  nodeRoutes.set(app, nodeVerifyRoute(auth, manager));
   app.onError((error) => {
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) return problem('invalid_input');

@@ -5,13 +5,14 @@ import {
   AuthFailure,
   apiKeyHeader,
   createGuard,
+  type FailureResponse,
   type Guard,
   type GuardLimits,
   httpBearer,
   type KeySource,
   problemJsonFailure,
 } from 'keyward';
-import { problem } from './problem.js';
+import { problem, responseOf } from './problem.js';
 import { type RootScope, rootScopesOf } from './scopes.js';
 import { csrfMatches, type Session, type SessionStore } from './sessions.js';
 
@@ -78,10 +79,8 @@ export class AdminAuth {
         query: () => '',
         peer: () => peerOf(c),
       };
-      const result = await guard.authenticate(source);
-      if (!result.ok) return failureResponse(guard, result.failure);
-      const principal = result.principal as KeyPrincipal;
-      return { keyId: principal.id, scopes: rootScopesOf(principal.scopes) };
+      const caller = await this.checkKey(source, scope);
+      return 'status' in caller ? responseOf(caller) : caller;
     }
     const session = this.sessions.get(sessionId);
     if (session === undefined) return failureResponse(guard, MISSING);
@@ -101,6 +100,19 @@ export class AdminAuth {
     const scopes = rootScopesOf(record.scopes);
     if (!scopes.includes(scope)) return failureResponse(guard, INSUFFICIENT);
     return { keyId: record.id, scopes, session };
+  }
+
+  /**
+   * The caller of a request whose root key is in a header (`source`, read as Fetch
+   * `Headers` reads it), or the guard's refusal to send: {@link check}'s key path, also
+   * used by the admin listener's node:http verify route.
+   */
+  async checkKey(source: KeySource, scope: RootScope): Promise<AdminCaller | FailureResponse> {
+    const guard = this.guardFor(scope);
+    const result = await guard.authenticate(source);
+    if (!result.ok) return guard.respond(result.failure);
+    const principal = result.principal as KeyPrincipal;
+    return { keyId: principal.id, scopes: rootScopesOf(principal.scopes) };
   }
 
   /**
@@ -131,8 +143,7 @@ function peerOf(c: Context): string | undefined {
 }
 
 function failureResponse(guard: Guard<KeyPrincipal>, failure: AuthFailure): Response {
-  const r = guard.respond(failure);
-  return new Response(r.body, { status: r.status, headers: r.headers });
+  return responseOf(guard.respond(failure));
 }
 
 const MISSING = new AuthFailure('missing');

@@ -2,6 +2,9 @@ import type { KeySettings } from '@keyward/keys';
 import type { Context } from 'hono';
 import { AdminError } from './problem.js';
 
+// Stateless for whole-buffer decodes: one for every request.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Largest JSON body the admin API reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -10,27 +13,48 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * with no field outside `allowed`. Field values are checked by the key domain
  * (`settingsPatch`), which holds every rule once; this only turns JSON into its types.
  */
-export async function readObject(
+export function readObject(
   c: Context,
   allowed: ReadonlySet<string>,
   optional = false,
 ): Promise<Record<string, unknown>> {
-  const type = c.req.header('content-type');
-  const declared = Number(c.req.header('content-length') ?? '0');
+  return objectOf(
+    c.req.header('content-type'),
+    c.req.header('content-length'),
+    () => c.req.arrayBuffer(),
+    allowed,
+    optional,
+  );
+}
+
+/**
+ * {@link readObject} from the request's parts: its `Content-Type` and `Content-Length` as
+ * a Fetch `Headers` reads them (repeated lines joined with ", "), and the body, read only
+ * once the head is acceptable. The Hono routes and the admin listener's node:http verify
+ * route share it.
+ */
+export async function objectOf(
+  type: string | undefined,
+  length: string | undefined,
+  read: () => Promise<ArrayBuffer | Uint8Array>,
+  allowed: ReadonlySet<string>,
+  optional = false,
+): Promise<Record<string, unknown>> {
+  const declared = Number(length ?? '0');
   if (declared > MAX_BODY_BYTES) throw new AdminError('payload_too_large');
   if (type === undefined && optional && !(declared > 0)) {
-    const raw = await c.req.arrayBuffer();
+    const raw = await read();
     if (raw.byteLength === 0) return {};
     throw new AdminError('unsupported_media_type');
   }
   if (type === undefined || !/^application\/json\s*(;|$)/i.test(type))
     throw new AdminError('unsupported_media_type');
-  const raw = await c.req.arrayBuffer();
+  const raw = await read();
   if (raw.byteLength > MAX_BODY_BYTES) throw new AdminError('payload_too_large');
   if (raw.byteLength === 0 && optional) return {};
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    body = JSON.parse(UTF8.decode(raw));
   } catch {
     throw new AdminError('invalid_json');
   }

@@ -75,8 +75,15 @@ export class AdminError extends Error {
   }
 }
 
-/** An `application/problem+json` response with the stable code. */
-export function problem(code: string, detail?: string, headers?: Record<string, string>): Response {
+/** A response's parts: what the Hono routes turn into a `Response` and node:http writes as is. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** An `application/problem+json` answer with the stable code, as parts. */
+export function problemParts(code: string, detail?: string, headers?: Record<string, string>): Answer {
   const status = STATUS[code] ?? 500;
   const body: Record<string, unknown> = {
     type: `https://keyward.dev/problems/${code}`,
@@ -85,26 +92,42 @@ export function problem(code: string, detail?: string, headers?: Record<string, 
     code,
   };
   if (detail !== undefined) body.detail = detail;
-  return new Response(JSON.stringify(body), {
+  return {
     status,
     headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...headers },
-  });
+    body: JSON.stringify(body),
+  };
+}
+
+/** An {@link Answer} as a Fetch `Response`. */
+export function responseOf(answer: Answer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/** An `application/problem+json` response with the stable code. */
+export function problem(code: string, detail?: string, headers?: Record<string, string>): Response {
+  return responseOf(problemParts(code, detail, headers));
 }
 
 /**
- * The response for anything a handler threw: its own code for admin and key-store errors
+ * The answer for anything a handler threw: its own code for admin and key-store errors
  * (their messages never hold a key), `internal` with no detail for anything else.
  */
-export function problemFor(error: unknown): Response {
-  if (error instanceof AdminError) return problem(error.code, error.detail);
+export function problemPartsFor(error: unknown): Answer {
+  if (error instanceof AdminError) return problemParts(error.code, error.detail);
   if (error instanceof KeyStoreError) {
     if (error.code === 'store_unavailable')
-      return problem('store_unavailable', undefined, { 'retry-after': '5' });
-    if (error.code in STATUS) return problem(error.code, error.message);
+      return problemParts('store_unavailable', undefined, { 'retry-after': '5' });
+    if (error.code in STATUS) return problemParts(error.code, error.message);
   }
   process.emitWarning(
     `admin API: unhandled ${error instanceof Error ? error.name : typeof error}`,
     'KeywardWarning',
   );
-  return problem('internal');
+  return problemParts('internal');
+}
+
+/** {@link problemPartsFor} as a `Response`. */
+export function problemFor(error: unknown): Response {
+  return responseOf(problemPartsFor(error));
 }

@@ -3,8 +3,9 @@ import type { Context, Hono } from 'hono';
 import type { AdminAuth, AdminCaller } from './auth.js';
 import { limitParam, queryParam, readObject, SETTINGS_FIELDS, settingsOf } from './body.js';
 import { idempotent } from './idempotency.js';
-import { AdminError, problemFor } from './problem.js';
+import { AdminError, problemFor, responseOf } from './problem.js';
 import { type RootScope, rootScopesNotHeld } from './scopes.js';
+import { verifyAnswer } from './verify.js';
 
 /** A key record as the admin API shows it: the record and its state now. Never the key. */
 export function keyJson(record: KeyRecord, now = Date.now()) {
@@ -25,7 +26,6 @@ function auditJson(entry: AuditEntry) {
 const CREATE_FIELDS = new Set<string>(SETTINGS_FIELDS);
 const UPDATE_FIELDS = new Set<string>(SETTINGS_FIELDS);
 const ROTATE_FIELDS = new Set(['grace']);
-const VERIFY_FIELDS = new Set(['key', 'scopes']);
 const STATUSES = new Set(['active', 'expired', 'revoked', 'disabled']);
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -116,31 +116,13 @@ export function keyRoutes(app: Hono, route: AdminRoute, manager: KeyManager): vo
 
   app.post(
     '/v1/keys/verify',
-    route('keyward:keys:read', async (c) => {
-      const body = await readObject(c, VERIFY_FIELDS);
-      if (typeof body.key !== 'string') throw new AdminError('invalid_input', 'key must be a string');
-      const scopes = body.scopes;
-      if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))) {
-        throw new AdminError('invalid_input', 'scopes must be an array of strings');
-      }
-      // Counted like a request: a use taken, use count and analytics recorded.
-      const checked = await manager.check(body.key, { scopes: scopes as string[] | undefined });
-      const counted =
-        checked.outcome === 'not_found' || checked.outcome === 'malformed' ? 'invalid' : checked.outcome;
-      manager.analytics.record(counted, checked.keyId, checked.principal?.owner ?? undefined);
-      if (checked.outcome === 'valid' && checked.principal) {
-        const p = checked.principal;
-        // credits: what is left after this use (the key's or its owner's); null when unlimited.
-        return json({
-          valid: true,
-          keyId: p.id,
-          owner: p.owner,
-          scopes: p.scopes,
-          credits: checked.credits ?? null,
-        });
-      }
-      return json({ valid: false, code: counted });
-    }),
+    route('keyward:keys:read', async (c) =>
+      responseOf(
+        await verifyAnswer(manager, c.req.header('content-type'), c.req.header('content-length'), () =>
+          c.req.arrayBuffer(),
+        ),
+      ),
+    ),
   );
 
   app.post(

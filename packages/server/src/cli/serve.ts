@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { FailMode, GuardLimits } from 'keyward';
 import { KeywardConfigError, rateLimits, staticKeys } from 'keyward';
-import { createAdminApp } from '../admin/app.js';
+import { adminNodeRoute, createAdminApp } from '../admin/app.js';
 import { LineWriter } from '../log/lines.js';
 import { databaseLabel, openKeyManager, resolveDatabase } from '../open.js';
 import { accessLogged, type LogLevel } from '../serve/access-log.js';
@@ -541,11 +541,16 @@ export function registerServe(program: Command, io: CliIO): void {
             allowPrivateWebhooks,
             ...(metrics ? { metrics: metrics.render } : {}),
           });
-          admin = await listen(adminApp, adminPort, flags.adminHost, connections, wrap).catch(
-            (error: unknown) => {
-              throw listenError(error, flags.adminHost, adminPort);
-            },
-          );
+          admin = await listen(
+            adminApp,
+            adminPort,
+            flags.adminHost,
+            connections,
+            wrap,
+            adminNodeRoute(adminApp),
+          ).catch((error: unknown) => {
+            throw listenError(error, flags.adminHost, adminPort);
+          });
         }
         // Only once listening: a key issued by a start that then fails would be shown to nobody.
         first = manager && (await bootstrapDemoKey(manager));

@@ -44,7 +44,8 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 
 /**
  * Serves a Hono app on node:http; resolves once listening, rejects when it cannot listen.
- * `wrap` may wrap the app's request listener (keyward serve's access log does).
+ * `wrap` may wrap the app's request listener (keyward serve's access log does); `first`
+ * answers the requests it takes (returning true) before the app sees them, inside `wrap`.
  */
 export function listen(
   app: Hono,
@@ -52,9 +53,15 @@ export function listen(
   hostname: string,
   limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
   wrap?: (listener: RequestListener) => RequestListener,
+  first?: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const listener = getRequestListener(app.fetch) as RequestListener;
+    const hono = getRequestListener(app.fetch) as RequestListener;
+    const listener: RequestListener = first
+      ? (req, res) => {
+          if (!first(req, res)) hono(req, res);
+        }
+      : hono;
     const server = createServer(
       {
         headersTimeout: limits.headersTimeoutMs,
