@@ -352,6 +352,28 @@ describe('keyward serve: POST /v1/keys/verify on node:http', () => {
     expect([bad.status, JSON.parse(bad.body).code]).toEqual([400, 'invalid_json']);
   });
 
+  it('refuses a request without a key before reading its body, which it never holds', async () => {
+    const url = new URL(servedUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((done) => socket.once('connect', done));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    // A body of 60,000 bytes declared, one byte sent: the answer must not wait for the rest.
+    socket.write(
+      `POST /v1/keys/verify HTTP/1.1\r\nhost: ${url.host}\r\n` +
+        'content-type: application/json\r\ncontent-length: 60000\r\n\r\n{',
+    );
+    const deadline = Date.now() + 2000;
+    while (!received.includes('\r\n\r\n') && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    socket.destroy();
+    expect(received).toMatch(/^HTTP\/1\.1 401 /);
+    expect(received.toLowerCase()).toContain('www-authenticate: bearer, apikey');
+  });
+
   it('drops a request whose client leaves mid-body, quietly, and answers the next', async () => {
     const url = new URL(servedUrl);
     const socket = connect(Number(url.port), url.hostname);

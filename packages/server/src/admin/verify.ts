@@ -88,14 +88,19 @@ export function nodeVerifyRoute(auth: AdminAuth, manager: KeyManager): NodeRoute
       headers.cookie !== undefined
     )
       return false;
-    answer(auth, manager, req).then(
-      (a) => write(res, a),
-      (error: unknown) => {
-        // A client gone mid-body is no error of the server's: nobody to answer.
-        if (error === GONE || res.destroyed) return;
-        write(res, problemPartsFor(error));
-      },
-    );
+    answer(auth, manager, req)
+      .then(
+        (a) => write(res, a),
+        (error: unknown) => {
+          // A client gone mid-body is no error of the server's: nobody to answer.
+          if (error === GONE || res.destroyed) return;
+          write(res, problemPartsFor(error));
+        },
+      )
+      .catch(() => {
+        // Writing failed (the socket broke): never an unhandled rejection in the server.
+        if (!res.headersSent) res.destroy();
+      });
     return true;
   };
 }
@@ -125,34 +130,54 @@ async function answer(auth: AdminAuth, manager: KeyManager, req: IncomingMessage
   const length = source.header('content-length');
   // The admin app's body limit, before authentication as there: a declared excess unread,
   // a streamed one as it comes.
-  if (length !== undefined && Number.parseInt(length, 10) > MAX_BODY_BYTES)
-    return problemParts('payload_too_large');
-  const raw = await readBody(req);
-  if (raw === undefined) return problemParts('payload_too_large');
+  const declared = length === undefined ? undefined : Number.parseInt(length, 10);
+  if (declared !== undefined && declared > MAX_BODY_BYTES) return problemParts('payload_too_large');
+  // The key before the body: a caller without one is refused before anything it sends is
+  // read or held (a trickled body would otherwise hold memory for the request timeout).
   const caller = await auth.checkKey(source, 'keyward:keys:read');
   if ('status' in caller) return caller;
+  const raw = await readBody(req, declared);
+  if (raw === undefined) return problemParts('payload_too_large');
   return verifyAnswer(manager, source.header('content-type'), length, async () => raw);
 }
 
 /** A request whose client left before its body ended. */
 const GONE = Symbol('client gone');
 
-/** The body, or `undefined` once it passes {@link MAX_BODY_BYTES} (the rest is left unread). */
-function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
+/**
+ * The body, or `undefined` once it passes {@link MAX_BODY_BYTES} (Node then discards the
+ * rest). Read into one buffer, sized from the declared length and grown by doubling, so a
+ * body sent a byte at a time costs its bytes, not a Buffer object per byte.
+ */
+function readBody(req: IncomingMessage, declared: number | undefined): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // The client may have left while its key was checked: nothing more will come.
+    if (req.destroyed) {
+      reject(GONE);
+      return;
+    }
+    let buffer = Buffer.allocUnsafe(
+      declared !== undefined && declared >= 0 ? Math.min(declared, MAX_BODY_BYTES) : 1024,
+    );
     let size = 0;
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size + chunk.length > MAX_BODY_BYTES) {
         req.off('data', onData);
         req.off('end', onEnd);
         resolve(undefined);
         return;
       }
-      chunks.push(chunk);
+      if (size + chunk.length > buffer.length) {
+        const grown = Buffer.allocUnsafe(
+          Math.min(MAX_BODY_BYTES, Math.max(buffer.length * 2, size + chunk.length)),
+        );
+        buffer.copy(grown, 0, 0, size);
+        buffer = grown;
+      }
+      chunk.copy(buffer, size);
+      size += chunk.length;
     };
-    const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    const onEnd = () => resolve(buffer.subarray(0, size));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', () => reject(GONE));
