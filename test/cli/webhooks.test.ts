@@ -76,8 +76,14 @@ async function fresh() {
 }
 
 const managers: KeyManager[] = [];
-async function open(db: string) {
-  const m = await openKeyManager({ database: db, pepper: PEPPER, pollIntervalMs: 0, flushIntervalMs: 0 });
+async function open(db: string, now?: () => number) {
+  const m = await openKeyManager({
+    database: db,
+    pepper: PEPPER,
+    pollIntervalMs: 0,
+    flushIntervalMs: 0,
+    now,
+  });
   managers.push(m);
   return m;
 }
@@ -128,14 +134,20 @@ const TEN_SPENT = [
  * past a threshold scan and lets both tick; `spendTen(key)` spends all 10 credits or uses
  * of `key`, checking that 80 % is sent once, at the 8th, and nothing before.
  */
-async function thresholdRig() {
+async function thresholdRig(start?: number) {
   const rig = await withReceiver('usage.threshold');
-  const { db, clock, dispatcher, manager, hook } = rig;
-  const b = new WebhookDispatcher({ manager: await open(db), allowPrivate: true, now: () => clock.now });
+  const { db, clock, hook } = rig;
+  // From `start` on, the managers (spends, refills, scans) run on the test's clock too.
+  if (start !== undefined) clock.now = start;
+  const now = start === undefined ? undefined : () => clock.now;
+  const manager = now ? await open(db, now) : rig.manager;
+  const [a, b] = [manager, await open(db, now)].map(
+    (m) => new WebhookDispatcher({ manager: m, allowPrivate: true, now: () => clock.now }),
+  );
   const scan = async () => {
     clock.now += THRESHOLD_SCAN_MS;
-    await Promise.all([dispatcher.tick(), b.tick()]);
-    await Promise.all([dispatcher.tick(), b.tick()]);
+    await Promise.all([a!.tick(), b!.tick()]);
+    await Promise.all([a!.tick(), b!.tick()]);
   };
   const spend = async (key: string, n: number) => {
     for (let i = 0; i < n; i++) expect((await manager.check(key)).outcome).toBe('valid');
@@ -165,7 +177,7 @@ async function thresholdRig() {
     }
     return hook.received.map(({ event: { data } }) => [data.threshold, data.remaining, data.total]);
   };
-  return { ...rig, scan, spend, spendTen, sent };
+  return { ...rig, manager, scan, spend, spendTen, sent };
 }
 
 describe('keyward webhooks', () => {
@@ -431,6 +443,33 @@ describe('keyward webhooks', () => {
     expect((await manager.getOwner('acme')).updatedAt).toEqual(
       (await manager.audit({ limit: 1000 })).find((e) => e.action === 'owner_update')!.at,
     );
+  });
+
+  it("sends an owner's usage.threshold again in each refill period", async () => {
+    const { hook, clock, manager, scan, spend, sent } = await thresholdRig(Date.UTC(2026, 0, 10, 12));
+    await manager.createOwner({ name: 'acme', credits: 10, refill: '10/day' });
+    const { key } = await manager.create({ name: 'of-acme', owner: 'acme' });
+    await spend(key, 8);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([[80, 2, 10]]);
+    clock.now = Date.UTC(2026, 0, 11, 12); // the next day: refilled to 10
+    await scan();
+    await spend(key, 10);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([
+      [80, 2, 10],
+      [80, 0, 10],
+      [100, 0, 10],
+    ]);
+    const periods = hook.received.map((r) => r.event.data.detail as Record<string, string>);
+    // The first period is the credits set on creation (at noon, after that day's refill start).
+    expect(periods.map((d) => d.period)).toEqual([
+      'set:1',
+      'refill:2026-01-11T00:00:00.000Z',
+      'refill:2026-01-11T00:00:00.000Z',
+    ]);
   });
 
   it('two dispatchers on one store send each event exactly once', async () => {
