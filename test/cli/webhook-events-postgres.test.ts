@@ -106,4 +106,42 @@ describe.skipIf(!run)('owner and usage webhooks on PostgreSQL', () => {
       expect(r.body).not.toContain(key);
     }
   });
+
+  it("sends usage.threshold on an owner's shared credits once across two instances", async () => {
+    received.length = 0;
+    const [one, two] = await Promise.all(
+      [0, 1].map(async () => {
+        const m = await openKeyManager({ database: db.url, pepper: PEPPER, pollIntervalMs: 0 });
+        managers.push(m);
+        return m;
+      }),
+    );
+    const clock = { now: Date.now() + 60 * THRESHOLD_SCAN_MS };
+    const dispatchers = [one!, two!].map(
+      (manager) => new WebhookDispatcher({ manager, allowPrivate: true, now: () => clock.now }),
+    );
+    const both = async () => {
+      clock.now += THRESHOLD_SCAN_MS;
+      await Promise.all(dispatchers.map((d) => d.tick()));
+      await Promise.all(dispatchers.map((d) => d.tick()));
+    };
+    await one!.createOwner({ name: 'initech', credits: 5 });
+    const { key } = await two!.create({ name: 'shared', owner: 'initech' });
+    for (let i = 0; i < 4; i++) expect((await (i % 2 ? one! : two!).check(key)).outcome).toBe('valid');
+    await both();
+    await both();
+    expect((await one!.check(key)).outcome).toBe('valid');
+    await both();
+    await both();
+    const sent = received.filter((r) => r.event.type === 'usage.threshold').map((r) => r.event.data);
+    expect(sent.map((d) => [d.threshold, d.remaining, d.total])).toEqual([
+      [80, 1, 5],
+      [100, 0, 5],
+    ]);
+    for (const d of sent) {
+      expect(d).toMatchObject({ owner: { name: 'initech' }, actor: 'webhooks' });
+      expect(d).not.toHaveProperty('key');
+    }
+    for (const r of received) expect(r.body).not.toContain(key);
+  });
 });

@@ -76,8 +76,14 @@ async function fresh() {
 }
 
 const managers: KeyManager[] = [];
-async function open(db: string) {
-  const m = await openKeyManager({ database: db, pepper: PEPPER, pollIntervalMs: 0, flushIntervalMs: 0 });
+async function open(db: string, now?: () => number) {
+  const m = await openKeyManager({
+    database: db,
+    pepper: PEPPER,
+    pollIntervalMs: 0,
+    flushIntervalMs: 0,
+    now,
+  });
   managers.push(m);
   return m;
 }
@@ -115,6 +121,63 @@ async function withReceiver(events: string, status?: () => number) {
   });
   const state = async () => JSON.parse((await run('webhooks', 'list', '--json')).stdout).webhooks[0];
   return { db, run, hook, secret, manager, clock, lines, outcomes, dispatcher, state };
+}
+
+/** What `spendTen` makes the dispatchers send: `[threshold, remaining, total]`. */
+const TEN_SPENT = [
+  [80, 2, 10],
+  [100, 0, 10],
+];
+
+/**
+ * A `usage.threshold` receiver and two dispatchers on its store: `scan()` moves the clock
+ * past a threshold scan and lets both tick; `spendTen(key)` spends all 10 credits or uses
+ * of `key`, checking that 80 % is sent once, at the 8th, and nothing before.
+ */
+async function thresholdRig(start?: number) {
+  const rig = await withReceiver('usage.threshold');
+  const { db, clock, hook } = rig;
+  // From `start` on, the managers (spends, refills, scans) run on the test's clock too.
+  if (start !== undefined) clock.now = start;
+  const now = start === undefined ? undefined : () => clock.now;
+  const manager = now ? await open(db, now) : rig.manager;
+  const [a, b] = [manager, await open(db, now)].map(
+    (m) => new WebhookDispatcher({ manager: m, allowPrivate: true, now: () => clock.now }),
+  );
+  const scan = async () => {
+    clock.now += THRESHOLD_SCAN_MS;
+    await Promise.all([a!.tick(), b!.tick()]);
+    await Promise.all([a!.tick(), b!.tick()]);
+  };
+  const spend = async (key: string, n: number) => {
+    for (let i = 0; i < n; i++) expect((await manager.check(key)).outcome).toBe('valid');
+  };
+  const spendTen = async (key: string) => {
+    await spend(key, 7);
+    await scan();
+    expect(hook.received).toHaveLength(0);
+    await spend(key, 1); // 8 of 10: 80 %
+    await scan();
+    await scan();
+    expect(hook.received.map((r) => r.event.data.threshold)).toEqual([80]);
+    await spend(key, 2); // all 10
+    await scan();
+    await scan();
+  };
+  /**
+   * What was sent, as `[threshold, remaining, total]`, after checking each is a signed
+   * `usage.threshold` with a unique id and no key.
+   */
+  const sent = (key: string) => {
+    expect(new Set(hook.received.map((r) => r.id)).size).toBe(hook.received.length);
+    for (const r of hook.received) {
+      expect(r.event.type).toBe('usage.threshold');
+      expect(verifies(rig.secret, r)).toBe(true);
+      expect(r.body).not.toContain(key);
+    }
+    return hook.received.map(({ event: { data } }) => [data.threshold, data.remaining, data.total]);
+  };
+  return { ...rig, manager, scan, spend, spendTen, sent };
 }
 
 describe('keyward webhooks', () => {
@@ -328,43 +391,85 @@ describe('keyward webhooks', () => {
   });
 
   it('sends usage.threshold at 80 and 100 % once per period, from one scan whichever instance runs it', async () => {
-    const { db, hook, secret, manager, dispatcher, clock } = await withReceiver('usage.threshold');
-    const b = new WebhookDispatcher({ manager: await open(db), allowPrivate: true, now: () => clock.now });
-    const both = async () => {
-      clock.now += THRESHOLD_SCAN_MS;
-      await Promise.all([dispatcher.tick(), b.tick()]);
-      await Promise.all([dispatcher.tick(), b.tick()]);
-    };
+    const { hook, manager, scan, spend, spendTen, sent } = await thresholdRig();
     const { key, record } = await manager.create({ name: 'metered', uses: 10 });
     await manager.create({ name: 'unlimited' });
-    const spend = async (n: number) => {
-      for (let i = 0; i < n; i++) expect((await manager.check(key)).outcome).toBe('valid');
-    };
-    await spend(7);
-    await both();
-    expect(hook.received).toHaveLength(0);
-    await spend(1); // 8 of 10: 80 %
-    await both();
-    await both();
-    expect(hook.received.map((r) => r.event.data.threshold)).toEqual([80]);
-    await spend(2); // all 10
-    await both();
-    await both();
+    await spendTen(key);
     // New uses start a new period: 80 % of 5 is sent again, at its own total.
     await manager.update(record.id, { uses: 5 });
-    await spend(4);
-    await both();
-    await both();
-    const sent = hook.received.map((r) => r.event);
-    expect(sent.map((e) => [e.type, e.data.threshold, e.data.remaining, e.data.total])).toEqual([
-      ['usage.threshold', 80, 2, 10],
-      ['usage.threshold', 100, 0, 10],
-      ['usage.threshold', 80, 1, 5],
+    await spend(key, 4);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([...TEN_SPENT, [80, 1, 5]]);
+    expect(hook.received[0]!.event.data).toMatchObject({
+      key: { id: record.id, name: 'metered' },
+      actor: 'webhooks',
+    });
+  });
+
+  it("sends usage.threshold for an owner's shared credits once per period, across two dispatchers", async () => {
+    const { hook, manager, scan, spend, spendTen, sent } = await thresholdRig();
+    await manager.createOwner({ name: 'acme', credits: 10 });
+    await manager.createOwner({ name: 'free' }); // unlimited: never a notice
+    const { key } = await manager.create({ name: 'of-acme', owner: 'acme' });
+    const { key: other } = await manager.create({ name: 'of-free', owner: 'free' });
+    await spend(other, 20);
+    await spendTen(key);
+    expect((await manager.check(key)).outcome).not.toBe('valid'); // the credits are spent
+    // New credits start a new period: 80 and 100 % of 5 are sent again, at their own total.
+    await manager.updateOwner('acme', { credits: 5 });
+    await spend(key, 4);
+    await scan();
+    await spend(key, 1);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([...TEN_SPENT, [80, 1, 5], [100, 0, 5]]);
+    for (const { event } of hook.received) {
+      expect(event.data).toMatchObject({
+        owner: { name: 'acme' },
+        actor: 'webhooks',
+        changes: { owner: 'acme' },
+      });
+      expect(event.data).not.toHaveProperty('key');
+    }
+    // The notices are owner entries in the audit log, one per threshold and period.
+    const notices = (await manager.audit({ limit: 1000 })).filter((e) => e.action === 'threshold');
+    expect(notices.map((e) => [e.keyId, e.detail?.threshold, e.detail?.period?.slice(0, 4)])).toEqual([
+      [null, '100', 'set:'],
+      [null, '80', 'set:'],
+      [null, '100', 'set:'],
+      [null, '80', 'set:'],
     ]);
-    expect(sent[0]!.data).toMatchObject({ key: { id: record.id, name: 'metered' }, actor: 'webhooks' });
-    expect(new Set(hook.received.map((r) => r.id)).size).toBe(3);
-    for (const r of hook.received) expect(verifies(secret, r)).toBe(true);
-    expect(JSON.stringify(hook.received)).not.toContain(key);
+    expect((await manager.getOwner('acme')).updatedAt).toEqual(
+      (await manager.audit({ limit: 1000 })).find((e) => e.action === 'owner_update')!.at,
+    );
+  });
+
+  it("sends an owner's usage.threshold again in each refill period", async () => {
+    const { hook, clock, manager, scan, spend, sent } = await thresholdRig(Date.UTC(2026, 0, 10, 12));
+    await manager.createOwner({ name: 'acme', credits: 10, refill: '10/day' });
+    const { key } = await manager.create({ name: 'of-acme', owner: 'acme' });
+    await spend(key, 8);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([[80, 2, 10]]);
+    clock.now = Date.UTC(2026, 0, 11, 12); // the next day: refilled to 10
+    await scan();
+    await spend(key, 10);
+    await scan();
+    await scan();
+    expect(sent(key)).toEqual([
+      [80, 2, 10],
+      [80, 0, 10],
+      [100, 0, 10],
+    ]);
+    const periods = hook.received.map((r) => r.event.data.detail as Record<string, string>);
+    // The first period is the credits set on creation (at noon, after that day's refill start).
+    expect(periods.map((d) => d.period)).toEqual([
+      'set:1',
+      'refill:2026-01-11T00:00:00.000Z',
+      'refill:2026-01-11T00:00:00.000Z',
+    ]);
   });
 
   it('two dispatchers on one store send each event exactly once', async () => {

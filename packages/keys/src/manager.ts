@@ -21,7 +21,7 @@ import { bindPepper, KeyHasher, type Pepper, resolvePepper } from './domain/pepp
 import { applyPatch, blankRecord, newKeyRow, recordOf } from './domain/records.js';
 import { planRotation } from './domain/rotation.js';
 import { type KeySettings, settingsPatch } from './domain/settings.js';
-import { thresholdsReached, usesSet } from './domain/thresholds.js';
+import { creditPeriod, creditsSet, thresholdsReached, usesSet } from './domain/thresholds.js';
 import { checkCacheOptions, checkInterval } from './manager-options.js';
 import { ChangeFeed } from './store/feed.js';
 import { MemoryKeyStore } from './store/memory.js';
@@ -126,6 +126,8 @@ export interface LeakReport {
 
 /** Audit entries a leak report looks back over for the same report. */
 const LEAK_LOOKBACK = 200;
+/** Audit entries a threshold scan reads back, at most, for owners' credit periods. */
+const OWNER_LOOKBACK = 50_000;
 
 export interface ImportResult {
   readonly imported: number;
@@ -692,10 +694,11 @@ export class KeyManager {
    * its total come from the audit entry that last set the key's uses, so setting new uses
    * starts a new period. Reads every key, a page at a time, and the audit entries of those
    * with limited uses; takes nothing from the request path (spends stay one atomic
-   * statement). Resolves with the notices written.
+   * statement). Then does the same for owners' shared credits
+   * ({@link noticeOwnerThresholds}). Resolves with the notices written.
    */
   async noticeThresholds(options?: ChangeOptions): Promise<number> {
-    let written = 0;
+    let written = await this.noticeOwnerThresholds(options);
     let cursor: string | undefined;
     do {
       const page = await this.store.list({ limit: 1000, cursor });
@@ -725,6 +728,78 @@ export class KeyManager {
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
+    return written;
+  }
+
+  /**
+   * Writes a `threshold` audit entry on the owner (`keyId` null, `changes.owner`, detail
+   * `{threshold, remaining, total, period}`) for each threshold (80 and 100 % of its
+   * credits spent) an owner with limited credits has reached and has none for yet in its
+   * current period (`creditPeriod`): a refill, or credits set by create or update. Reads
+   * every owner, and the audit log backwards once (at most {@link OWNER_LOOKBACK} entries)
+   * until each owner's period start is found. Resolves with the notices written (0 for a
+   * store that keeps no owners).
+   */
+  async noticeOwnerThresholds(options?: ChangeOptions): Promise<number> {
+    const { listOwners, updateOwner } = this.store;
+    if (!listOwners || !updateOwner) return 0;
+    const now = this.#now();
+    const owners: OwnerRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listOwners.call(this.store, { limit: 1000, cursor });
+      owners.push(...page.items.filter((o) => o.credits !== null));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    if (owners.length === 0) return 0;
+    // Each owner's newest entry that set its credits, and its notices newer than that.
+    const setters = new Map<string, AuditEntry>();
+    const notices = new Map<string, AuditEntry[]>();
+    const wanted = new Set(owners.map((o) => o.name));
+    let before: number | undefined;
+    for (let read = 0; wanted.size > 0 && read < OWNER_LOOKBACK; read += 1000) {
+      const entries = await this.store.audit({ limit: 1000, before });
+      for (const e of entries) {
+        const name = e.changes.owner;
+        if (e.keyId !== null || typeof name !== 'string' || !wanted.has(name)) continue;
+        if (e.action === 'threshold') notices.set(name, [...(notices.get(name) ?? []), e]);
+        else if (creditsSet(e) !== undefined) {
+          setters.set(name, e);
+          wanted.delete(name);
+        }
+      }
+      if (entries.length < 1000) break;
+      before = entries[entries.length - 1]!.seq;
+    }
+    let written = 0;
+    for (const owner of owners) {
+      const current = creditPeriod(owner, setters.get(owner.name), creditsAt(owner, now), now);
+      if (current === undefined) continue;
+      const noticed = new Set(
+        (notices.get(owner.name) ?? [])
+          .filter((e) => e.detail?.period === current.period)
+          .map((e) => e.detail?.threshold),
+      );
+      for (const threshold of thresholdsReached(current.total, current.remaining)) {
+        if (noticed.has(String(threshold))) continue;
+        const detail = {
+          threshold: String(threshold),
+          remaining: String(current.remaining),
+          total: String(current.total),
+          period: current.period,
+        };
+        const context = { ...this.#context('threshold', options), detail };
+        // An owner deleted since it was listed gets no notice.
+        const done = await updateOwner.call(this.store, owner.name, {}, context).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof OwnerNotFoundError) return false;
+            throw error;
+          },
+        );
+        if (done) written++;
+      }
+    }
     return written;
   }
 

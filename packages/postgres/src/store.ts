@@ -575,7 +575,7 @@ export class PostgresKeyStore implements KeyStore {
   updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
     return this.#change(async (tx) => {
       const before = await this.#lockedOwner(tx, name);
-      const writes = ownerUpdateWrites(before, patch, context.at);
+      const writes = ownerUpdateWrites(before, patch, context.at, context.action);
       if (writes === undefined) return before;
       await tx.query(`UPDATE ${this.#t.owners} SET ${OWNER_SET} WHERE name = $1`, ownerValues(writes.record));
       await tx.log(context, null, writes.changes);

@@ -768,7 +768,7 @@ export class SqliteKeyStore implements KeyStore {
       this.#db
         .transaction(() => {
           const before = this.#ownerRow(name);
-          const writes = ownerUpdateWrites(before, patch, context.at);
+          const writes = ownerUpdateWrites(before, patch, context.at, context.action);
           if (writes === undefined) return before;
           this.#o.update.run(ownerParams(writes.record));
           this.#log(context, null, writes.changes);

@@ -195,11 +195,15 @@ function comparable(field: (typeof PATCH_FIELDS)[number], value: unknown): unkno
   return canonicalRestrictions(value as OwnerRecord['restrictions']);
 }
 
-/** What an owner update writes: the owner after the patch and the fields that changed (from, to); `undefined` when none did. */
+/**
+ * What an owner update writes: the owner after the patch and the fields that changed
+ * (from, to); `undefined` when none did, but for a `threshold` notice, which is audited.
+ */
 export function ownerUpdateWrites(
   before: OwnerRecord,
   patch: OwnerPatch,
   at: Date,
+  action?: AuditAction,
 ): { record: OwnerRecord; changes: Record<string, unknown> } | undefined {
   const next = { ...before } as Record<string, unknown>;
   for (const field of PATCH_FIELDS) if (patch[field] !== undefined) next[field] = patch[field];
@@ -218,7 +222,8 @@ export function ownerUpdateWrites(
       changed = true;
     }
   }
-  if (!changed) return undefined;
+  // A `threshold` notice changes nothing, but is audited all the same.
+  if (!changed) return action === 'threshold' ? { record: before, changes } : undefined;
   return { record: { ...(next as unknown as OwnerRecord), updatedAt: new Date(at) }, changes };
 }
 

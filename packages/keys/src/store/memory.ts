@@ -332,7 +332,7 @@ export class MemoryKeyStore implements KeyStore {
   async updateOwner(name: string, patch: OwnerPatch, context: AuditContext): Promise<OwnerRecord> {
     const before = this.#owners.get(name);
     if (!before) throw new OwnerNotFoundError(name);
-    const writes = ownerUpdateWrites(before, structuredClone(patch), context.at);
+    const writes = ownerUpdateWrites(before, structuredClone(patch), context.at, context.action);
     if (writes === undefined) return structuredClone(before);
     this.#owners.set(name, writes.record);
     this.#log(context, null, writes.changes);

@@ -84,7 +84,8 @@ export type AuditAction =
   /**
    * A notice that a key's limited uses reached a threshold (`detail`: `threshold` 80 or
    * 100, `remaining`, `total`, `period`: the seq of the entry that set the uses), written
-   * once per threshold and period; changes nothing.
+   * once per threshold and period; changes nothing. On an owner's shared credits it has
+   * `keyId: null`, `changes.owner`, and `period` `refill:<ISO start>` or `set:<seq>`.
    */
   | 'threshold';
 

@@ -34,7 +34,7 @@ export const EXPIRING_SCAN_MS = 60 * 60 * 1000;
 /** Default of {@link DispatcherOptions.expiringNoticeMs}: a week. */
 export const DEFAULT_EXPIRING_NOTICE_MS = 7 * 24 * 60 * 60 * 1000;
 const EXPIRING_SCAN = 'webhook_expiring_scan';
-/** How often one instance looks for keys whose uses reached 80 or 100 % (for `usage.threshold`). */
+/** How often one instance looks for keys' uses and owners' credits at 80 or 100 % spent (for `usage.threshold`). */
 export const THRESHOLD_SCAN_MS = 60 * 1000;
 const THRESHOLD_SCAN = 'webhook_threshold_scan';
 
@@ -86,10 +86,13 @@ export async function eventMessage(
   if (type.startsWith('owner.')) {
     subject = { owner: await ownerData(manager, changes.owner) };
   } else if (type === 'usage.threshold') {
-    const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
     const detail = entry?.detail ?? {};
+    // A key's limited uses, or (no key) an owner's shared credits.
+    const record = change.keyId === null ? undefined : await manager.store.get(change.keyId);
     subject = {
-      key: record ? recordJson(record) : { id: change.keyId },
+      ...(change.keyId === null
+        ? { owner: await ownerData(manager, changes.owner) }
+        : { key: record ? recordJson(record) : { id: change.keyId } }),
       threshold: Number(detail.threshold),
       remaining: Number(detail.remaining),
       total: Number(detail.total),
@@ -228,8 +231,9 @@ export class WebhookDispatcher {
    * time `name` forward by compare-and-set. The scans write audit entries (notices),
    * delivered like any other event:
    * - hourly, `expiring` for each key expiring within the notice (`key.expiring`);
-   * - every minute, `threshold` for each key whose limited uses reached 80 or 100 %
-   *   spent in its current period, once per threshold and period (`usage.threshold`).
+   * - every minute, `threshold` for each key whose limited uses, and each owner whose
+   *   shared credits, reached 80 or 100 % spent in the current period, once per
+   *   threshold and period (`usage.threshold`).
    */
   async #scan(name: string, intervalMs: number, scan: () => Promise<unknown>): Promise<void> {
     const last = await this.#store.readMeta(name);
