@@ -175,6 +175,21 @@ describe.each(kinds)('admin API webhooks on %s', (kind) => {
     expectProblem(await admin.call('POST', `/v1/webhooks/${hook.id}/test`), 404, 'webhook_not_found');
     const ids = (await admin.call('GET', '/v1/webhooks')).json.items.map((e: { id: string }) => e.id);
     expect(ids).not.toContain(hook.id);
+
+    // Both changes are audited with the root key as actor, never with the secret.
+    const audit = (await admin.call('GET', '/v1/audit?limit=100')).json.items.filter(
+      (e: { changes: { webhook?: string } }) => e.changes.webhook === hook.id,
+    );
+    expect(audit).toMatchObject([
+      { action: 'webhook_remove', actor: admin.roots.all!.id, keyId: null, changes: { webhook: hook.id } },
+      {
+        action: 'webhook_add',
+        actor: admin.roots.all!.id,
+        keyId: null,
+        changes: { webhook: hook.id, url: receiver.url, events: ['key.created', 'key.revoked'] },
+      },
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(hook.secret);
   });
 
   it('accepts ["*"] for every event and refuses bad input with 400, registering nothing', async () => {

@@ -465,8 +465,9 @@ describe('keyward webhooks', () => {
     ]);
     const periods = hook.received.map((r) => r.event.data.detail as Record<string, string>);
     // The first period is the credits set on creation (at noon, after that day's refill start).
+    const created = (await manager.audit({ limit: 1000 })).find((e) => e.action === 'owner_create')!;
     expect(periods.map((d) => d.period)).toEqual([
-      'set:1',
+      `set:${created.seq}`,
       'refill:2026-01-11T00:00:00.000Z',
       'refill:2026-01-11T00:00:00.000Z',
     ]);

@@ -541,6 +541,10 @@ export class PostgresKeyStore implements KeyStore {
     return ownerFromRow(row);
   }
 
+  recordAudit(context: AuditContext, changes: Record<string, unknown>): Promise<void> {
+    return this.#change((tx) => tx.log(context, null, changes));
+  }
+
   insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
     return this.#change(async (tx) => {
       const rows = await tx.query(

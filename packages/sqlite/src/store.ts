@@ -734,6 +734,10 @@ export class SqliteKeyStore implements KeyStore {
     return ownerFromRow(row);
   }
 
+  recordAudit(context: AuditContext, changes: Record<string, unknown>): Promise<void> {
+    return this.#write(() => this.#db.transaction(() => this.#log(context, null, changes)).immediate());
+  }
+
   insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
     return this.#write(() =>
       this.#db

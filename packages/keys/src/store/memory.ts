@@ -308,6 +308,10 @@ export class MemoryKeyStore implements KeyStore {
     else held.response = { fingerprint: held.fingerprint, status: response.status, body: response.body };
   }
 
+  async recordAudit(context: AuditContext, changes: Record<string, unknown>): Promise<void> {
+    this.#log(context, null, structuredClone(changes));
+  }
+
   async insertOwner(owner: OwnerRecord, context: AuditContext): Promise<void> {
     if (this.#owners.has(owner.name))
       throw new KeyStateError(`an owner named ${JSON.stringify(owner.name)} exists`);

@@ -87,7 +87,11 @@ export type AuditAction =
    * once per threshold and period; changes nothing. On an owner's shared credits it has
    * `keyId: null`, `changes.owner`, and `period` `refill:<ISO start>` or `set:<seq>`.
    */
-  | 'threshold';
+  | 'threshold'
+  /** A webhook receiver registered (`changes`: `webhook` id, `url`, `events`); never its secret. */
+  | 'webhook_add'
+  /** A webhook receiver removed (`changes.webhook`: its id). */
+  | 'webhook_remove';
 
 /** One change of {@link KeyStore.updateMany}. */
 export interface KeyUpdate {
@@ -407,6 +411,11 @@ export interface KeyStore {
 
   /** Adds an owner. Rejects with `KeyStateError` when the name is taken. */
   insertOwner?(owner: OwnerRecord, context: AuditContext): Promise<void>;
+  /**
+   * Appends an audit entry about no key (`keyId: null`), for changes kept outside the key
+   * and owner tables (webhook receivers). `changes` never holds a key, hash or secret.
+   */
+  recordAudit?(context: AuditContext, changes: Record<string, unknown>): Promise<void>;
   getOwner?(name: string): Promise<OwnerRecord | undefined>;
   listOwners?(query: OwnerQuery): Promise<OwnerPage>;
   /**

@@ -435,6 +435,24 @@ export function describeStoreContract(name: string, make: () => Promise<StoreUnd
       expect(await store.get(row.id)).toEqual(after);
     });
 
+    it('appends an audit entry about no key, in order with the others (recordAudit, optional)', async (t) => {
+      if (!store.recordAudit) return t.skip();
+      const before = await store.changesSince(Number.MAX_SAFE_INTEGER, 1);
+      await store.recordAudit(
+        { ...ctx('webhook_add'), actor: 'key_root' },
+        { webhook: 'wh_0123456789abcdef', url: 'https://hooks.example/in', events: ['key.created'] },
+      );
+      const [entry] = await store.audit({ limit: 1 });
+      expect(entry).toMatchObject({
+        action: 'webhook_add',
+        actor: 'key_root',
+        keyId: null,
+        changes: { webhook: 'wh_0123456789abcdef', url: 'https://hooks.example/in', events: ['key.created'] },
+      });
+      const after = await store.changesSince(before.latest, 10);
+      expect(after.changes.map((c) => c.action)).toEqual(['webhook_add']);
+    });
+
     it('keeps an audit detail, and audits a leak even when it changes nothing, keeping the first revocation', async () => {
       const row = makeRow();
       await store.insert(row, ctx('create'));

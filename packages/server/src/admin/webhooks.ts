@@ -92,10 +92,10 @@ export function webhookRoutes(
 
   app.delete(
     '/v1/webhooks/:id',
-    route('keyward:webhooks:write', async (c) => {
+    route('keyward:webhooks:write', async (c, caller) => {
       const store = metaOf(manager);
       const endpoint = await endpointOf(c, store);
-      if (!(await removeEndpoint(store, endpoint.id))) {
+      if (!(await removeEndpoint(store, endpoint.id, caller.keyId))) {
         throw new AdminError('webhook_not_found', 'no webhook with that id (ids look like wh_…)');
       }
       return json({ id: endpoint.id, removed: true });

@@ -8,7 +8,7 @@ import {
   removeEndpoint,
   webhookNotFound,
 } from '../webhooks/registry.js';
-import type { CliIO } from './io.js';
+import { type CliIO, cliActor } from './io.js';
 import { allowPrivateWebhooksOption, dbOption, jsonOption, withManager } from './options.js';
 import { jsonLine, printable, table } from './render.js';
 
@@ -46,7 +46,14 @@ export function registerWebhooks(program: Command, io: CliIO): void {
         const events = parseEvents(flags.events);
         const url = await checkReceiver(flags.url, flags.allowPrivateWebhooks === true);
         await withManager(io, flags.db, async (m) => {
-          const endpoint = await addEndpoint(metaStore(m.store), url, events);
+          const endpoint = await addEndpoint(
+            metaStore(m.store),
+            url,
+            events,
+            Date.now(),
+            undefined,
+            cliActor(),
+          );
           if (flags.json) return void io.stdout.write(jsonLine(endpoint));
           io.stderr.write(
             `Added webhook ${endpoint.id} for ${printable(url)} (${events.join(', ')}).\nIts signing secret is shown only this once. Store it now:\n`,
@@ -88,7 +95,7 @@ export function registerWebhooks(program: Command, io: CliIO): void {
     .addOption(jsonOption())
     .action((id: string, flags: { db?: string; json?: boolean }) =>
       withManager(io, flags.db, async (m) => {
-        if (!(await removeEndpoint(metaStore(m.store), id))) throw webhookNotFound(id);
+        if (!(await removeEndpoint(metaStore(m.store), id, cliActor()))) throw webhookNotFound(id);
         if (flags.json) io.stdout.write(jsonLine({ id, removed: true }));
         else io.stdout.write(`removed ${id}\n`);
       }),

@@ -138,6 +138,7 @@ export async function addEndpoint(
   events: readonly WebhookEvent[],
   now = Date.now(),
   createdBy?: string,
+  actor = createdBy ?? 'api',
 ): Promise<WebhookEndpoint> {
   const endpoint: WebhookEndpoint = {
     id: `wh_${randomBytes(8).toString('hex')}`,
@@ -160,17 +161,32 @@ export async function addEndpoint(
   };
   await store.swapMeta(stateName(endpoint.id), undefined, JSON.stringify(state));
   await changeList(store, (list) => [...list, endpoint]);
+  await store.recordAudit?.(
+    { actor, at: new Date(now), action: 'webhook_add' },
+    { webhook: endpoint.id, url: auditedUrl(url), events: endpoint.events },
+  );
   return endpoint;
 }
 
+/** A receiver's address as the audit log keeps it: no user info nor query, which may hold tokens. */
+function auditedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid)';
+  }
+}
+
 /** Removes an endpoint; resolves with whether it existed. Nothing more is sent to it. */
-export async function removeEndpoint(store: MetaStore, id: string): Promise<boolean> {
+export async function removeEndpoint(store: MetaStore, id: string, actor = 'api'): Promise<boolean> {
   if (!ID.test(id)) return false;
   let found = false;
   await changeList(store, (list) => {
     found = list.some((e) => e.id === id);
     return list.filter((e) => e.id !== id);
   });
+  if (found) await store.recordAudit?.({ actor, at: new Date(), action: 'webhook_remove' }, { webhook: id });
   return found;
 }
 
