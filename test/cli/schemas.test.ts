@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { commandTree } from '../../packages/server/src/cli/completion.js';
 import type { CliIO } from '../../packages/server/src/cli/io.js';
 import { buildProgram } from '../../packages/server/src/cli/program.js';
+import { EVENT_NAMES } from '../../packages/server/src/webhooks/registry.js';
 import { PEPPER, tempDir } from '../keys/temp.js';
 import { cli, root } from './run.js';
 
@@ -73,6 +74,15 @@ describe('the JSON Schemas of --json output', () => {
     for (const file of files) {
       const schema = JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8')) as { $id: string };
       expect(schema.$id).toBe(file);
+    }
+    // The webhook schemas name every event there is, no more and no fewer.
+    for (const file of ['webhooks-add.json', 'webhooks-list.json']) {
+      const text = readFileSync(join(SCHEMAS, file), 'utf8');
+      const enums = [...text.matchAll(/"enum": (\[[^\]]*"key\.created"[^\]]*\])/g)].map(
+        (m) => JSON.parse(m[1]!) as string[],
+      );
+      expect(enums.length, file).toBeGreaterThan(0);
+      for (const names of enums) expect(names, file).toEqual([...EVENT_NAMES]);
     }
     // A schema that accepts anything would check nothing.
     expect(check('key-record.json', {})).not.toEqual([]);
