@@ -13,7 +13,7 @@ import {
   parser,
   withManager,
 } from './options.js';
-import { jsonLine, printable, restrictionLines, table } from './render.js';
+import { iso, jsonLine, printable, restrictionLines, table } from './render.js';
 import { addRestrictionOptions, type RestrictionFlags, restrictionSettings } from './restriction-options.js';
 
 interface OwnerFlags extends RestrictionFlags {
@@ -41,8 +41,6 @@ function settingsOf(flags: OwnerFlags): Partial<OwnerSettings> {
   if (flags.maxLifetime !== undefined) s.maxLifetime = flags.maxLifetime === false ? null : flags.maxLifetime;
   return Object.assign(s, restrictionSettings(flags));
 }
-
-const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /** An owner as scripts read it: ISO dates, and when its credits refill next. */
 export function ownerJson(o: OwnerRecord, now = Date.now()): Record<string, unknown> {

@@ -26,7 +26,8 @@ export function jsonLine(value: unknown): string {
   return `${JSON.stringify(value).replace(UNPRINTABLE, escaped)}\n`;
 }
 
-const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+/** A date as scripts read it: ISO 8601, or null. */
+export const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /** A record as scripts read it: ISO dates and the current state. */
 export function recordJson(record: KeyRecord, now = Date.now()): Record<string, unknown> {
